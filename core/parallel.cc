@@ -1,0 +1,164 @@
+#include "core/parallel.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <cblas.h>
+
+#include "core/error.h"
+
+namespace normgrad {
+namespace {
+
+thread_local bool in_parallel_region = false;
+
+// A fixed set of worker threads that wait for one job at a time. The calling thread works on the job
+// too, so a pool for N threads has N - 1 workers.
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads) { Resize(num_threads); }
+  ~ThreadPool() { Stop(); }
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void Resize(int num_threads) {
+    Stop();
+    stopping_ = false;
+    for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }
+
+  void Run(int64_t begin, int64_t end, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
+    std::lock_guard<std::mutex> run_lock(run_mutex_);  // one job at a time from any caller
+    Job job{&fn, begin, end, chunks};
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = job;
+      next_chunk_ = 0;
+      pending_ = chunks;
+      error_ = nullptr;
+      generation = ++generation_;
+    }
+    wake_.notify_all();
+    WorkOnJob(job, generation);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  struct Job {
+    const std::function<void(int64_t, int64_t)>* fn = nullptr;
+    int64_t begin = 0, end = 0, chunks = 0;
+  };
+
+  // Chunks are claimed under the lock, and only while the job is still the current one, so a worker
+  // that wakes late never touches a job that has finished. With a handful of chunks the lock is cheap.
+  void WorkOnJob(const Job& job, uint64_t generation) {
+    in_parallel_region = true;
+    for (;;) {
+      int64_t c;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (generation_ != generation || next_chunk_ >= job.chunks) break;
+        c = next_chunk_++;
+      }
+      const int64_t span = job.end - job.begin;
+      const int64_t lo = job.begin + span * c / job.chunks, hi = job.begin + span * (c + 1) / job.chunks;
+      std::exception_ptr error;
+      try {
+        (*job.fn)(lo, hi);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (error && !error_) error_ = error;
+      if (--pending_ == 0) done_.notify_all();
+    }
+    in_parallel_region = false;
+  }
+
+  void WorkerLoop() {
+    uint64_t seen = 0;
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+        job = job_;
+      }
+      WorkOnJob(job, seen);
+    }
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  Job job_;
+  int64_t next_chunk_ = 0;
+  int64_t pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+int DefaultNumThreads() {
+  if (const char* env = std::getenv("NORMGRAD_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+ThreadPool& Pool() {
+  static ThreadPool* pool = [] {
+    const int n = DefaultNumThreads();
+    openblas_set_num_threads(n);
+    return new ThreadPool(n);  // leaked on purpose: workers must outlive static destructors
+  }();
+  return *pool;
+}
+
+}  // namespace
+
+int GetNumThreads() { return Pool().num_threads(); }
+
+void SetNumThreads(int num_threads) {
+  NG_CHECK(num_threads >= 1, "SetNumThreads: expected at least 1 thread, got ", num_threads);
+  NG_CHECK(!in_parallel_region, "SetNumThreads: cannot be called from inside a parallel region");
+  Pool().Resize(num_threads);
+  openblas_set_num_threads(num_threads);
+}
+
+bool InParallelRegion() { return in_parallel_region; }
+
+void ParallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t n = end - begin;
+  const int64_t threads = in_parallel_region ? 1 : Pool().num_threads();
+  const int64_t chunks = std::min<int64_t>(threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+  if (chunks <= 1) {
+    fn(begin, end);
+    return;
+  }
+  Pool().Run(begin, end, chunks, fn);
+}
+
+}  // namespace normgrad

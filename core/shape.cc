@@ -1,0 +1,48 @@
+#include "core/shape.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_join.h"
+#include "core/error.h"
+
+namespace normgrad {
+
+int64_t Numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Strides ContiguousStrides(const Shape& shape) {
+  Strides strides(shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= std::max<int64_t>(shape[i], 1);
+  }
+  return strides;
+}
+
+std::string ShapeToString(const Shape& shape) { return absl::StrCat("[", absl::StrJoin(shape, ", "), "]"); }
+
+int64_t NormalizeDim(int64_t dim, int64_t rank, std::string_view op) {
+  const int64_t lo = rank == 0 ? -1 : -rank;
+  const int64_t hi = rank == 0 ? 1 : rank;
+  NG_CHECK(dim >= lo && dim < hi, op, ": expected dim in [", lo, ", ", hi, "), got ", dim);
+  return dim < 0 ? dim + std::max<int64_t>(rank, 1) : dim;
+}
+
+Shape BroadcastShapes(const Shape& a, const Shape& b, std::string_view op) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t sa = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t sb = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    NG_CHECK(sa == sb || sa == 1 || sb == 1, op, ": expected broadcastable shapes, got ", ShapeToString(a),
+             " and ", ShapeToString(b));
+    out[i] = sa == 1 ? sb : sa;
+  }
+  return out;
+}
+
+}  // namespace normgrad

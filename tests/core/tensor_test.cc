@@ -1,0 +1,105 @@
+#include "core/tensor.h"
+
+#include <gtest/gtest.h>
+
+#include "core/parallel.h"
+#include "core/random.h"
+
+namespace normgrad {
+namespace {
+
+TEST(Tensor, CreationAndMetadata) {
+  Tensor t = zeros({2, 3}, {.dtype = kFloat64});
+  EXPECT_EQ(t.shape(), (Shape{2, 3}));
+  EXPECT_EQ(t.strides(), (Strides{3, 1}));
+  EXPECT_EQ(t.numel(), 6);
+  EXPECT_EQ(t.dtype(), kFloat64);
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % Storage::kAlignment, 0u);
+  EXPECT_EQ(t.size(-1), 3);
+}
+
+TEST(Tensor, FromVectorAndAccess) {
+  Tensor t = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(t.dtype(), kFloat32);
+  EXPECT_EQ(t.at<float>({1, 2}), 6.0f);
+  EXPECT_EQ(t.to_vector<double>(), (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_THROW(t.at({2, 0}), Error);
+  EXPECT_THROW(t.data<double>(), Error);
+  EXPECT_THROW(from_vector<float>({1, 2, 3}, {2, 2}), Error);
+}
+
+TEST(Tensor, ArangeAndFull) {
+  EXPECT_EQ(arange(5).to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(arange(1.0, 2.0, 0.25, {.dtype = kFloat64}).to_vector<double>(),
+            (std::vector<double>{1, 1.25, 1.5, 1.75}));
+  EXPECT_EQ(full({}, 2.5).item<float>(), 2.5f);
+  EXPECT_EQ(full({2}, 7, {.dtype = kInt64}).to_vector<int64_t>(), (std::vector<int64_t>{7, 7}));
+}
+
+TEST(Tensor, Printing) {
+  EXPECT_EQ(from_vector<float>({1, -2.5f}).ToString(), "tensor([ 1.0000, -2.5000])");
+  EXPECT_EQ(from_vector<int64_t>({3, 4}, {1, 2}).ToString(), "tensor([[3, 4]], shape=[1, 2], dtype=int64)");
+  EXPECT_EQ(Tensor().ToString(), "tensor(undefined)");
+}
+
+TEST(Tensor, UndefinedTensorThrows) { EXPECT_THROW(Tensor().shape(), Error); }
+
+TEST(Tensor, RequiresGradOnlyOnFloatLeaves) {
+  Tensor t = zeros({2}, {.dtype = kInt64});
+  EXPECT_THROW(t.set_requires_grad(), Error);
+  Tensor f = zeros({2}, {.requires_grad = true});
+  EXPECT_TRUE(f.requires_grad());
+  EXPECT_TRUE(f.is_leaf());
+}
+
+TEST(Random, SameSeedSameDraws) {
+  Generator a(42), b(42);
+  Tensor x = randn({100}, {}, &a), y = randn({100}, {}, &b);
+  EXPECT_EQ(x.to_vector<float>(), y.to_vector<float>());
+  Generator c(43);
+  EXPECT_NE(x.to_vector<float>(), randn({100}, {}, &c).to_vector<float>());
+}
+
+TEST(Random, StateRoundTrip) {
+  Generator a(7);
+  a.NextNormal();
+  Generator b;
+  ASSERT_TRUE(b.set_state(a.state()).ok());
+  EXPECT_EQ(a.NextNormal(), b.NextNormal());
+  EXPECT_EQ(a.NextBits(), b.NextBits());
+  EXPECT_FALSE(b.set_state("garbage").ok());
+}
+
+TEST(Random, Moments) {
+  Generator g(1);
+  std::vector<double> v = normal({20000}, 3.0, 2.0, {.dtype = kFloat64}, &g).to_vector<double>();
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / v.size();
+  for (double x : v) var += (x - mean) * (x - mean) / v.size();
+  EXPECT_NEAR(mean, 3.0, 0.05);
+  EXPECT_NEAR(var, 4.0, 0.15);
+  std::vector<double> b = bernoulli({20000}, 0.3, {.dtype = kFloat64}, &g).to_vector<double>();
+  double ones = 0;
+  for (double x : b) ones += x;
+  EXPECT_NEAR(ones / b.size(), 0.3, 0.02);
+  EXPECT_THROW(bernoulli({2}, 1.5), Error);
+}
+
+TEST(Random, Randperm) {
+  std::vector<int64_t> p = randperm(50).to_vector<int64_t>();
+  std::sort(p.begin(), p.end());
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(p[i], i);
+}
+
+TEST(Parallel, CoversRangeAndPropagatesErrors) {
+  std::vector<int> hits(10000, 0);
+  ParallelFor(0, 10000, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) ++hits[i];
+  });
+  for (int h : hits) ASSERT_EQ(h, 1);
+  EXPECT_THROW(ParallelFor(0, 100, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
+}
+
+}  // namespace
+}  // namespace normgrad
