@@ -1,0 +1,198 @@
+#include "core/kernels/elementwise.h"
+
+#include <cmath>
+
+#include "core/cpu/elementwise.h"
+
+namespace normgrad::kernels {
+namespace {
+
+using cpu::BinaryOp;
+using cpu::Operand;
+using cpu::UnaryOp;
+
+Operand AsOperand(const Tensor& t) { return {t.raw_data(), t.strides()}; }
+
+Operand AsOperand(const Tensor& t, const Shape& shape, const char* op) {
+  return {t.raw_data(), BroadcastStrides(t, shape, op)};
+}
+
+void CheckSameDType(const char* op, const Tensor& a, const Tensor& b) {
+  NG_CHECK(a.dtype() == b.dtype(), op, ": expected tensors of the same dtype, got ", DTypeName(a.dtype()),
+           " and ", DTypeName(b.dtype()));
+}
+
+void CheckScalar(const char* op, DType dtype, double s) {
+  NG_CHECK(dtype != kInt64 || s == std::trunc(s), op, ": expected an integral scalar for an int64 tensor, got ",
+           s);
+}
+
+void CheckFloat(const char* op, const Tensor& t) {
+  NG_CHECK(IsFloating(t.dtype()), op, ": expected a floating-point tensor (float32 or float64), got ",
+           DTypeName(t.dtype()));
+}
+
+bool NeedsFloat(BinaryOp op) { return op == BinaryOp::kDiv || op == BinaryOp::kPow; }
+
+Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
+  CheckSameDType(op, a, b);
+  if (NeedsFloat(bop)) CheckFloat(op, a);
+  const Shape shape = BroadcastShapes(a.shape(), b.shape(), op);
+  Tensor out = empty(shape, {.dtype = a.dtype()});
+  cpu::Binary(bop, a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
+  return out;
+}
+
+Tensor BinaryScalar(BinaryOp bop, const char* op, const Tensor& a, double s, bool scalar_first) {
+  if (NeedsFloat(bop)) CheckFloat(op, a);
+  CheckScalar(op, a.dtype(), s);
+  Tensor out = empty(a.shape(), {.dtype = a.dtype()});
+  cpu::BinaryScalar(bop, a.dtype(), a.shape(), AsOperand(out), AsOperand(a), s, scalar_first);
+  return out;
+}
+
+Tensor Unary(UnaryOp uop, const char* op, const Tensor& x, bool float_only) {
+  if (float_only) CheckFloat(op, x);
+  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
+  cpu::Unary(uop, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  return out;
+}
+
+Tensor CopyOf(const Tensor& x) {
+  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
+  cpu::Convert(x.dtype(), x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  return out;
+}
+
+// The destination of an in-place write: every element written once, so no stride-0 dims.
+void CheckWritable(const char* op, const Tensor& dst) {
+  for (int64_t d = 0; d < dst.dim(); ++d) {
+    NG_CHECK(dst.stride(d) != 0 || dst.size(d) <= 1, op, ": expected a destination without broadcast ",
+             "(stride-0) dims, got shape ", ShapeToString(dst.shape()), " with strides ",
+             ShapeToString(dst.strides()));
+  }
+}
+
+// A source that reads the destination's storage through another view would see elements the loop
+// has already overwritten; read it from a copy instead. The very same view is safe (each element is
+// read before it is written, at the same position).
+Tensor ReadableSource(const Tensor& dst, const Tensor& src) {
+  const bool same_view = src.shape() == dst.shape() && src.strides() == dst.strides() &&
+                         src.storage_offset() == dst.storage_offset();
+  if (src.storage().is_same(dst.storage()) && !same_view) return CopyOf(src);
+  return src;
+}
+
+void BinaryInPlace(BinaryOp bop, const char* op, const Tensor& dst, const Tensor& src) {
+  CheckSameDType(op, dst, src);
+  if (NeedsFloat(bop)) CheckFloat(op, dst);
+  CheckWritable(op, dst);
+  const Tensor s = ReadableSource(dst, src);
+  cpu::Binary(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), AsOperand(s, dst.shape(), op));
+}
+
+void BinaryScalarInPlace(BinaryOp bop, const char* op, const Tensor& dst, double s) {
+  if (NeedsFloat(bop)) CheckFloat(op, dst);
+  CheckScalar(op, dst.dtype(), s);
+  CheckWritable(op, dst);
+  cpu::BinaryScalar(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), s, false);
+}
+
+}  // namespace
+
+Strides BroadcastStrides(const Tensor& t, const Shape& shape, const char* op) {
+  const Shape& from = t.shape();
+  const int64_t rank = static_cast<int64_t>(shape.size()), lead = rank - t.dim();
+  bool ok = lead >= 0;
+  Strides strides(shape.size(), 0);
+  for (int64_t d = 0; ok && d < t.dim(); ++d) {
+    ok = from[d] == shape[lead + d] || from[d] == 1;
+    if (from[d] != 1) strides[lead + d] = t.stride(d);
+  }
+  NG_CHECK(ok, op, ": expected a shape broadcastable to ", ShapeToString(shape), ", got ",
+           ShapeToString(from));
+  return strides;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kAdd, "add", a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kSub, "sub", a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kMul, "mul", a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kDiv, "div", a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kPow, "pow", a, b); }
+
+Tensor add(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kAdd, "add", a, s, false); }
+Tensor sub(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kSub, "sub", a, s, false); }
+Tensor sub(double s, const Tensor& a) { return BinaryScalar(BinaryOp::kSub, "sub", a, s, true); }
+Tensor mul(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kMul, "mul", a, s, false); }
+Tensor div(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kDiv, "div", a, s, false); }
+Tensor div(double s, const Tensor& a) { return BinaryScalar(BinaryOp::kDiv, "div", a, s, true); }
+Tensor pow(const Tensor& a, double exponent) { return BinaryScalar(BinaryOp::kPow, "pow", a, exponent, false); }
+
+Tensor neg(const Tensor& x) { return Unary(UnaryOp::kNeg, "neg", x, false); }
+Tensor abs(const Tensor& x) { return Unary(UnaryOp::kAbs, "abs", x, false); }
+Tensor relu(const Tensor& x) { return Unary(UnaryOp::kRelu, "relu", x, false); }
+Tensor exp(const Tensor& x) { return Unary(UnaryOp::kExp, "exp", x, true); }
+Tensor log(const Tensor& x) { return Unary(UnaryOp::kLog, "log", x, true); }
+Tensor sqrt(const Tensor& x) { return Unary(UnaryOp::kSqrt, "sqrt", x, true); }
+Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true); }
+Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
+Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
+
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  if (lo) CheckScalar("clamp", x.dtype(), *lo);
+  if (hi) CheckScalar("clamp", x.dtype(), *hi);
+  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
+  cpu::Clamp(x.dtype(), x.shape(), AsOperand(out), AsOperand(x), lo, hi);
+  return out;
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kEq, "eq", a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kNe, "ne", a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kLt, "lt", a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kLe, "le", a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kGt, "gt", a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return Binary(BinaryOp::kGe, "ge", a, b); }
+Tensor eq(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kEq, "eq", a, s, false); }
+Tensor ne(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kNe, "ne", a, s, false); }
+Tensor lt(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kLt, "lt", a, s, false); }
+Tensor le(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kLe, "le", a, s, false); }
+Tensor gt(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kGt, "gt", a, s, false); }
+Tensor ge(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kGe, "ge", a, s, false); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  CheckSameDType("where", a, b);
+  const Shape shape = BroadcastShapes(BroadcastShapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = empty(shape, {.dtype = a.dtype()});
+  cpu::Where(cond.dtype(), a.dtype(), shape, AsOperand(out), AsOperand(cond, shape, "where"),
+             AsOperand(a, shape, "where"), AsOperand(b, shape, "where"));
+  return out;
+}
+
+void fill_(const Tensor& dst, double value) {
+  CheckScalar("fill_", dst.dtype(), value);
+  cpu::Fill(dst.dtype(), dst.shape(), AsOperand(dst), value);
+}
+
+void copy_(const Tensor& dst, const Tensor& src) {
+  CheckWritable("copy_", dst);
+  const Tensor s = ReadableSource(dst, src);
+  cpu::Convert(dst.dtype(), s.dtype(), dst.shape(), AsOperand(dst), AsOperand(s, dst.shape(), "copy_"));
+}
+
+void add_(const Tensor& dst, const Tensor& src) { BinaryInPlace(BinaryOp::kAdd, "add_", dst, src); }
+void sub_(const Tensor& dst, const Tensor& src) { BinaryInPlace(BinaryOp::kSub, "sub_", dst, src); }
+void mul_(const Tensor& dst, const Tensor& src) { BinaryInPlace(BinaryOp::kMul, "mul_", dst, src); }
+void div_(const Tensor& dst, const Tensor& src) { BinaryInPlace(BinaryOp::kDiv, "div_", dst, src); }
+void add_(const Tensor& dst, double s) { BinaryScalarInPlace(BinaryOp::kAdd, "add_", dst, s); }
+void sub_(const Tensor& dst, double s) { BinaryScalarInPlace(BinaryOp::kSub, "sub_", dst, s); }
+void mul_(const Tensor& dst, double s) { BinaryScalarInPlace(BinaryOp::kMul, "mul_", dst, s); }
+void div_(const Tensor& dst, double s) { BinaryScalarInPlace(BinaryOp::kDiv, "div_", dst, s); }
+
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  Tensor out = empty(x.shape(), {.dtype = dtype});
+  cpu::Convert(dtype, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  return out;
+}
+
+}  // namespace normgrad::kernels
