@@ -6,7 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
-#include "core/kernels/copy.h"
+#include "autograd/ops/view.h"
 
 namespace normgrad::autograd {
 namespace {
@@ -26,7 +26,7 @@ Tensor Accumulate(const Tensor& sum, Tensor g, bool create_graph) {
   if (sum.defined()) return add(sum, g);
   if (create_graph) return g;
   const bool exclusive = g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
-  return exclusive ? g : kernels::clone(g);
+  return exclusive ? g : clone(g);
 }
 
 // Where the gradients that reach the graph's inputs go: accumulated into leaves' grad() (backward), or
