@@ -1,0 +1,51 @@
+#ifndef NORMGRAD_OPTIM_ADAM_H_
+#define NORMGRAD_OPTIM_ADAM_H_
+
+#include <vector>
+
+#include "optim/optimizer.h"
+
+namespace normgrad::optim {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0;
+};
+
+// torch.optim.Adam (L2 weight decay added to the gradient) and, with decoupled weight decay,
+// torch.optim.AdamW (p *= 1 - lr * weight_decay before the update). At step t:
+// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
+// p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// A one-cycle schedule cycles beta1 through the group's momentum.
+// Throws normgrad::Error for lr, eps or weight_decay < 0 and betas outside [0, 1).
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<ParamGroup> groups, AdamOptions options);
+  Adam(std::vector<Tensor> params, AdamOptions options) : Adam(SingleGroup(std::move(params)), options) {}
+
+  void step() override;
+
+ protected:
+  Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled);
+
+ private:
+  std::vector<std::string> StateSlots() const override { return {"step", "exp_avg", "exp_avg_sq"}; }
+  AdamOptions options_;
+  bool decoupled_;
+};
+
+class AdamW : public Adam {
+ public:
+  // AdamW's default weight decay is 1e-2, as in PyTorch.
+  static AdamOptions Defaults() { return {.weight_decay = 1e-2}; }
+  AdamW(std::vector<ParamGroup> groups, AdamOptions options = Defaults());
+  AdamW(std::vector<Tensor> params, AdamOptions options = Defaults())
+      : AdamW(SingleGroup(std::move(params)), options) {}
+};
+
+}  // namespace normgrad::optim
+
+#endif  // NORMGRAD_OPTIM_ADAM_H_

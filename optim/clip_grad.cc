@@ -1,0 +1,50 @@
+#include "optim/clip_grad.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops/view.h"
+
+namespace normgrad::optim {
+
+double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
+  NG_CHECK(max_norm >= 0, "ClipGradNorm: expected max_norm >= 0, got ", max_norm);
+  NG_CHECK(norm_type > 0, "ClipGradNorm: expected norm_type > 0, got ", norm_type);
+  NoGradGuard no_grad;
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params) {
+    if (p.grad().defined()) {
+      if (!p.grad().is_contiguous()) p.set_grad(contiguous(p.grad()));
+      grads.push_back(p.grad());
+    }
+  }
+  // Per-tensor norms in double, then their norm, as PyTorch stacks the per-tensor norms.
+  double total = 0;
+  for (const Tensor& g : grads) {
+    const double norm = VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
+      const T* x = g.data<T>();
+      double acc = 0;
+      for (int64_t i = 0; i < g.numel(); ++i) {
+        const double a = std::abs(static_cast<double>(x[i]));
+        acc = norm_type == kInfNorm ? std::max(acc, a) : acc + std::pow(a, norm_type);
+      }
+      return norm_type == kInfNorm ? acc : std::pow(acc, 1 / norm_type);
+    });
+    total = norm_type == kInfNorm ? std::max(total, norm) : total + std::pow(norm, norm_type);
+  }
+  if (norm_type != kInfNorm) total = std::pow(total, 1 / norm_type);
+  const double coef = std::min(1.0, max_norm / (total + 1e-6));
+  if (coef < 1.0) {
+    for (const Tensor& g : grads) {
+      VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
+        T* x = g.data<T>();
+        for (int64_t i = 0; i < g.numel(); ++i) x[i] *= static_cast<T>(coef);
+      });
+      g.BumpVersion();
+    }
+  }
+  return total;
+}
+
+}  // namespace normgrad::optim

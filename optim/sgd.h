@@ -1,0 +1,36 @@
+#ifndef NORMGRAD_OPTIM_SGD_H_
+#define NORMGRAD_OPTIM_SGD_H_
+
+#include <vector>
+
+#include "optim/optimizer.h"
+
+namespace normgrad::optim {
+
+struct SGDOptions {
+  double lr = 0.1;
+  double momentum = 0;
+  double dampening = 0;
+  double weight_decay = 0;
+  bool nesterov = false;
+};
+
+// torch.optim.SGD: d = g + weight_decay * p; with momentum, buf = momentum * buf + (1 - dampening) * d
+// (buf = d on the first step) and d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
+// Throws normgrad::Error for lr or weight_decay < 0, momentum outside [0, 1), dampening outside [0, 1],
+// and Nesterov without momentum or with dampening.
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<ParamGroup> groups, SGDOptions options);
+  SGD(std::vector<Tensor> params, SGDOptions options) : SGD(SingleGroup(std::move(params)), options) {}
+
+  void step() override;
+
+ private:
+  std::vector<std::string> StateSlots() const override { return {"momentum_buffer"}; }
+  SGDOptions options_;
+};
+
+}  // namespace normgrad::optim
+
+#endif  // NORMGRAD_OPTIM_SGD_H_

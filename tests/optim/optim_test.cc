@@ -1,0 +1,226 @@
+// Optimizers and schedules against PyTorch (tools/make_optim_fixtures.py), state round trips, errors.
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/lr_scheduler.h"
+#include "optim/sgd.h"
+
+namespace normgrad::optim {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+const json& Fixtures() {
+  static const json fixtures = [] {
+    std::ifstream in("tests/optim/testdata/optim_fixtures.json");
+    return json::parse(in);
+  }();
+  return fixtures;
+}
+
+std::vector<Tensor> InitialParams() {
+  std::vector<Tensor> params;
+  for (size_t i = 0; i < Fixtures()["shapes"].size(); ++i) {
+    params.push_back(from_vector(Fixtures()["p0"][i].get<std::vector<double>>(),
+                                 Fixtures()["shapes"][i].get<Shape>())
+                         .set_requires_grad());
+  }
+  return params;
+}
+
+// The fixtures' gradient at step t: 0.1 * p + noise[t].
+void SetGradients(const std::vector<Tensor>& params, int t) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::vector<double> g = params[i].to_vector<double>();
+    const std::vector<double> noise = Fixtures()["noise"][t][i].get<std::vector<double>>();
+    for (size_t k = 0; k < g.size(); ++k) g[k] = 0.1 * g[k] + noise[k];
+    params[i].set_grad(from_vector(g, params[i].shape()));
+  }
+}
+
+std::unique_ptr<Optimizer> MakeOptimizer(const json& c, const std::vector<Tensor>& ps) {
+  const std::string kind = c["kind"];
+  if (kind == "sgd") {
+    return std::make_unique<SGD>(ps, SGDOptions{.lr = c["lr"], .momentum = c.value("momentum", 0.0),
+                                                .dampening = c.value("dampening", 0.0),
+                                                .weight_decay = c.value("weight_decay", 0.0),
+                                                .nesterov = c.value("nesterov", false)});
+  }
+  if (kind == "sgd_groups") {
+    return std::make_unique<SGD>(
+        std::vector<ParamGroup>{{.params = {ps[0]}, .weight_decay = 5e-4}, {.params = {ps[1]}, .lr = 0.05}},
+        SGDOptions{.lr = 0.1, .momentum = 0.9});
+  }
+  const AdamOptions o{.lr = c["lr"], .beta1 = c.value("beta1", 0.9), .beta2 = c.value("beta2", 0.999),
+                      .weight_decay = c.value("weight_decay", kind == "adamw" ? 1e-2 : 0.0)};
+  if (kind == "adam") return std::make_unique<Adam>(ps, o);
+  return std::make_unique<AdamW>(ps, o);
+}
+
+void ExpectClose(const std::vector<double>& actual, const std::vector<double>& expected, double rtol) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t k = 0; k < actual.size(); ++k) {
+    EXPECT_NEAR(actual[k], expected[k], rtol * std::max(1.0, std::abs(expected[k]))) << "element " << k;
+  }
+}
+
+TEST(Optimizers, MatchPyTorchAfter20Steps) {
+  for (const auto& [name, c] : Fixtures()["optimizers"].items()) {
+    SCOPED_TRACE(name);
+    std::vector<Tensor> params = InitialParams();
+    std::unique_ptr<Optimizer> opt = MakeOptimizer(c["config"], params);
+    for (int t = 0; t < Fixtures()["steps"].get<int>(); ++t) {
+      opt->zero_grad();
+      SetGradients(params, t);
+      opt->step();
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      ExpectClose(params[i].to_vector<double>(), c["params"][i].get<std::vector<double>>(), 1e-6);
+    }
+  }
+}
+
+SchedulePtr MakeSchedule(const std::string& name) {
+  if (name == "step") return StepLR(3, 0.5);
+  if (name == "multistep") return MultiStepLR({2, 5}, 0.1);
+  if (name == "cosine") return CosineAnnealingLR(10, 0.001);
+  if (name == "linear") return LinearLR(0.25, 1.0, 4);
+  if (name == "onecycle") return OneCycleLR({.max_lr = 0.5, .total_steps = 20});
+  return Warmup(3, CosineAnnealingLR(10), 0.1);
+}
+
+TEST(Schedules, MatchPyTorch) {
+  for (const auto& [name, expected] : Fixtures()["schedules"].items()) {
+    SCOPED_TRACE(name);
+    Tensor p = zeros({1}, {.requires_grad = true});
+    SGD opt({p}, {.lr = 0.1, .momentum = 0.9});
+    LRScheduler scheduler(opt, MakeSchedule(name));
+    for (size_t t = 0; t < expected["lr"].size(); ++t) {
+      EXPECT_NEAR(opt.param_groups()[0].lr, expected["lr"][t].get<double>(), 1e-12) << "step " << t;
+      if (!expected["momentum"].empty()) {
+        EXPECT_NEAR(opt.param_groups()[0].momentum, expected["momentum"][t].get<double>(), 1e-12) << "step " << t;
+      }
+      scheduler.step();
+    }
+  }
+}
+
+// Ten steps, save, restore into fresh objects, ten more: the same bits as twenty uninterrupted steps.
+TEST(State, ResumedRunMatchesUninterruptedBitForBit) {
+  for (const char* kind : {"sgd", "adamw"}) {
+    SCOPED_TRACE(kind);
+    const json config = kind == std::string("sgd")
+                            ? json{{"kind", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}}
+                            : json{{"kind", "adamw"}, {"lr", 0.01}};
+    std::vector<Tensor> straight = InitialParams();
+    auto opt = MakeOptimizer(config, straight);
+    LRScheduler sched(*opt, Warmup(3, CosineAnnealingLR(17)));
+    for (int t = 0; t < 20; ++t) {
+      SetGradients(straight, t);
+      opt->step();
+      sched.step();
+    }
+
+    std::vector<Tensor> first = InitialParams();
+    auto opt1 = MakeOptimizer(config, first);
+    LRScheduler sched1(*opt1, Warmup(3, CosineAnnealingLR(17)));
+    for (int t = 0; t < 10; ++t) {
+      SetGradients(first, t);
+      opt1->step();
+      sched1.step();
+    }
+    std::vector<Tensor> resumed;
+    for (const Tensor& p : first) resumed.push_back(from_vector(p.to_vector<double>(), p.shape()).set_requires_grad());
+    auto opt2 = MakeOptimizer(config, resumed);
+    LRScheduler sched2(*opt2, Warmup(3, CosineAnnealingLR(17)));
+    ASSERT_TRUE(opt2->load_state_dict(opt1->state_dict()).ok());
+    ASSERT_TRUE(sched2.load_state_dict(sched1.state_dict()).ok());
+    for (int t = 10; t < 20; ++t) {
+      SetGradients(resumed, t);
+      opt2->step();
+      sched2.step();
+    }
+    for (size_t i = 0; i < straight.size(); ++i) {
+      EXPECT_EQ(straight[i].to_vector<double>(), resumed[i].to_vector<double>());
+    }
+  }
+}
+
+TEST(State, MismatchedStateIsRejectedAndChangesNothing) {
+  std::vector<Tensor> params = InitialParams();
+  SGD opt(params, {.lr = 0.1, .momentum = 0.9});
+  SetGradients(params, 0);
+  opt.step();
+  const StateDict before = opt.state_dict();
+
+  StateDict wrong_shape = before;
+  wrong_shape["state.0.momentum_buffer"] = zeros({2, 2}, {.dtype = kFloat64});
+  EXPECT_THAT(std::string(opt.load_state_dict(wrong_shape).message()), HasSubstr("expected float64 of shape [3, 4]"));
+  StateDict unknown = before;
+  unknown["state.0.exp_avg"] = zeros({3, 4}, {.dtype = kFloat64});
+  EXPECT_THAT(std::string(opt.load_state_dict(unknown).message()), HasSubstr("unexpected key"));
+  StateDict missing = before;
+  missing["param_groups.0.lr"] = full({}, 5.0, {.dtype = kFloat64});
+  missing.erase("param_groups.0.momentum");
+  EXPECT_THAT(std::string(opt.load_state_dict(missing).message()), HasSubstr("param_groups.0.momentum: missing"));
+  StateDict too_many = before;
+  too_many["state.7.momentum_buffer"] = zeros({5}, {.dtype = kFloat64});
+  EXPECT_FALSE(opt.load_state_dict(too_many).ok());
+
+  EXPECT_EQ(opt.param_groups()[0].lr, 0.1);
+  const StateDict after = opt.state_dict();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [key, t] : before) EXPECT_EQ(after.at(key).to_vector<double>(), t.to_vector<double>()) << key;
+}
+
+TEST(Errors, BadHyperparameters) {
+  std::vector<Tensor> ps = InitialParams();
+  auto message = [](auto&& make) -> std::string {
+    try {
+      make();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_THAT(message([&] { SGD(ps, {.lr = -1}); }), HasSubstr("SGD: expected lr >= 0, got -1"));
+  EXPECT_THAT(message([&] { SGD(ps, {.weight_decay = -1e-4}); }), HasSubstr("expected weight_decay >= 0"));
+  EXPECT_THAT(message([&] { SGD(ps, {.momentum = 1.0}); }), HasSubstr("expected momentum in [0, 1), got 1"));
+  EXPECT_THAT(message([&] { SGD(ps, {.nesterov = true}); }), HasSubstr("Nesterov momentum requires momentum > 0"));
+  EXPECT_THAT(message([&] { Adam(ps, {.beta2 = 1.0}); }), HasSubstr("Adam: expected beta2 in [0, 1)"));
+  EXPECT_THAT(message([&] { SGD(std::vector<Tensor>{}, {}); }), HasSubstr("expected at least one parameter"));
+  EXPECT_THAT(message([&] { SGD({ps[0], ps[0]}, {}); }), HasSubstr("appears in more than one group"));
+  EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 1}); }), HasSubstr("total_steps > 1"));
+}
+
+TEST(OneCycle, SteppingPastTheEndIsAnError) {
+  Tensor p = zeros({1}, {.requires_grad = true});
+  SGD opt({p}, {.lr = 0.1});
+  LRScheduler sched(opt, OneCycleLR({.total_steps = 4}));
+  for (int i = 0; i < 3; ++i) sched.step();
+  EXPECT_THROW(sched.step(), Error);
+}
+
+TEST(ClipGradNorm, ScalesOnlyAboveTheLimit) {
+  Tensor a = zeros({2}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor b = zeros({1}, {.dtype = kFloat64, .requires_grad = true});
+  a.set_grad(from_vector<double>({3, 0}));
+  b.set_grad(from_vector<double>({4}));
+  EXPECT_DOUBLE_EQ(ClipGradNorm({a, b}, 10.0), 5.0);
+  EXPECT_EQ(a.grad().at({0}), 3.0);  // under the limit: untouched
+  EXPECT_DOUBLE_EQ(ClipGradNorm({a, b}, 1.0), 5.0);
+  EXPECT_NEAR(a.grad().at({0}), 3.0 / (5.0 + 1e-6), 1e-15);
+  EXPECT_NEAR(b.grad().at({0}), 4.0 / (5.0 + 1e-6), 1e-15);
+  EXPECT_NEAR(ClipGradNorm({a, b}, 100.0, kInfNorm), 4.0 / (5.0 + 1e-6), 1e-15);
+}
+
+}  // namespace
+}  // namespace normgrad::optim
