@@ -1,0 +1,180 @@
+#include "autograd/engine.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "autograd/ops/elementwise.h"
+#include "autograd/ops/view.h"
+
+namespace normgrad::autograd {
+namespace {
+
+void CheckGradient(const Tensor& g, const Shape& shape, DType dtype, const char* from, size_t input) {
+  NG_CHECK(g.shape() == shape, "backward: ", from, " returned a gradient of shape ", ShapeToString(g.shape()),
+           " for its input ", input, ", expected ", ShapeToString(shape));
+  NG_CHECK(g.dtype() == dtype, "backward: ", from, " returned a gradient of dtype ", DTypeName(g.dtype()),
+           " for its input ", input, ", expected ", DTypeName(dtype));
+}
+
+// Sums gradient contributions. Without create_graph the result must own its memory: it may become a
+// leaf's grad(), which users and optimizers modify in place, so it cannot alias another branch's gradient
+// or be a broadcast view.
+// `g` is taken by value so that the engine can hand over a gradient nobody else holds without a copy.
+Tensor Accumulate(const Tensor& sum, Tensor g, bool create_graph) {
+  if (sum.defined()) return add(sum, g);
+  if (create_graph) return g;
+  const bool exclusive = g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
+  return exclusive ? g : clone(g);
+}
+
+// Where the gradients that reach the graph's inputs go: accumulated into leaves' grad() (backward), or
+// captured for a list of tensors (Grad).
+struct Targets {
+  bool accumulate_into_leaves = true;
+  std::unordered_map<const TensorImpl*, size_t> leaves;  // captured leaf -> result index
+  std::unordered_map<const Node*, size_t> nodes;         // captured non-leaf (its grad_fn) -> result index
+  std::vector<Tensor> results;
+};
+
+void DeliverToLeaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, bool create_graph, Targets& targets) {
+  if (auto it = targets.leaves.find(leaf.get()); it != targets.leaves.end()) {
+    targets.results[it->second] = Accumulate(targets.results[it->second], std::move(g), create_graph);
+  } else if (targets.accumulate_into_leaves) {
+    Tensor t(leaf);
+    t.set_grad(Accumulate(t.grad(), std::move(g), create_graph));
+  }
+}
+
+void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, BackwardOptions options,
+         Targets& targets) {
+  const bool create_graph = options.create_graph;
+  const bool retain_graph = options.retain_graph || options.create_graph;
+  GradModeGuard mode(create_graph);
+
+  // Count, for every node reachable from the roots, how many edges lead into it.
+  std::unordered_map<const Node*, int> dependencies;
+  std::vector<Node*> stack;
+  std::unordered_set<const Node*> seen;
+  for (const Tensor& root : roots) {
+    if (Node* n = root.grad_fn().get(); n && seen.insert(n).second) stack.push_back(n);
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->edges()) {
+      if (!e.node) continue;
+      ++dependencies[e.node.get()];
+      if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+    }
+  }
+
+  std::unordered_map<const Node*, Tensor> buffers;
+  std::vector<std::shared_ptr<Node>> ready;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& root = roots[i];
+    if (const auto& node = root.grad_fn()) {
+      buffers[node.get()] = Accumulate(buffers[node.get()], grads[i], create_graph);
+      // erase() makes a node that several roots share ready only once.
+      if (dependencies[node.get()] == 0 && seen.erase(node.get())) ready.push_back(node);
+    } else {
+      DeliverToLeaf(root.impl_ptr(), grads[i], create_graph, targets);
+    }
+  }
+
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    Tensor grad;
+    if (auto it = buffers.find(node.get()); it != buffers.end()) {
+      grad = std::move(it->second);
+      buffers.erase(it);
+    }
+    if (auto it = targets.nodes.find(node.get()); it != targets.nodes.end() && grad.defined()) {
+      targets.results[it->second] = grad;
+    }
+    std::vector<Tensor> input_grads;
+    if (grad.defined()) {
+      input_grads = node->Apply(grad);
+      NG_CHECK(input_grads.size() == node->edges().size(), "backward: ", node->name(), " returned ",
+               input_grads.size(), " gradients for ", node->edges().size(), " inputs");
+    }
+    for (size_t i = 0; i < node->edges().size(); ++i) {
+      const Edge& e = node->edges()[i];
+      Tensor g = grad.defined() ? std::move(input_grads[i]) : Tensor();
+      if (g.defined() && e.needs_grad()) CheckGradient(g, e.shape, e.dtype, node->name(), i);
+      if (e.node) {
+        if (g.defined()) buffers[e.node.get()] = Accumulate(buffers[e.node.get()], std::move(g), create_graph);
+        if (--dependencies[e.node.get()] == 0) ready.push_back(e.node);
+      } else if (auto leaf = e.leaf.lock(); leaf && g.defined()) {
+        DeliverToLeaf(leaf, std::move(g), create_graph, targets);
+      }
+    }
+    if (!retain_graph) node->Release();
+  }
+}
+
+Tensor RootGradient(const Tensor& root, const Tensor& grad, const char* op, size_t i) {
+  NG_CHECK(root.defined(), op, ": expected a defined output ", i, ", got an undefined tensor");
+  NG_CHECK(root.requires_grad(), op, ": expected output ", i, " to require grad (it was computed from no ",
+           "tensor that requires grad, or under NoGradGuard)");
+  if (!grad.defined()) {
+    NG_CHECK(root.numel() == 1, op, ": expected an explicit gradient for output ", i, " of shape ",
+             ShapeToString(root.shape()), " (only one-element outputs default to a gradient of 1)");
+    return ones_like(root);
+  }
+  NG_CHECK(grad.shape() == root.shape(), op, ": expected a gradient of shape ", ShapeToString(root.shape()),
+           " for output ", i, ", got ", ShapeToString(grad.shape()));
+  NG_CHECK(grad.dtype() == root.dtype(), op, ": expected a gradient of dtype ", DTypeName(root.dtype()),
+           " for output ", i, ", got ", DTypeName(grad.dtype()));
+  return grad;
+}
+
+std::vector<Tensor> RootGradients(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                                  const char* op) {
+  NG_CHECK(grads.empty() || grads.size() == roots.size(), op, ": expected ", roots.size(),
+           " gradients (one per output), got ", grads.size());
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < roots.size(); ++i) out.push_back(RootGradient(roots[i], grads.empty() ? Tensor() : grads[i], op, i));
+  return out;
+}
+
+}  // namespace
+
+void Backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, BackwardOptions options) {
+  Targets targets;
+  Run(roots, RootGradients(roots, grads, "backward"), options, targets);
+}
+
+std::vector<Tensor> Grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, BackwardOptions options, bool allow_unused) {
+  Targets targets;
+  targets.accumulate_into_leaves = false;
+  targets.results.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    NG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: expected inputs[", i,
+             "] to require grad");
+    if (inputs[i].grad_fn()) {
+      targets.nodes[inputs[i].grad_fn().get()] = i;
+    } else {
+      targets.leaves[inputs[i].impl()] = i;
+    }
+  }
+  Run(outputs, RootGradients(outputs, grad_outputs, "grad"), options, targets);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    NG_CHECK(allow_unused || targets.results[i].defined(), "grad: inputs[", i,
+             "] was not used to compute the outputs; pass allow_unused = true to get an undefined gradient");
+  }
+  return targets.results;
+}
+
+}  // namespace normgrad::autograd
+
+namespace normgrad {
+
+void Tensor::backward(const Tensor& gradient, BackwardOptions options) const {
+  autograd::Backward({*this}, {gradient}, options);
+}
+
+}  // namespace normgrad

@@ -1,0 +1,139 @@
+#include "autograd/engine.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+
+namespace normgrad {
+namespace {
+
+using ::testing::HasSubstr;
+
+template <typename Fn>
+std::string ErrorOf(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Engine, ChainRuleAndAccumulationAcrossCalls) {
+  Tensor x = from_vector<double>({1, 2, 3}).set_requires_grad();
+  Tensor y = sum(mul(x, x));  // dy/dx = 2x
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, 4, 6}));
+  sum(mul(x, 3.0)).backward();  // accumulates: + 3
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{5, 7, 9}));
+}
+
+TEST(Engine, DiamondSumsBothPaths) {
+  Tensor x = from_vector<double>({2}).set_requires_grad();
+  Tensor a = mul(x, 3.0), b = exp(x);
+  sum(add(mul(a, a), b)).backward();  // d/dx (9x^2 + e^x) = 18x + e^x
+  EXPECT_NEAR(x.grad().item(), 36 + std::exp(2.0), 1e-12);
+}
+
+TEST(Engine, ExplicitGradientForNonScalar) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor y = mul(x, 2.0);
+  EXPECT_THAT(ErrorOf([&] { y.backward(); }), HasSubstr("expected an explicit gradient"));
+  y.backward(from_vector<double>({1, 10}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, 20}));
+  EXPECT_THAT(ErrorOf([&] { mul(x, 2.0).backward(from_vector<double>({1, 2, 3})); }),
+              HasSubstr("expected a gradient of shape [2]"));
+}
+
+TEST(Engine, FreedGraphThrowsUnlessRetained) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor y = sum(exp(x));
+  y.backward({}, {.retain_graph = true});
+  y.backward();
+  EXPECT_NEAR(x.grad().at({0}), 2 * std::exp(1.0), 1e-12);
+  EXPECT_THAT(ErrorOf([&] { y.backward(); }), HasSubstr("retain_graph"));
+}
+
+TEST(Engine, NoGradAndDetachRecordNothing) {
+  Tensor x = from_vector<double>({1}).set_requires_grad();
+  Tensor y = NoGrad([&] { return mul(x, 2.0); });
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_FALSE(mul(x.detach(), 2.0).requires_grad());
+  EXPECT_TRUE(mul(x, 2.0).requires_grad());
+  EXPECT_THAT(ErrorOf([&] { y.backward(); }), HasSubstr("to require grad"));
+}
+
+TEST(Engine, LeavesNotRequiringGradGetNothing) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor c = from_vector<double>({3, 4});
+  sum(mul(x, c)).backward();
+  EXPECT_FALSE(c.grad().defined());
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{3, 4}));
+}
+
+TEST(Engine, GradientsDoNotAliasEachOther) {
+  // add passes the same upstream gradient to both inputs; scaling one leaf's grad in place must not
+  // change the other's.
+  Tensor a = from_vector<double>({1}).set_requires_grad(), b = from_vector<double>({1}).set_requires_grad();
+  sum(add(a, b)).backward();
+  NoGrad([&] { a.grad().mul_(5.0); });
+  EXPECT_EQ(b.grad().item(), 1.0);
+}
+
+TEST(Engine, InPlaceChangeOfSavedTensorIsDetected) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor c = from_vector<double>({3, 4});
+  Tensor y = sum(mul(x, c));
+  c.add_(1.0);
+  EXPECT_THAT(ErrorOf([&] { y.backward(); }), HasSubstr("modified by an in-place operation"));
+}
+
+TEST(Engine, InPlaceOnLeafRequiringGradIsRefused) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  EXPECT_THROW(x.add_(1.0), Error);
+  NoGrad([&] { x.add_(1.0); });  // an optimizer step
+  EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{2, 3}));
+}
+
+TEST(Engine, GradComputesWithoutTouchingLeaves) {
+  Tensor x = from_vector<double>({3}).set_requires_grad();
+  Tensor y = mul(mul(x, x), x);  // x^3
+  std::vector<Tensor> g = autograd::Grad({y}, {x}, {}, {.create_graph = true});
+  EXPECT_EQ(g[0].item(), 27.0);  // 3x^2
+  EXPECT_FALSE(x.grad().defined());
+  std::vector<Tensor> gg = autograd::Grad({g[0]}, {x});
+  EXPECT_EQ(gg[0].item(), 18.0);  // 6x
+  Tensor unused = from_vector<double>({1}).set_requires_grad();
+  EXPECT_THAT(ErrorOf([&] { autograd::Grad({mul(x, 2.0)}, {unused}); }), HasSubstr("allow_unused"));
+}
+
+TEST(Engine, CreateGraphGivesSecondDerivativeThroughBackward) {
+  Tensor x = from_vector<double>({0.5}).set_requires_grad();
+  Tensor y = sum(exp(mul(x, 2.0)));
+  y.backward({}, {.create_graph = true});
+  Tensor dx = x.grad();  // 2 e^{2x}, itself differentiable
+  x.set_grad(Tensor());
+  dx.backward();
+  EXPECT_NEAR(x.grad().item(), 4 * std::exp(1.0), 1e-12);
+}
+
+// 10,000 ops in a chain: forward, backward and teardown must not recurse per node.
+TEST(Engine, LongChainDoesNotOverflowTheStack) {
+  Tensor x = from_vector<double>({1}).set_requires_grad();
+  {
+    Tensor y = x;
+    for (int i = 0; i < 10000; ++i) y = mul(y, 1.0001);
+    y.backward();
+    EXPECT_NEAR(x.grad().item(), std::pow(1.0001, 10000), 1e-9);
+  }
+  {
+    Tensor y = x;
+    for (int i = 0; i < 100000; ++i) y = add(y, 1.0);  // teardown only, never run backward
+  }
+}
+
+}  // namespace
+}  // namespace normgrad
