@@ -1,6 +1,6 @@
 #include "core/kernels/join.h"
 
-#include "core/kernels/copy.h"
+#include "core/cpu/copy.h"
 #include "core/kernels/view.h"
 
 namespace normgrad::kernels {
@@ -38,7 +38,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   Tensor out = empty(shape, {.dtype = first.dtype(), .device = first.device()});
   int64_t offset = 0;
   for (const Tensor& x : tensors) {
-    copy_(narrow(out, d, offset, x.size(d)), x);
+    const Tensor part = narrow(out, d, offset, x.size(d));
+    cpu::StridedCopy(part.raw_data(), part.strides(), x.raw_data(), x.strides(), x.shape(),
+                     ItemSize(x.dtype()));
     offset += x.size(d);
   }
   return out;
