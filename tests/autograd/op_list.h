@@ -17,8 +17,14 @@ struct OpCase {
   bool second_order = true;  // false only where double backward is refused by design
 };
 
-// Each op family lists its cases in op_cases_<family>.cc.
-std::vector<OpCase> ElementwiseOpCases();
+using OpCaseFamily = std::vector<OpCase> (*)();
+
+// Each op family lists its cases in op_cases_<family>.cc and registers them at static-initialization
+// time, so adding a family touches no shared file:
+//
+//   std::vector<OpCase> PoolingOpCases() { ... }
+//   const bool kRegistered = RegisterOpCases(PoolingOpCases);
+bool RegisterOpCases(OpCaseFamily family);
 
 // The one list of every differentiable op: the gradient checker runs over all of it, and a test checks
 // that every node an op source can record shows up in it.
