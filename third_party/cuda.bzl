@@ -58,7 +58,7 @@ def _host_sources_impl(ctx):
         ctx.actions.run_shell(
             inputs = [src],
             outputs = [out],
-            command = "{ printf '#line 1 \"%%s\"\\n' \"$1\"; cat \"$1\"; } > \"$2\"",
+            command = "{ printf '#line 1 \"%s\"\\n' \"$1\"; cat \"$1\"; } > \"$2\"",
             arguments = [src.path, out.path],
             mnemonic = "CudaHostSource",
         )

@@ -18,6 +18,12 @@
 #include "core/cuda/emulation/runtime.h"
 #endif
 
+// Set where kernels are compiled: by nvcc in a CUDA build, by any compiler against the emulation.
+// (g++ compiling core/cuda's .cc files in a CUDA build sees no threadIdx.)
+#if defined(__CUDACC__) || !defined(NORMGRAD_CUDA)
+#define NORMGRAD_KERNEL_CODE 1
+#endif
+
 namespace normgrad::cuda::detail {
 
 // Throws normgrad::Error for a failed call `expr` at file:line (and clears CUDA's last error).

@@ -23,6 +23,8 @@ __device__ __forceinline__ float Tanh(float x) { return ::tanhf(x); }
 __device__ __forceinline__ double Tanh(double x) { return ::tanh(x); }
 __device__ __forceinline__ float Pow(float x, float y) { return ::powf(x, y); }
 __device__ __forceinline__ double Pow(double x, double y) { return ::pow(x, y); }
+__device__ __forceinline__ float Fma(float x, float y, float z) { return ::fmaf(x, y, z); }
+__device__ __forceinline__ double Fma(double x, double y, double z) { return ::fma(x, y, z); }
 __device__ __forceinline__ bool IsNan(float x) { return x != x; }
 __device__ __forceinline__ bool IsNan(double x) { return x != x; }
 

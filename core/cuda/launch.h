@@ -23,6 +23,14 @@ unsigned int GridSize(int64_t n, int block = kBlockSize);
 // Multiprocessors of the current device (cached per device).
 int MultiprocessorCount();
 
+#if defined(NORMGRAD_KERNEL_CODE)
+// The grid-stride loop of a 1-d launch: this thread's first index and the step between its indices.
+__device__ __forceinline__ int64_t GlobalThreadIndex() {
+  return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ int64_t GridStride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
+#endif
+
 namespace detail {
 
 // "BatchNormCollectStats" from the __PRETTY_FUNCTION__ of KernelName<BatchNormCollectStats<float>>.

@@ -35,8 +35,26 @@ AllocatorStats GetAllocatorStats(int device);
 // Gives every cached block of every device back with cudaFree.
 void EmptyCache();
 
+// Scratch memory for a kernel's intermediate results, from the caching allocator and back to it at the
+// end of the scope (safe while the kernels that use it are still queued: see above).
+class DeviceBuffer {
+ public:
+  DeviceBuffer(size_t nbytes, int device) : ptr_(Allocate(nbytes, device)), device_(device) {}
+  ~DeviceBuffer() { Free(ptr_, device_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  void* ptr_;
+  int device_;
+};
+
 // Blocking copies of nbytes (cudaMemcpy): host to cuda:device, cuda:device to host, and between two
-// device buffers (cudaMemcpyPeer semantics when the devices differ).
+// device buffers (staged through the host when the devices differ).
 void CopyToDevice(void* dst, const void* src, size_t nbytes, int device);
 void CopyToHost(void* dst, const void* src, size_t nbytes, int device);
 void CopyBetweenDevices(void* dst, int dst_device, const void* src, int src_device, size_t nbytes);

@@ -14,6 +14,7 @@
 
 #include "core/cpu/loops.h"
 #include "core/cuda/cuda_api.h"
+#include "core/cuda/launch.h"
 #include "core/error.h"
 
 namespace normgrad::cuda {
@@ -63,12 +64,6 @@ StridedPlan<N> MakeStridedPlan(const Shape& shape, const std::array<cpu::Operand
   for (int k = 0; k < N; ++k) plan.base[k] = loop.base[k];
   return plan;
 }
-
-// The grid-stride loop: this thread's first index and the step between its indices.
-__device__ __forceinline__ int64_t GlobalThreadIndex() {
-  return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-}
-__device__ __forceinline__ int64_t GridStride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
 
 }  // namespace normgrad::cuda
 

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "core/cuda/device.h"
+#include "core/kernels/copy.h"
 #include "core/kernels/device_copy.h"
+#include "core/kernels/elementwise.h"
 #include "core/random.h"
 #include "core/tensor.h"
 #if !defined(NORMGRAD_CUDA)
@@ -42,13 +44,19 @@ inline Tensor RandomCpu(const Shape& shape, uint64_t seed, DType dtype = kFloat3
 
 inline Tensor ToCuda(const Tensor& t) { return kernels::to(t, kCuda); }
 
+// The values of t, on the CPU as float64, in row-major order.
+inline std::vector<double> HostDoubles(const Tensor& t) {
+  const Tensor h = kernels::contiguous(kernels::to_dtype(kernels::to(t, kCPU), kFloat64));
+  return std::vector<double>(h.data<double>(), h.data<double>() + h.numel());
+}
+
 // |actual - expected| <= atol + rtol * |expected| elementwise (NaN matches NaN), with the first few
 // mismatches reported. `actual` may live on either device.
 inline void ExpectClose(const Tensor& actual, const Tensor& expected, double rtol, double atol,
                         const std::string& what) {
   ASSERT_EQ(ShapeToString(actual.shape()), ShapeToString(expected.shape())) << what;
   ASSERT_EQ(actual.dtype(), expected.dtype()) << what;
-  const std::vector<double> a = actual.to_vector<double>(), e = expected.to_vector<double>();
+  const std::vector<double> a = HostDoubles(actual), e = HostDoubles(expected);
   int reported = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     const bool ok = std::isnan(e[i]) ? std::isnan(a[i])

@@ -1,7 +1,6 @@
 #include "core/cuda/emulation/execution.h"
 
 #include <sys/mman.h>
-#include <ucontext.h>
 
 #include <algorithm>
 #include <exception>
@@ -20,6 +19,44 @@ thread_local uint3 blockIdx;
 thread_local dim3 blockDim;
 thread_local dim3 gridDim;
 
+#if !defined(__x86_64__)
+#error "the CUDA emulation's fiber switch is written for x86-64"
+#endif
+
+// Saves the callee-saved registers, the SSE and x87 control words and the stack pointer of the running
+// context into *from_sp and resumes the context whose stack pointer is to_sp. A switch costs a few
+// nanoseconds (ucontext's swapcontext makes a system call for the signal mask on every switch, which
+// made block-wide reductions on the emulator take seconds).
+extern "C" void normgrad_emulation_switch(void** from_sp, void* to_sp);
+asm(R"(
+  .text
+  .globl normgrad_emulation_switch
+  .type normgrad_emulation_switch, @function
+normgrad_emulation_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size normgrad_emulation_switch, .-normgrad_emulation_switch
+)");
+
 namespace normgrad::cuda::emulation {
 namespace {
 
@@ -31,7 +68,7 @@ constexpr size_t kGuardBytes = 4096;
 enum class State { kReady, kAtBlockBarrier, kAtWarpBarrier, kDone };
 
 struct Fiber {
-  ucontext_t context;
+  void* sp = nullptr;  // saved stack pointer while suspended
   State state = State::kReady;
   uint3 index;
   int linear = 0;
@@ -68,12 +105,12 @@ struct BlockRun {
   int threads = 0;
   std::vector<Fiber> fibers;
   std::vector<uint64_t> lanes;  // the shuffle exchange, one slot per thread
-  ucontext_t scheduler;
+  void* scheduler_sp = nullptr;
   std::exception_ptr error;
 };
 
 thread_local BlockRun* running = nullptr;  // the block being run on this host thread
-thread_local Fiber* current = nullptr;      // the thread (fiber) running now
+thread_local Fiber* current = nullptr;     // the thread (fiber) running now
 thread_local Stacks stacks;
 
 std::mutex launched_mutex;
@@ -82,6 +119,8 @@ std::set<std::string>& Launched() {
   return *names;
 }
 
+// Where a fiber starts (its first switch "returns" here); it never returns: when the body ends, the
+// fiber switches back to the scheduler for good.
 void FiberMain() {
   BlockRun& run = *running;
   try {
@@ -89,15 +128,39 @@ void FiberMain() {
   } catch (...) {
     if (!run.error) run.error = std::current_exception();
   }
-  current->state = State::kDone;
-  // Returning resumes run.scheduler through uc_link.
+  Fiber& self = *current;
+  self.state = State::kDone;
+  normgrad_emulation_switch(&self.sp, run.scheduler_sp);
+  __builtin_unreachable();
+}
+
+// A fresh stack whose first switch pops the saved-register area and returns into FiberMain with the stack
+// aligned as after a call.
+void* PrepareStack(char* stack, uint64_t control_words) {
+  auto* top = reinterpret_cast<uint64_t*>(reinterpret_cast<uintptr_t>(stack + kStackBytes) & ~uintptr_t{15});
+  uint64_t* sp = top - 9;  // control words, 6 registers, return address, padding: sp + 64 is 8 mod 16
+  sp[0] = control_words;
+  for (int i = 1; i <= 6; ++i) sp[i] = 0;
+  sp[7] = reinterpret_cast<uint64_t>(&FiberMain);
+  sp[8] = 0;
+  return sp;
+}
+
+// The MXCSR and x87 control words of the launching thread, which every fiber starts with, laid out as
+// the switch saves them (MXCSR in bytes 0-3, the x87 word in bytes 4-5).
+uint64_t ControlWords() {
+  uint32_t mxcsr = 0;
+  uint16_t x87 = 0;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(x87));
+  return uint64_t{mxcsr} | (uint64_t{x87} << 32);
 }
 
 void Wait(State state) {
   NG_CHECK(current != nullptr, "CUDA emulation: a barrier or shuffle outside a kernel");
   Fiber& self = *current;
   self.state = state;
-  swapcontext(&self.context, &running->scheduler);
+  normgrad_emulation_switch(&self.sp, running->scheduler_sp);
 }
 
 [[noreturn]] void FailBlock(const BlockRun& run, const std::string& what) {
@@ -146,14 +209,10 @@ bool ReleaseBarriers(BlockRun& run) {
   return released;
 }
 
-void RunBlock(BlockRun& run, const ucontext_t& prototype, std::mt19937& rng) {
+void RunBlock(BlockRun& run, uint64_t control_words, std::mt19937& rng) {
   for (int i = 0; i < run.threads; ++i) {
     Fiber& f = run.fibers[i];
-    f.context = prototype;
-    f.context.uc_stack.ss_sp = stacks.Get(i);
-    f.context.uc_stack.ss_size = kStackBytes;
-    f.context.uc_link = &run.scheduler;
-    makecontext(&f.context, FiberMain, 0);
+    f.sp = PrepareStack(stacks.Get(i), control_words);
     f.state = State::kReady;
     f.linear = i;
     f.index = {i % blockDim.x, i / blockDim.x % blockDim.y, i / (blockDim.x * blockDim.y)};
@@ -167,7 +226,7 @@ void RunBlock(BlockRun& run, const ucontext_t& prototype, std::mt19937& rng) {
       if (f.state != State::kReady) continue;
       current = &f;
       threadIdx = f.index;
-      swapcontext(&run.scheduler, &f.context);
+      normgrad_emulation_switch(&run.scheduler_sp, f.sp);
       current = nullptr;
       if (run.error) std::rethrow_exception(run.error);
     }
@@ -193,8 +252,7 @@ void Run(const char* kernel, dim3 grid, dim3 block, void (*thread_body)(void*), 
   run.threads = static_cast<int>(threads);
   run.fibers.resize(threads);
   run.lanes.resize(threads);
-  ucontext_t prototype;
-  getcontext(&prototype);
+  const uint64_t control_words = ControlWords();
   // The same seed for every launch: a failure found once is found again.
   std::mt19937 rng(12345);
   ScopedDeviceAccess access;
@@ -206,7 +264,7 @@ void Run(const char* kernel, dim3 grid, dim3 block, void (*thread_body)(void*), 
       for (unsigned y = 0; y < grid.y; ++y) {
         for (unsigned x = 0; x < grid.x; ++x) {
           blockIdx = {x, y, z};
-          RunBlock(run, prototype, rng);
+          RunBlock(run, control_words, rng);
         }
       }
     }
