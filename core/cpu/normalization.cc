@@ -5,68 +5,27 @@
 #include <limits>
 #include <vector>
 
+#include "core/cpu/lanes.h"
 #include "core/parallel.h"
 
 namespace normgrad::cpu {
 namespace {
 
-constexpr int kLanes = 16;               // double accumulators side by side: 4 AVX2 registers' worth
-constexpr int64_t kChunk = 4096;         // elements whose two moment passes run from L1
-constexpr int64_t kGrain = 32768;        // elements per thread worth waking a thread for
-constexpr int64_t kMinRun = 32;          // shorter channel runs are processed across channels (columns)
+using lanes::DoubleSum;
+
+constexpr int64_t kChunk = 4096;            // elements whose two moment passes run from L1
+constexpr int64_t kGrain = 32768;           // elements per thread worth waking a thread for
+constexpr int64_t kMinRun = 32;             // shorter channel runs are processed across channels (columns)
 constexpr int64_t kBlockBytes = 256 << 10;  // a column block's data, kept in L2 between its passes
-constexpr int64_t kMinColumns = 64;      // columns per block at least, so rows vectorize
-constexpr int64_t kMaxPartials = 64;     // per-block weight/bias gradient partials (per-sample layouts)
-
-// sum f(i) for i in [0, n) in double, kLanes interleaved accumulators (the loop vectorizes).
-template <typename F>
-inline double LaneSum(int64_t n, F f) {
-  double acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += f(i + l);
-  }
-  double tail = 0;
-  for (; i < n; ++i) tail += f(i);
-  for (int w = kLanes / 2; w > 0; w /= 2) {
-    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
-  }
-  return acc[0] + tail;
-}
-
-// Adds sum(dy) to *sum_dy and sum(dy * (x - mean)) to *sum_dy_xmu over a contiguous run.
-template <typename T>
-inline void GradSums(const T* x, const T* dy, int64_t n, double mean, double* sum_dy, double* sum_dy_xmu) {
-  double a[kLanes] = {}, b[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) {
-      const double g = dy[i + l];
-      a[l] += g;
-      b[l] = std::fma(g, static_cast<double>(x[i + l]) - mean, b[l]);
-    }
-  }
-  double ta = 0, tb = 0;
-  for (; i < n; ++i) {
-    ta += dy[i];
-    tb = std::fma(static_cast<double>(dy[i]), static_cast<double>(x[i]) - mean, tb);
-  }
-  for (int w = kLanes / 2; w > 0; w /= 2) {
-    for (int l = 0; l < w; ++l) {
-      a[l] += a[l + w];
-      b[l] += b[l + w];
-    }
-  }
-  *sum_dy += a[0] + ta;
-  *sum_dy_xmu += b[0] + tb;
-}
+constexpr int64_t kMinColumns = 64;         // columns per block at least, so rows vectorize
+constexpr int64_t kMaxPartials = 64;        // per-block weight/bias gradient partials (per-sample layouts)
 
 // Count, mean and sum of squared deviations of a set of values; Merge is Chan et al.'s pairwise update.
 struct Moments {
   double count = 0, mean = 0, m2 = 0;
 };
 
-inline void Merge(Moments& a, const Moments& b) {
+void Merge(Moments& a, const Moments& b) {
   if (b.count == 0) return;
   if (a.count == 0) {
     a = b;
@@ -78,19 +37,10 @@ inline void Merge(Moments& a, const Moments& b) {
   a.count = n;
 }
 
-// Merges the moments of x[0, n) into acc, two passes per chunk.
-template <typename T>
-void AccumulateRun(Moments& acc, const T* x, int64_t n) {
-  for (int64_t i = 0; i < n; i += kChunk) {
-    const int64_t len = std::min(kChunk, n - i);
-    const T* p = x + i;
-    const double mean = LaneSum(len, [p](int64_t j) { return static_cast<double>(p[j]); }) / len;
-    const double m2 = LaneSum(len, [p, mean](int64_t j) {
-      const double d = static_cast<double>(p[j]) - mean;
-      return d * d;
-    });
-    Merge(acc, {static_cast<double>(len), mean, m2});
-  }
+// Moments from sums of deviations from a center c near the mean: s1 = sum(x - c), s2 = sum((x - c)^2).
+// The correction s1^2 / count is tiny next to s2 (c is within rounding of the mean), so nothing cancels.
+Moments FromCentered(double count, double c, double s1, double s2) {
+  return {count, c + s1 / count, std::max(0.0, s2 - s1 * s1 / count)};
 }
 
 // The data of statistic i: `num` runs of `len` elements, the first at element `first`, `stride` apart.
@@ -104,6 +54,34 @@ Runs RunsOf(const NormLayout& l, int64_t i) {
   return {i * len, l.n, l.g * len, len};
 }
 
+// Moments of a statistic's runs, two passes per chunk (the second from L1): a chunk is a piece of at
+// most kChunk elements of a long run, or as many whole short runs as fit in kChunk elements. The first
+// pass finds the chunk's mean, the second sums deviations from it.
+template <typename T>
+Moments RunMoments(const T* x, const Runs& runs) {
+  Moments m;
+  auto chunk = [&](int64_t r0, int64_t r1, int64_t begin, int64_t len) {
+    const T* first = x + runs.first + r0 * runs.stride + begin;
+    const lanes::RunSet set{r1 - r0, runs.stride, len};
+    DoubleSum sum;
+    lanes::AddSum(sum, first, set);
+    const double count = static_cast<double>((r1 - r0) * len);
+    const T c = static_cast<T>(sum.Total() / count);
+    DoubleSum s1, s2;
+    lanes::AddCenteredSums(s1, s2, first, set, c);
+    Merge(m, FromCentered(count, c, s1.Total(), s2.Total()));
+  };
+  if (runs.len >= kChunk) {
+    for (int64_t r = 0; r < runs.num; ++r) {
+      for (int64_t b = 0; b < runs.len; b += kChunk) chunk(r, r + 1, b, std::min(kChunk, runs.len - b));
+    }
+  } else if (runs.len > 0) {
+    const int64_t per = kChunk / runs.len;
+    for (int64_t r = 0; r < runs.num; r += per) chunk(r, std::min(runs.num, r + per), 0, runs.len);
+  }
+  return m;
+}
+
 // Batch norm with short channel runs reads whole rows across channels instead: one row of x is
 // [G * K * S] columns, and a block of whole groups' columns is processed with per-column arrays.
 bool UsesColumns(const NormLayout& l) { return !l.per_sample && l.k * l.s < kMinRun; }
@@ -115,7 +93,33 @@ int64_t GroupsPerBlock(const NormLayout& l, size_t item_size) {
   return std::clamp(std::max(fit, (kMinColumns + len - 1) / len), int64_t{1}, l.g);
 }
 
-// The mean split into the data's dtype (center, subtracted exactly in float near the mean) and the
+// Runs fn(g0, g1) over blocks of whole groups of a column layout, in parallel.
+template <typename T, typename F>
+void ForEachColumnBlock(const NormLayout& l, F fn) {
+  const int64_t per_block = GroupsPerBlock(l, sizeof(T));
+  const int64_t blocks = (l.g + per_block - 1) / per_block;
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.n * l.k * l.s * per_block));
+  ParallelFor(0, blocks, grain, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) fn(b * per_block, std::min(l.g, (b + 1) * per_block));
+  });
+}
+
+// acc[j] += sum over rows n of f(n, j) for the columns j of a block; f returns the data's type, and
+// four rows are added in it before the sum goes to double (see lanes.h for why that is accurate).
+template <typename T, typename F>
+void AddColumns(int64_t rows, int64_t nc, double* acc, F f) {
+  int64_t n = 0;
+  for (; n + 4 <= rows; n += 4) {
+    for (int64_t j = 0; j < nc; ++j) {
+      acc[j] += static_cast<double>(static_cast<T>((f(n, j) + f(n + 1, j)) + (f(n + 2, j) + f(n + 3, j))));
+    }
+  }
+  for (; n < rows; ++n) {
+    for (int64_t j = 0; j < nc; ++j) acc[j] += static_cast<double>(f(n, j));
+  }
+}
+
+// The mean split into the data's type (center, subtracted exactly in float near the mean) and the
 // rounding error left over, in double.
 template <typename T>
 struct Centered {
@@ -124,29 +128,37 @@ struct Centered {
   double rest;
 };
 
-// y = (x - center) * scale + shift over a contiguous run with scalar coefficients.
 template <typename T>
-inline void AffineRun(const T* x, T* y, int64_t n, T center, T scale, T shift) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i] - center, scale, shift);
-}
-
-// The same with one coefficient per element of the run.
-template <typename T>
-inline void AffineColumns(const T* x, T* y, int64_t n, const T* center, const T* scale, const T* shift) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::fma(x[i] - center[i], scale[i], shift[i]);
-}
-
-// dx = dy * alpha + (x - center) * beta + gamma, the training input gradient, per element coefficients.
-template <typename T>
-inline void GradColumns(const T* x, const T* dy, T* dx, int64_t n, const T* center, const T* alpha,
-                        const T* beta, const T* gamma) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = std::fma(dy[i], alpha[i], std::fma(x[i] - center[i], beta[i], gamma[i]));
-}
-
-template <typename T>
-inline T WeightOf(const T* w, int64_t c) {
+T WeightOf(const T* w, int64_t c) {
   return w ? w[c] : T(1);
 }
+
+// Normalize-and-affine coefficients of channel c under statistic (mean, rstd):
+// y = (x - center) * scale + shift, with scale = rstd * weight and shift = bias - rest * scale.
+template <typename T>
+struct AffineCoefficients {
+  AffineCoefficients(const Centered<T>& m, double rstd, const T* w, const T* b, int64_t c) {
+    const double sc = rstd * static_cast<double>(WeightOf(w, c));
+    center = m.center;
+    scale = static_cast<T>(sc);
+    shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - m.rest * sc);
+  }
+  T center, scale, shift;
+};
+
+// Training input-gradient coefficients of a statistic over `count` elements, from its channel sums
+// A = sum_c w_c sum(dy), B = sum_c w_c sum(dy * (x - mean)):
+//   dx = dy * (rstd * w_c) + (x - center) * beta + gamma,
+//   beta = -rstd^3 B / count, gamma = -rstd A / count - rest * beta.
+template <typename T>
+struct GradCoefficients {
+  GradCoefficients(const Centered<T>& m, double rstd, double sum_a, double sum_b, double count) {
+    const double bt = -rstd * rstd * rstd * sum_b / count;
+    beta = static_cast<T>(bt);
+    gamma = static_cast<T>(-rstd * sum_a / count - m.rest * bt);
+  }
+  T beta, gamma;
+};
 
 // ---- forward
 
@@ -155,77 +167,76 @@ template <typename T>
 void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T* b, double eps, T* y,
                  double* mean, double* var, double* rstd, std::vector<T>& scale, std::vector<T>& shift) {
   const Runs runs = RunsOf(l, i);
-  Moments m;
-  for (int64_t r = 0; r < runs.num; ++r) AccumulateRun(m, x + runs.first + r * runs.stride, runs.len);
+  const Moments m = RunMoments(x, runs);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const double v = m.count > 0 ? m.m2 / m.count : nan;
-  const double mu = m.count > 0 ? m.mean : nan;
-  const double inv = 1 / std::sqrt(v + eps);
-  mean[i] = mu;
-  var[i] = v;
-  rstd[i] = inv;
-  const Centered<T> ctr(mu);
+  mean[i] = m.count > 0 ? m.mean : nan;
+  var[i] = m.count > 0 ? m.m2 / m.count : nan;
+  rstd[i] = 1 / std::sqrt(var[i] + eps);
+  const Centered<T> ctr(mean[i]);
   const int64_t c0 = (i % l.g) * l.k;
   for (int64_t k = 0; k < l.k; ++k) {
-    const double sc = inv * static_cast<double>(WeightOf(w, c0 + k));
-    scale[k] = static_cast<T>(sc);
-    shift[k] = static_cast<T>((b ? static_cast<double>(b[c0 + k]) : 0.0) - ctr.rest * sc);
+    const AffineCoefficients<T> a(ctr, rstd[i], w, b, c0 + k);
+    scale[k] = a.scale;
+    shift[k] = a.shift;
   }
-  for (int64_t r = 0; r < runs.num; ++r) {
-    const int64_t off = runs.first + r * runs.stride;
+  const T c = ctr.center;
+  for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
+    const T* xr = x + runs.first + r * runs.stride;
+    T* yr = y + runs.first + r * runs.stride;
     if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) y[off + k] = std::fma(x[off + k] - ctr.center, scale[k], shift[k]);
-    } else {
-      for (int64_t k = 0; k < l.k; ++k) {
-        AffineRun(x + off + k * l.s, y + off + k * l.s, l.s, ctr.center, scale[k], shift[k]);
-      }
+      for (int64_t k = 0; k < l.k; ++k) yr[k] = std::fma(xr[k] - c, scale[k], shift[k]);
+      continue;
+    }
+    for (int64_t k = 0; k < l.k; ++k) {
+      const T sc = scale[k], sh = shift[k];
+      for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = std::fma(xr[s] - c, sc, sh);
     }
   }
 }
 
-// Groups [g0, g1) of a column layout: two passes of per-column double sums over the rows (mean, then
-// squared deviations from the group mean), then the affine pass, all while the block is in cache.
+// Groups [g0, g1) of a column layout: per-column sums over the rows (the mean), then per-column sums of
+// deviations from the group's center, then the affine pass, all while the block is in cache.
 template <typename T>
 void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, const T* w, const T* b,
                     double eps, T* y, double* mean, double* var, double* rstd) {
-  const int64_t len = l.k * l.s, width = l.g * len, j0 = g0 * len, nc = (g1 - g0) * len;
+  const int64_t len = l.k * l.s, width = l.g * len, nc = (g1 - g0) * len;
+  const T* xb = x + g0 * len;
   const double count = static_cast<double>(l.n * len);
-  std::vector<double> acc(nc, 0.0), center(nc);
-  for (int64_t n = 0; n < l.n; ++n) {
-    const T* row = x + n * width + j0;
-    for (int64_t j = 0; j < nc; ++j) acc[j] += static_cast<double>(row[j]);
-  }
-  for (int64_t g = g0; g < g1; ++g) {
+  auto group_total = [&](const std::vector<double>& v, int64_t g) {
     double s = 0;
-    for (int64_t j = (g - g0) * len; j < (g - g0 + 1) * len; ++j) s += acc[j];
-    mean[g] = s / count;
-    std::fill_n(center.begin() + (g - g0) * len, len, mean[g]);
+    for (int64_t j = (g - g0) * len; j < (g - g0 + 1) * len; ++j) s += v[j];
+    return s;
+  };
+  std::vector<double> s0(nc, 0.0);
+  AddColumns<T>(l.n, nc, s0.data(), [&](int64_t n, int64_t j) { return xb[n * width + j]; });
+  std::vector<T> c(nc);
+  for (int64_t g = g0; g < g1; ++g) {
+    std::fill_n(c.begin() + (g - g0) * len, len, static_cast<T>(group_total(s0, g) / count));
   }
-  std::fill(acc.begin(), acc.end(), 0.0);
-  for (int64_t n = 0; n < l.n; ++n) {
-    const T* row = x + n * width + j0;
-    for (int64_t j = 0; j < nc; ++j) {
-      const double d = static_cast<double>(row[j]) - center[j];
-      acc[j] = std::fma(d, d, acc[j]);
-    }
-  }
+  std::vector<double> s1(nc, 0.0), s2(nc, 0.0);
+  AddColumns<T>(l.n, nc, s1.data(), [&](int64_t n, int64_t j) { return xb[n * width + j] - c[j]; });
+  AddColumns<T>(l.n, nc, s2.data(), [&](int64_t n, int64_t j) {
+    const T d = xb[n * width + j] - c[j];
+    return d * d;
+  });
   std::vector<T> ctr(nc), scale(nc), shift(nc);
   for (int64_t g = g0; g < g1; ++g) {
-    double s = 0;
-    for (int64_t j = (g - g0) * len; j < (g - g0 + 1) * len; ++j) s += acc[j];
-    var[g] = s / count;
+    const Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
+    mean[g] = m.mean;
+    var[g] = m.m2 / count;
     rstd[g] = 1 / std::sqrt(var[g] + eps);
-    const Centered<T> c(mean[g]);
     for (int64_t k = 0; k < l.k; ++k) {
-      const int64_t ch = g * l.k + k, j = (g - g0) * len + k * l.s;
-      const double sc = rstd[g] * static_cast<double>(WeightOf(w, ch));
-      std::fill_n(ctr.begin() + j, l.s, c.center);
-      std::fill_n(scale.begin() + j, l.s, static_cast<T>(sc));
-      std::fill_n(shift.begin() + j, l.s, static_cast<T>((b ? static_cast<double>(b[ch]) : 0.0) - c.rest * sc));
+      const AffineCoefficients<T> a(Centered<T>(mean[g]), rstd[g], w, b, g * l.k + k);
+      const int64_t j = (g - g0) * len + k * l.s;
+      std::fill_n(ctr.begin() + j, l.s, a.center);
+      std::fill_n(scale.begin() + j, l.s, a.scale);
+      std::fill_n(shift.begin() + j, l.s, a.shift);
     }
   }
   for (int64_t n = 0; n < l.n; ++n) {
-    AffineColumns(x + n * width + j0, y + n * width + j0, nc, ctr.data(), scale.data(), shift.data());
+    const T* xr = xb + n * width;
+    T* yr = y + g0 * len + n * width;
+    for (int64_t j = 0; j < nc; ++j) yr[j] = std::fma(xr[j] - ctr[j], scale[j], shift[j]);
   }
 }
 
@@ -233,14 +244,7 @@ template <typename T>
 void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
              double* var, double* rstd) {
   if (UsesColumns(l)) {
-    const int64_t per_block = GroupsPerBlock(l, sizeof(T));
-    const int64_t blocks = (l.g + per_block - 1) / per_block;
-    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.n * l.k * l.s * per_block));
-    ParallelFor(0, blocks, grain, [&](int64_t b0, int64_t b1) {
-      for (int64_t blk = b0; blk < b1; ++blk) {
-        ForwardColumns(l, blk * per_block, std::min(l.g, (blk + 1) * per_block), x, w, b, eps, y, mean, var, rstd);
-      }
-    });
+    ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd); });
     return;
   }
   const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
@@ -255,7 +259,6 @@ void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps
 template <typename T>
 void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, const double* scale,
             const double* shift, T* y) {
-  // Per channel: the center rounded to T and the shift with the center's rounding error folded in.
   std::vector<T> ctr(c), sc(c), sh(c);
   for (int64_t ch = 0; ch < c; ++ch) {
     const Centered<T> m(center ? center[ch] : 0.0);
@@ -266,13 +269,15 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
   if (s >= kMinRun) {
     ParallelFor(0, n * c, std::max<int64_t>(1, kGrain / s), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
-        const int64_t ch = r % c;
-        AffineRun(x + r * s, y + r * s, s, ctr[ch], sc[ch], sh[ch]);
+        const T* xr = x + r * s;
+        T* yr = y + r * s;
+        const T cc = ctr[r % c], a = sc[r % c], b = sh[r % c];
+        for (int64_t i = 0; i < s; ++i) yr[i] = std::fma(xr[i] - cc, a, b);
       }
     });
     return;
   }
-  // Short runs: expand the coefficients to one per column of a row [C * S].
+  // Short runs: the coefficients expanded to one per column of a row [C * S].
   const int64_t width = c * s;
   std::vector<T> cc(width), cs(width), ch(width);
   for (int64_t j = 0; j < width; ++j) {
@@ -282,70 +287,90 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
   }
   ParallelFor(0, n, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, width)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      AffineColumns(x + r * width, y + r * width, width, cc.data(), cs.data(), ch.data());
+      const T* xr = x + r * width;
+      T* yr = y + r * width;
+      for (int64_t j = 0; j < width; ++j) yr[j] = std::fma(xr[j] - cc[j], cs[j], ch[j]);
     }
   });
 }
 
 // ---- backward
 
-// Where a statistic's per-channel gradient sums go: dweight (scaled by rstd) and dbias accumulators in
-// double, indexed by channel; either may be null.
+// Where a statistic's per-channel gradient sums go: dweight (already scaled by rstd) and dbias
+// accumulators in double, indexed by channel; either may be null.
 struct ChannelSums {
   double* dweight;
   double* dbias;
 };
 
+// Per-task scratch of BackwardRuns, one channel entry per k.
+template <typename T>
+struct RunScratch {
+  explicit RunScratch(int64_t k) : sdy(k), sdyx(k), a(k), b(k), alpha(k) {}
+  std::vector<DoubleSum> sdy, sdyx;
+  std::vector<double> a, b;
+  std::vector<T> alpha;
+};
+
 // Statistic i over runs: per channel sum(dy) and sum(dy * (x - mean)), then (training) dx.
 template <typename T>
 void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const T* w, const double* mean,
-                  const double* rstd, bool through_stats, T* dx, ChannelSums out, std::vector<double>& a,
-                  std::vector<double>& bsum, std::vector<T>& alpha) {
+                  const double* rstd, bool through_stats, T* dx, ChannelSums out, RunScratch<T>& t) {
   const Runs runs = RunsOf(l, i);
-  const double mu = mean[i], inv = rstd[i];
+  const Centered<T> ctr(mean[i]);
+  const T c = ctr.center;
+  const double inv = rstd[i];
   const int64_t c0 = (i % l.g) * l.k;
-  std::fill(a.begin(), a.end(), 0.0);
-  std::fill(bsum.begin(), bsum.end(), 0.0);
-  for (int64_t r = 0; r < runs.num; ++r) {
-    const int64_t off = runs.first + r * runs.stride;
-    if (l.s == 1) {
+  if (l.s == 1) {
+    std::fill(t.a.begin(), t.a.end(), 0.0);
+    std::fill(t.b.begin(), t.b.end(), 0.0);
+    for (int64_t r = 0; r < runs.num; ++r) {
+      const T* xr = x + runs.first + r * runs.stride;
+      const T* gr = dy + runs.first + r * runs.stride;
       for (int64_t k = 0; k < l.k; ++k) {
-        const double g = dy[off + k];
-        a[k] += g;
-        bsum[k] = std::fma(g, static_cast<double>(x[off + k]) - mu, bsum[k]);
+        t.a[k] += static_cast<double>(gr[k]);
+        t.b[k] += static_cast<double>(gr[k] * (xr[k] - c));
       }
-    } else {
-      for (int64_t k = 0; k < l.k; ++k) GradSums(x + off + k * l.s, dy + off + k * l.s, l.s, mu, &a[k], &bsum[k]);
+    }
+  } else {
+    std::fill(t.sdy.begin(), t.sdy.end(), DoubleSum());
+    std::fill(t.sdyx.begin(), t.sdyx.end(), DoubleSum());
+    const lanes::RunSet set{runs.num, runs.stride, l.s};
+    for (int64_t k = 0; k < l.k; ++k) {
+      const int64_t off = runs.first + k * l.s;
+      lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
+    }
+    for (int64_t k = 0; k < l.k; ++k) {
+      t.a[k] = t.sdy[k].Total();
+      t.b[k] = t.sdyx[k].Total();
     }
   }
+  // The sums were taken around the center; sum(dy * (x - mean)) = sum(dy * (x - center)) - rest * sum(dy).
   double sum_a = 0, sum_b = 0;
   for (int64_t k = 0; k < l.k; ++k) {
-    if (out.dweight) out.dweight[c0 + k] += inv * bsum[k];
-    if (out.dbias) out.dbias[c0 + k] += a[k];
+    t.b[k] -= ctr.rest * t.a[k];
+    if (out.dweight) out.dweight[c0 + k] += inv * t.b[k];
+    if (out.dbias) out.dbias[c0 + k] += t.a[k];
     const double wk = static_cast<double>(WeightOf(w, c0 + k));
-    sum_a += wk * a[k];
-    sum_b += wk * bsum[k];
+    sum_a += wk * t.a[k];
+    sum_b += wk * t.b[k];
+    t.alpha[k] = static_cast<T>(inv * wk);
   }
   if (!through_stats || dx == nullptr) return;
-  const double m = static_cast<double>(runs.num * runs.len);
-  const Centered<T> ctr(mu);
-  const double beta = -inv * inv * inv * sum_b / m;
-  const T bt = static_cast<T>(beta), gm = static_cast<T>(-inv * sum_a / m - ctr.rest * beta);
-  for (int64_t k = 0; k < l.k; ++k) alpha[k] = static_cast<T>(inv * static_cast<double>(WeightOf(w, c0 + k)));
-  for (int64_t r = 0; r < runs.num; ++r) {
+  const GradCoefficients<T> gc(ctr, inv, sum_a, sum_b, static_cast<double>(runs.num * runs.len));
+  const T beta = gc.beta, gamma = gc.gamma;
+  for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
     const int64_t off = runs.first + r * runs.stride;
+    const T* xr = x + off;
+    const T* gr = dy + off;
+    T* dr = dx + off;
     if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) {
-        dx[off + k] = std::fma(dy[off + k], alpha[k], std::fma(x[off + k] - ctr.center, bt, gm));
-      }
-    } else {
-      for (int64_t k = 0; k < l.k; ++k) {
-        const T* xr = x + off + k * l.s;
-        const T* gr = dy + off + k * l.s;
-        T* dr = dx + off + k * l.s;
-        const T ak = alpha[k];
-        for (int64_t s = 0; s < l.s; ++s) dr[s] = std::fma(gr[s], ak, std::fma(xr[s] - ctr.center, bt, gm));
-      }
+      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k], t.alpha[k], std::fma(xr[k] - c, beta, gamma));
+      continue;
+    }
+    for (int64_t k = 0; k < l.k; ++k) {
+      const T ak = t.alpha[k];
+      for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) dr[s] = std::fma(gr[s], ak, std::fma(xr[s] - c, beta, gamma));
     }
   }
 }
@@ -354,22 +379,20 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
 template <typename T>
 void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, const T* dy, const T* w,
                      const double* mean, const double* rstd, bool through_stats, T* dx, ChannelSums out) {
-  const int64_t len = l.k * l.s, width = l.g * len, j0 = g0 * len, nc = (g1 - g0) * len;
-  std::vector<double> center(nc), a(nc, 0.0), bsum(nc, 0.0);
-  for (int64_t j = 0; j < nc; ++j) center[j] = mean[g0 + j / len];
-  for (int64_t n = 0; n < l.n; ++n) {
-    const T* xr = x + n * width + j0;
-    const T* gr = dy + n * width + j0;
-    for (int64_t j = 0; j < nc; ++j) {
-      const double g = gr[j];
-      a[j] += g;
-      bsum[j] = std::fma(g, static_cast<double>(xr[j]) - center[j], bsum[j]);
-    }
-  }
+  const int64_t len = l.k * l.s, width = l.g * len, nc = (g1 - g0) * len;
+  const T* xb = x + g0 * len;
+  const T* gb = dy + g0 * len;
+  std::vector<T> c(nc);
+  for (int64_t j = 0; j < nc; ++j) c[j] = static_cast<T>(mean[g0 + j / len]);
+  std::vector<double> a(nc, 0.0), bsum(nc, 0.0);
+  AddColumns<T>(l.n, nc, a.data(), [&](int64_t n, int64_t j) { return gb[n * width + j]; });
+  AddColumns<T>(l.n, nc, bsum.data(), [&](int64_t n, int64_t j) {
+    return gb[n * width + j] * (xb[n * width + j] - c[j]);
+  });
   const bool want_dx = through_stats && dx != nullptr;
   std::vector<T> ctr(want_dx ? nc : 0), alpha(ctr.size()), beta(ctr.size()), gamma(ctr.size());
-  const double m = static_cast<double>(l.n * len);
   for (int64_t g = g0; g < g1; ++g) {
+    const Centered<T> m(mean[g]);
     double sum_a = 0, sum_b = 0;
     for (int64_t k = 0; k < l.k; ++k) {
       const int64_t ch = g * l.k + k, j = (g - g0) * len + k * l.s;
@@ -378,6 +401,7 @@ void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, co
         ca += a[j + s];
         cb += bsum[j + s];
       }
+      cb -= m.rest * ca;  // around the mean instead of the center
       if (out.dweight) out.dweight[ch] += rstd[g] * cb;
       if (out.dbias) out.dbias[ch] += ca;
       const double wk = static_cast<double>(WeightOf(w, ch));
@@ -385,22 +409,21 @@ void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, co
       sum_b += wk * cb;
     }
     if (!want_dx) continue;
-    const double inv = rstd[g];
-    const Centered<T> c(mean[g]);
-    const double bt = -inv * inv * inv * sum_b / m;
-    const T gm = static_cast<T>(-inv * sum_a / m - c.rest * bt);
+    const GradCoefficients<T> gc(m, rstd[g], sum_a, sum_b, static_cast<double>(l.n * len));
     for (int64_t k = 0; k < l.k; ++k) {
       const int64_t j = (g - g0) * len + k * l.s;
-      std::fill_n(ctr.begin() + j, l.s, c.center);
-      std::fill_n(alpha.begin() + j, l.s, static_cast<T>(inv * static_cast<double>(WeightOf(w, g * l.k + k))));
-      std::fill_n(beta.begin() + j, l.s, static_cast<T>(bt));
-      std::fill_n(gamma.begin() + j, l.s, gm);
+      std::fill_n(ctr.begin() + j, l.s, m.center);
+      std::fill_n(alpha.begin() + j, l.s, static_cast<T>(rstd[g] * static_cast<double>(WeightOf(w, g * l.k + k))));
+      std::fill_n(beta.begin() + j, l.s, gc.beta);
+      std::fill_n(gamma.begin() + j, l.s, gc.gamma);
     }
   }
   if (!want_dx) return;
   for (int64_t n = 0; n < l.n; ++n) {
-    const int64_t off = n * width + j0;
-    GradColumns(x + off, dy + off, dx + off, nc, ctr.data(), alpha.data(), beta.data(), gamma.data());
+    const T* xr = xb + n * width;
+    const T* gr = gb + n * width;
+    T* dr = dx + g0 * len + n * width;
+    for (int64_t j = 0; j < nc; ++j) dr[j] = std::fma(gr[j], alpha[j], std::fma(xr[j] - ctr[j], beta[j], gamma[j]));
   }
 }
 
@@ -418,32 +441,24 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   // Per-channel sums in double: one set for layouts whose statistics own their channels, else one per
   // block of statistics (a fixed split, so the sums do not depend on the thread count), added in order.
   const int64_t stats = l.num_stats();
-  const int64_t total = l.n * channels * l.s;
-  const int64_t parts = l.per_sample ? std::clamp<int64_t>(total / (4 * kGrain), 1, std::min(stats, kMaxPartials)) : 1;
-  std::vector<double> sums((dw ? parts * channels : 0) + (db ? parts * channels : 0), 0.0);
+  const int64_t parts =
+      l.per_sample ? std::clamp<int64_t>(l.n * channels * l.s / (4 * kGrain), 1, std::min(stats, kMaxPartials)) : 1;
+  std::vector<double> sums(2 * parts * channels, 0.0);
   auto sums_of = [&](int64_t part) {
-    double* base = sums.data();
-    return ChannelSums{dw ? base + part * channels : nullptr,
-                       db ? base + (dw ? parts * channels : 0) + part * channels : nullptr};
+    return ChannelSums{dw ? sums.data() + part * channels : nullptr,
+                       db ? sums.data() + (parts + part) * channels : nullptr};
   };
   if (UsesColumns(l)) {
-    const int64_t per_block = GroupsPerBlock(l, sizeof(T));
-    const int64_t blocks = (l.g + per_block - 1) / per_block;
-    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.n * l.k * l.s * per_block));
-    ParallelFor(0, blocks, grain, [&](int64_t b0, int64_t b1) {
-      for (int64_t blk = b0; blk < b1; ++blk) {
-        BackwardColumns(l, blk * per_block, std::min(l.g, (blk + 1) * per_block), x, dy, w, mean, rstd,
-                        through_stats, dx, sums_of(0));
-      }
+    ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) {
+      BackwardColumns(l, g0, g1, x, dy, w, mean, rstd, through_stats, dx, sums_of(0));
     });
   } else {
-    const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
     auto run = [&](int64_t i0, int64_t i1, ChannelSums out) {
-      std::vector<double> a(l.k), bsum(l.k);
-      std::vector<T> alpha(l.k);
-      for (int64_t i = i0; i < i1; ++i) BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, a, bsum, alpha);
+      RunScratch<T> scratch(l.k);
+      for (int64_t i = i0; i < i1; ++i) BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch);
     };
     if (parts == 1) {
+      const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
       ParallelFor(0, stats, grain, [&](int64_t i0, int64_t i1) { run(i0, i1, sums_of(0)); });
     } else {
       ParallelFor(0, parts, 1, [&](int64_t p0, int64_t p1) {
@@ -454,9 +469,8 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   for (int64_t c = 0; c < channels; ++c) {
     double sw = 0, sb = 0;
     for (int64_t p = 0; p < parts; ++p) {
-      const ChannelSums s = sums_of(p);
-      if (dw) sw += s.dweight[c];
-      if (db) sb += s.dbias[c];
+      sw += sums[p * channels + c];
+      sb += sums[(parts + p) * channels + c];
     }
     if (dw) dw[c] = static_cast<T>(sw);
     if (db) db[c] = static_cast<T>(sb);
