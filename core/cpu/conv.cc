@@ -131,9 +131,8 @@ void Conv2dForwardGemm(const ConvShape& s, const T* input, const T* weight, cons
   // block at i * cg * in_h * in_w.
   ForEachChunk(s, d, [&](int64_t first, int64_t count) {
     Im2colChunk(s, d, input, first, count, col.data());
-    GemmBatched<T>(false, false, d.og, d.ohw, d.k, weight, GroupOffsets(s, first, count, d.og * d.k), d.k,
-                   col.data(), ItemOffsets(count, d.k * d.ohw), d.ohw, output + first * d.og * d.ohw,
-                   d.og * d.ohw, d.ohw);
+    GemmBatched<T>(false, false, d.og, d.ohw, d.k, weight, GroupOffsets(s, first, count, d.og * d.k), d.k, col.data(),
+                   ItemOffsets(count, d.k * d.ohw), d.ohw, output + first * d.og * d.ohw, d.og * d.ohw, d.ohw);
   });
   if (bias == nullptr) return;
   ParallelFor(0, s.batch * s.out_channels, std::max<int64_t>(1, 16384 / std::max<int64_t>(d.ohw, 1)),
@@ -153,8 +152,8 @@ void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* 
   ForEachChunk(s, d, [&](int64_t first, int64_t count) {
     // dcol = W_g^T dY: [k, og] x [og, ohw].
     GemmBatched<T>(true, false, d.k, d.ohw, d.og, weight, GroupOffsets(s, first, count, d.og * d.k), d.k,
-                   grad_output + first * d.og * d.ohw, ItemOffsets(count, d.og * d.ohw), d.ohw, col.data(),
-                   d.k * d.ohw, d.ohw);
+                   grad_output + first * d.og * d.ohw, ItemOffsets(count, d.og * d.ohw), d.ohw, col.data(), d.k * d.ohw,
+                   d.ohw);
     ParallelFor(0, count, 1, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         Col2im(s, d.cg, col.data() + i * d.k * d.ohw, grad_input + (first + i) * d.cg * s.in_h * s.in_w);
@@ -171,9 +170,8 @@ void Conv2dBackwardWeightGemm(const ConvShape& s, const T* grad_output, const T*
   ForEachChunk(s, d, [&](int64_t first, int64_t count) {
     Im2colChunk(s, d, input, first, count, col.data());
     // Each item's dW contribution dY col^T ([og, ohw] x [ohw, k]), then summed into its group's block.
-    GemmBatched<T>(false, true, d.og, d.k, d.ohw, grad_output + first * d.og * d.ohw,
-                   ItemOffsets(count, d.og * d.ohw), d.ohw, col.data(), ItemOffsets(count, d.k * d.ohw), d.ohw,
-                   products.data(), d.og * d.k, d.k);
+    GemmBatched<T>(false, true, d.og, d.k, d.ohw, grad_output + first * d.og * d.ohw, ItemOffsets(count, d.og * d.ohw),
+                   d.ohw, col.data(), ItemOffsets(count, d.k * d.ohw), d.ohw, products.data(), d.og * d.k, d.k);
     for (int64_t i = 0; i < count; ++i) {
       T* dst = grad_weight + ((first + i) % s.groups) * d.og * d.k;
       const T* src = products.data() + i * d.og * d.k;
@@ -206,12 +204,12 @@ void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* inp
   Conv2dBackwardWeightGemm(s, grad_output, input, grad_weight);
 }
 
-#define NG_INSTANTIATE_CONV(T)                                                                           \
-  template void Conv2dForward<T>(const ConvShape&, const T*, const T*, const T*, T*);                    \
-  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*);                        \
-  template void Conv2dBackwardWeight<T>(const ConvShape&, const T*, const T*, T*);                       \
-  template void Conv2dForwardGemm<T>(const ConvShape&, const T*, const T*, const T*, T*);                \
-  template void Conv2dBackwardInputGemm<T>(const ConvShape&, const T*, const T*, T*);                    \
+#define NG_INSTANTIATE_CONV(T)                                                            \
+  template void Conv2dForward<T>(const ConvShape&, const T*, const T*, const T*, T*);     \
+  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*);         \
+  template void Conv2dBackwardWeight<T>(const ConvShape&, const T*, const T*, T*);        \
+  template void Conv2dForwardGemm<T>(const ConvShape&, const T*, const T*, const T*, T*); \
+  template void Conv2dBackwardInputGemm<T>(const ConvShape&, const T*, const T*, T*);     \
   template void Conv2dBackwardWeightGemm<T>(const ConvShape&, const T*, const T*, T*);
 NG_INSTANTIATE_CONV(float)
 NG_INSTANTIATE_CONV(double)

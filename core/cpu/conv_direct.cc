@@ -116,8 +116,8 @@ RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
 
 // rows x k matrix (row-major, element (m, k) at src[m * row_stride + k * col_stride]) packed in blocks
 // of `block_rows` rows as DirectGemmTask::a wants, zero-padded to whole blocks.
-std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t row_stride,
-                            int64_t col_stride, int64_t block_rows) {
+std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t row_stride, int64_t col_stride,
+                            int64_t block_rows) {
   std::vector<float> a(CeilDiv(rows, block_rows) * block_rows * k_count, 0.0f);
   for (int64_t m = 0; m < rows; ++m) {
     float* dst = a.data() + (m / block_rows) * block_rows * k_count + m % block_rows;
@@ -141,8 +141,8 @@ struct Split {
 // taps (p, q) with r_h + pad_h - p * dilation_h = stride_h * a_p (and likewise for q).
 struct InputPhase {
   int64_t r_h = 0, r_w = 0, n_h = 0, n_w = 0;
-  RowSlices slices;       // of grad_output, one per tap column q
-  std::vector<float> a;   // packed [in_channels, out_channels * taps] weights
+  RowSlices slices;      // of grad_output, one per tap column q
+  std::vector<float> a;  // packed [in_channels, out_channels * taps] weights
   bool empty() const { return slices.koff.empty() || n_h * n_w == 0; }
 };
 
@@ -197,8 +197,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
             }
           }
         }
-        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, s.out_channels * taps, 1,
-                        kern.rows_per_block);
+        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, s.out_channels * taps, 1, kern.rows_per_block);
       }
       phases.push_back(std::move(ph));
     }
@@ -213,8 +212,8 @@ VectorIsa BestVectorIsa() {
   return isa;
 }
 
-void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,
-                         float* output, VectorIsa isa) {
+void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
+                         VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
@@ -237,8 +236,8 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
   });
 }
 
-void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
-                               float* grad_input, VectorIsa isa) {
+void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                               VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
   const std::vector<InputPhase> phases = InputPhases(s, weight, kern);
   // At stride 1 the single phase is the whole input: its product writes grad_input directly.
@@ -266,8 +265,8 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
         const int64_t cols = ph.n_h * ph.n_w;
         const float* rows = ph.slices.Build(dy, buf.data());
         float* dst = in_place ? dx : out.data();
-        kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()),
-                   ph.slices.koff.data(), rows, cols, nullptr, dst, in_place ? hw : cols, b0, b1});
+        kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(), rows,
+                   cols, nullptr, dst, in_place ? hw : cols, b0, b1});
         if (in_place) continue;
         for (int64_t c = c0; c < c1; ++c) {
           for (int64_t i = 0; i < ph.n_h; ++i) {
@@ -281,8 +280,8 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
   });
 }
 
-void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
-                                float* grad_weight, VectorIsa isa) {
+void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
@@ -299,8 +298,8 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
       for (int64_t n = s.batch * ip / image_parts; n < s.batch * (ip + 1) / image_parts; ++n) {
         const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, buf.data());
         kern.transpose(grad_output + n * s.out_channels * ohw, s.out_channels, ohw, dyt.data(), ld);
-        kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts,
-                          dyt.data(), ld, ohw, acc.data() + ip * k_count * ld});
+        kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts, dyt.data(),
+                          ld, ohw, acc.data() + ip * k_count * ld});
       }
     }
   });

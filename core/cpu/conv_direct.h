@@ -29,12 +29,12 @@ enum class VectorIsa { kAvx2, kAvx512 };
 VectorIsa BestVectorIsa();
 
 // Require s.groups == 1; `isa` must be supported by the CPU (tests run both on a machine that has both).
-void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,
-                         float* output, VectorIsa isa = BestVectorIsa());
-void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
-                               float* grad_input, VectorIsa isa = BestVectorIsa());
-void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
-                                float* grad_weight, VectorIsa isa = BestVectorIsa());
+void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
+                         VectorIsa isa = BestVectorIsa());
+void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                               VectorIsa isa = BestVectorIsa());
+void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                VectorIsa isa = BestVectorIsa());
 
 }  // namespace normgrad::cpu
 

@@ -38,9 +38,9 @@ struct DirectWeightGradTask {
 };
 
 struct DirectKernels {
-  int lanes;            // floats per vector
-  int rows_per_block;   // rows of a packed block of `a` in DirectGemmTask
-  int max_tile_cols;    // the widest run of columns a product reads at once
+  int lanes;           // floats per vector
+  int rows_per_block;  // rows of a packed block of `a` in DirectGemmTask
+  int max_tile_cols;   // the widest run of columns a product reads at once
   void (*gemm)(const DirectGemmTask& task);
   void (*weight_grad)(const DirectWeightGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.

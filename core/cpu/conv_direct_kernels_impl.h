@@ -36,9 +36,9 @@ template <int L>
 struct Config;
 template <>
 struct Config<8> {
-  static constexpr int kRows = 4;                        // MR
-  static constexpr int kMaxVecs = 3;                     // NV in {1, 2, 3}
-  static constexpr int kMaxOutVecs = 2;                  // MV in {1, 2}
+  static constexpr int kRows = 4;        // MR
+  static constexpr int kMaxVecs = 3;     // NV in {1, 2, 3}
+  static constexpr int kMaxOutVecs = 2;  // MV in {1, 2}
   static constexpr int MaxBufRows(int mv) { return mv == 1 ? 12 : 6; }
 };
 template <>
@@ -120,9 +120,12 @@ void Gemm(const DirectGemmTask& t) {
     }
   }
   switch (best) {
-    case 1: return GemmLoop<L, 1>(t);
-    case 2: return GemmLoop<L, 2>(t);
-    default: return GemmLoop<L, 3>(t);
+    case 1:
+      return GemmLoop<L, 1>(t);
+    case 2:
+      return GemmLoop<L, 2>(t);
+    default:
+      return GemmLoop<L, 3>(t);
   }
 }
 
@@ -190,9 +193,8 @@ template <int L>
 void WeightGrad(const DirectWeightGradTask& t) {
   const int64_t vecs = t.ld / L;
   // Blocks of columns whose slice of dyt (16 KB) stays in the L1 cache across all tiles of rows.
-  const int64_t block = 16384 / static_cast<int64_t>(sizeof(float) * t.ld) > 16
-                            ? 16384 / static_cast<int64_t>(sizeof(float) * t.ld)
-                            : 16;
+  const int64_t block =
+      16384 / static_cast<int64_t>(sizeof(float) * t.ld) > 16 ? 16384 / static_cast<int64_t>(sizeof(float) * t.ld) : 16;
   for (int64_t j0 = 0; j0 < t.cols; j0 += block) {
     const int64_t cols = Min(block, t.cols - j0);
     for (int64_t v0 = 0; v0 < vecs; v0 += Config<L>::kMaxOutVecs) {

@@ -95,7 +95,8 @@ Reference MakeReference(const ConvShape& s) {
 }
 
 template <typename T>
-void ExpectClose(const std::vector<T>& actual, const std::vector<double>& expected, double tol, const std::string& what) {
+void ExpectClose(const std::vector<T>& actual, const std::vector<double>& expected, double tol,
+                 const std::string& what) {
   ASSERT_EQ(actual.size(), expected.size()) << what;
   double scale = 1;
   for (double e : expected) scale = std::max(scale, std::abs(e));
@@ -162,24 +163,24 @@ TEST_P(ConvKernels, MatchNaiveReference) {
 }
 
 // name, batch, in_c, out_c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups
-INSTANTIATE_TEST_SUITE_P(
-    Geometries, ConvKernels,
-    ::testing::Values(Geometry{"resnet_3x3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                      Geometry{"resnet_stem", 2, 3, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                      Geometry{"stride2_3x3", 2, 8, 16, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-                      Geometry{"stride2_1x1", 3, 8, 16, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},
-                      Geometry{"pointwise", 2, 5, 7, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                      Geometry{"pointwise_large", 1, 4, 9, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                      Geometry{"rect_kernel_pad", 2, 3, 5, 7, 11, 2, 4, 1, 1, 2, 1, 1, 1, 1},
-                      Geometry{"stride3_dilated", 2, 4, 3, 13, 12, 3, 2, 3, 2, 2, 0, 2, 3, 1},
-                      Geometry{"dilated", 1, 3, 20, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1},
-                      Geometry{"big_padding", 2, 2, 3, 4, 5, 1, 3, 1, 2, 3, 2, 1, 1, 1},
-                      Geometry{"kernel_equals_padded_input", 2, 3, 4, 3, 4, 5, 6, 1, 1, 1, 1, 1, 1, 1},
-                      Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                      Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                      Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
-                      Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
-    [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
+                         ::testing::Values(Geometry{"resnet_3x3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"resnet_stem", 2, 3, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"stride2_3x3", 2, 8, 16, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+                                           Geometry{"stride2_1x1", 3, 8, 16, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},
+                                           Geometry{"pointwise", 2, 5, 7, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"pointwise_large", 1, 4, 9, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"rect_kernel_pad", 2, 3, 5, 7, 11, 2, 4, 1, 1, 2, 1, 1, 1, 1},
+                                           Geometry{"stride3_dilated", 2, 4, 3, 13, 12, 3, 2, 3, 2, 2, 0, 2, 3, 1},
+                                           Geometry{"dilated", 1, 3, 20, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1},
+                                           Geometry{"big_padding", 2, 2, 3, 4, 5, 1, 3, 1, 2, 3, 2, 1, 1, 1},
+                                           Geometry{"kernel_equals_padded_input", 2, 3, 4, 3, 4, 5, 6, 1, 1, 1, 1, 1, 1,
+                                                    1},
+                                           Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
+                                           Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
+                         [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
 
 TEST(ConvOutputSize, FloorsAndReportsMisfits) {
   EXPECT_EQ(ConvOutputSize(32, 3, 1, 1, 1), 32);
