@@ -24,12 +24,19 @@
 
 #include "core/tensor.h"
 
-namespace normgrad::kernels {
+namespace normgrad {
 
+// stride, padding, dilation (each [h, w]) and groups of a 2-d convolution. It lives in namespace normgrad
+// (as TensorOptions does) so that argument-dependent lookup never offers kernels::conv2d to a caller of
+// nn::functional::conv2d.
 struct Conv2dOptions {
   std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   int64_t groups = 1;
 };
+
+}  // namespace normgrad
+
+namespace normgrad::kernels {
 
 // out = conv(input, weight) + bias.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& options = {});

@@ -21,13 +21,19 @@
 
 #include "core/tensor.h"
 
-namespace normgrad::kernels {
+namespace normgrad {
 
+// kernel_size, stride and padding (each [h, w]) of a 2-d pooling; in namespace normgrad for the reason
+// given at Conv2dOptions.
 struct Pool2dOptions {
-  std::array<int64_t, 2> kernel_size{1, 1};
+  std::array<int64_t, 2> kernel_size{};          // required: left out, it is [0, 0] and rejected
   std::optional<std::array<int64_t, 2>> stride;  // default: kernel_size
   std::array<int64_t, 2> padding{0, 0};
 };
+
+}  // namespace normgrad
+
+namespace normgrad::kernels {
 
 struct MaxPool2dResult {
   Tensor output;
