@@ -17,8 +17,10 @@ DType DTypeFromName(const std::string& name) { return name == "float32" ? kFloat
 Tensor FixtureInput(const json& values, const json& shape, DType dtype, bool requires_grad) {
   std::vector<double> v;
   for (double x : values.get<std::vector<double>>()) v.push_back(static_cast<float>(x));
-  Tensor t = dtype == kFloat32 ? from_vector<float>(std::vector<float>(v.begin(), v.end()), shape.get<Shape>())
-                               : from_vector<double>(v, shape.get<Shape>());
+  const std::vector<float> f(v.begin(), v.end());
+  // from_buffer, not from_vector: a shape [] means a rank-0 tensor here.
+  Tensor t = dtype == kFloat32 ? from_buffer(f.data(), shape.get<Shape>(), kFloat32)
+                                : from_buffer(v.data(), shape.get<Shape>(), kFloat64);
   if (requires_grad) t.set_requires_grad(true);
   return t;
 }
