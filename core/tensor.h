@@ -75,6 +75,9 @@ class Tensor {
   // Address of element (0, ..., 0) in the memory of the tensor's device (a device pointer for a CUDA
   // tensor, for kernels to pass on; never dereferenced on the host).
   void* data_ptr() const;
+  // The same as a T*; throws unless T matches dtype().
+  template <typename T>
+  T* data_ptr() const;
   // The value of a one-element tensor, converted to T. This and at() and to_vector() read a CUDA tensor
   // through a copy to the CPU.
   template <typename T = double>
@@ -189,6 +192,12 @@ template <typename T>
 T* Tensor::data() const {
   if (checked_impl().dtype != DTypeOf<T>()) detail::FailDataType(impl_->dtype, DTypeOf<T>());
   return static_cast<T*>(raw_data());
+}
+
+template <typename T>
+T* Tensor::data_ptr() const {
+  if (checked_impl().dtype != DTypeOf<T>()) detail::FailDataType(impl_->dtype, DTypeOf<T>());
+  return static_cast<T*>(data_ptr());
 }
 
 template <typename T>
