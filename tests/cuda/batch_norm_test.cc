@@ -13,6 +13,8 @@
 
 #include "core/cuda/device.h"
 #include "core/kernels/elementwise.h"
+#include "core/kernels/normalization.h"
+#include "core/kernels/view.h"
 #include "tests/cuda/cuda_test.h"
 
 namespace normgrad {
@@ -198,6 +200,49 @@ TEST_F(CudaBatchNorm, BackwardComputesOnlyWhatIsAsked) {
   // Eval: dx = dy * invstd (no weight).
   const Tensor expected = kernels::mul(dy, ToCuda(from_vector<float>({1.5f, 0.5f, 2.0f}, {1, 3, 1})));
   ExpectClose(dx, expected, 1e-6, 0, "eval dx");
+}
+
+// kernels::batch_norm_forward / _backward on CUDA tensors against the same calls on the CPU.
+TEST_F(CudaBatchNorm, TensorKernelsMatchTheCpu) {
+  for (const Shape& shape : std::vector<Shape>{{32, 16, 17, 19}, {9, 5}, {3, 4, 2, 5, 6}}) {
+    const int64_t c = shape[1];
+    const Tensor x = RandomCpu(shape, 11, kFloat32, 2, 3), dy = RandomCpu(shape, 12);
+    const Tensor w = RandomCpu({c}, 13, kFloat32, 1, 0.2), b = RandomCpu({c}, 14);
+    // Running statistics as strided views (every other element of a [2c] buffer) on both devices.
+    const Tensor stats = kernels::add(kernels::abs(RandomCpu({2 * c}, 15)), 0.5);
+    const Tensor rm = kernels::slice(kernels::clone(stats), 0, 0, 2 * c, 2), rv = kernels::slice(kernels::clone(stats), 0, 1, 2 * c, 2);
+    const Tensor rmd = kernels::slice(ToCuda(stats), 0, 0, 2 * c, 2), rvd = kernels::slice(ToCuda(stats), 0, 1, 2 * c, 2);
+    for (bool training : {true, false}) {
+      const std::string what = ShapeToString(shape) + (training ? " training" : " eval");
+      const kernels::NormForwardResult cpu = kernels::batch_norm_forward(x, rm, rv, w, b, training, 0.1, 1e-5);
+      const kernels::NormForwardResult dev =
+          kernels::batch_norm_forward(ToCuda(x), rmd, rvd, ToCuda(w), ToCuda(b), training, 0.1, 1e-5);
+      ExpectClose(dev.output, cpu.output, 1e-5, 1e-5, what + " output");
+      ExpectClose(dev.save_mean, cpu.save_mean, 1e-6, 1e-6, what + " save_mean");
+      ExpectClose(dev.save_invstd, cpu.save_invstd, 1e-5, 0, what + " save_invstd");
+      ExpectClose(rmd, rm, 1e-6, 1e-6, what + " running_mean");
+      ExpectClose(rvd, rv, 1e-5, 0, what + " running_var");
+      const kernels::NormBackwardResult gc =
+          kernels::batch_norm_backward(dy, x, w, cpu.save_mean, cpu.save_invstd, training);
+      const kernels::NormBackwardResult gd = kernels::batch_norm_backward(ToCuda(dy), ToCuda(x), ToCuda(w), dev.save_mean,
+                                                                          dev.save_invstd, training);
+      ExpectClose(gd.grad_input, gc.grad_input, 1e-4, 1e-5, what + " grad_input");
+      ExpectClose(gd.grad_weight, gc.grad_weight, 1e-4, 1e-3, what + " grad_weight");
+      ExpectClose(gd.grad_bias, gc.grad_bias, 1e-4, 1e-3, what + " grad_bias");
+      const kernels::NormBackwardResult only_input = kernels::batch_norm_backward(
+          ToCuda(dy), ToCuda(x), Tensor(), dev.save_mean, dev.save_invstd, training, {.weight = false, .bias = false});
+      EXPECT_FALSE(only_input.grad_weight.defined());
+      EXPECT_EQ(only_input.grad_input.device(), testing::kCuda);
+    }
+  }
+}
+
+TEST_F(CudaBatchNorm, TensorKernelsCheckDevices) {
+  testing::ExpectErrorWith(
+      [] { kernels::batch_norm_forward(ToCuda(ones({4, 3})), zeros({3}), ones({3}), Tensor(), Tensor(), true, 0.1, 1e-5); },
+      "batch_norm: expected every tensor on the input's device (cuda:0), got one on cpu");
+  testing::ExpectErrorWith([] { kernels::layer_norm_forward(ToCuda(ones({4, 3})), {3}, Tensor(), Tensor(), 1e-5); },
+                           "layer_norm: expected a CPU input (only batch_norm runs on CUDA devices), got one on cuda:0");
 }
 
 TEST_F(CudaBatchNorm, RejectsTrainingOnOneValuePerChannel) {
