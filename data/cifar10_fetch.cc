@@ -66,10 +66,11 @@ absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const Fet
     if (absl::Status s = Download(options.url, partial); !s.ok()) {
       return failed(absl::StrCat("downloading ", options.url, " failed"), s);
     }
+    std::error_code ec;
     if (absl::Status s = CheckMd5(partial, options.md5); !s.ok()) {
+      std::filesystem::remove(partial, ec);
       return failed("the download is not the expected file", s);
     }
-    std::error_code ec;
     std::filesystem::rename(partial, archive, ec);
     if (ec) {
       return failed("the download cannot be renamed",
