@@ -143,8 +143,9 @@ std::optional<Batch> DataLoader::Next() {
     consumed_ = next_batch_ + 1;
     stats_.prepare_seconds = prepare_seconds_;
   }
-  work_cv_.notify_all();
+  // Measured before waking the workers: a worker that then takes the core is CPU sharing, not waiting.
   const double waited = SecondsSince(start);
+  work_cv_.notify_all();
   if (cold_) {
     stats_.startup_wait_seconds += waited;
   } else {
