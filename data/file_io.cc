@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -17,16 +16,6 @@ extern char** environ;
 
 namespace normgrad::data {
 namespace {
-
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT: return absl::NotFoundError(message);
-    case EACCES:
-    case EPERM: return absl::PermissionDeniedError(message);
-    default: return absl::DataLossError(message);
-  }
-}
 
 // Closes a file descriptor when the scope ends.
 class Fd {
@@ -50,9 +39,9 @@ class Fd {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("cannot open ", path));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, absl::StrCat("cannot stat ", path));
+  if (::fstat(fd.get(), &st) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot stat ", path));
   if (S_ISDIR(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, " is a folder, expected a file"));
   std::string bytes;
   bytes.resize(static_cast<size_t>(st.st_size));
@@ -61,7 +50,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     if (done == bytes.size()) bytes.resize(bytes.size() + (1 << 16));
     const ssize_t n = ::read(fd.get(), bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, absl::StrCat("error reading ", path));
+    if (n < 0) return absl::ErrnoToStatus(errno, absl::StrCat("error reading ", path));
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
@@ -74,9 +63,9 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes
   const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : ".";
   std::string temp = (folder / absl::StrCat(".", target.filename().string(), ".tmpXXXXXX")).string();
   Fd fd(::mkstemp(temp.data()));
-  if (fd.get() < 0) return ErrnoStatus(errno, absl::StrCat("cannot create a temporary file in ", folder.string()));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot create a temporary file in ", folder.string()));
   auto fail = [&](const std::string& what) {
-    const absl::Status s = ErrnoStatus(errno, absl::StrCat(what, " ", temp));
+    const absl::Status s = absl::ErrnoToStatus(errno, absl::StrCat(what, " ", temp));
     fd.Close();
     ::unlink(temp.c_str());
     return s;
@@ -91,7 +80,7 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes
   if (::fsync(fd.get()) != 0) return fail("cannot flush");
   if (fd.Close() != 0) return fail("cannot close");
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    const absl::Status s = ErrnoStatus(errno, absl::StrCat("cannot rename ", temp, " to ", path));
+    const absl::Status s = absl::ErrnoToStatus(errno, absl::StrCat("cannot rename ", temp, " to ", path));
     ::unlink(temp.c_str());
     return s;
   }
@@ -103,14 +92,14 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes
 absl::Status MakeDirectories(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("cannot create folder ", path));
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("cannot create folder ", path));
   return absl::OkStatus();
 }
 
 absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   if (argv.empty()) return absl::InvalidArgumentError("RunCommand: expected a program name, got none");
   int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "cannot create a pipe");
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "cannot create a pipe");
   Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -123,7 +112,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   pid_t pid;
   const int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) return ErrnoStatus(err, absl::StrCat("cannot run ", argv[0]));
+  if (err != 0) return absl::ErrnoToStatus(err, absl::StrCat("cannot run ", argv[0]));
   write_end.Close();  // the child holds its own copy; EOF comes when it exits
   CommandResult result;
   char chunk[4096];
@@ -135,7 +124,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return ErrnoStatus(errno, absl::StrCat("cannot wait for ", argv[0]));
+    if (errno != EINTR) return absl::ErrnoToStatus(errno, absl::StrCat("cannot wait for ", argv[0]));
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
