@@ -57,12 +57,16 @@ absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const Fet
                                                  "\n", Remedy(dir, options)));
   };
   const std::string archive = (std::filesystem::path(dir) / kCifar10Archive).string();
+  auto log = [&](const std::string& message) {
+    if (options.log) options.log(message);
+  };
   if (!std::filesystem::exists(archive)) {
     if (!options.download) {
       return failed("downloading is off", absl::NotFoundError(absl::StrCat("no ", archive)));
     }
     if (absl::Status s = MakeDirectories(dir); !s.ok()) return failed("its folder cannot be created", s);
     const std::string partial = archive + ".part";
+    log(absl::StrCat("CIFAR-10 is not in ", dir, ": downloading ", options.url, " (about 170 MB)"));
     if (absl::Status s = Download(options.url, partial); !s.ok()) {
       return failed(absl::StrCat("downloading ", options.url, " failed"), s);
     }
@@ -79,6 +83,7 @@ absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const Fet
   } else if (absl::Status s = CheckMd5(archive, options.md5); !s.ok()) {
     return failed("the archive found there is not the expected file", s);
   }
+  log(absl::StrCat("unpacking ", archive, " into ", dir));
   absl::StatusOr<std::string> tar = ReadGzipFile(archive);
   if (!tar.ok()) return failed("the archive cannot be decompressed", tar.status());
   if (absl::StatusOr<std::vector<std::string>> files = ExtractTar(*tar, dir); !files.ok()) {

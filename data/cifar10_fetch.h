@@ -1,6 +1,7 @@
 #ifndef NORMGRAD_DATA_CIFAR10_FETCH_H_
 #define NORMGRAD_DATA_CIFAR10_FETCH_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -17,6 +18,9 @@ struct FetchOptions {
   std::string md5 = kCifar10Md5;
   // False: never download (only use files or an archive already in the folder).
   bool download = true;
+  // Told each step taken when the data is not already there ("downloading ... to ...", "unpacking ..."):
+  // a download takes minutes, and a silent program looks stuck.
+  std::function<void(const std::string&)> log;
 };
 
 // Makes sure CIFAR-10 is in `dir` and returns the folder holding the batch files (see FindCifar10):

@@ -59,7 +59,12 @@ absl::Status Trainer::Setup() {
   NG_ASSIGN_OR_RETURN(const int depth, ResNetDepth(config_.model));
   if (config_.threads > 0) SetNumThreads(config_.threads);
 
-  NG_ASSIGN_OR_RETURN(const std::string dir, data::FindOrFetchCifar10(config_.data_dir, {.download = config_.download}));
+  NG_ASSIGN_OR_RETURN(const std::string dir,
+                      data::FindOrFetchCifar10(config_.data_dir,
+                                               {.download = config_.download, .log = [this](const std::string& m) {
+                                                  std::fprintf(out_, "%s\n", m.c_str());
+                                                  std::fflush(out_);
+                                                }}));
   NG_ASSIGN_OR_RETURN(data::Cifar10 cifar, data::LoadCifar10(dir));
   if (config_.val_split >= cifar.train.size()) {
     return absl::InvalidArgumentError(absl::StrCat("--val_split: expected fewer than the ", cifar.train.size(),

@@ -52,9 +52,14 @@ TEST(FetchCifar10, FilesAlreadyThereNeedNoDownload) {
 TEST(FetchCifar10, DownloadsChecksAndUnpacks) {
   const std::string archive = MakeArchive();
   const std::string dir = testing::FreshDir() + "/new/folder";
-  absl::StatusOr<std::string> found = FindOrFetchCifar10(dir, {.url = "file://" + archive, .md5 = Md5(archive)});
+  std::vector<std::string> log;
+  absl::StatusOr<std::string> found = FindOrFetchCifar10(
+      dir, {.url = "file://" + archive, .md5 = Md5(archive), .log = [&](const std::string& m) { log.push_back(m); }});
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(*found, dir + "/" + kCifar10Subdir);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0], "CIFAR-10 is not in " + dir + ": downloading file://" + archive + " (about 170 MB)");
+  EXPECT_EQ(log[1], "unpacking " + dir + "/" + kCifar10Archive + " into " + dir);
   ExpectLoads(*found);
   EXPECT_TRUE(std::filesystem::exists(dir + "/" + kCifar10Archive));  // kept, under its own name
   EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Archive + ".part"));
