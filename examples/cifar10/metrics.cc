@@ -57,8 +57,9 @@ std::string Escape(const std::string& text) {
 
 std::string Number(double v) { return absl::StrFormat("%g", std::abs(v) < 1e-12 ? 0.0 : v); }
 
+// `legend_low`: the legend goes in the bottom right corner, out of the way of curves that rise there.
 void Panel(std::string& svg, double left, const std::string& y_label, const std::vector<Series>& series,
-           double x_max, double y_lo, double y_hi) {
+           double x_max, double y_lo, double y_hi, bool legend_low) {
   const std::vector<double> xt = NiceTicks(0, std::max(x_max, 1.0), 8), yt = NiceTicks(y_lo, y_hi, 6);
   const double x0 = xt.front(), x1 = xt.back(), y0 = yt.front(), y1 = yt.back();
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * kPlotWidth; };
@@ -94,7 +95,7 @@ void Panel(std::string& svg, double left, const std::string& y_label, const std:
         absl::StrAppendFormat(&svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", px(x), py(y), s.color);
       }
     }
-    const double ly = kPlotTop + 16 + 18 * legend++;
+    const double ly = legend_low ? kPlotTop + kPlotHeight - 12 - 18 * legend++ : kPlotTop + 16 + 18 * legend++;
     absl::StrAppendFormat(&svg, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
                           left + kPlotWidth - 90, ly - 4, left + kPlotWidth - 66, ly - 4, s.color);
     absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", left + kPlotWidth - 60, ly, s.name);
@@ -211,8 +212,9 @@ std::string TrainingCurvesSvg(const std::vector<EpochMetrics>& history, const st
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
       "<text x=\"%g\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">%s</text>\n",
       kWidth, kHeight, kWidth, kHeight, kWidth / 2, Escape(title));
-  Panel(svg, kPanelLeft[0], "loss", loss, x_max, 0, loss_max > 0 ? loss_max * 1.05 : 1);
-  Panel(svg, kPanelLeft[1], "accuracy (%)", accuracy, x_max, std::floor(std::min(acc_min, 90.0) / 10) * 10, 100);
+  Panel(svg, kPanelLeft[0], "loss", loss, x_max, 0, loss_max > 0 ? loss_max * 1.05 : 1, /*legend_low=*/false);
+  Panel(svg, kPanelLeft[1], "accuracy (%)", accuracy, x_max, std::floor(std::min(acc_min, 90.0) / 10) * 10, 100,
+        /*legend_low=*/true);
   svg += "</svg>\n";
   return svg;
 }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "autograd/grad_mode.h"
 #include "core/error.h"
 #include "core/kernels/reduce.h"
@@ -246,7 +247,7 @@ void Trainer::PrintPerClass(RunResult& result) {
   for (const auto& [name, loader] : splits) {
     if (!loader) continue;
     Evaluation e = Evaluate(*loader);
-    progress_->Print(PerClassTable(name, e.classes));
+    progress_->Print(std::string(absl::StripSuffix(PerClassTable(name, e.classes), "\n")));
     log_.push_back(PerClassJson(name, e.classes));
     (std::string(name) == "val" ? result.val : result.test) = std::move(e);
   }
