@@ -105,6 +105,20 @@ class Tensor {
   // Defined with the engine in autograd/engine.cc.
   void backward(const Tensor& gradient = Tensor(), BackwardOptions options = {}) const;
 
+  // ---- in-place writes (defined with the ops in autograd/ops/elementwise.cc, which documents them):
+  // this = this (op) src; they return *this and bump the storage version.
+  const Tensor& add_(const Tensor& src) const;
+  const Tensor& sub_(const Tensor& src) const;
+  const Tensor& mul_(const Tensor& src) const;
+  const Tensor& div_(const Tensor& src) const;
+  const Tensor& add_(double s) const;
+  const Tensor& sub_(double s) const;
+  const Tensor& mul_(double s) const;
+  const Tensor& div_(double s) const;
+  const Tensor& fill_(double value) const;
+  const Tensor& zero_() const;
+  const Tensor& copy_(const Tensor& src) const;
+
   // ---- printing
   // PyTorch-like: tensor([[1.0000, 2.0000]], dtype=float64, requires_grad=true)
   std::string ToString() const;

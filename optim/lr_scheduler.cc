@@ -79,9 +79,10 @@ class OneCycleSchedule : public Schedule {
   }
 
  private:
-  // PyTorch's phase boundaries: the first phase ends at step pct_start * total_steps - 1.
+  // PyTorch's phase boundaries: the first phase ends at step pct_start * total_steps - 1. Like PyTorch,
+  // step() may be called total_steps times (the last lr extrapolates the final phase), not more.
   std::pair<int, double> Phase(int64_t t) const {
-    NG_CHECK(t < o_.total_steps, "OneCycleLR: stepped ", t + 1, " times, more than total_steps = ", o_.total_steps);
+    NG_CHECK(t <= o_.total_steps, "OneCycleLR: stepped ", t, " times, more than total_steps = ", o_.total_steps);
     const double end1 = o_.pct_start * o_.total_steps - 1, end2 = o_.total_steps - 1;
     if (t <= end1) return {0, t / end1};
     return {1, (t - end1) / (end2 - end1)};

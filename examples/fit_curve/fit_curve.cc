@@ -17,7 +17,7 @@
 
 ABSL_FLAG(int, steps, 2000, "SGD steps");
 ABSL_FLAG(int, hidden, 64, "hidden units");
-ABSL_FLAG(double, lr, 0.2, "learning rate");
+ABSL_FLAG(double, lr, 0.1, "learning rate");
 ABSL_FLAG(uint64_t, seed, 0, "random seed (the same seed gives the same run)");
 
 namespace ng = normgrad;

@@ -205,7 +205,7 @@ TEST(OneCycle, SteppingPastTheEndIsAnError) {
   Tensor p = zeros({1}, {.requires_grad = true});
   SGD opt({p}, {.lr = 0.1});
   LRScheduler sched(opt, OneCycleLR({.total_steps = 4}));
-  for (int i = 0; i < 3; ++i) sched.step();
+  for (int i = 0; i < 4; ++i) sched.step();  // PyTorch allows total_steps calls
   EXPECT_THROW(sched.step(), Error);
 }
 
