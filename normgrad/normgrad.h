@@ -1,0 +1,20 @@
+#ifndef NORMGRAD_NORMGRAD_H_
+#define NORMGRAD_NORMGRAD_H_
+
+// The one header a normgrad user includes: tensors, autograd, the nn layers and functions, optimizers and
+// schedules, checkpoints and datasets. Everything lives in namespace normgrad (write
+// `namespace ng = normgrad;`); layers in ng::nn, functions in ng::nn::functional, optimizers in ng::optim.
+// Depend on the Bazel target @normgrad//:normgrad.
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "core/random.h"
+#include "core/tensor.h"
+#include "optim/adam.h"
+#include "optim/clip_grad.h"
+#include "optim/lr_scheduler.h"
+#include "optim/sgd.h"
+
+#endif  // NORMGRAD_NORMGRAD_H_
