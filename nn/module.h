@@ -169,10 +169,11 @@ int64_t CountParameters(const Module& module);
 
 // Derive a module from Cloneable<Itself> to make clone() work: the copy is made with the derived class's
 // copy constructor (so options and other plain members come along) and its registries are then deep-copied.
-template <typename Derived>
-class Cloneable : public Module {
+// `Base` is Module or a class derived from it that holds what several modules share (BatchNormBase).
+template <typename Derived, typename Base = Module>
+class Cloneable : public Base {
  public:
-  using Module::Module;
+  using Base::Base;
 
  protected:
   std::shared_ptr<Module> ShallowCopy() const override {
