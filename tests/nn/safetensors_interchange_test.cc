@@ -2,8 +2,11 @@
 // through safetensors files, with the same eval logits in both frameworks. The Python interpreter is
 // $NORMGRAD_PYTHON (tools/setup.sh makes a venv with Debian's torch and PyPI's safetensors), else
 // /usr/bin/python3; without torch and safetensors there the test is skipped, and says so.
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 
 #include <gtest/gtest.h>
