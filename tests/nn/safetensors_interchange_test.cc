@@ -14,7 +14,7 @@
 namespace {
 
 // Runs `command`, returning its exit status and appending its output to `output`.
-int Run(const std::string& command, std::string& output) {
+int RunCommand(const std::string& command, std::string& output) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return -1;
   char buffer[4096];
@@ -27,12 +27,12 @@ TEST(SafetensorsInterchange, ResNet20BothWaysGivesTheSameLogits) {
   const char* env = std::getenv("NORMGRAD_PYTHON");
   const std::string python = env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
   std::string probe;
-  if (Run(python + " -c 'import torch, safetensors.torch'", probe) != 0) {
+  if (RunCommand(python + " -c 'import torch, safetensors.torch'", probe) != 0) {
     GTEST_SKIP() << "skipped: " << python << " cannot import torch and safetensors (run tools/setup.sh, or set "
                  << "NORMGRAD_PYTHON to a Python that can):\n" << probe;
   }
   std::string output;
-  const int status = Run(python + " tools/safetensors_roundtrip.py --binary tools/resnet_safetensors --workdir " +
+  const int status = RunCommand(python + " tools/safetensors_roundtrip.py --binary tools/resnet_safetensors --workdir " +
                              testing::TempDir() + "/roundtrip",
                          output);
   std::cout << output;
