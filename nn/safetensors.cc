@@ -215,7 +215,12 @@ absl::Status WriteSafetensors(const std::string& path, const StateDict& tensors,
     offset += bytes;
   }
   if (!metadata.empty()) header[std::string(kMetadataKey)] = metadata;
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Json::exception&) {
+    return absl::InvalidArgumentError("safetensors: tensor names and metadata must be valid UTF-8");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   uint64_t length = text.size();
   return AtomicWrite(path, [&](int fd, const std::string& tmp) -> absl::Status {

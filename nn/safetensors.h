@@ -44,7 +44,7 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 // "<path>.tmp.*" behind). Tensors are stored largest item size first, then by name, so that every
 // tensor's data is aligned to its item size.
 // Errors: InvalidArgument for an empty name, the name "__metadata__", an undefined tensor or one not on
-// the CPU; the errno-derived status (naming the path) for a failed open, write, fsync or rename.
+// the CPU, names or metadata that are not valid UTF-8; the errno-derived status (naming the path) for a failed open, write, fsync or rename.
 [[nodiscard]] absl::Status WriteSafetensors(const std::string& path, const StateDict& tensors,
                                             const Metadata& metadata = {});
 

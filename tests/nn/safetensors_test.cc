@@ -135,6 +135,8 @@ TEST(Safetensors, WriteRejectsBadNamesAndTensors) {
   EXPECT_EQ(WriteSafetensors(path, {{"", zeros({1})}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(WriteSafetensors(path, {{"__metadata__", zeros({1})}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(WriteSafetensors(path, {{"u", Tensor()}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteSafetensors(path, {{"\xff", zeros({1})}}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteSafetensors(path, {{"a", zeros({1})}}, {{"note", "\xc3"}}).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(Temporaries(path).empty());
 }
