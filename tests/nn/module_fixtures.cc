@@ -3,20 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "autograd/ops.h"
 #include "core/kernels/elementwise.h"
+#include "tests/nn/nn_testing.h"
 
 namespace normgrad::nn::fixtures {
 
 using Json = nlohmann::json;
 
 const Json& ModuleFixtures() {
-  static const Json fixtures = [] {
-    std::ifstream in("tests/nn/testdata/module_fixtures.json");
-    return Json::parse(in);
-  }();
+  static const Json fixtures = normgrad::testing::LoadFixture("module_fixtures.json");
   return fixtures;
 }
 
