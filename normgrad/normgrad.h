@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "core/state_dict.h"
 #include "core/tensor.h"
+<<<<<<< HEAD
 #include "nn/activation.h"
 #include "nn/checkpoint.h"
 #include "nn/container.h"
@@ -26,6 +27,12 @@
 #include "nn/pooling.h"
 #include "nn/resnet.h"
 #include "nn/safetensors.h"
+=======
+#include "data/cifar10.h"
+#include "data/cifar10_fetch.h"
+#include "data/fashion_mnist.h"
+#include "data/loader.h"
+>>>>>>> data
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_scheduler.h"
