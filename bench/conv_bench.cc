@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   namespace k = normgrad::kernels;
   normgrad::Generator gen(0);
   for (const Layer& l : kLayers) {
-    const k::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
+    const normgrad::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
     const normgrad::Tensor x = normgrad::randn({batch, l.in_channels, l.size, l.size}, {}, &gen);
     const normgrad::Tensor w = normgrad::randn({l.out_channels, l.in_channels, l.kernel, l.kernel}, {}, &gen);
     const normgrad::Tensor dy = normgrad::randn(k::conv2d(x, w, {}, options).shape(), {}, &gen);

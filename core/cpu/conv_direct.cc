@@ -50,8 +50,9 @@ struct RowSlices {
                col_stride == 1 && rows == src_h && cols == src_w && plane() >= max_tile_cols;
   }
 
-  // Fills buf (size() floats) from src and returns it; returns src itself for the identity.
-  const float* Build(const float* src, float* buf) const {
+  // Fills buf (size() floats) from the image at src and returns it; returns src itself for the identity.
+  // Nothing at or past src_end (the end of the tensor holding the image) is read.
+  const float* Build(const float* src, const float* src_end, float* buf, const DirectKernels& kern) const {
     if (identity) return src;
     float* dst = buf;
     for (const auto& [row_offset, col_offset] : offsets) {
@@ -66,11 +67,8 @@ struct RowSlices {
           }
           const float* line = image + ih * src_w;
           std::fill_n(dst, valid.lo, 0.0f);
-          if (col_stride == 1) {
-            std::copy(line + valid.lo + col_offset, line + valid.hi + col_offset, dst + valid.lo);
-          } else {
-            for (int64_t j = valid.lo; j < valid.hi; ++j) dst[j] = line[j * col_stride + col_offset];
-          }
+          kern.gather(line + valid.lo * col_stride + col_offset, col_stride, valid.hi - valid.lo, src_end,
+                      dst + valid.lo);
           std::fill(dst + valid.hi, dst + cols, 0.0f);
         }
       }
@@ -215,6 +213,7 @@ VectorIsa BestVectorIsa() {
 void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
                          VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
+  const float* input_end = input + s.batch * s.in_channels * s.in_h * s.in_w;
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
   const int64_t blocks = CeilDiv(s.out_channels, kern.rows_per_block);
@@ -227,7 +226,7 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / split.parts, part = item % split.parts;
       if (n != built) {
-        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, buf.data());
+        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
         built = n;
       }
       kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, ohw, bias,
@@ -239,40 +238,55 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
 void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
                                VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
+  const float* grad_output_end = grad_output + s.batch * s.out_channels * s.out_h * s.out_w;
   const std::vector<InputPhase> phases = InputPhases(s, weight, kern);
-  // At stride 1 the single phase is the whole input: its product writes grad_input directly.
+  // At stride 1 the single phase is the whole input: its product writes grad_input directly. Otherwise
+  // phase p's product goes to out + offset[p] ([in_channels, n_h * n_w]), and the phases are then merged
+  // row by row into grad_input.
   const bool in_place = s.stride_h == 1 && s.stride_w == 1;
-  int64_t buf_size = 0, phase_size = 0;
+  std::vector<int64_t> offset;
+  int64_t buf_size = 0, out_size = 0;
   for (const InputPhase& ph : phases) {
     buf_size = std::max(buf_size, ph.slices.size());
-    phase_size = std::max(phase_size, ph.n_h * ph.n_w);
+    offset.push_back(out_size);
+    out_size += s.in_channels * ph.n_h * ph.n_w;
   }
+  const std::vector<float> zeros(s.in_w, 0.0f);  // the rows of a phase that no tap reaches
   const int64_t hw = s.in_h * s.in_w, block_rows = kern.rows_per_block;
   const int64_t blocks = CeilDiv(s.in_channels, block_rows);
   const Split split(s.batch, blocks);
   ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
-    Scratch buf(buf_size + kern.max_tile_cols), out(in_place ? 0 : s.in_channels * phase_size);
+    Scratch buf(buf_size + kern.max_tile_cols), out(in_place ? 0 : out_size);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / split.parts, part = item % split.parts;
       const int64_t b0 = split.begin(part, blocks), b1 = split.end(part, blocks);
-      const int64_t c0 = b0 * block_rows, c1 = std::min(b1 * block_rows, s.in_channels);
       float* dx = grad_input + n * s.in_channels * hw;
       const float* dy = grad_output + n * s.out_channels * s.out_h * s.out_w;
-      // Positions that no tap reaches (a strided 1 x 1 kernel skips some) get zero.
-      if (!in_place) std::fill(dx + c0 * hw, dx + c1 * hw, 0.0f);
-      for (const InputPhase& ph : phases) {
+      for (size_t p = 0; p < phases.size(); ++p) {
+        const InputPhase& ph = phases[p];
         if (ph.empty()) continue;
         const int64_t cols = ph.n_h * ph.n_w;
-        const float* rows = ph.slices.Build(dy, buf.data());
-        float* dst = in_place ? dx : out.data();
-        kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(), rows,
-                   cols, nullptr, dst, in_place ? hw : cols, b0, b1});
-        if (in_place) continue;
-        for (int64_t c = c0; c < c1; ++c) {
-          for (int64_t i = 0; i < ph.n_h; ++i) {
-            float* line = dx + c * hw + (i * s.stride_h + ph.r_h) * s.in_w + ph.r_w;
-            const float* src = out.data() + c * cols + i * ph.n_w;
-            for (int64_t j = 0; j < ph.n_w; ++j) line[j * s.stride_w] = src[j];
+        kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
+                   ph.slices.Build(dy, grad_output_end, buf.data(), kern), cols, nullptr,
+                   in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
+      }
+      if (in_place) continue;
+      for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
+        for (int64_t y = 0; y < s.in_h; ++y) {
+          const int64_t r_h = y % s.stride_h, i = y / s.stride_h;
+          // Row i of each phase (r_h, r_w) holds the columns r_w, r_w + stride_w, ... of input row y.
+          auto phase_row = [&](int64_t r_w) {
+            const int64_t p = r_h * s.stride_w + r_w;
+            const InputPhase& ph = phases[p];
+            return ph.empty() ? zeros.data() : out.data() + offset[p] + (c * ph.n_h + i) * ph.n_w;
+          };
+          float* line = dx + c * hw + y * s.in_w;
+          if (s.stride_w == 1) {
+            std::copy_n(phase_row(0), s.in_w, line);
+          } else if (s.stride_w == 2) {
+            kern.interleave(phase_row(0), phase_row(1), s.in_w, line);
+          } else {
+            for (int64_t x = 0; x < s.in_w; ++x) line[x] = phase_row(x % s.stride_w)[x / s.stride_w];
           }
         }
       }
@@ -283,6 +297,7 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
 void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
                                 VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
+  const float* input_end = input + s.batch * s.in_channels * s.in_h * s.in_w;
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
   const int64_t ld = CeilDiv(s.out_channels, kern.lanes) * kern.lanes;
@@ -296,7 +311,7 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
     for (int64_t item = begin; item < end; ++item) {
       const int64_t ip = item / k_parts, kp = item % k_parts;
       for (int64_t n = s.batch * ip / image_parts; n < s.batch * (ip + 1) / image_parts; ++n) {
-        const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, buf.data());
+        const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
         kern.transpose(grad_output + n * s.out_channels * ohw, s.out_channels, ohw, dyt.data(), ld);
         kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts, dyt.data(),
                           ld, ohw, acc.data() + ip * k_count * ld});

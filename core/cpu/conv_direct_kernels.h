@@ -45,6 +45,10 @@ struct DirectKernels {
   void (*weight_grad)(const DirectWeightGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
+  // dst[j] = src[j * stride] for j < n, reading nothing at or past `end`.
+  void (*gather)(const float* src, int64_t stride, int64_t n, const float* end, float* dst);
+  // dst[k] = (k even ? even : odd)[k / 2] for k < n.
+  void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
 };
 
 const DirectKernels& Avx2DirectKernels();

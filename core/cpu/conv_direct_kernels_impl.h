@@ -79,27 +79,41 @@ __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const i
   }
 }
 
+// One tile of the product: rows of block b, columns [j0, j0 + NV * L) (or all of a product narrower than
+// that, through a scratch tile).
 template <int L, int NV>
-void GemmLoop(const DirectGemmTask& t) {
+void GemmBlock(const DirectGemmTask& t, int64_t b, int64_t j0) {
   constexpr int MR = Config<L>::kRows;
   constexpr int64_t kWidth = NV * L;
-  for (int64_t start = 0; start < t.cols; start += kWidth) {
-    // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
-    // before (recomputing a few columns to the same values); only a product narrower than one run goes
-    // through a scratch tile.
-    const int64_t j0 = start + kWidth <= t.cols || t.cols < kWidth ? start : t.cols - kWidth;
+  const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
+  const float* a = t.a + b * MR * t.k_count;
+  const float* init = t.init != nullptr ? t.init + b * MR : nullptr;
+  float* out = t.out + b * MR * t.ldo + j0;
+  if (t.cols >= kWidth) {
+    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf + j0, init, rows, out, t.ldo);
+  } else {
+    alignas(64) float tile[MR * kWidth];
+    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf, init, rows, tile, kWidth);
+    for (int m = 0; m < rows; ++m) std::memcpy(out + m * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
+  }
+}
+
+template <int L, int NV>
+void GemmLoop(const DirectGemmTask& t) {
+  constexpr int64_t kWidth = NV * L;
+  // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
+  // before (recomputing a few columns to the same values).
+  auto run_start = [&](int64_t start) { return start + kWidth <= t.cols || t.cols < kWidth ? start : t.cols - kWidth; };
+  // Each step of a tile reads NV vectors of buf and MR weights. When one run of columns over all k
+  // (k_count * NV * L floats) fits in the L1 cache, it is reused by every row block in turn; otherwise
+  // the row block's weights (k_count * MR floats) stay in L1 while the runs stream from L2.
+  if (t.k_count * kWidth * static_cast<int64_t>(sizeof(float)) <= 32768) {
+    for (int64_t start = 0; start < t.cols; start += kWidth) {
+      for (int64_t b = t.block_begin; b < t.block_end; ++b) GemmBlock<L, NV>(t, b, run_start(start));
+    }
+  } else {
     for (int64_t b = t.block_begin; b < t.block_end; ++b) {
-      const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
-      const float* a = t.a + b * MR * t.k_count;
-      const float* init = t.init != nullptr ? t.init + b * MR : nullptr;
-      float* out = t.out + b * MR * t.ldo + j0;
-      if (t.cols >= kWidth) {
-        GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf + j0, init, rows, out, t.ldo);
-      } else {
-        alignas(64) float tile[MR * kWidth];
-        GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf, init, rows, tile, kWidth);
-        for (int m = 0; m < rows; ++m) std::memcpy(out + m * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
-      }
+      for (int64_t start = 0; start < t.cols; start += kWidth) GemmBlock<L, NV>(t, b, run_start(start));
     }
   }
 }
@@ -247,9 +261,52 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
   }
 }
 
+// ---- strided copies for building row slices and merging stride phases
+
+// dst[j] = src[j * stride] for j < n, reading nothing at or past `end`; stride 2 (every strided
+// convolution of a ResNet) runs on vectors.
+template <int L>
+void Gather(const float* src, int64_t stride, int64_t n, const float* end, float* dst) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  using IVec = typename VecTraits<L>::IVec;
+  int64_t j = 0;
+  if (stride == 2) {
+    IVec even;
+    for (int i = 0; i < L; ++i) even[i] = 2 * i;
+    // Each step reads src[2j, 2j + 2L), one element past the last one it keeps.
+    for (; j + L <= n && src + 2 * (j + L) <= end; j += L) {
+      const Vec a = *reinterpret_cast<const VecU*>(src + 2 * j), b = *reinterpret_cast<const VecU*>(src + 2 * j + L);
+      *reinterpret_cast<VecU*>(dst + j) = __builtin_shuffle(a, b, even);
+    }
+  }
+  for (; j < n; ++j) dst[j] = src[j * stride];
+}
+
+// dst[2j] = even[j], dst[2j + 1] = odd[j] for the n elements of dst.
+template <int L>
+void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  using IVec = typename VecTraits<L>::IVec;
+  IVec lo, hi;
+  for (int i = 0; i < L; ++i) {
+    lo[i] = i / 2 + (i % 2) * L;
+    hi[i] = L / 2 + i / 2 + (i % 2) * L;
+  }
+  int64_t j = 0;
+  for (; 2 * (j + L) <= n; j += L) {
+    const Vec e = *reinterpret_cast<const VecU*>(even + j), o = *reinterpret_cast<const VecU*>(odd + j);
+    *reinterpret_cast<VecU*>(dst + 2 * j) = __builtin_shuffle(e, o, lo);
+    *reinterpret_cast<VecU*>(dst + 2 * j + L) = __builtin_shuffle(e, o, hi);
+  }
+  for (int64_t k = 2 * j; k < n; ++k) dst[k] = k % 2 == 0 ? even[k / 2] : odd[k / 2];
+}
+
 template <int L>
 DirectKernels MakeDirectKernels() {
-  return {L, Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>};
+  return {L,          Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
+          &Gather<L>, &Interleave<L>};
 }
 
 }  // namespace
