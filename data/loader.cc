@@ -195,6 +195,12 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   return batch;
 }
 
+void DataLoader::ResetStats() {
+  std::lock_guard lock(mu_);
+  prepare_seconds_ = 0;
+  stats_ = LoaderStats();
+}
+
 std::string DataLoader::state() const { return absl::StrCat(epoch_, " ", next_batch_, " ", epoch_start_state_); }
 
 absl::Status DataLoader::set_state(const std::string& state) {

@@ -98,7 +98,7 @@ class DataLoader {
   [[nodiscard]] absl::Status set_state(const std::string& state);
 
   const LoaderStats& stats() const { return stats_; }
-  void ResetStats() { stats_ = LoaderStats(); }
+  void ResetStats();
 
  private:
   void StartEpoch();

@@ -116,6 +116,7 @@ Json ToJson(const EpochMetrics& m) {
           {"test_loss", Optional(m.test_loss)},
           {"test_accuracy", Optional(m.test_accuracy)},
           {"images_per_second", m.images_per_second},
+          {"data_wait_ms", m.data_wait_ms},
           {"epoch_seconds", m.epoch_seconds},
           {"elapsed_seconds", m.elapsed_seconds}};
 }
@@ -133,7 +134,7 @@ absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const Json& j) {
   };
   if (!j.is_object()) return absl::InvalidArgumentError("epoch metrics: expected a JSON object, got " + j.dump());
   std::optional<int64_t> epoch, step;
-  std::optional<double> lr, train_loss, train_accuracy, ips, epoch_seconds, elapsed;
+  std::optional<double> lr, train_loss, train_accuracy, ips, wait, epoch_seconds, elapsed;
   number("epoch", &epoch, false);
   number("step", &step, false);
   number("lr", &lr, false);
@@ -144,13 +145,14 @@ absl::StatusOr<EpochMetrics> EpochMetricsFromJson(const Json& j) {
   number("test_loss", &m.test_loss, true);
   number("test_accuracy", &m.test_accuracy, true);
   number("images_per_second", &ips, false);
+  number("data_wait_ms", &wait, false);
   number("epoch_seconds", &epoch_seconds, false);
   number("elapsed_seconds", &elapsed, false);
   if (!problem.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("epoch metrics: missing or non-numeric \"", problem, "\" in ", j.dump()));
   }
   m.epoch = *epoch, m.step = *step, m.lr = *lr, m.train_loss = *train_loss, m.train_accuracy = *train_accuracy;
-  m.images_per_second = *ips, m.epoch_seconds = *epoch_seconds, m.elapsed_seconds = *elapsed;
+  m.images_per_second = *ips, m.data_wait_ms = *wait, m.epoch_seconds = *epoch_seconds, m.elapsed_seconds = *elapsed;
   return m;
 }
 

@@ -35,6 +35,7 @@ struct EpochMetrics {
   double train_accuracy = 0;
   std::optional<double> val_loss, val_accuracy, test_loss, test_accuracy;
   double images_per_second = 0;  // training throughput over the epoch
+  double data_wait_ms = 0;       // mean time a training step waited for its batch (the loader falling behind)
   double epoch_seconds = 0;      // wall time of the epoch, evaluation included
   double elapsed_seconds = 0;    // wall time of the run so far, across resumes
 };

@@ -144,6 +144,7 @@ absl::StatusOr<RunResult> Trainer::Train() {
     model_->train();
     const double epoch_start = Now();
     progress_->StartEpoch(epoch_, train_loader_->batch_index());
+    train_loader_->ResetStats();
     int64_t images = 0;
     while (std::optional<data::Batch> batch = train_loader_->Next()) {
       TrainStep(*batch);
@@ -196,6 +197,8 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   }
   eval_seconds_ = Now() - eval_start;
   m.images_per_second = train_images_per_second;
+  const data::LoaderStats& waits = train_loader_->stats();
+  m.data_wait_ms = waits.batches > 0 ? 1e3 * waits.wait_seconds / static_cast<double>(waits.batches) : 0;
   m.epoch_seconds = Now() - epoch_start;
   m.elapsed_seconds = ElapsedSeconds();
   tally_ = Tally();
@@ -215,8 +218,9 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
                                      Percent(m.train_accuracy));
   if (m.val_loss) absl::StrAppendFormat(&line, "  val loss %.4f acc %s", *m.val_loss, Percent(*m.val_accuracy));
   if (m.test_loss) absl::StrAppendFormat(&line, "  test loss %.4f acc %s", *m.test_loss, Percent(*m.test_accuracy));
-  absl::StrAppendFormat(&line, "  lr %.5f  %.0f img/s  %s (elapsed %s)%s", m.lr, m.images_per_second,
-                        FormatDuration(m.epoch_seconds), FormatDuration(m.elapsed_seconds), best ? "  *best" : "");
+  absl::StrAppendFormat(&line, "  lr %.5f  %.0f img/s  data wait %.3f ms/batch  %s (elapsed %s)%s", m.lr,
+                        m.images_per_second, m.data_wait_ms, FormatDuration(m.epoch_seconds),
+                        FormatDuration(m.elapsed_seconds), best ? "  *best" : "");
   progress_->Print(line);
   return absl::OkStatus();
 }

@@ -277,8 +277,14 @@ TEST(DataLoader, ReportsWaitTimePerBatch) {
   for (int epoch = 0; epoch < 2; ++epoch) {
     while (std::optional<Batch> b = loader.Next()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  const LoaderStats& s = loader.stats();
+  const LoaderStats s = loader.stats();
   EXPECT_EQ(s.batches, 40);
+  loader.ResetStats();
+  EXPECT_EQ(loader.stats().batches, 0);
+  EXPECT_EQ(loader.stats().prepare_seconds, 0);
+  loader.Next();
+  EXPECT_EQ(loader.stats().batches, 1);
+  EXPECT_LT(loader.stats().prepare_seconds, s.prepare_seconds);  // counted afresh
   std::printf("loader: %lld batches of 128, prepare %.3f ms/batch, wait %.4f ms/batch (max %.3f ms), "
               "first batch %.3f ms\n",
               static_cast<long long>(s.batches), 1e3 * s.prepare_seconds / s.batches, 1e3 * s.wait_seconds / (s.batches - 1),
