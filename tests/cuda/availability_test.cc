@@ -9,6 +9,7 @@
 
 #include "core/cuda/device.h"
 #include "core/kernels/device_copy.h"
+#include "nn/resnet.h"
 #include "tests/cuda/cuda_test.h"
 
 namespace normgrad {
@@ -32,6 +33,10 @@ TEST(CudaAvailability, AskingWithoutADeviceThrowsTheReason) {
   ExpectErrorWith([] { empty({2, 3}, {.device = kCuda}); }, reason);
   ExpectErrorWith([] { zeros({4}, {.device = kCuda}); }, reason);
   ExpectErrorWith([] { kernels::to(ones({4}), kCuda); }, reason);
+  // A module asked to move stays where it was.
+  const std::shared_ptr<nn::ResNet> model = nn::ResNet::Cifar(8);
+  ExpectErrorWith([&] { model->to(kCuda); }, reason);
+  for (const auto& [name, p] : model->named_parameters()) EXPECT_TRUE(p.device().is_cpu()) << name;
 }
 
 }  // namespace
