@@ -16,7 +16,7 @@ using lanes::DoubleSum;
 constexpr int64_t kChunk = 4096;            // elements whose two moment passes run from L1
 constexpr int64_t kGrain = 32768;           // elements per thread worth waking a thread for
 constexpr int64_t kMinRun = 32;             // shorter channel runs are processed across channels (columns)
-constexpr int64_t kBlockBytes = 256 << 10;  // a column block's data, kept in L2 between its passes
+constexpr int64_t kBlockBytes = 1 << 20;     // a column block's data, kept in L2 between its passes
 constexpr int64_t kMinColumns = 64;         // columns per block at least, so rows vectorize
 constexpr int64_t kMaxPartials = 64;        // per-block weight/bias gradient partials (per-sample layouts)
 
@@ -86,11 +86,14 @@ Moments RunMoments(const T* x, const Runs& runs) {
 // [G * K * S] columns, and a block of whole groups' columns is processed with per-column arrays.
 bool UsesColumns(const NormLayout& l) { return !l.per_sample && l.k * l.s < kMinRun; }
 
-// Groups per column block: the block's data fits kBlockBytes but spans at least kMinColumns columns.
+// Groups per column block: wide blocks stream best (whole rows are contiguous), so one block per thread
+// when its data fits kBlockBytes (kept in L2 between the passes), narrower ones otherwise, but at least
+// kMinColumns columns. The results do not depend on the blocking.
 int64_t GroupsPerBlock(const NormLayout& l, size_t item_size) {
   const int64_t len = l.k * l.s;
   const int64_t fit = kBlockBytes / std::max<int64_t>(1, l.n * len * static_cast<int64_t>(item_size));
-  return std::clamp(std::max(fit, (kMinColumns + len - 1) / len), int64_t{1}, l.g);
+  const int64_t per_thread = (l.g + GetNumThreads() - 1) / GetNumThreads();
+  return std::clamp(std::max(std::min(fit, per_thread), (kMinColumns + len - 1) / len), int64_t{1}, l.g);
 }
 
 // Runs fn(g0, g1) over blocks of whole groups of a column layout, in parallel.
@@ -104,18 +107,29 @@ void ForEachColumnBlock(const NormLayout& l, F fn) {
   });
 }
 
-// acc[j] += sum over rows n of f(n, j) for the columns j of a block; f returns the data's type, and
-// four rows are added in it before the sum goes to double (see lanes.h for why that is accurate).
-template <typename T, typename F>
-void AddColumns(int64_t rows, int64_t nc, double* acc, F f) {
+// acc1[j] += sum over rows n of f1(n, j), and the same for acc2 and f2 when given, for the columns j of
+// a block (one sweep over the rows for both). f1 and f2 return the data's type, and four rows are added
+// in it before the sum goes to double (see lanes.h for why that is accurate).
+template <typename T, typename F1, typename F2>
+void AddColumns(int64_t rows, int64_t nc, double* acc1, F1 f1, double* acc2, F2 f2) {
+  auto four = [](auto f, int64_t n, int64_t j) {
+    return static_cast<double>(static_cast<T>((f(n, j) + f(n + 1, j)) + (f(n + 2, j) + f(n + 3, j))));
+  };
   int64_t n = 0;
   for (; n + 4 <= rows; n += 4) {
-    for (int64_t j = 0; j < nc; ++j) {
-      acc[j] += static_cast<double>(static_cast<T>((f(n, j) + f(n + 1, j)) + (f(n + 2, j) + f(n + 3, j))));
+    if (acc2 == nullptr) {
+      for (int64_t j = 0; j < nc; ++j) acc1[j] += four(f1, n, j);
+    } else {
+      for (int64_t j = 0; j < nc; ++j) {
+        acc1[j] += four(f1, n, j);
+        acc2[j] += four(f2, n, j);
+      }
     }
   }
   for (; n < rows; ++n) {
-    for (int64_t j = 0; j < nc; ++j) acc[j] += static_cast<double>(f(n, j));
+    for (int64_t j = 0; j < nc; ++j) acc1[j] += static_cast<double>(f1(n, j));
+    if (acc2 == nullptr) continue;
+    for (int64_t j = 0; j < nc; ++j) acc2[j] += static_cast<double>(f2(n, j));
   }
 }
 
@@ -208,17 +222,19 @@ void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, con
     return s;
   };
   std::vector<double> s0(nc, 0.0);
-  AddColumns<T>(l.n, nc, s0.data(), [&](int64_t n, int64_t j) { return xb[n * width + j]; });
+  auto value = [&](int64_t n, int64_t j) { return xb[n * width + j]; };
+  AddColumns<T>(l.n, nc, s0.data(), value, nullptr, value);
   std::vector<T> c(nc);
   for (int64_t g = g0; g < g1; ++g) {
     std::fill_n(c.begin() + (g - g0) * len, len, static_cast<T>(group_total(s0, g) / count));
   }
   std::vector<double> s1(nc, 0.0), s2(nc, 0.0);
-  AddColumns<T>(l.n, nc, s1.data(), [&](int64_t n, int64_t j) { return xb[n * width + j] - c[j]; });
-  AddColumns<T>(l.n, nc, s2.data(), [&](int64_t n, int64_t j) {
-    const T d = xb[n * width + j] - c[j];
-    return d * d;
-  });
+  AddColumns<T>(
+      l.n, nc, s1.data(), [&](int64_t n, int64_t j) { return xb[n * width + j] - c[j]; }, s2.data(),
+      [&](int64_t n, int64_t j) {
+        const T d = xb[n * width + j] - c[j];
+        return d * d;
+      });
   std::vector<T> ctr(nc), scale(nc), shift(nc);
   for (int64_t g = g0; g < g1; ++g) {
     const Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
@@ -385,10 +401,9 @@ void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, co
   std::vector<T> c(nc);
   for (int64_t j = 0; j < nc; ++j) c[j] = static_cast<T>(mean[g0 + j / len]);
   std::vector<double> a(nc, 0.0), bsum(nc, 0.0);
-  AddColumns<T>(l.n, nc, a.data(), [&](int64_t n, int64_t j) { return gb[n * width + j]; });
-  AddColumns<T>(l.n, nc, bsum.data(), [&](int64_t n, int64_t j) {
-    return gb[n * width + j] * (xb[n * width + j] - c[j]);
-  });
+  AddColumns<T>(
+      l.n, nc, a.data(), [&](int64_t n, int64_t j) { return gb[n * width + j]; }, bsum.data(),
+      [&](int64_t n, int64_t j) { return gb[n * width + j] * (xb[n * width + j] - c[j]); });
   const bool want_dx = through_stats && dx != nullptr;
   std::vector<T> ctr(want_dx ? nc : 0), alpha(ctr.size()), beta(ctr.size()), gamma(ctr.size());
   for (int64_t g = g0; g < g1; ++g) {
