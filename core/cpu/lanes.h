@@ -9,7 +9,9 @@
 // into double accumulators. A block sum of float values is exact to a few float roundings of that block's
 // magnitude (about 1e-7 relative); across blocks, the total keeps double accuracy. Callers subtract a
 // center near the mean first (x - c is exact in float for x within a factor 2 of c), so the
-// magnitudes summed are those of the deviations, never of the offsets.
+// magnitudes summed are those of the deviations, never of the offsets. A float block overflows where
+// double would not only for squares of deviations beyond ~1e19 (or values beyond ~1e37); the moment code
+// notices the inf and redoes such data in double.
 //
 // Written with the GCC/Clang vector extension: 32-byte vectors (AVX2 registers on x86-64-v3, pairs of
 // SSE or NEON registers elsewhere).

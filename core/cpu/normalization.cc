@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -54,6 +55,16 @@ Runs RunsOf(const NormLayout& l, int64_t i) {
   return {i * len, l.n, l.g * len, len};
 }
 
+// Two-pass moments of a set of runs entirely in double: the fallback for float data whose sums
+// overflow float (deviations beyond ~1e19), where the blocked sums would give inf.
+Moments MomentsInDouble(int64_t count, const std::function<double(int64_t)>& at) {
+  double sum = 0, m2 = 0;
+  for (int64_t i = 0; i < count; ++i) sum += at(i);
+  const double mean = sum / static_cast<double>(count);
+  for (int64_t i = 0; i < count; ++i) m2 += (at(i) - mean) * (at(i) - mean);
+  return {static_cast<double>(count), mean, m2};
+}
+
 // Moments of a statistic's runs, two passes per chunk (the second from L1): a chunk is a piece of at
 // most kChunk elements of a long run, or as many whole short runs as fit in kChunk elements. The first
 // pass finds the chunk's mean, the second sums deviations from it.
@@ -69,7 +80,13 @@ Moments RunMoments(const T* x, const Runs& runs) {
     const T c = static_cast<T>(sum.Total() / count);
     DoubleSum s1, s2;
     lanes::AddCenteredSums(s1, s2, first, set, c);
-    Merge(m, FromCentered(count, c, s1.Total(), s2.Total()));
+    Moments chunk_moments = FromCentered(count, c, s1.Total(), s2.Total());
+    if (!std::isfinite(chunk_moments.m2)) {
+      chunk_moments = MomentsInDouble((r1 - r0) * len, [&](int64_t i) {
+        return static_cast<double>(first[(i / len) * runs.stride + i % len]);
+      });
+    }
+    Merge(m, chunk_moments);
   };
   if (runs.len >= kChunk) {
     for (int64_t r = 0; r < runs.num; ++r) {
@@ -237,7 +254,12 @@ void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, con
       });
   std::vector<T> ctr(nc), scale(nc), shift(nc);
   for (int64_t g = g0; g < g1; ++g) {
-    const Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
+    Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
+    if (!std::isfinite(m.m2)) {
+      m = MomentsInDouble(l.n * len, [&](int64_t i) {
+        return static_cast<double>(xb[(i / len) * width + (g - g0) * len + i % len]);
+      });
+    }
     mean[g] = m.mean;
     var[g] = m.m2 / count;
     rstd[g] = 1 / std::sqrt(var[g] + eps);

@@ -281,6 +281,19 @@ TEST(NormalizationKernels, LargeOffsets) {
   }
 }
 
+// Deviations of 1e20 overflow float32 squares; the statistics still come out right (double fallback).
+TEST(NormalizationKernels, HugeValuesInFloat32) {
+  for (const Shape& shape : {Shape{16, 3}, Shape{4, 2, 40}, Shape{2, 3, 5000}}) {
+    SCOPED_TRACE(ShapeToString(shape));
+    const Tensor x32 = Random(shape, kFloat32, 65, 0, 1e20);
+    const Tensor x64 = from_vector(x32.to_vector<double>(), shape);
+    const NormForwardResult f32 = kernels::batch_norm_forward(x32, {}, {}, {}, {}, true, 0.1, 1e-5);
+    const NormForwardResult f64 = kernels::batch_norm_forward(x64, {}, {}, {}, {}, true, 0.1, 1e-5);
+    ExpectClose(f32.output, f64.output.to_vector<double>(), 1e-5, "output");
+    ExpectClose(f32.save_invstd, f64.save_invstd.to_vector<double>(), 1e-9, "invstd");
+  }
+}
+
 TEST(NormalizationKernels, ConstantChannelsAndExtremeEps) {
   // A constant channel has variance exactly 0: the output is the bias, the input gradient 0.
   Tensor x = Random({4, 2, 5}, kFloat32, 71);
