@@ -148,17 +148,20 @@ inline void AddCenteredSums(DoubleSum& s1, DoubleSum& s2, const T* x, const RunS
       });
 }
 
-// sdy += sum(dy), sdyx += sum(dy * (x - c)) over the set (the same offsets in x and dy).
+// sdy += sum(g), sdyx += sum(g * (x - c)) over the set (the same offsets in x and dy), with g = dy, or
+// g = dy * w for a single run (set.runs == 1) when w, indexed like the run, is given.
 template <typename T>
-inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c) {
+inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c,
+                        const T* w = nullptr) {
   Vec<T> a[kUnroll] = {}, b[kUnroll] = {};
+  auto grad = [&](int64_t i) { return w ? Load(dy + i) * Load(w + i) : Load(dy + i); };
   ForEachStep<T>(
       set,
       [&](int64_t i) {
         Prefetch(x + i + set.stride);
         Prefetch(dy + i + set.stride);
         for (int u = 0; u < kUnroll; ++u) {
-          const Vec<T> g = Load(dy + i + u * kWidth<T>);
+          const Vec<T> g = grad(i + u * kWidth<T>);
           a[u] += g;
           b[u] += g * (Load(x + i + u * kWidth<T>) - c);
         }
@@ -171,8 +174,9 @@ inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy
         }
       },
       [&](int64_t i) {
-        sdy.tail += dy[i];
-        sdyx.tail += static_cast<double>(dy[i]) * static_cast<double>(x[i] - c);
+        const double g = w ? static_cast<double>(dy[i] * w[i]) : static_cast<double>(dy[i]);
+        sdy.tail += g;
+        sdyx.tail += g * static_cast<double>(x[i] - c);
       });
 }
 

@@ -205,19 +205,39 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
   rstd[i] = 1 / std::sqrt(var[i] + eps);
   const Centered<T> ctr(mean[i]);
   const int64_t c0 = (i % l.g) * l.k;
+  const T c = ctr.center;
+  if (l.s == 1) {
+    // One position per channel (layer norm): the affine varies along the run, so normalize first,
+    // n = (x - center) * rstd - rest * rstd, then apply the weight and bias arrays.
+    const T r = static_cast<T>(rstd[i]), r0 = static_cast<T>(-ctr.rest * rstd[i]);
+    const T* wk = w ? w + c0 : nullptr;
+    const T* bk = b ? b + c0 : nullptr;
+    auto apply = [&](auto affine) {
+      for (int64_t run = 0; run < runs.num; ++run) {
+        const T* xr = x + runs.first + run * runs.stride;
+        T* yr = y + runs.first + run * runs.stride;
+        for (int64_t k = 0; k < l.k; ++k) yr[k] = affine(std::fma(xr[k] - c, r, r0), k);
+      }
+    };
+    if (wk && bk) {
+      apply([&](T n, int64_t k) { return std::fma(n, wk[k], bk[k]); });
+    } else if (wk) {
+      apply([&](T n, int64_t k) { return n * wk[k]; });
+    } else if (bk) {
+      apply([&](T n, int64_t k) { return n + bk[k]; });
+    } else {
+      apply([](T n, int64_t) { return n; });
+    }
+    return;
+  }
   for (int64_t k = 0; k < l.k; ++k) {
     const AffineCoefficients<T> a(ctr, rstd[i], w, b, c0 + k);
     scale[k] = a.scale;
     shift[k] = a.shift;
   }
-  const T c = ctr.center;
   for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
     const T* xr = x + runs.first + r * runs.stride;
     T* yr = y + runs.first + r * runs.stride;
-    if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) yr[k] = std::fma(xr[k] - c, scale[k], shift[k]);
-      continue;
-    }
     for (int64_t k = 0; k < l.k; ++k) {
       const T sc = scale[k], sh = shift[k];
       for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = std::fma(xr[s] - c, sc, sh);
@@ -287,7 +307,7 @@ void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps
   }
   const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
   ParallelFor(0, l.num_stats(), grain, [&](int64_t i0, int64_t i1) {
-    std::vector<T> scale(l.k), shift(l.k);
+    std::vector<T> scale(l.s == 1 ? 0 : l.k), shift(scale.size());
     for (int64_t i = i0; i < i1; ++i) ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift);
   });
 }
@@ -341,14 +361,70 @@ struct ChannelSums {
   double* dbias;
 };
 
-// Per-task scratch of BackwardRuns, one channel entry per k.
+// Per-task scratch of BackwardRuns: one entry per channel of a statistic (k) for runs of several
+// positions; for one position per channel (rows), weight and bias gradient partials per channel in the
+// data's type, added into the double sums every kRowsPerFlush rows.
 template <typename T>
 struct RunScratch {
-  explicit RunScratch(int64_t k) : sdy(k), sdyx(k), a(k), b(k), alpha(k) {}
+  static constexpr int kRowsPerFlush = 8;
+  RunScratch(const NormLayout& l)
+      : sdy(l.s == 1 ? 0 : l.k), sdyx(sdy.size()), a(sdy.size()), b(sdy.size()), alpha(sdy.size()),
+        row_dw(l.s == 1 ? l.channels() : 0, T(0)), row_db(row_dw.size(), T(0)) {}
+  void Flush(ChannelSums out) {
+    for (size_t c = 0; c < row_dw.size(); ++c) {
+      if (out.dweight) out.dweight[c] += static_cast<double>(row_dw[c]);
+      if (out.dbias) out.dbias[c] += static_cast<double>(row_db[c]);
+      row_dw[c] = row_db[c] = T(0);
+    }
+    rows = 0;
+  }
   std::vector<DoubleSum> sdy, sdyx;
   std::vector<double> a, b;
   std::vector<T> alpha;
+  std::vector<T> row_dw, row_db;
+  int rows = 0;
 };
+
+// BackwardRuns for one position per channel (layer norm's rows): the weight varies along the run, so the
+// sums are of g = dy * weight directly, and the weight and bias gradients accumulate elementwise.
+template <typename T>
+void BackwardRow(const NormLayout& l, const Runs& runs, const T* x, const T* dy, const T* w,
+                 const Centered<T>& ctr, double inv, bool through_stats, T* dx, ChannelSums out, int64_t c0,
+                 RunScratch<T>& t) {
+  const T c = ctr.center, r = static_cast<T>(inv), r0 = static_cast<T>(-ctr.rest * inv);
+  DoubleSum sg, sgx;
+  for (int64_t run = 0; run < runs.num; ++run) {
+    const int64_t off = runs.first + run * runs.stride;
+    const T* xr = x + off;
+    const T* gr = dy + off;
+    lanes::AddGradSums(sg, sgx, xr, gr, {1, 0, l.k}, c, w);
+    if (out.dweight) {
+      T* dw = t.row_dw.data() + c0;
+      for (int64_t k = 0; k < l.k; ++k) dw[k] = std::fma(gr[k], std::fma(xr[k] - c, r, r0), dw[k]);
+    }
+    if (out.dbias) {
+      T* db = t.row_db.data() + c0;
+      for (int64_t k = 0; k < l.k; ++k) db[k] += gr[k];
+    }
+    if (++t.rows == RunScratch<T>::kRowsPerFlush) t.Flush(out);
+  }
+  if (!through_stats || dx == nullptr) return;
+  const double sum_a = sg.Total();
+  const GradCoefficients<T> gc(ctr, inv, sum_a, sgx.Total() - ctr.rest * sum_a,
+                               static_cast<double>(runs.num * runs.len));
+  const T beta = gc.beta, gamma = gc.gamma;
+  for (int64_t run = 0; run < runs.num; ++run) {
+    const int64_t off = runs.first + run * runs.stride;
+    const T* xr = x + off;
+    const T* gr = dy + off;
+    T* dr = dx + off;
+    if (w) {
+      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k] * w[k], r, std::fma(xr[k] - c, beta, gamma));
+    } else {
+      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k], r, std::fma(xr[k] - c, beta, gamma));
+    }
+  }
+}
 
 // Statistic i over runs: per channel sum(dy) and sum(dy * (x - mean)), then (training) dx.
 template <typename T>
@@ -360,28 +436,19 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
   const double inv = rstd[i];
   const int64_t c0 = (i % l.g) * l.k;
   if (l.s == 1) {
-    std::fill(t.a.begin(), t.a.end(), 0.0);
-    std::fill(t.b.begin(), t.b.end(), 0.0);
-    for (int64_t r = 0; r < runs.num; ++r) {
-      const T* xr = x + runs.first + r * runs.stride;
-      const T* gr = dy + runs.first + r * runs.stride;
-      for (int64_t k = 0; k < l.k; ++k) {
-        t.a[k] += static_cast<double>(gr[k]);
-        t.b[k] += static_cast<double>(gr[k] * (xr[k] - c));
-      }
-    }
-  } else {
-    std::fill(t.sdy.begin(), t.sdy.end(), DoubleSum());
-    std::fill(t.sdyx.begin(), t.sdyx.end(), DoubleSum());
-    const lanes::RunSet set{runs.num, runs.stride, l.s};
-    for (int64_t k = 0; k < l.k; ++k) {
-      const int64_t off = runs.first + k * l.s;
-      lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
-    }
-    for (int64_t k = 0; k < l.k; ++k) {
-      t.a[k] = t.sdy[k].Total();
-      t.b[k] = t.sdyx[k].Total();
-    }
+    BackwardRow(l, runs, x, dy, w ? w + c0 : nullptr, ctr, inv, through_stats, dx, out, c0, t);
+    return;
+  }
+  std::fill(t.sdy.begin(), t.sdy.end(), DoubleSum());
+  std::fill(t.sdyx.begin(), t.sdyx.end(), DoubleSum());
+  const lanes::RunSet set{runs.num, runs.stride, l.s};
+  for (int64_t k = 0; k < l.k; ++k) {
+    const int64_t off = runs.first + k * l.s;
+    lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
+  }
+  for (int64_t k = 0; k < l.k; ++k) {
+    t.a[k] = t.sdy[k].Total();
+    t.b[k] = t.sdyx[k].Total();
   }
   // The sums were taken around the center; sum(dy * (x - mean)) = sum(dy * (x - center)) - rest * sum(dy).
   double sum_a = 0, sum_b = 0;
@@ -402,10 +469,6 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
     const T* xr = x + off;
     const T* gr = dy + off;
     T* dr = dx + off;
-    if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k], t.alpha[k], std::fma(xr[k] - c, beta, gamma));
-      continue;
-    }
     for (int64_t k = 0; k < l.k; ++k) {
       const T ak = t.alpha[k];
       for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) dr[s] = std::fma(gr[s], ak, std::fma(xr[s] - c, beta, gamma));
@@ -475,11 +538,12 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   }
   if (!(through_stats && dx != nullptr) && dw == nullptr && db == nullptr) return;
 
-  // Per-channel sums in double: one set for layouts whose statistics own their channels, else one per
-  // block of statistics (a fixed split, so the sums do not depend on the thread count), added in order.
+  // Per-channel sums in double: one set for layouts whose statistics own their channels (batch norm:
+  // threads write disjoint channels), else one per part, a block of consecutive statistics (a split fixed
+  // by the shapes, so the sums do not depend on the thread count), added in order at the end.
   const int64_t stats = l.num_stats();
   const int64_t parts =
-      l.per_sample ? std::clamp<int64_t>(l.n * channels * l.s / (4 * kGrain), 1, std::min(stats, kMaxPartials)) : 1;
+      l.per_sample ? std::clamp<int64_t>(l.n * channels * l.s / kGrain, 1, std::min(stats, kMaxPartials)) : 1;
   std::vector<double> sums(2 * parts * channels, 0.0);
   auto sums_of = [&](int64_t part) {
     return ChannelSums{dw ? sums.data() + part * channels : nullptr,
@@ -491,10 +555,11 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
     });
   } else {
     auto run = [&](int64_t i0, int64_t i1, ChannelSums out) {
-      RunScratch<T> scratch(l.k);
+      RunScratch<T> scratch(l);
       for (int64_t i = i0; i < i1; ++i) BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch);
+      scratch.Flush(out);
     };
-    if (parts == 1) {
+    if (!l.per_sample) {
       const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
       ParallelFor(0, stats, grain, [&](int64_t i0, int64_t i1) { run(i0, i1, sums_of(0)); });
     } else {

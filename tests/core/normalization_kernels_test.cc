@@ -242,7 +242,13 @@ TEST(NormalizationKernels, SameBitsOnAnyThreadCount) {
     const NormBackwardResult g = kernels::layer_norm_backward(dy, x, d, {}, f.save_mean, f.save_invstd);
     return std::vector<Tensor>{f.output, g.grad_input, g.grad_weight, g.grad_bias};
   };
-  const std::vector<Case> cases = {{{64, 8, 33, 33}, bn}, {{512, 1024}, bn}, {{4096, 96}, ln}};
+  auto gn = [](const Tensor& x, const Tensor& dy) {
+    const NormForwardResult f = kernels::group_norm_forward(x, 4, {}, {}, 1e-5);
+    const NormBackwardResult g = kernels::group_norm_backward(dy, x, 4, {}, f.save_mean, f.save_invstd);
+    return std::vector<Tensor>{f.output, g.grad_input, g.grad_weight, g.grad_bias};
+  };
+  const std::vector<Case> cases = {{{64, 8, 33, 33}, bn}, {{512, 1024}, bn}, {{4096, 96}, ln},
+                                   {{1024, 96}, ln},       {{16, 8, 40, 40}, gn}, {{512, 64}, gn}};
   const int threads = GetNumThreads();
   for (const Case& c : cases) {
     SCOPED_TRACE(ShapeToString(c.shape));
