@@ -4,8 +4,11 @@ count, in one run. Prints one table with median times, the time ratio and the ac
 counted over the passes a kernel cannot avoid (forward: read x, write y; backward: read x and dy, write
 dx), also as a fraction of the machine's copy bandwidth measured by the C++ program.
 
+On a shared machine the noise comes in bursts, so ours and PyTorch's runs alternate for --rounds rounds
+and each time is the median over the rounds of the per-round medians.
+
 Run from anywhere with Debian's Python (the one that has torch):
-    /usr/bin/python3 bench/batch_norm_bench.py [--threads 2] [--reps 21]
+    /usr/bin/python3 bench/batch_norm_bench.py [--threads 2] [--reps 21] [--rounds 3]
 """
 
 import argparse
@@ -20,9 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSES = {"forward_train": 2, "forward_eval": 2, "backward": 3}  # tensor-sized reads + writes
 
 
-def ours(threads, reps):
+def build():
     subprocess.run(["bazel", "build", "//bench:batch_norm_bench"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def ours(threads, reps):
     out = subprocess.run([os.path.join(ROOT, "bazel-bin/bench/batch_norm_bench"), f"--threads={threads}",
                           f"--reps={reps}"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
     rows, copy = [], None
@@ -69,26 +75,36 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    rows, copy = ours(args.threads, args.reps)
+    build()
+    ours_ms, torch_ms_, copies = {}, {}, []
+    with torch.no_grad():
+        for _ in range(args.rounds):
+            rows, copy = ours(args.threads, args.reps)
+            copies.append(copy)
+            for shape, which, ms in rows:
+                key = (tuple(shape), which)
+                ours_ms.setdefault(key, []).append(ms)
+                torch_ms_.setdefault(key, []).append(torch_ms(shape, which, args.reps))
+    copy = statistics.median(copies)
     header = f"{'shape':>18} {'pass':>14} {'ours ms':>9} {'torch ms':>9} {'ours/torch':>11} " \
              f"{'ours GB/s':>10} {'torch GB/s':>11} {'ours % copy':>12}"
-    print(f"float32 batch norm, {args.threads} threads, median of {args.reps} (torch {torch.__version__}); "
-          f"copy bandwidth {copy:.1f} GB/s")
+    print(f"float32 batch norm, {args.threads} threads, median of {args.rounds} rounds x {args.reps} reps "
+          f"(torch {torch.__version__}); copy bandwidth {copy:.1f} GB/s")
     print(header)
     print("-" * len(header))
-    with torch.no_grad():
-        for shape, which, ms in rows:
-            tms = torch_ms(shape, which, args.reps)
-            numel = 1
-            for s in shape:
-                numel *= s
-            gb = PASSES[which] * numel * 4 / 1e9
-            name = "[" + ", ".join(map(str, shape)) + "]"
-            print(f"{name:>18} {which:>14} {ms:9.3f} {tms:9.3f} {ms / tms:11.2f} {gb / ms * 1e3:10.1f} "
-                  f"{gb / tms * 1e3:11.1f} {100 * gb / ms * 1e3 / copy:11.0f}%")
+    for (shape, which), times in ours_ms.items():
+        ms, tms = statistics.median(times), statistics.median(torch_ms_[(shape, which)])
+        numel = 1
+        for s in shape:
+            numel *= s
+        gb = PASSES[which] * numel * 4 / 1e9
+        name = "[" + ", ".join(map(str, shape)) + "]"
+        print(f"{name:>18} {which:>14} {ms:9.3f} {tms:9.3f} {ms / tms:11.2f} {gb / ms * 1e3:10.1f} "
+              f"{gb / tms * 1e3:11.1f} {100 * gb / ms * 1e3 / copy:11.0f}%")
 
 
 if __name__ == "__main__":
