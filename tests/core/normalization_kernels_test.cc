@@ -434,6 +434,11 @@ TEST(NormalizationKernels, ErrorsLeaveRunningStatisticsUntouched) {
               "batch_norm_backward: expected grad_output of shape [4, 3, 5] (the input's), got [4, 3]");
   ExpectError([&] { kernels::batch_norm_backward(x, x, {}, f.save_invstd, zeros({3}), true); },
               "batch_norm_backward: expected saved statistics of 3 float64 values");
+  ExpectError([&] { kernels::batch_norm_backward(zeros({4, 3, 5}, {.dtype = kFloat64}), x, {}, f.save_mean,
+                                                 f.save_invstd, true); },
+              "batch_norm_backward: expected grad_output of dtype float32 (the input's), got float64");
+  ExpectError([&] { kernels::batch_norm_forward(Tensor(), {}, {}, {}, {}, true, 0.1, 1e-5); },
+              "batch_norm: expected an input tensor, got an undefined one");
 }
 
 }  // namespace
