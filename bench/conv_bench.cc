@@ -1,0 +1,95 @@
+// Times normgrad's float32 conv2d passes (forward, backward-input, backward-weight) over the convolutions
+// of a CIFAR ResNet-20 at batch 128, and a float32 sgemm for the machine's GEMM rate. Prints CSV lines:
+//   conv,name,in_channels,out_channels,size,kernel,stride,pass,median_ms
+//   sgemm,n,median_ms
+// bench/conv_bench.py runs this next to PyTorch and prints the comparison table.
+//
+// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/kernels/conv.h"
+#include "core/kernels/linalg.h"
+#include "core/parallel.h"
+#include "core/random.h"
+
+namespace {
+
+struct Layer {
+  std::string name;
+  int64_t in_channels, out_channels, size, kernel, stride;
+};
+
+// Every distinct convolution of ResNet-20 on 32 x 32 images (3 x 3 with padding 1, 1 x 1 without).
+const std::vector<Layer> kLayers = {
+    {"stem", 3, 16, 32, 3, 1},    {"stage1", 16, 16, 32, 3, 1}, {"down2", 16, 32, 32, 3, 2},
+    {"stage2", 32, 32, 16, 3, 1}, {"down3", 32, 64, 16, 3, 2},  {"stage3", 64, 64, 8, 3, 1},
+    {"proj2", 16, 32, 32, 1, 2},  {"proj3", 32, 64, 16, 1, 2},
+};
+
+// Median wall time of fn in ms, after a warm-up of at least 3 calls and 50 ms.
+double MedianMs(const std::function<void()>& fn, int reps) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) fn();
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2, reps = 11;
+  int64_t batch = 128;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      threads = std::atoi(argv[i] + 10);
+    } else if (std::strncmp(argv[i], "--reps=", 7) == 0) {
+      reps = std::atoi(argv[i] + 7);
+    } else if (std::strncmp(argv[i], "--batch=", 8) == 0) {
+      batch = std::atoll(argv[i] + 8);
+    } else {
+      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N] [--batch=N]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (threads < 1 || reps < 1 || batch < 1) {
+    std::fprintf(stderr, "conv_bench: expected --threads, --reps and --batch >= 1\n");
+    return 2;
+  }
+  normgrad::SetNumThreads(threads);
+  namespace k = normgrad::kernels;
+  normgrad::Generator gen(0);
+  for (const Layer& l : kLayers) {
+    const normgrad::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
+    const normgrad::Tensor x = normgrad::randn({batch, l.in_channels, l.size, l.size}, {}, &gen);
+    const normgrad::Tensor w = normgrad::randn({l.out_channels, l.in_channels, l.kernel, l.kernel}, {}, &gen);
+    const normgrad::Tensor dy = normgrad::randn(k::conv2d(x, w, {}, options).shape(), {}, &gen);
+    const std::pair<const char*, std::function<void()>> passes[] = {
+        {"forward", [&] { k::conv2d(x, w, {}, options); }},
+        {"backward_input", [&] { k::conv2d_backward_input(dy, w, x.shape(), options); }},
+        {"backward_weight", [&] { k::conv2d_backward_weight(dy, x, w.shape(), options); }},
+    };
+    for (const auto& [pass, fn] : passes) {
+      std::printf("conv,%s,%lld,%lld,%lld,%lld,%lld,%s,%.6f\n", l.name.c_str(), static_cast<long long>(l.in_channels),
+                  static_cast<long long>(l.out_channels), static_cast<long long>(l.size),
+                  static_cast<long long>(l.kernel), static_cast<long long>(l.stride), pass, MedianMs(fn, reps));
+      std::fflush(stdout);
+    }
+  }
+  const int64_t n = 1024;
+  const normgrad::Tensor a = normgrad::randn({n, n}, {}, &gen), b = normgrad::randn({n, n}, {}, &gen);
+  std::printf("sgemm,%lld,%.6f\n", static_cast<long long>(n), MedianMs([&] { k::matmul(a, b); }, reps));
+  return 0;
+}

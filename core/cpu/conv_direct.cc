@@ -1,0 +1,330 @@
+#include "core/cpu/conv_direct.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "core/cpu/conv_direct_kernels.h"
+#include "core/parallel.h"
+#include "core/storage.h"
+
+namespace normgrad::cpu {
+namespace {
+
+const DirectKernels& KernelsFor(VectorIsa isa) {
+  return isa == VectorIsa::kAvx512 ? Avx512DirectKernels() : Avx2DirectKernels();
+}
+
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Uninitialized 64-byte-aligned floats.
+class Scratch {
+ public:
+  explicit Scratch(int64_t n) : storage_(Storage::Allocate(std::max<int64_t>(n, 1) * sizeof(float))) {}
+  float* data() const { return static_cast<float*>(storage_.data()); }
+
+ private:
+  Storage storage_;
+};
+
+// Row slices of one image [channels, src_h, src_w] (see conv_direct.h). Slice i holds, per channel c,
+//   [c, R, j] = src[c, row_stride * R + offsets[i].first, col_stride * j + offsets[i].second]
+// for R < rows, j < cols, zero outside the image; slices follow each other, channels within a slice.
+// koff[k] is where the run of product row k starts.
+struct RowSlices {
+  int64_t channels = 0, src_h = 0, src_w = 0;
+  int64_t row_stride = 1, col_stride = 1;
+  int64_t rows = 0, cols = 0;
+  std::vector<std::pair<int64_t, int64_t>> offsets;
+  std::vector<int64_t> koff;
+  // The slices would be a copy of the image (a 1 x 1 kernel at stride 1 without padding): read it in place.
+  bool identity = false;
+
+  int64_t plane() const { return rows * cols; }
+  int64_t slice_size() const { return channels * plane(); }
+  int64_t size() const { return identity ? 0 : static_cast<int64_t>(offsets.size()) * slice_size(); }
+
+  // Decides `identity`: possible when the products never read past a run (see DirectGemmTask).
+  void Finish(int64_t max_tile_cols) {
+    identity = offsets.size() == 1 && offsets[0] == std::pair<int64_t, int64_t>{0, 0} && row_stride == 1 &&
+               col_stride == 1 && rows == src_h && cols == src_w && plane() >= max_tile_cols;
+  }
+
+  // Fills buf (size() floats) from the image at src and returns it; returns src itself for the identity.
+  // Nothing at or past src_end (the end of the tensor holding the image) is read.
+  const float* Build(const float* src, const float* src_end, float* buf, const DirectKernels& kern) const {
+    if (identity) return src;
+    float* dst = buf;
+    for (const auto& [row_offset, col_offset] : offsets) {
+      const IndexRange valid = ValidOutputRange(cols, src_w, col_stride, col_offset);
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* image = src + c * src_h * src_w;
+        for (int64_t r = 0; r < rows; ++r, dst += cols) {
+          const int64_t ih = row_stride * r + row_offset;
+          if (ih < 0 || ih >= src_h) {
+            std::fill_n(dst, cols, 0.0f);
+            continue;
+          }
+          const float* line = image + ih * src_w;
+          std::fill_n(dst, valid.lo, 0.0f);
+          kern.gather(line + valid.lo * col_stride + col_offset, col_stride, valid.hi - valid.lo, src_end,
+                      dst + valid.lo);
+          std::fill(dst + valid.hi, dst + cols, 0.0f);
+        }
+      }
+    }
+    return buf;
+  }
+};
+
+// The forward slices of an input image: one slice per (vertical stride phase r, kernel column q) that
+// some tap uses. Tap (p, q) with p * dilation_h = stride_h * a + r reads slice (r, q) from row a on.
+RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
+  RowSlices l;
+  l.channels = s.in_channels;
+  l.src_h = s.in_h;
+  l.src_w = s.in_w;
+  l.row_stride = s.stride_h;
+  l.col_stride = s.stride_w;
+  l.rows = s.out_h + (s.kernel_h - 1) * s.dilation_h / s.stride_h;
+  l.cols = s.out_w;
+  std::vector<int64_t> slot(s.stride_h, -1);
+  int64_t used = 0;
+  for (int64_t p = 0; p < s.kernel_h; ++p) {
+    const int64_t r = p * s.dilation_h % s.stride_h;
+    if (slot[r] >= 0) continue;
+    slot[r] = used++;
+    for (int64_t q = 0; q < s.kernel_w; ++q) {
+      l.offsets.emplace_back(r - s.pad_h, q * s.dilation_w - s.pad_w);
+    }
+  }
+  l.Finish(max_tile_cols);
+  l.koff.resize(s.in_channels * s.kernel_h * s.kernel_w);
+  for (int64_t c = 0; c < s.in_channels; ++c) {
+    for (int64_t p = 0; p < s.kernel_h; ++p) {
+      const int64_t a = p * s.dilation_h / s.stride_h, r = p * s.dilation_h % s.stride_h;
+      for (int64_t q = 0; q < s.kernel_w; ++q) {
+        l.koff[(c * s.kernel_h + p) * s.kernel_w + q] =
+            (slot[r] * s.kernel_w + q) * l.slice_size() + c * l.plane() + a * l.cols;
+      }
+    }
+  }
+  return l;
+}
+
+// rows x k matrix (row-major, element (m, k) at src[m * row_stride + k * col_stride]) packed in blocks
+// of `block_rows` rows as DirectGemmTask::a wants, zero-padded to whole blocks.
+std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t row_stride, int64_t col_stride,
+                            int64_t block_rows) {
+  std::vector<float> a(CeilDiv(rows, block_rows) * block_rows * k_count, 0.0f);
+  for (int64_t m = 0; m < rows; ++m) {
+    float* dst = a.data() + (m / block_rows) * block_rows * k_count + m % block_rows;
+    for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * row_stride + k * col_stride];
+  }
+  return a;
+}
+
+// Work items for `batch` images when the product rows come in `blocks` blocks: one item per image, or,
+// when the batch has fewer images than there are threads, each image split into `parts` block ranges.
+struct Split {
+  int64_t parts;
+  explicit Split(int64_t batch, int64_t blocks)
+      : parts(batch >= GetNumThreads() ? 1 : std::clamp<int64_t>(CeilDiv(GetNumThreads(), batch), 1, blocks)) {}
+  int64_t begin(int64_t part, int64_t blocks) const { return blocks * part / parts; }
+  int64_t end(int64_t part, int64_t blocks) const { return blocks * (part + 1) / parts; }
+};
+
+// One stride phase of the input for backward-input: the input positions (stride_h * i + r_h,
+// stride_w * j + r_w), n_h x n_w of them, receive grad_output[o, i + a_p, j + a_q] * W[o, c, p, q] from the
+// taps (p, q) with r_h + pad_h - p * dilation_h = stride_h * a_p (and likewise for q).
+struct InputPhase {
+  int64_t r_h = 0, r_w = 0, n_h = 0, n_w = 0;
+  RowSlices slices;      // of grad_output, one per tap column q
+  std::vector<float> a;  // packed [in_channels, out_channels * taps] weights
+  bool empty() const { return slices.koff.empty() || n_h * n_w == 0; }
+};
+
+// The taps p of one dim that reach input phase r, with their offsets a_p.
+std::vector<std::pair<int64_t, int64_t>> PhaseTaps(int64_t r, int64_t kernel, int64_t stride, int64_t pad,
+                                                   int64_t dilation) {
+  std::vector<std::pair<int64_t, int64_t>> taps;
+  for (int64_t p = 0; p < kernel; ++p) {
+    const int64_t shift = r + pad - p * dilation;
+    if (((shift % stride) + stride) % stride == 0) taps.emplace_back(p, shift / stride);
+  }
+  return taps;
+}
+
+std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, const DirectKernels& kern) {
+  std::vector<InputPhase> phases;
+  for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
+    for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
+      InputPhase ph;
+      ph.r_h = r_h;
+      ph.r_w = r_w;
+      ph.n_h = r_h < s.in_h ? CeilDiv(s.in_h - r_h, s.stride_h) : 0;
+      ph.n_w = r_w < s.in_w ? CeilDiv(s.in_w - r_w, s.stride_w) : 0;
+      const auto taps_h = PhaseTaps(r_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);
+      const auto taps_w = PhaseTaps(r_w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w);
+      if (!taps_h.empty() && !taps_w.empty()) {
+        int64_t a_min = taps_h[0].second, a_max = taps_h[0].second;
+        for (const auto& [p, a] : taps_h) {
+          a_min = std::min(a_min, a);
+          a_max = std::max(a_max, a);
+        }
+        RowSlices& l = ph.slices;
+        l.channels = s.out_channels;
+        l.src_h = s.out_h;
+        l.src_w = s.out_w;
+        l.rows = ph.n_h + a_max - a_min;
+        l.cols = ph.n_w;
+        for (const auto& [q, b] : taps_w) l.offsets.emplace_back(a_min, b);
+        l.Finish(kern.max_tile_cols);
+        // Product row (o, p, q) over input channels c: W[o, c, p, q].
+        const int64_t taps = static_cast<int64_t>(taps_h.size() * taps_w.size());
+        std::vector<float> w(s.in_channels * s.out_channels * taps);
+        for (int64_t o = 0; o < s.out_channels; ++o) {
+          for (size_t i = 0; i < taps_h.size(); ++i) {
+            for (size_t j = 0; j < taps_w.size(); ++j) {
+              const int64_t k = (o * static_cast<int64_t>(taps_h.size()) + i) * taps_w.size() + j;
+              l.koff.push_back((j * s.out_channels + o) * l.plane() + (taps_h[i].second - a_min) * l.cols);
+              for (int64_t c = 0; c < s.in_channels; ++c) {
+                w[c * s.out_channels * taps + k] =
+                    weight[((o * s.in_channels + c) * s.kernel_h + taps_h[i].first) * s.kernel_w + taps_w[j].first];
+              }
+            }
+          }
+        }
+        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, s.out_channels * taps, 1, kern.rows_per_block);
+      }
+      phases.push_back(std::move(ph));
+    }
+  }
+  return phases;
+}
+
+}  // namespace
+
+VectorIsa BestVectorIsa() {
+  static const VectorIsa isa = __builtin_cpu_supports("avx512f") ? VectorIsa::kAvx512 : VectorIsa::kAvx2;
+  return isa;
+}
+
+void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
+                         VectorIsa isa) {
+  const DirectKernels& kern = KernelsFor(isa);
+  const float* input_end = input + s.batch * s.in_channels * s.in_h * s.in_w;
+  const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
+  const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
+  const int64_t blocks = CeilDiv(s.out_channels, kern.rows_per_block);
+  const std::vector<float> a = PackRows(weight, s.out_channels, k_count, k_count, 1, kern.rows_per_block);
+  const Split split(s.batch, blocks);
+  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
+    Scratch buf(slices.size() + kern.max_tile_cols);
+    int64_t built = -1;
+    const float* rows = nullptr;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / split.parts, part = item % split.parts;
+      if (n != built) {
+        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        built = n;
+      }
+      kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, ohw, bias,
+                 output + n * s.out_channels * ohw, ohw, split.begin(part, blocks), split.end(part, blocks)});
+    }
+  });
+}
+
+void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                               VectorIsa isa) {
+  const DirectKernels& kern = KernelsFor(isa);
+  const float* grad_output_end = grad_output + s.batch * s.out_channels * s.out_h * s.out_w;
+  const std::vector<InputPhase> phases = InputPhases(s, weight, kern);
+  // At stride 1 the single phase is the whole input: its product writes grad_input directly. Otherwise
+  // phase p's product goes to out + offset[p] ([in_channels, n_h * n_w]), and the phases are then merged
+  // row by row into grad_input.
+  const bool in_place = s.stride_h == 1 && s.stride_w == 1;
+  std::vector<int64_t> offset;
+  int64_t buf_size = 0, out_size = 0;
+  for (const InputPhase& ph : phases) {
+    buf_size = std::max(buf_size, ph.slices.size());
+    offset.push_back(out_size);
+    out_size += s.in_channels * ph.n_h * ph.n_w;
+  }
+  const std::vector<float> zeros(s.in_w, 0.0f);  // the rows of a phase that no tap reaches
+  const int64_t hw = s.in_h * s.in_w, block_rows = kern.rows_per_block;
+  const int64_t blocks = CeilDiv(s.in_channels, block_rows);
+  const Split split(s.batch, blocks);
+  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
+    Scratch buf(buf_size + kern.max_tile_cols), out(in_place ? 0 : out_size);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / split.parts, part = item % split.parts;
+      const int64_t b0 = split.begin(part, blocks), b1 = split.end(part, blocks);
+      float* dx = grad_input + n * s.in_channels * hw;
+      const float* dy = grad_output + n * s.out_channels * s.out_h * s.out_w;
+      for (size_t p = 0; p < phases.size(); ++p) {
+        const InputPhase& ph = phases[p];
+        if (ph.empty()) continue;
+        const int64_t cols = ph.n_h * ph.n_w;
+        kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
+                   ph.slices.Build(dy, grad_output_end, buf.data(), kern), cols, nullptr,
+                   in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
+      }
+      if (in_place) continue;
+      for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
+        for (int64_t y = 0; y < s.in_h; ++y) {
+          const int64_t r_h = y % s.stride_h, i = y / s.stride_h;
+          // Row i of each phase (r_h, r_w) holds the columns r_w, r_w + stride_w, ... of input row y.
+          auto phase_row = [&](int64_t r_w) {
+            const int64_t p = r_h * s.stride_w + r_w;
+            const InputPhase& ph = phases[p];
+            return ph.empty() ? zeros.data() : out.data() + offset[p] + (c * ph.n_h + i) * ph.n_w;
+          };
+          float* line = dx + c * hw + y * s.in_w;
+          if (s.stride_w == 1) {
+            std::copy_n(phase_row(0), s.in_w, line);
+          } else if (s.stride_w == 2) {
+            kern.interleave(phase_row(0), phase_row(1), s.in_w, line);
+          } else {
+            for (int64_t x = 0; x < s.in_w; ++x) line[x] = phase_row(x % s.stride_w)[x / s.stride_w];
+          }
+        }
+      }
+    }
+  });
+}
+
+void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                VectorIsa isa) {
+  const DirectKernels& kern = KernelsFor(isa);
+  const float* input_end = input + s.batch * s.in_channels * s.in_h * s.in_w;
+  const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
+  const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
+  const int64_t ld = CeilDiv(s.out_channels, kern.lanes) * kern.lanes;
+  // Images are split over threads, each accumulating its own [k_count, ld] gradient; with fewer images
+  // than threads, the weight rows are split instead.
+  const int64_t image_parts = std::min<int64_t>(s.batch, GetNumThreads());
+  const int64_t k_parts = std::clamp<int64_t>(GetNumThreads() / std::max<int64_t>(image_parts, 1), 1, k_count);
+  std::vector<float> acc(image_parts * k_count * ld, 0.0f);
+  ParallelFor(0, image_parts * k_parts, 1, [&](int64_t begin, int64_t end) {
+    Scratch buf(slices.size()), dyt(ohw * ld);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t ip = item / k_parts, kp = item % k_parts;
+      for (int64_t n = s.batch * ip / image_parts; n < s.batch * (ip + 1) / image_parts; ++n) {
+        const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        kern.transpose(grad_output + n * s.out_channels * ohw, s.out_channels, ohw, dyt.data(), ld);
+        kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts, dyt.data(),
+                          ld, ohw, acc.data() + ip * k_count * ld});
+      }
+    }
+  });
+  for (int64_t o = 0; o < s.out_channels; ++o) {
+    for (int64_t k = 0; k < k_count; ++k) {
+      float sum = 0;
+      for (int64_t ip = 0; ip < image_parts; ++ip) sum += acc[(ip * k_count + k) * ld + o];
+      grad_weight[o * k_count + k] = sum;
+    }
+  }
+}
+
+}  // namespace normgrad::cpu

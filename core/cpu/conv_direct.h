@@ -1,0 +1,41 @@
+#ifndef NORMGRAD_CORE_CPU_CONV_DIRECT_H_
+#define NORMGRAD_CORE_CPU_CONV_DIRECT_H_
+
+// Direct float32 convolution without an im2col matrix, for groups == 1 (shapes as in conv.h).
+//
+// Every pass is a product whose second operand is read straight out of a few shifted copies of one image
+// ("row slices"): for kernel column q and vertical stride phase r, slice (r, q) holds
+//   slice[c, R, j] = input[c, stride_h * R + r - pad_h, stride_w * j + q * dilation_w - pad_w]
+// (zero outside the image), out_w columns wide. Output pixel (i, j), flattened to i * out_w + j, reads
+// tap (p, q) at a fixed offset into one slice, so the im2col row of tap (c, p, q) is the contiguous run
+// slice + koff[c, p, q] + [0, out_h * out_w) — with no wasted columns at the image border, and about
+// kernel_w copies of the image instead of the kernel_h * kernel_w of im2col.
+//   forward          out[o, :] = bias[o] + sum_k W[o, k] * run_k            (W broadcast, runs as vectors)
+//   backward-input   the same product over slices of grad_output with the flipped, transposed kernel; a
+//                    strided convolution splits into stride_h * stride_w phases of the input, each its own
+//                    product over the taps that reach it
+//   backward-weight  dW[o, k] = sum_{n, j} grad_output[n, o, j] * run_k[j], vectorized over o against a
+//                    transposed copy of grad_output (no horizontal sums)
+// Images are spread over threads (and output-channel blocks or weight rows when the batch is smaller than
+// the thread count). The inner loops are in conv_direct_kernels.h.
+
+#include "core/cpu/conv.h"
+
+namespace normgrad::cpu {
+
+enum class VectorIsa { kAvx2, kAvx512 };
+
+// AVX-512 when the CPU has AVX-512F, else AVX2 (the build's baseline).
+VectorIsa BestVectorIsa();
+
+// Require s.groups == 1; `isa` must be supported by the CPU (tests run both on a machine that has both).
+void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
+                         VectorIsa isa = BestVectorIsa());
+void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                               VectorIsa isa = BestVectorIsa());
+void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                VectorIsa isa = BestVectorIsa());
+
+}  // namespace normgrad::cpu
+
+#endif  // NORMGRAD_CORE_CPU_CONV_DIRECT_H_

@@ -1,0 +1,60 @@
+#ifndef NORMGRAD_CORE_CPU_CONV_DIRECT_KERNELS_H_
+#define NORMGRAD_CORE_CPU_CONV_DIRECT_KERNELS_H_
+
+// The vectorized inner loops of the direct float32 convolution (conv_direct.cc drives them). They are
+// compiled twice from conv_direct_kernels_impl.h: for AVX2 + FMA (the build's baseline, 8 floats per
+// vector) and for AVX-512 (16 floats per vector, selected at run time where the CPU has it).
+
+#include <cstdint>
+
+namespace normgrad::cpu {
+
+// out[m, j] = init[m] + sum_k a[m, k] * buf[koff[k] + j]   for m < rows, j < cols
+// a is packed in blocks of `rows_per_block` rows: element (m, k) at a[(m / R) * R * k_count + k * R + m % R]
+// (rows past `rows` in the last block are zero). init may be null (zero). Only the row blocks
+// [block_begin, block_end) are computed, so that threads can split a product. A product narrower than
+// max_tile_cols reads buf up to max_tile_cols floats past koff[k], which must stay readable.
+struct DirectGemmTask {
+  const float* a;
+  int64_t rows, k_count;
+  const int64_t* koff;
+  const float* buf;
+  int64_t cols;
+  const float* init;
+  float* out;
+  int64_t ldo;
+  int64_t block_begin, block_end;
+};
+
+// acc[k, o] += sum_j buf[koff[k] + j] * dyt[j, o]   for k_begin <= k < k_end, o < ld, j < cols
+// where dyt is [cols, ld] and acc is [k_count, ld], ld a multiple of the vector width.
+struct DirectWeightGradTask {
+  const int64_t* koff;
+  const float* buf;
+  int64_t k_begin, k_end;
+  const float* dyt;
+  int64_t ld, cols;
+  float* acc;
+};
+
+struct DirectKernels {
+  int lanes;           // floats per vector
+  int rows_per_block;  // rows of a packed block of `a` in DirectGemmTask
+  int max_tile_cols;   // the widest run of columns a product reads at once
+  void (*gemm)(const DirectGemmTask& task);
+  void (*weight_grad)(const DirectWeightGradTask& task);
+  // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
+  void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
+  // dst[j] = src[j * stride] for j < n, reading nothing at or past `end`.
+  void (*gather)(const float* src, int64_t stride, int64_t n, const float* end, float* dst);
+  // dst[k] = (k even ? even : odd)[k / 2] for k < n.
+  void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
+};
+
+const DirectKernels& Avx2DirectKernels();
+// Only valid on a CPU with AVX-512F.
+const DirectKernels& Avx512DirectKernels();
+
+}  // namespace normgrad::cpu
+
+#endif  // NORMGRAD_CORE_CPU_CONV_DIRECT_KERNELS_H_

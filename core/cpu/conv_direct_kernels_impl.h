@@ -1,0 +1,313 @@
+// The inner loops of the direct float32 convolution, written once over the vector width L (8 for AVX2,
+// 16 for AVX-512) with GCC vector extensions. Included by exactly one .cc file per instruction set,
+// after that file has chosen its target (see conv_direct_kernels.h); everything here has internal
+// linkage, so the two compilations never mix. No standard-library templates are instantiated here: an
+// inline function compiled for AVX-512 could otherwise be picked by the linker for the whole program.
+//
+// Register budgets: AVX-512 has 32 vector registers, AVX2 16. A GEMM tile keeps MR x NV accumulators
+// (NV vectors of L columns for MR rows), loads NV vectors and broadcasts one weight per row per step. A
+// weight-gradient tile keeps NK x MV accumulators (NK rows of `buf` broadcast, MV vectors of output
+// channels).
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/cpu/conv_direct_kernels.h"
+
+namespace normgrad::cpu {
+namespace {
+
+template <int L>
+struct VecTraits;
+template <>
+struct VecTraits<8> {
+  typedef float Vec __attribute__((vector_size(32)));
+  typedef float VecU __attribute__((vector_size(32), aligned(4), may_alias));
+  typedef int IVec __attribute__((vector_size(32)));
+};
+template <>
+struct VecTraits<16> {
+  typedef float Vec __attribute__((vector_size(64)));
+  typedef float VecU __attribute__((vector_size(64), aligned(4), may_alias));
+  typedef int IVec __attribute__((vector_size(64)));
+};
+
+template <int L>
+struct Config;
+template <>
+struct Config<8> {
+  static constexpr int kRows = 4;        // MR
+  static constexpr int kMaxVecs = 3;     // NV in {1, 2, 3}
+  static constexpr int kMaxOutVecs = 2;  // MV in {1, 2}
+  static constexpr int MaxBufRows(int mv) { return mv == 1 ? 12 : 6; }
+};
+template <>
+struct Config<16> {
+  static constexpr int kRows = 8;
+  static constexpr int kMaxVecs = 3;
+  static constexpr int kMaxOutVecs = 4;
+  static constexpr int MaxBufRows(int mv) { return mv <= 2 ? 12 : mv == 3 ? 9 : 6; }
+};
+
+inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---- GEMM over shifted rows of buf
+
+// One MR x (NV * L) tile: out rows start `ldo` apart; only the first `rows` rows are stored.
+template <int L, int MR, int NV>
+__attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const int64_t* koff, const float* buf,
+                                        const float* init, int rows, float* out, int64_t ldo) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  Vec acc[MR][NV];
+  for (int m = 0; m < MR; ++m) {
+    const float v = init != nullptr && m < rows ? init[m] : 0.0f;
+    for (int n = 0; n < NV; ++n) acc[m][n] = Vec{} + v;
+  }
+  for (int64_t k = 0; k < k_count; ++k) {
+    const float* p = buf + koff[k];
+    Vec x[NV];
+    for (int n = 0; n < NV; ++n) x[n] = *reinterpret_cast<const VecU*>(p + n * L);
+    const float* w = a + k * MR;
+    for (int m = 0; m < MR; ++m) {
+      for (int n = 0; n < NV; ++n) acc[m][n] += w[m] * x[n];
+    }
+  }
+  for (int m = 0; m < MR; ++m) {
+    if (m >= rows) break;
+    for (int n = 0; n < NV; ++n) *reinterpret_cast<VecU*>(out + m * ldo + n * L) = acc[m][n];
+  }
+}
+
+// One tile of the product: rows of block b, columns [j0, j0 + NV * L) (or all of a product narrower than
+// that, through a scratch tile).
+template <int L, int NV>
+void GemmBlock(const DirectGemmTask& t, int64_t b, int64_t j0) {
+  constexpr int MR = Config<L>::kRows;
+  constexpr int64_t kWidth = NV * L;
+  const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
+  const float* a = t.a + b * MR * t.k_count;
+  const float* init = t.init != nullptr ? t.init + b * MR : nullptr;
+  float* out = t.out + b * MR * t.ldo + j0;
+  if (t.cols >= kWidth) {
+    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf + j0, init, rows, out, t.ldo);
+  } else {
+    alignas(64) float tile[MR * kWidth];
+    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf, init, rows, tile, kWidth);
+    for (int m = 0; m < rows; ++m) std::memcpy(out + m * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
+  }
+}
+
+template <int L, int NV>
+void GemmLoop(const DirectGemmTask& t) {
+  constexpr int64_t kWidth = NV * L;
+  // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
+  // before (recomputing a few columns to the same values).
+  auto run_start = [&](int64_t start) { return start + kWidth <= t.cols || t.cols < kWidth ? start : t.cols - kWidth; };
+  // Each step of a tile reads NV vectors of buf and MR weights. When one run of columns over all k
+  // (k_count * NV * L floats) fits in the L1 cache, it is reused by every row block in turn; otherwise
+  // the row block's weights (k_count * MR floats) stay in L1 while the runs stream from L2.
+  if (t.k_count * kWidth * static_cast<int64_t>(sizeof(float)) <= 32768) {
+    for (int64_t start = 0; start < t.cols; start += kWidth) {
+      for (int64_t b = t.block_begin; b < t.block_end; ++b) GemmBlock<L, NV>(t, b, run_start(start));
+    }
+  } else {
+    for (int64_t b = t.block_begin; b < t.block_end; ++b) {
+      for (int64_t start = 0; start < t.cols; start += kWidth) GemmBlock<L, NV>(t, b, run_start(start));
+    }
+  }
+}
+
+template <int L>
+void Gemm(const DirectGemmTask& t) {
+  // The tile width that computes the fewest columns, weighing narrower tiles by their measured loss of
+  // throughput (fewer accumulators per weight broadcast).
+  constexpr double kEfficiency[4] = {0, 0.75, 0.92, 1.0};
+  int best = Config<L>::kMaxVecs;
+  double best_cost = 0;
+  for (int nv = Config<L>::kMaxVecs; nv >= 1; --nv) {
+    const int64_t width = nv * L;
+    const double cost = static_cast<double>((t.cols + width - 1) / width * width) / kEfficiency[nv];
+    if (nv == Config<L>::kMaxVecs || cost < best_cost) {
+      best = nv;
+      best_cost = cost;
+    }
+  }
+  switch (best) {
+    case 1:
+      return GemmLoop<L, 1>(t);
+    case 2:
+      return GemmLoop<L, 2>(t);
+    default:
+      return GemmLoop<L, 3>(t);
+  }
+}
+
+// ---- weight gradient: rows of buf against the transposed output gradient
+
+// acc[t, o] += sum_j rows[t][j] * dyt[j, o] for NK rows and MV vectors of output channels; acc rows and
+// dyt rows are `ld` floats apart.
+template <int L, int NK, int MV>
+__attribute__((noinline)) void WeightGradTile(int64_t cols, const float* const* rows, const float* dyt, int64_t ld,
+                                              float* acc) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  Vec sum[NK][MV];
+  const float* r[NK];
+  for (int t = 0; t < NK; ++t) {
+    r[t] = rows[t];
+    for (int v = 0; v < MV; ++v) sum[t][v] = *reinterpret_cast<const VecU*>(acc + t * ld + v * L);
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    Vec d[MV];
+    for (int v = 0; v < MV; ++v) d[v] = *reinterpret_cast<const VecU*>(dyt + j * ld + v * L);
+    for (int t = 0; t < NK; ++t) {
+      const float x = r[t][j];
+      for (int v = 0; v < MV; ++v) sum[t][v] += x * d[v];
+    }
+  }
+  for (int t = 0; t < NK; ++t) {
+    for (int v = 0; v < MV; ++v) *reinterpret_cast<VecU*>(acc + t * ld + v * L) = sum[t][v];
+  }
+}
+
+// Calls WeightGradTile<L, nk, MV> for a run-time nk in [NK, MaxBufRows(MV)].
+template <int L, int MV, int NK = 1>
+void WeightGradTileFor(int nk, int64_t cols, const float* const* rows, const float* dyt, int64_t ld, float* acc) {
+  if constexpr (NK <= Config<L>::MaxBufRows(MV)) {
+    if (nk == NK) return WeightGradTile<L, NK, MV>(cols, rows, dyt, ld, acc);
+    WeightGradTileFor<L, MV, NK + 1>(nk, cols, rows, dyt, ld, acc);
+  }
+}
+
+template <int L, int MV>
+void WeightGradVecs(const DirectWeightGradTask& t, int64_t j0, int64_t cols, int64_t v0) {
+  constexpr int kMaxRows = Config<L>::MaxBufRows(MV);
+  const int64_t k_count = t.k_end - t.k_begin;
+  const int64_t tiles = (k_count + kMaxRows - 1) / kMaxRows;
+  const float* rows[kMaxRows];
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    // Rows spread evenly over the tiles (27 rows: 3 tiles of 9, not 12 + 12 + 3).
+    const int64_t k0 = t.k_begin + k_count * tile / tiles, k1 = t.k_begin + k_count * (tile + 1) / tiles;
+    for (int64_t k = k0; k < k1; ++k) rows[k - k0] = t.buf + t.koff[k] + j0;
+    WeightGradTileFor<L, MV>(static_cast<int>(k1 - k0), cols, rows, t.dyt + j0 * t.ld + v0 * L, t.ld,
+                             t.acc + k0 * t.ld + v0 * L);
+  }
+}
+
+template <int L, int MV = 1>
+void WeightGradVecsFor(int mv, const DirectWeightGradTask& t, int64_t j0, int64_t cols, int64_t v0) {
+  if constexpr (MV <= Config<L>::kMaxOutVecs) {
+    if (mv == MV) return WeightGradVecs<L, MV>(t, j0, cols, v0);
+    WeightGradVecsFor<L, MV + 1>(mv, t, j0, cols, v0);
+  }
+}
+
+template <int L>
+void WeightGrad(const DirectWeightGradTask& t) {
+  const int64_t vecs = t.ld / L;
+  // Blocks of columns whose slice of dyt (16 KB) stays in the L1 cache across all tiles of rows.
+  const int64_t block =
+      16384 / static_cast<int64_t>(sizeof(float) * t.ld) > 16 ? 16384 / static_cast<int64_t>(sizeof(float) * t.ld) : 16;
+  for (int64_t j0 = 0; j0 < t.cols; j0 += block) {
+    const int64_t cols = Min(block, t.cols - j0);
+    for (int64_t v0 = 0; v0 < vecs; v0 += Config<L>::kMaxOutVecs) {
+      WeightGradVecsFor<L>(static_cast<int>(Min(Config<L>::kMaxOutVecs, vecs - v0)), t, j0, cols, v0);
+    }
+  }
+}
+
+// ---- transpose
+
+// Transposes the L x L block held in v[0..L) (v[i] = row i) in place: log2(L) rounds, each swapping the
+// off-diagonal d x d sub-blocks of row pairs (i, i + d) with two-source shuffles.
+template <int L>
+inline void TransposeBlock(typename VecTraits<L>::Vec* v) {
+  using IVec = typename VecTraits<L>::IVec;
+  for (int d = L / 2; d >= 1; d /= 2) {
+    IVec lo, hi;
+    for (int j = 0; j < L; ++j) {
+      lo[j] = (j & d) == 0 ? j : L + j - d;
+      hi[j] = (j & d) == 0 ? j + d : L + j;
+    }
+    for (int i = 0; i < L; ++i) {
+      if ((i & d) != 0) continue;
+      const auto a = v[i], b = v[i + d];
+      v[i] = __builtin_shuffle(a, b, lo);
+      v[i + d] = __builtin_shuffle(a, b, hi);
+    }
+  }
+}
+
+template <int L>
+void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  const int64_t full_rows = rows / L * L, full_cols = cols / L * L;
+  for (int64_t o0 = 0; o0 < full_rows; o0 += L) {
+    for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
+      Vec v[L];
+      for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (o0 + i) * cols + j0);
+      TransposeBlock<L>(v);
+      for (int i = 0; i < L; ++i) *reinterpret_cast<VecU*>(dst + (j0 + i) * ld + o0) = v[i];
+    }
+    for (int64_t j = full_cols; j < cols; ++j) {
+      for (int i = 0; i < L; ++i) dst[j * ld + o0 + i] = src[(o0 + i) * cols + j];
+    }
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t o = full_rows; o < rows; ++o) dst[j * ld + o] = src[o * cols + j];
+    for (int64_t o = rows; o < ld; ++o) dst[j * ld + o] = 0.0f;
+  }
+}
+
+// ---- strided copies for building row slices and merging stride phases
+
+// dst[j] = src[j * stride] for j < n, reading nothing at or past `end`; stride 2 (every strided
+// convolution of a ResNet) runs on vectors.
+template <int L>
+void Gather(const float* src, int64_t stride, int64_t n, const float* end, float* dst) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  using IVec = typename VecTraits<L>::IVec;
+  int64_t j = 0;
+  if (stride == 2) {
+    IVec even;
+    for (int i = 0; i < L; ++i) even[i] = 2 * i;
+    // Each step reads src[2j, 2j + 2L), one element past the last one it keeps.
+    for (; j + L <= n && src + 2 * (j + L) <= end; j += L) {
+      const Vec a = *reinterpret_cast<const VecU*>(src + 2 * j), b = *reinterpret_cast<const VecU*>(src + 2 * j + L);
+      *reinterpret_cast<VecU*>(dst + j) = __builtin_shuffle(a, b, even);
+    }
+  }
+  for (; j < n; ++j) dst[j] = src[j * stride];
+}
+
+// dst[2j] = even[j], dst[2j + 1] = odd[j] for the n elements of dst.
+template <int L>
+void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  using IVec = typename VecTraits<L>::IVec;
+  IVec lo, hi;
+  for (int i = 0; i < L; ++i) {
+    lo[i] = i / 2 + (i % 2) * L;
+    hi[i] = L / 2 + i / 2 + (i % 2) * L;
+  }
+  int64_t j = 0;
+  for (; 2 * (j + L) <= n; j += L) {
+    const Vec e = *reinterpret_cast<const VecU*>(even + j), o = *reinterpret_cast<const VecU*>(odd + j);
+    *reinterpret_cast<VecU*>(dst + 2 * j) = __builtin_shuffle(e, o, lo);
+    *reinterpret_cast<VecU*>(dst + 2 * j + L) = __builtin_shuffle(e, o, hi);
+  }
+  for (int64_t k = 2 * j; k < n; ++k) dst[k] = k % 2 == 0 ? even[k / 2] : odd[k / 2];
+}
+
+template <int L>
+DirectKernels MakeDirectKernels() {
+  return {L,          Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
+          &Gather<L>, &Interleave<L>};
+}
+
+}  // namespace
+}  // namespace normgrad::cpu

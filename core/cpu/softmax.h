@@ -1,0 +1,56 @@
+#ifndef NORMGRAD_CORE_CPU_SOFTMAX_H_
+#define NORMGRAD_CORE_CPU_SOFTMAX_H_
+
+// Raw softmax and classification-loss loops. Sums and the log-sum-exp accumulate in double; threaded over rows.
+//
+// Shape legend: a contiguous tensor viewed as [outer, n, inner], normalized over n (the dim of the op):
+// the elements of one softmax are x[o * n * inner + k * inner + i] for k < n. Cross-entropy takes
+// logits [rows, classes] (inner = 1).
+
+#include <cstdint>
+
+namespace normgrad::cpu {
+
+struct SoftmaxShape {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+// y = x - max - log(sum(exp(x - max))).
+template <typename T>
+void LogSoftmaxForward(const SoftmaxShape& s, const T* x, T* y);
+// grad_x = grad_y - exp(y) * sum(grad_y), y the forward output.
+template <typename T>
+void LogSoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad_x);
+// y = exp(x - max) / sum(exp(x - max)).
+template <typename T>
+void SoftmaxForward(const SoftmaxShape& s, const T* x, T* y);
+// grad_x = y * (grad_y - sum(grad_y * y)), y the forward output.
+template <typename T>
+void SoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad_x);
+
+// Per row i with target t = target[i] and smoothing e (the target distribution q puts 1 - e + e / C on t
+// and e / C elsewhere):
+//   loss[i] = -sum_c q_c log softmax(x_i)_c = logsumexp(x_i) - (1 - e) x[i, t] - e / C sum_c x[i, c]
+// Targets must be in [0, classes) (the caller checks).
+template <typename T>
+void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
+                         T* loss);
+// grad_logits[i, c] = g_i (softmax(x_i)_c - q_c) with g_i = scale * grad_loss[i * grad_stride]
+// (grad_stride 0 broadcasts one gradient to every row, as for a mean or sum reduction).
+template <typename T>
+void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
+                          const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits);
+
+// loss[i] = -log_probs[i, target[i]].
+template <typename T>
+void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, T* loss);
+
+// The number of rows i where target[i] is among the k largest of x[i, :], ranking a class above another
+// when its value is larger, or equal with a smaller index (k = 1: the first argmax is the target); NaN
+// ranks above every number.
+template <typename T>
+int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* target, int64_t k);
+
+}  // namespace normgrad::cpu
+
+#endif  // NORMGRAD_CORE_CPU_SOFTMAX_H_

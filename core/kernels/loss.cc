@@ -1,0 +1,96 @@
+#include "core/kernels/loss.h"
+
+#include "core/cpu/softmax.h"
+#include "core/kernels/copy.h"
+
+namespace normgrad::kernels {
+namespace {
+
+void CheckSmoothing(double label_smoothing) {
+  NG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy: expected label_smoothing in [0, 1], got ",
+           label_smoothing);
+}
+
+}  // namespace
+
+void CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target) {
+  NG_CHECK(input.dim() == 2, op, ": expected ", input_name, " of 2 dims [N, C], got ", ShapeToString(input.shape()));
+  NG_CHECK(IsFloating(input.dtype()), op, ": expected ", input_name, " of a floating-point dtype, got ", input.dtype());
+  NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
+  NG_CHECK(target.shape() == Shape{input.size(0)}, op, ": expected target of shape [", input.size(0), "], got ",
+           ShapeToString(target.shape()));
+  const Tensor t = contiguous(target);
+  const int64_t* v = t.data<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), "), got ", v[i],
+             " at index ", i);
+  }
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing) {
+  CheckClassTarget("cross_entropy", "logits", logits, target);
+  CheckSmoothing(label_smoothing);
+  Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype()});
+  const Tensor x = contiguous(logits), t = contiguous(target);
+  VisitFloatDType(logits.dtype(), "cross_entropy", [&]<typename T>() {
+    cpu::CrossEntropyForward(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), label_smoothing,
+                             loss.data<T>());
+  });
+  return loss;
+}
+
+Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target,
+                              double label_smoothing, double scale) {
+  CheckClassTarget("cross_entropy_backward", "logits", logits, target);
+  CheckSmoothing(label_smoothing);
+  const bool per_row = grad_loss.shape() == Shape{logits.size(0)};
+  NG_CHECK(per_row || grad_loss.numel() == 1, "cross_entropy_backward: expected grad_loss of shape [", logits.size(0),
+           "] or one element, got ", ShapeToString(grad_loss.shape()));
+  NG_CHECK(grad_loss.dtype() == logits.dtype(), "cross_entropy_backward: expected grad_loss of dtype ", logits.dtype(),
+           ", got ", grad_loss.dtype());
+  Tensor grad = empty(logits.shape(), {.dtype = logits.dtype()});
+  const Tensor x = contiguous(logits), t = contiguous(target), g = contiguous(grad_loss);
+  VisitFloatDType(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
+    cpu::CrossEntropyBackward(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), label_smoothing,
+                              g.data<T>(), per_row ? 1 : 0, scale, grad.data<T>());
+  });
+  return grad;
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
+  CheckClassTarget("nll_loss", "log_probs", log_probs, target);
+  Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype()});
+  const Tensor x = contiguous(log_probs), t = contiguous(target);
+  VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {
+    cpu::NllLossForward(log_probs.size(0), log_probs.size(1), x.data<T>(), t.data<int64_t>(), loss.data<T>());
+  });
+  return loss;
+}
+
+Tensor one_hot(const Tensor& target, int64_t classes, DType dtype) {
+  NG_CHECK(target.dim() == 1 && target.dtype() == kInt64, "one_hot: expected an int64 target of 1 dim, got ",
+           target.dtype(), " ", ShapeToString(target.shape()));
+  Tensor out = zeros({target.size(0), classes}, {.dtype = dtype});
+  const Tensor t = contiguous(target);
+  const int64_t* v = t.data<int64_t>();
+  VisitDType(dtype, [&]<typename T>() {
+    T* o = out.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      NG_CHECK(v[i] >= 0 && v[i] < classes, "one_hot: expected target values in [0, ", classes, "), got ", v[i],
+               " at index ", i);
+      o[i * classes + v[i]] = T(1);
+    }
+  });
+  return out;
+}
+
+int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k) {
+  CheckClassTarget("count_correct", "logits", logits, target);
+  NG_CHECK(k >= 1, "count_correct: expected k >= 1, got ", k);
+  const Tensor x = contiguous(logits), t = contiguous(target);
+  return VisitFloatDType(logits.dtype(), "count_correct", [&]<typename T>() {
+    return cpu::CountCorrect(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), k);
+  });
+}
+
+}  // namespace normgrad::kernels

@@ -1,0 +1,72 @@
+#include "core/kernels/softmax.h"
+
+#include "core/cpu/softmax.h"
+#include "core/kernels/copy.h"
+
+namespace normgrad::kernels {
+namespace {
+
+// x viewed as [outer, n, inner] around `dim`.
+cpu::SoftmaxShape SoftmaxShapeOf(const char* op, const Shape& shape, int64_t dim) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t d = NormalizeDim(dim, std::max<int64_t>(rank, 1), op);
+  cpu::SoftmaxShape s;
+  if (rank == 0) return s;
+  for (int64_t i = 0; i < d; ++i) s.outer *= shape[i];
+  s.n = shape[d];
+  for (int64_t i = d + 1; i < rank; ++i) s.inner *= shape[i];
+  return s;
+}
+
+template <typename Kernel>
+Tensor Forward(const char* op, const Tensor& x, int64_t dim, Kernel&& kernel) {
+  const cpu::SoftmaxShape s = SoftmaxShapeOf(op, x.shape(), dim);
+  Tensor y = empty(x.shape(), {.dtype = x.dtype()});
+  const Tensor xc = contiguous(x);
+  VisitFloatDType(x.dtype(), op, [&]<typename T>() {
+    if (y.numel() > 0) kernel(s, xc.data<T>(), y.data<T>());
+  });
+  return y;
+}
+
+template <typename Kernel>
+Tensor Backward(const char* op, const Tensor& grad_y, const Tensor& y, int64_t dim, Kernel&& kernel) {
+  NG_CHECK(grad_y.shape() == y.shape() && grad_y.dtype() == y.dtype(), op, ": expected grad_y of ", y.dtype(), " ",
+           ShapeToString(y.shape()), " (the output's), got ", grad_y.dtype(), " ", ShapeToString(grad_y.shape()));
+  const cpu::SoftmaxShape s = SoftmaxShapeOf(op, y.shape(), dim);
+  Tensor grad_x = empty(y.shape(), {.dtype = y.dtype()});
+  const Tensor gc = contiguous(grad_y), yc = contiguous(y);
+  VisitFloatDType(y.dtype(), op, [&]<typename T>() {
+    if (grad_x.numel() > 0) kernel(s, gc.data<T>(), yc.data<T>(), grad_x.data<T>());
+  });
+  return grad_x;
+}
+
+}  // namespace
+
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return Forward("log_softmax", x, dim, []<typename T>(const cpu::SoftmaxShape& s, const T* in, T* out) {
+    cpu::LogSoftmaxForward(s, in, out);
+  });
+}
+
+Tensor log_softmax_backward(const Tensor& grad_y, const Tensor& y, int64_t dim) {
+  return Backward("log_softmax_backward", grad_y, y, dim,
+                  []<typename T>(const cpu::SoftmaxShape& s, const T* g, const T* out, T* gx) {
+                    cpu::LogSoftmaxBackward(s, g, out, gx);
+                  });
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) {
+  return Forward("softmax", x, dim,
+                 []<typename T>(const cpu::SoftmaxShape& s, const T* in, T* out) { cpu::SoftmaxForward(s, in, out); });
+}
+
+Tensor softmax_backward(const Tensor& grad_y, const Tensor& y, int64_t dim) {
+  return Backward("softmax_backward", grad_y, y, dim,
+                  []<typename T>(const cpu::SoftmaxShape& s, const T* g, const T* out, T* gx) {
+                    cpu::SoftmaxBackward(s, g, out, gx);
+                  });
+}
+
+}  // namespace normgrad::kernels

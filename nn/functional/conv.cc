@@ -1,0 +1,46 @@
+#include "nn/functional/conv.h"
+
+#include <vector>
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "core/kernels/reduce.h"
+
+namespace normgrad::nn::functional {
+
+using autograd::BackwardContext;
+using autograd::Save;
+using Grads = std::vector<Tensor>;
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+  Tensor out = kernels::conv2d(input, weight, bias, options);  // checks the arguments
+  // The weight gradient needs the input, the input gradient the weight: keep only what will be used.
+  const bool input_grad = input.requires_grad(), weight_grad = weight.requires_grad();
+  return autograd::Record(
+      "Conv2dBackward", std::move(out), {input, weight, bias},
+      [x = Save(weight_grad ? input : Tensor()), w = Save(input_grad ? weight : Tensor()), input_shape = input.shape(),
+       weight_shape = weight.shape(), options](const BackwardContext& ctx) -> Grads {
+        NG_CHECK(!GradMode::is_enabled(), "conv2d: double backward is not supported");
+        return {ctx.needs(0) ? kernels::conv2d_backward_input(ctx.grad, w.get(), input_shape, options) : Tensor(),
+                ctx.needs(1) ? kernels::conv2d_backward_weight(ctx.grad, x.get(), weight_shape, options) : Tensor(),
+                ctx.needs(2) ? kernels::sum(ctx.grad, {0, 2, 3}) : Tensor()};
+      });
+}
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  NG_CHECK(weight.dim() == 2, "linear: expected weight of 2 dims [out_features, in_features], got ",
+           ShapeToString(weight.shape()));
+  NG_CHECK(input.dim() >= 1 && input.size(-1) == weight.size(1), "linear: expected input with ", weight.size(1),
+           " features in its last dim (weight ", ShapeToString(weight.shape()), "), got ",
+           ShapeToString(input.shape()));
+  NG_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, "linear: expected bias of shape [", weight.size(0),
+           "], got ", bias.defined() ? ShapeToString(bias.shape()) : "");
+  Tensor y = matmul(input, t(weight));
+  return bias.defined() ? add(y, bias) : y;
+}
+
+Tensor flatten(const Tensor& input, int64_t start_dim, int64_t end_dim) {
+  return normgrad::flatten(input, start_dim, end_dim);
+}
+
+}  // namespace normgrad::nn::functional

@@ -1,0 +1,136 @@
+#include "nn/functional/loss.h"
+
+#include <vector>
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "core/kernels/elementwise.h"
+#include "core/kernels/loss.h"
+#include "core/kernels/reduce.h"
+#include "core/kernels/softmax.h"
+
+namespace normgrad::nn::functional {
+
+using autograd::BackwardContext;
+using autograd::Save;
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+// The dims a softmax along `dim` sums over (a rank-0 input is a softmax of one element).
+std::vector<int64_t> SoftmaxDims(const Tensor& x, int64_t dim) {
+  return x.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
+}
+
+// Per-sample losses [N] combined as `reduction` asks (no graph: the caller records one node).
+Tensor Reduce(const Tensor& per_sample, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::kMean:
+      return kernels::mean(per_sample);
+    case Reduction::kSum:
+      return kernels::sum(per_sample);
+    case Reduction::kNone:
+      return per_sample;
+  }
+  __builtin_unreachable();
+}
+
+// The upstream gradient of the reduced loss as a per-sample column that broadcasts over [N, C]:
+// d(mean)/d(loss_i) = 1 / N, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no reduction.
+Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, int64_t n) {
+  switch (reduction) {
+    case Reduction::kMean:
+      return div(grad, static_cast<double>(n));
+    case Reduction::kSum:
+      return grad;
+    case Reduction::kNone:
+      return unsqueeze(grad, 1);
+  }
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+Tensor log_softmax(const Tensor& input, int64_t dim) {
+  return autograd::Record(
+      "LogSoftmaxBackward", kernels::log_softmax(input, dim), {input},
+      [dim](const BackwardContext& ctx) -> Grads {
+        // Recorded for double backward: d/dx = g - exp(y) sum(g); otherwise one fused pass.
+        if (GradMode::is_enabled()) {
+          return {sub(ctx.grad, mul(exp(ctx.output), sum(ctx.grad, SoftmaxDims(ctx.output, dim), true)))};
+        }
+        return {kernels::log_softmax_backward(ctx.grad, ctx.output, dim)};
+      },
+      /*keep_output=*/true);
+}
+
+Tensor softmax(const Tensor& input, int64_t dim) {
+  return autograd::Record(
+      "SoftmaxBackward", kernels::softmax(input, dim), {input},
+      [dim](const BackwardContext& ctx) -> Grads {
+        // d/dx = y (g - sum(g y)).
+        if (GradMode::is_enabled()) {
+          const Tensor& y = ctx.output;
+          return {mul(y, sub(ctx.grad, sum(mul(ctx.grad, y), SoftmaxDims(y, dim), true)))};
+        }
+        return {kernels::softmax_backward(ctx.grad, ctx.output, dim)};
+      },
+      /*keep_output=*/true);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+  Tensor loss = Reduce(kernels::cross_entropy(logits, target, options.label_smoothing), options.reduction);
+  const int64_t n = logits.size(0);
+  return autograd::Record(
+      "CrossEntropyBackward", std::move(loss), {logits},
+      [x = Save(logits), target, options, n](const BackwardContext& ctx) -> Grads {
+        const Tensor& logits = x.get();
+        if (GradMode::is_enabled()) {
+          // (softmax(x) - q) g with q = (1 - e) onehot + e / C, recorded through softmax.
+          const double e = options.label_smoothing;
+          Tensor q = kernels::one_hot(target, logits.size(1), logits.dtype());
+          kernels::mul_(q, 1 - e);
+          kernels::add_(q, e / static_cast<double>(logits.size(1)));
+          return {mul(sub(softmax(logits, 1), q), SampleGradColumn(ctx.grad, options.reduction, n))};
+        }
+        const double scale = options.reduction == Reduction::kMean ? 1.0 / static_cast<double>(n) : 1.0;
+        return {kernels::cross_entropy_backward(ctx.grad, logits, target, options.label_smoothing, scale)};
+      });
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+  Tensor loss = Reduce(kernels::nll_loss(log_probs, target), reduction);
+  const int64_t n = log_probs.size(0), classes = log_probs.size(1);
+  return autograd::Record(
+      "NllLossBackward", std::move(loss), {log_probs},
+      [target, reduction, n, classes, dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
+        // -onehot g: linear in the upstream gradient, so it is recorded as it is.
+        const Tensor onehot = kernels::one_hot(target, classes, dtype);
+        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, n)))};
+      });
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  NG_CHECK(target.shape() == input.shape(), "mse_loss: expected target of shape ", ShapeToString(input.shape()),
+           " (the input's), got ", ShapeToString(target.shape()));
+  NG_CHECK(IsFloating(input.dtype()) && target.dtype() == input.dtype(),
+           "mse_loss: expected a floating-point input and a target of its dtype, got ", input.dtype(), " and ",
+           target.dtype());
+  const Tensor diff = sub(input, target);
+  const Tensor squared = mul(diff, diff);
+  switch (reduction) {
+    case Reduction::kMean:
+      return mean(squared);
+    case Reduction::kSum:
+      return sum(squared);
+    case Reduction::kNone:
+      return squared;
+  }
+  __builtin_unreachable();
+}
+
+int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k) {
+  return kernels::count_correct(logits, target, k);
+}
+
+}  // namespace normgrad::nn::functional

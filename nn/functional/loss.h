@@ -1,0 +1,49 @@
+#ifndef NORMGRAD_NN_FUNCTIONAL_LOSS_H_
+#define NORMGRAD_NN_FUNCTIONAL_LOSS_H_
+
+// Differentiable softmax, log-softmax and losses (torch.nn.functional's), and accuracy counting.
+// Classification losses take [N, C] scores and int64 class targets [N]; errors for bad targets (wrong
+// dtype or shape, values outside [0, C)) and label_smoothing outside [0, 1] are listed in
+// core/kernels/loss.h.
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace normgrad::nn::functional {
+
+// x - log(sum(exp(x))) along dim (computed stably). Double backward exact.
+Tensor log_softmax(const Tensor& input, int64_t dim);
+// exp(x) / sum(exp(x)) along dim (computed stably). Double backward exact.
+Tensor softmax(const Tensor& input, int64_t dim);
+
+// How per-sample losses are combined: their mean over the batch, their sum, or none ([N]).
+enum class Reduction { kMean, kSum, kNone };
+
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::kMean;
+  // e in [0, 1]: the target distribution puts 1 - e + e / C on the target class and e / C on the others.
+  double label_smoothing = 0.0;
+};
+
+// -sum_c q_c log_softmax(logits)_c per sample, q the (smoothed) target distribution; logits [N, C], target
+// int64 [N]. One fused kernel each way: the backward is (softmax(logits) - q) * the sample's gradient.
+// Double backward exact (through softmax).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
+
+// -log_probs[i, target[i]] per sample; log_probs [N, C], target int64 [N]. Double backward exact.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::kMean);
+
+// (input - target)^2 elementwise, reduced; input and target of the same shape and dtype. Built from
+// differentiable ops (gradients for both; double backward exact).
+// Errors: "mse_loss: expected target of shape [2, 3] (the input's), got [3]"; "mse_loss: expected a
+// floating-point input and a target of its dtype, got float32 and float64".
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean);
+
+// The number of samples whose target class is among the k largest logits (k = 1: the argmax over dim 1,
+// the first one on ties, equals the target); logits [N, C], target int64 [N].
+int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k = 1);
+
+}  // namespace normgrad::nn::functional
+
+#endif  // NORMGRAD_NN_FUNCTIONAL_LOSS_H_

@@ -1,0 +1,47 @@
+// Gradient-check cases for nn/functional's softmax, log-softmax and losses (all with double backward).
+#include "core/random.h"
+#include "nn/functional/loss.h"
+#include "tests/autograd/op_list.h"
+
+namespace normgrad::testing {
+namespace {
+
+namespace F = nn::functional;
+using V = const std::vector<Tensor>&;
+
+Generator& Gen() {
+  static Generator gen(505);
+  return gen;
+}
+
+Tensor N(const Shape& shape) { return randn(shape, {.dtype = kFloat64, .requires_grad = true}, &Gen()); }
+
+std::vector<OpCase> LossOpCases() {
+  const Tensor target = from_vector<int64_t>({2, 0, 3});
+  auto ce = [target](F::Reduction reduction, double smoothing) {
+    return [=](V x) { return F::cross_entropy(x[0], target, {.reduction = reduction, .label_smoothing = smoothing}); };
+  };
+  auto nll = [target](F::Reduction reduction) { return [=](V x) { return F::nll_loss(x[0], target, reduction); }; };
+  auto mse = [](F::Reduction reduction) { return [=](V x) { return F::mse_loss(x[0], x[1], reduction); }; };
+  return {
+      {"log_softmax", [](V x) { return F::log_softmax(x[0], 1); }, {N({3, 4})}},
+      {"log_softmax_dim0", [](V x) { return F::log_softmax(x[0], 0); }, {N({3, 4})}},
+      {"log_softmax_3d_last", [](V x) { return F::log_softmax(x[0], -1); }, {N({2, 2, 3})}},
+      {"softmax", [](V x) { return F::softmax(x[0], 1); }, {N({3, 4})}},
+      {"softmax_3d_middle", [](V x) { return F::softmax(x[0], 1); }, {N({2, 3, 2})}},
+      {"cross_entropy_mean", ce(F::Reduction::kMean, 0), {N({3, 4})}},
+      {"cross_entropy_sum_smoothed", ce(F::Reduction::kSum, 0.1), {N({3, 4})}},
+      {"cross_entropy_none_smoothed", ce(F::Reduction::kNone, 0.3), {N({3, 4})}},
+      {"nll_loss_mean", nll(F::Reduction::kMean), {N({3, 4})}},
+      {"nll_loss_sum", nll(F::Reduction::kSum), {N({3, 4})}},
+      {"nll_loss_none", nll(F::Reduction::kNone), {N({3, 4})}},
+      {"mse_loss_mean", mse(F::Reduction::kMean), {N({2, 3}), N({2, 3})}},
+      {"mse_loss_sum", mse(F::Reduction::kSum), {N({2, 3}), N({2, 3})}},
+      {"mse_loss_none", mse(F::Reduction::kNone), {N({2, 3}), N({2, 3})}},
+  };
+}
+
+const bool kRegistered = RegisterOpCases(LossOpCases);
+
+}  // namespace
+}  // namespace normgrad::testing

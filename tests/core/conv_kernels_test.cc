@@ -1,0 +1,198 @@
+// The raw convolution loops (im2col + GEMM for every dtype, the direct float32 kernels for both
+// instruction sets) against a naive float64 reference over many geometries.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/cpu/conv.h"
+#include "core/cpu/conv_direct.h"
+#include "core/parallel.h"
+#include "core/random.h"
+
+namespace normgrad::cpu {
+namespace {
+
+struct Geometry {
+  std::string name;
+  int64_t batch, in_c, out_c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+};
+
+void PrintTo(const Geometry& g, std::ostream* os) { *os << g.name; }
+
+ConvShape ToShape(const Geometry& g) {
+  ConvShape s{g.batch, g.in_c, g.out_c, g.groups, g.h, g.w, 0, 0, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+  s.out_h = ConvOutputSize(g.h, g.kh, g.sh, g.ph, g.dh);
+  s.out_w = ConvOutputSize(g.w, g.kw, g.sw, g.pw, g.dw);
+  return s;
+}
+
+std::vector<double> Random(int64_t n, uint64_t seed) {
+  Generator gen(seed);
+  std::vector<double> v(n);
+  for (double& x : v) x = gen.NextNormal();
+  return v;
+}
+
+template <typename T>
+std::vector<T> Cast(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+// Index of input element (n, c, y, x) read by output (n, o, i, j) through tap (p, q), or -1 for padding.
+int64_t InputIndex(const ConvShape& s, int64_t n, int64_t c, int64_t i, int64_t j, int64_t p, int64_t q) {
+  const int64_t y = i * s.stride_h - s.pad_h + p * s.dilation_h, x = j * s.stride_w - s.pad_w + q * s.dilation_w;
+  if (y < 0 || y >= s.in_h || x < 0 || x >= s.in_w) return -1;
+  return ((n * s.in_channels + c) * s.in_h + y) * s.in_w + x;
+}
+
+// Runs fn(output index, input index, weight index) over every multiply of the convolution.
+template <typename Fn>
+void ForEachTerm(const ConvShape& s, Fn&& fn) {
+  const int64_t cg = s.in_channels / s.groups, og = s.out_channels / s.groups;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t o = 0; o < s.out_channels; ++o) {
+      for (int64_t i = 0; i < s.out_h; ++i) {
+        for (int64_t j = 0; j < s.out_w; ++j) {
+          const int64_t out = ((n * s.out_channels + o) * s.out_h + i) * s.out_w + j;
+          for (int64_t c = 0; c < cg; ++c) {
+            for (int64_t p = 0; p < s.kernel_h; ++p) {
+              for (int64_t q = 0; q < s.kernel_w; ++q) {
+                const int64_t in = InputIndex(s, n, (o / og) * cg + c, i, j, p, q);
+                if (in >= 0) fn(out, in, ((o * cg + c) * s.kernel_h + p) * s.kernel_w + q);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+struct Reference {
+  std::vector<double> x, w, b, dy;  // inputs
+  std::vector<double> y, dx, dw;    // results
+};
+
+Reference MakeReference(const ConvShape& s) {
+  Reference r;
+  const int64_t out_numel = s.batch * s.out_channels * s.out_h * s.out_w;
+  r.x = Random(s.batch * s.in_channels * s.in_h * s.in_w, 1);
+  r.w = Random(s.out_channels * (s.in_channels / s.groups) * s.kernel_h * s.kernel_w, 2);
+  r.b = Random(s.out_channels, 3);
+  r.dy = Random(out_numel, 4);
+  r.y.assign(out_numel, 0);
+  for (int64_t e = 0; e < out_numel; ++e) r.y[e] = r.b[(e / (s.out_h * s.out_w)) % s.out_channels];
+  r.dx.assign(r.x.size(), 0);
+  r.dw.assign(r.w.size(), 0);
+  ForEachTerm(s, [&](int64_t out, int64_t in, int64_t wi) {
+    r.y[out] += r.w[wi] * r.x[in];
+    r.dx[in] += r.w[wi] * r.dy[out];
+    r.dw[wi] += r.x[in] * r.dy[out];
+  });
+  return r;
+}
+
+template <typename T>
+void ExpectClose(const std::vector<T>& actual, const std::vector<double>& expected, double tol,
+                 const std::string& what) {
+  ASSERT_EQ(actual.size(), expected.size()) << what;
+  double scale = 1;
+  for (double e : expected) scale = std::max(scale, std::abs(e));
+  int failures = 0;
+  for (size_t i = 0; i < actual.size() && failures < 5; ++i) {
+    if (std::abs(actual[i] - expected[i]) > tol * scale) {
+      ADD_FAILURE() << what << ": element " << i << " is " << actual[i] << ", expected " << expected[i];
+      ++failures;
+    }
+  }
+}
+
+// Computes the three passes with `forward`, `backward_input`, `backward_weight` and compares.
+template <typename T, typename F, typename BI, typename BW>
+void CheckPasses(const ConvShape& s, const Reference& r, double tol, const std::string& what, F forward,
+                 BI backward_input, BW backward_weight) {
+  const std::vector<T> x = Cast<T>(r.x), w = Cast<T>(r.w), b = Cast<T>(r.b), dy = Cast<T>(r.dy);
+  std::vector<T> y(r.y.size(), T(-7)), dx(r.dx.size(), T(-7)), dw(r.dw.size(), T(-7));
+  forward(s, x.data(), w.data(), b.data(), y.data());
+  ExpectClose(y, r.y, tol, what + " forward");
+  backward_input(s, dy.data(), w.data(), dx.data());
+  ExpectClose(dx, r.dx, tol, what + " backward-input");
+  backward_weight(s, dy.data(), x.data(), dw.data());
+  ExpectClose(dw, r.dw, tol, what + " backward-weight");
+}
+
+class ConvKernels : public ::testing::TestWithParam<Geometry> {};
+
+TEST_P(ConvKernels, MatchNaiveReference) {
+  const ConvShape s = ToShape(GetParam());
+  ASSERT_GE(s.out_h, 1);
+  ASSERT_GE(s.out_w, 1);
+  const Reference r = MakeReference(s);
+  for (int threads : {1, 2, 5}) {
+    SetNumThreads(threads);
+    const std::string t = " (" + std::to_string(threads) + " threads)";
+    CheckPasses<double>(s, r, 1e-12, "gemm float64" + t, Conv2dForwardGemm<double>, Conv2dBackwardInputGemm<double>,
+                        Conv2dBackwardWeightGemm<double>);
+    CheckPasses<float>(s, r, 1e-5, "gemm float32" + t, Conv2dForwardGemm<float>, Conv2dBackwardInputGemm<float>,
+                       Conv2dBackwardWeightGemm<float>);
+    CheckPasses<double>(s, r, 1e-12, "dispatch float64" + t, Conv2dForward<double>, Conv2dBackwardInput<double>,
+                        Conv2dBackwardWeight<double>);
+    CheckPasses<float>(s, r, 1e-5, "dispatch float32" + t, Conv2dForward<float>, Conv2dBackwardInput<float>,
+                       Conv2dBackwardWeight<float>);
+    if (s.groups != 1) continue;
+    std::vector<VectorIsa> isas = {VectorIsa::kAvx2};
+    if (BestVectorIsa() == VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
+    for (VectorIsa isa : isas) {
+      const std::string name = (isa == VectorIsa::kAvx512 ? "direct avx512" : "direct avx2") + t;
+      CheckPasses<float>(
+          s, r, 1e-5, name,
+          [&](const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
+            DirectConv2dForward(s, x, w, b, y, isa);
+          },
+          [&](const ConvShape& s, const float* dy, const float* w, float* dx) {
+            DirectConv2dBackwardInput(s, dy, w, dx, isa);
+          },
+          [&](const ConvShape& s, const float* dy, const float* x, float* dw) {
+            DirectConv2dBackwardWeight(s, dy, x, dw, isa);
+          });
+    }
+  }
+  SetNumThreads(2);
+}
+
+// name, batch, in_c, out_c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
+                         ::testing::Values(Geometry{"resnet_3x3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"resnet_stem", 2, 3, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"stride2_3x3", 2, 8, 16, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+                                           Geometry{"stride2_1x1", 3, 8, 16, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},
+                                           Geometry{"pointwise", 2, 5, 7, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"pointwise_large", 1, 4, 9, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"rect_kernel_pad", 2, 3, 5, 7, 11, 2, 4, 1, 1, 2, 1, 1, 1, 1},
+                                           Geometry{"stride3_dilated", 2, 4, 3, 13, 12, 3, 2, 3, 2, 2, 0, 2, 3, 1},
+                                           Geometry{"dilated", 1, 3, 20, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1},
+                                           Geometry{"big_padding", 2, 2, 3, 4, 5, 1, 3, 1, 2, 3, 2, 1, 1, 1},
+                                           Geometry{"kernel_equals_padded_input", 2, 3, 4, 3, 4, 5, 6, 1, 1, 1, 1, 1, 1,
+                                                    1},
+                                           Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                                           Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           Geometry{"wide_stride2", 2, 3, 5, 5, 67, 3, 3, 1, 2, 1, 1, 1, 1, 1},
+                                           Geometry{"resnet_down", 2, 4, 8, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+                                           Geometry{"stride_w3", 1, 2, 3, 5, 40, 2, 3, 1, 3, 0, 1, 1, 1, 1},
+                                           Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
+                                           Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
+                         [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
+
+TEST(ConvOutputSize, FloorsAndReportsMisfits) {
+  EXPECT_EQ(ConvOutputSize(32, 3, 1, 1, 1), 32);
+  EXPECT_EQ(ConvOutputSize(32, 3, 2, 1, 1), 16);
+  EXPECT_EQ(ConvOutputSize(7, 3, 2, 0, 2), 2);
+  EXPECT_EQ(ConvOutputSize(3, 5, 1, 1, 1), 1);
+  EXPECT_LT(ConvOutputSize(3, 5, 1, 0, 1), 1);
+  EXPECT_LT(ConvOutputSize(3, 5, 2, 0, 1), 1);
+}
+
+}  // namespace
+}  // namespace normgrad::cpu

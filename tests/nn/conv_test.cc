@@ -1,0 +1,202 @@
+// conv2d, linear and flatten against PyTorch fixtures, hand-computed values and every error.
+#include "nn/functional/conv.h"
+
+#include <gtest/gtest.h>
+
+#include "autograd/ops.h"
+#include "core/random.h"
+#include "tests/nn/nn_testing.h"
+
+namespace normgrad::nn::functional {
+namespace {
+
+using testing::ExpectError;
+using testing::json;
+
+std::array<int64_t, 2> Pair(const json& j) { return {j[0].get<int64_t>(), j[1].get<int64_t>()}; }
+
+TEST(Conv2d, MatchesPyTorchFixtures) {
+  const json fixture = testing::LoadFixture("conv.json");
+  ASSERT_FALSE(fixture["cases"].empty());
+  for (const json& c : fixture["cases"]) {
+    for (const char* dname : {"float32", "float64"}) {
+      const DType dtype = testing::DTypeFromName(dname);
+      const std::string what = c["name"].get<std::string>() + " " + dname;
+      const json& e = c[dname];
+      Tensor x = testing::FixtureInput(c["x"], c["x_shape"], dtype, true);
+      Tensor w = testing::FixtureInput(c["w"], c["w_shape"], dtype, true);
+      Tensor b = c.contains("b") ? testing::FixtureInput(c["b"], c["b_shape"], dtype, true) : Tensor();
+      const Conv2dOptions options{.stride = Pair(c["stride"]),
+                                  .padding = Pair(c["padding"]),
+                                  .dilation = Pair(c["dilation"]),
+                                  .groups = c["groups"].get<int64_t>()};
+      Tensor y = conv2d(x, w, b, options);
+      const double tol = testing::Tolerance(dtype);
+      testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
+      y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
+      testing::ExpectTensorNear(x.grad(), e["dx"], c["x_shape"], tol, what + " dx");
+      testing::ExpectTensorNear(w.grad(), e["dw"], c["w_shape"], tol, what + " dw");
+      if (b.defined()) testing::ExpectTensorNear(b.grad(), e["db"], c["b_shape"], tol, what + " db");
+    }
+  }
+}
+
+TEST(Conv2d, HandComputedWithBias) {
+  // A 2 x 2 kernel of ones over a 3 x 3 ramp: each output is its window's sum plus the bias.
+  const Tensor x = reshape(arange(0, 9, 1, {.dtype = kFloat64}), {1, 1, 3, 3});
+  const Tensor w = ones({1, 1, 2, 2}, {.dtype = kFloat64});
+  const Tensor b = full({1}, 0.5, {.dtype = kFloat64});
+  EXPECT_EQ(conv2d(x, w, b).to_vector<double>(), (std::vector<double>{8.5, 12.5, 20.5, 24.5}));
+  // Stride 2 with padding 1 reads the corners' windows: [0], [1, 2], [3, 6], [4, 5, 7, 8].
+  const Tensor y = conv2d(x, w, {}, {.stride = {2, 2}, .padding = {1, 1}});
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 2, 2}));
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 3, 9, 24}));
+}
+
+TEST(Conv2d, NonContiguousInputMatchesContiguous) {
+  Generator gen(7);
+  const Tensor x = randn({3, 2, 6, 5}, {}, &gen), w = randn({4, 3, 3, 3}, {}, &gen);
+  const Tensor xt = permute(x, {1, 0, 2, 3});  // [2, 3, 6, 5] viewed with batch and channels swapped
+  const Tensor expected = conv2d(contiguous(xt), w, {}, {.padding = {1, 1}});
+  const Tensor actual = conv2d(xt, w, {}, {.padding = {1, 1}});
+  EXPECT_EQ(actual.to_vector<float>(), expected.to_vector<float>());
+}
+
+TEST(Conv2d, Float32MatchesFloat64OnResNetShapes) {
+  // The float32 direct kernels (tiles, stride phases, thread splits) against the float64 im2col path.
+  Generator gen(3);
+  struct Case {
+    int64_t batch, in_c, out_c, size, kernel, stride;
+  };
+  for (const Case& c : {Case{4, 16, 16, 16, 3, 1}, Case{3, 16, 32, 16, 3, 2}, Case{2, 32, 64, 8, 3, 1},
+                        Case{2, 16, 32, 16, 1, 2}, Case{1, 3, 16, 32, 3, 1}}) {
+    const Tensor x = randn({c.batch, c.in_c, c.size, c.size}, {.dtype = kFloat64, .requires_grad = true}, &gen);
+    const Tensor w = randn({c.out_c, c.in_c, c.kernel, c.kernel}, {.dtype = kFloat64, .requires_grad = true}, &gen);
+    const Conv2dOptions options{.stride = {c.stride, c.stride}, .padding = {c.kernel / 2, c.kernel / 2}};
+    const Tensor y64 = conv2d(x, w, {}, options);
+    const Tensor dy = randn(y64.shape(), {.dtype = kFloat64}, &gen);
+    y64.backward(dy);
+    const Tensor x32 = to_dtype(x.detach(), kFloat32).set_requires_grad(true);
+    const Tensor w32 = to_dtype(w.detach(), kFloat32).set_requires_grad(true);
+    const Tensor y32 = conv2d(x32, w32, {}, options);
+    y32.backward(to_dtype(dy, kFloat32));
+    const std::string what = std::to_string(c.in_c) + "->" + std::to_string(c.out_c) + " k" + std::to_string(c.kernel);
+    for (const auto& [a, e, name] :
+         {std::tuple{y32, y64, "y"}, std::tuple{x32.grad(), x.grad(), "dx"}, std::tuple{w32.grad(), w.grad(), "dw"}}) {
+      const std::vector<double> av = a.to_vector<double>(), ev = e.to_vector<double>();
+      ASSERT_EQ(av.size(), ev.size());
+      double worst = 0;
+      for (size_t i = 0; i < av.size(); ++i) worst = std::max(worst, std::abs(av[i] - ev[i]) / (1 + std::abs(ev[i])));
+      EXPECT_LT(worst, 1e-4) << what << " " << name;
+    }
+  }
+}
+
+TEST(Conv2d, DoubleBackwardIsRefused) {
+  const Tensor x = randn({1, 1, 3, 3}, {.dtype = kFloat64, .requires_grad = true});
+  const Tensor w = randn({1, 1, 2, 2}, {.dtype = kFloat64, .requires_grad = true});
+  const Tensor y = sum(conv2d(x, w));
+  ExpectError([&] { y.backward({}, {.create_graph = true}); }, "conv2d: double backward is not supported");
+}
+
+TEST(Conv2d, Errors) {
+  const Tensor x = zeros({2, 4, 5, 5}), w = zeros({6, 4, 3, 3});
+  ExpectError([&] { conv2d(zeros({4, 5, 5}), w); }, "conv2d: expected input of 4 dims [N, C, H, W], got [4, 5, 5]");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({6, 4, 3}));
+      },
+      "conv2d: expected weight of 4 dims [C_out, C_in / groups, kH, kW], got [6, 4, 3]");
+  ExpectError(
+      [&] {
+        conv2d(zeros({2, 3, 5, 5}), w);
+      },
+      "conv2d: expected input with 4 channels (weight [6, 4, 3, 3], groups 1), got [2, 3, 5, 5]");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({6, 4, 3, 3}), {}, {.groups = 2});
+      },
+      "conv2d: expected input with 8 channels (weight [6, 4, 3, 3], groups 2), got [2, 4, 5, 5]");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({6, 1, 3, 3}), {}, {.groups = 3});
+      },
+      "conv2d: expected groups (3) to divide the input channels, got 4");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({5, 2, 3, 3}), {}, {.groups = 2});
+      },
+      "conv2d: expected groups (2) to divide the output channels, got weight [5, 2, 3, 3]");
+  ExpectError([&] { conv2d(x, w, {}, {.groups = 0}); }, "conv2d: expected groups >= 1, got 0");
+  ExpectError([&] { conv2d(x, w, {}, {.stride = {0, 1}}); }, "conv2d: expected stride >= 1, got [0, 1]");
+  ExpectError([&] { conv2d(x, w, {}, {.stride = {1, -2}}); }, "conv2d: expected stride >= 1, got [1, -2]");
+  ExpectError([&] { conv2d(x, w, {}, {.dilation = {1, 0}}); }, "conv2d: expected dilation >= 1, got [1, 0]");
+  ExpectError([&] { conv2d(x, w, {}, {.padding = {-1, 0}}); }, "conv2d: expected padding >= 0, got [-1, 0]");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({6, 4, 7, 3}));
+      },
+      "conv2d: expected the kernel (7 x 3 with dilation [1, 1]) to fit in the padded input (5 x 5), got "
+      "input [2, 4, 5, 5] with padding [0, 0]");
+  ExpectError(
+      [&] {
+        conv2d(x, w, {}, {.dilation = {3, 1}});
+      },
+      "conv2d: expected the kernel (3 x 3 with dilation [3, 1]) to fit in the padded input (5 x 5)");
+  ExpectError([&] { conv2d(x, w, zeros({4})); }, "conv2d: expected bias of shape [6], got [4]");
+  ExpectError([&] { conv2d(x, w, zeros({6}, {.dtype = kFloat64})); },
+              "conv2d: expected bias of dtype float32 (the input's), got float64");
+  ExpectError(
+      [&] {
+        conv2d(x, zeros({6, 4, 3, 3}, {.dtype = kFloat64}));
+      },
+      "conv2d: expected weight of dtype float32 (the input's), got float64");
+  ExpectError(
+      [&] {
+        conv2d(zeros({2, 4, 5, 5}, {.dtype = kInt64}), zeros({6, 4, 3, 3}, {.dtype = kInt64}));
+      },
+      "conv2d: expected a floating-point input (float32 or float64), got int64");
+}
+
+TEST(Conv2d, EmptyBatch) {
+  const Tensor y = conv2d(zeros({0, 3, 5, 5}), zeros({2, 3, 3, 3}), zeros({2}));
+  EXPECT_EQ(y.shape(), (Shape{0, 2, 3, 3}));
+}
+
+TEST(Linear, MatchesMatmulAndBroadcastsLeadingDims) {
+  const Tensor x = reshape(arange(0, 12, 1, {.dtype = kFloat64}), {2, 2, 3});
+  const Tensor w = from_vector<double>({1, 0, -1, 2, 1, 0}, {2, 3});
+  const Tensor b = from_vector<double>({0.5, -1});
+  const Tensor y = linear(x, w, b);
+  EXPECT_EQ(y.shape(), (Shape{2, 2, 2}));
+  // Row (0, 1, 2): (0 - 2 + 0.5, 0 + 1 - 1); row (3, 4, 5): (3 - 5 + 0.5, 6 + 4 - 1); ...
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{-1.5, 0, -1.5, 9, -1.5, 18, -1.5, 27}));
+  EXPECT_EQ(linear(from_vector<double>({1, 2, 3}), w).to_vector<double>(), (std::vector<double>{-2, 4}));
+}
+
+TEST(Linear, Errors) {
+  const Tensor w = zeros({3, 4});
+  ExpectError(
+      [&] {
+        linear(zeros({2, 4}), zeros({3}));
+      },
+      "linear: expected weight of 2 dims [out_features, in_features], got [3]");
+  ExpectError(
+      [&] {
+        linear(zeros({2, 5}), w);
+      },
+      "linear: expected input with 4 features in its last dim (weight [3, 4]), got [2, 5]");
+  ExpectError([&] { linear(zeros({}), w); }, "linear: expected input with 4 features in its last dim");
+  ExpectError([&] { linear(zeros({2, 4}), w, zeros({4})); }, "linear: expected bias of shape [3], got [4]");
+}
+
+TEST(Flatten, KeepsTheBatchDimByDefault) {
+  const Tensor x = zeros({2, 3, 4, 5});
+  EXPECT_EQ(functional::flatten(x).shape(), (Shape{2, 60}));
+  EXPECT_EQ(functional::flatten(x, 0).shape(), (Shape{120}));
+  EXPECT_EQ(functional::flatten(x, 1, 2).shape(), (Shape{2, 12, 5}));
+  ExpectError([&] { functional::flatten(x, 2, 1); }, "flatten: expected start_dim <= end_dim");
+}
+
+}  // namespace
+}  // namespace normgrad::nn::functional

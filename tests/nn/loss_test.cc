@@ -1,0 +1,157 @@
+// softmax, log_softmax and the losses against PyTorch fixtures; accuracy counting; every error.
+#include "nn/functional/loss.h"
+
+#include <gtest/gtest.h>
+
+#include "autograd/engine.h"
+#include "autograd/ops.h"
+#include "tests/nn/nn_testing.h"
+
+namespace normgrad::nn::functional {
+namespace {
+
+using testing::ExpectError;
+using testing::json;
+
+Reduction ReductionFromName(const std::string& name) {
+  return name == "mean" ? Reduction::kMean : name == "sum" ? Reduction::kSum : Reduction::kNone;
+}
+
+Tensor Target(const json& values) { return from_vector<int64_t>(values.get<std::vector<int64_t>>()); }
+
+TEST(Loss, MatchesPyTorchFixtures) {
+  const json fixture = testing::LoadFixture("loss.json");
+  ASSERT_FALSE(fixture["cases"].empty());
+  for (const json& c : fixture["cases"]) {
+    for (const char* dname : {"float32", "float64"}) {
+      const DType dtype = testing::DTypeFromName(dname);
+      const std::string what = c["name"].get<std::string>() + " " + dname, op = c["op"];
+      const json& e = c[dname];
+      // The differentiated inputs, by fixture name, and the output.
+      std::vector<std::pair<std::string, Tensor>> inputs;
+      Tensor y;
+      if (op == "log_softmax" || op == "softmax") {
+        inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, true)}};
+        const int64_t dim = c["dim"];
+        y = op == "softmax" ? softmax(inputs[0].second, dim) : log_softmax(inputs[0].second, dim);
+      } else if (op == "cross_entropy") {
+        inputs = {{"logits", testing::FixtureInput(c["logits"], c["logits_shape"], dtype, true)}};
+        y = cross_entropy(inputs[0].second, Target(c["target"]),
+                          {.reduction = ReductionFromName(c["reduction"]), .label_smoothing = c["label_smoothing"]});
+      } else if (op == "nll_loss") {
+        inputs = {{"log_probs", testing::FixtureInput(c["log_probs"], c["log_probs_shape"], dtype, true)}};
+        y = nll_loss(inputs[0].second, Target(c["target"]), ReductionFromName(c["reduction"]));
+      } else {
+        ASSERT_EQ(op, "mse_loss");
+        inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, true)},
+                  {"t", testing::FixtureInput(c["t"], c["t_shape"], dtype, true)}};
+        y = mse_loss(inputs[0].second, inputs[1].second, ReductionFromName(c["reduction"]));
+      }
+      const double tol = testing::Tolerance(dtype);
+      testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
+      y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
+      for (const auto& [name, t] : inputs) {
+        testing::ExpectTensorNear(t.grad(), e["d" + name], c[name + "_shape"], tol, what + " d" + name);
+      }
+    }
+  }
+}
+
+TEST(CountCorrect, MatchesPyTorchArgmaxAndTopK) {
+  const json a = testing::LoadFixture("loss.json")["accuracy"];
+  const Tensor logits = testing::FixtureInput(a["logits"], a["logits_shape"], kFloat32);
+  const Tensor target = Target(a["target"]);
+  EXPECT_EQ(count_correct(logits, target), a["correct_top1"].get<int64_t>());
+  EXPECT_EQ(count_correct(logits, target, 3), a["correct_top3"].get<int64_t>());
+  EXPECT_EQ(count_correct(logits, target, 7), 50);
+}
+
+TEST(CountCorrect, TiesRankTheSmallerClassFirst) {
+  const Tensor logits = from_vector<double>({1, 1, 0, 2, 2, 2}, {2, 3});
+  EXPECT_EQ(count_correct(logits, from_vector<int64_t>({0, 0})), 2);
+  EXPECT_EQ(count_correct(logits, from_vector<int64_t>({1, 2})), 0);
+  EXPECT_EQ(count_correct(logits, from_vector<int64_t>({1, 1}), 2), 2);
+}
+
+TEST(Losses, MeanOverAnEmptyBatchIsNaN) {
+  const Tensor loss = cross_entropy(zeros({0, 3}), zeros({0}, {.dtype = kInt64}));
+  EXPECT_TRUE(std::isnan(loss.item()));
+}
+
+TEST(Losses, DoubleBackwardThroughCrossEntropyAndSoftmax) {
+  // d/dx of sum((dL/dx)^2) exists and matches a finite difference in one coordinate.
+  const Tensor target = from_vector<int64_t>({2, 0});
+  auto grad_norm = [&](const Tensor& x) {
+    const Tensor loss = cross_entropy(x, target, {.label_smoothing = 0.2});
+    const Tensor g = autograd::Grad({loss}, {x}, {}, {.create_graph = true})[0];
+    return sum(mul(g, g));
+  };
+  Tensor x = from_vector<double>({0.5, -1, 2, 0.3, 0.1, -0.7}, {2, 3}).set_requires_grad(true);
+  grad_norm(x).backward();
+  const double eps = 1e-6, analytic = x.grad().at({0, 1});
+  auto at = [&](double delta) {
+    Tensor xd = from_vector<double>({0.5, -1 + delta, 2, 0.3, 0.1, -0.7}, {2, 3}).set_requires_grad(true);
+    return grad_norm(xd).item();
+  };
+  EXPECT_NEAR(analytic, (at(eps) - at(-eps)) / (2 * eps), 1e-6);
+}
+
+TEST(Losses, Errors) {
+  const Tensor logits = zeros({4, 10}), target = zeros({4}, {.dtype = kInt64});
+  ExpectError([&] { cross_entropy(zeros({10}), target); }, "cross_entropy: expected logits of 2 dims [N, C], got [10]");
+  ExpectError([&] { cross_entropy(logits, zeros({4})); },
+              "cross_entropy: expected target of dtype int64 (class indices), got float32");
+  ExpectError(
+      [&] {
+        cross_entropy(logits, zeros({4, 1}, {.dtype = kInt64}));
+      },
+      "cross_entropy: expected target of shape [4], got [4, 1]");
+  ExpectError(
+      [&] {
+        cross_entropy(logits, from_vector<int64_t>({0, 1, 2, 12}));
+      },
+      "cross_entropy: expected target values in [0, 10), got 12 at index 3");
+  ExpectError(
+      [&] {
+        cross_entropy(logits, from_vector<int64_t>({0, -1, 2, 3}));
+      },
+      "cross_entropy: expected target values in [0, 10), got -1 at index 1");
+  ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = 1.5}); },
+              "cross_entropy: expected label_smoothing in [0, 1], got 1.5");
+  ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = -0.1}); },
+              "cross_entropy: expected label_smoothing in [0, 1], got -0.1");
+  ExpectError(
+      [&] {
+        cross_entropy(zeros({4, 10}, {.dtype = kInt64}), target);
+      },
+      "cross_entropy: expected logits of a floating-point dtype, got int64");
+  ExpectError(
+      [&] {
+        nll_loss(logits, from_vector<int64_t>({0, 1, 10, 3}));
+      },
+      "nll_loss: expected target values in [0, 10), got 10 at index 2");
+  ExpectError(
+      [&] {
+        nll_loss(zeros({2, 3, 4}), target);
+      },
+      "nll_loss: expected log_probs of 2 dims [N, C], got [2, 3, 4]");
+  ExpectError(
+      [&] {
+        mse_loss(zeros({2, 3}), zeros({3}));
+      },
+      "mse_loss: expected target of shape [2, 3] (the input's), got [3]");
+  ExpectError([&] { mse_loss(zeros({3}), zeros({3}, {.dtype = kFloat64})); },
+              "mse_loss: expected a floating-point input and a target of its dtype, got float32 and float64");
+  ExpectError([&] { count_correct(logits, target, 0); }, "count_correct: expected k >= 1, got 0");
+  ExpectError(
+      [&] {
+        count_correct(logits, from_vector<int64_t>({0, 1}));
+      },
+      "count_correct: expected target of shape [4], got [2]");
+  ExpectError([&] { log_softmax(logits, 2); }, "log_softmax: expected dim in [-2, 2), got 2");
+  ExpectError([&] { softmax(zeros({3}, {.dtype = kInt64}), 0); },
+              "softmax: expected a floating-point tensor (float32 or float64), got int64");
+}
+
+}  // namespace
+}  // namespace normgrad::nn::functional

@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Writes tests/nn/testdata/{conv,pooling,loss}.json: PyTorch's results for conv2d (strided, padded,
+dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label smoothing), each
+with the gradients of a random projection of the output, in float32 and float64.
+
+Inputs are drawn in float32 and stored once, so that both dtypes start from exactly the same values;
+float32 results are stored to 9 significant digits (enough to round-trip), float64 ones to 12 (the tests
+compare float64 to 1e-10).
+Run with /usr/bin/python3 (Debian's python3-torch) from the repository root."""
+
+import json
+
+import torch
+import torch.nn.functional as F
+
+OUT = "tests/nn/testdata"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def values(t):
+    digits = 9 if t.dtype == torch.float32 else 12
+    return [float(f"{v:.{digits}g}") for v in t.detach().flatten().tolist()]
+
+
+def draw(gen, *shape):
+    return torch.randn(*shape, generator=gen, dtype=torch.float32)
+
+
+def grads(fn, inputs, dtype, gen_dy):
+    """Runs fn on the inputs converted to dtype; returns (output, {name: d<dy, output>/d input}, dy)."""
+    leaves = {name: t.to(dtype).requires_grad_() if t.dtype.is_floating_point else t
+              for name, t in inputs.items()}
+    out = fn(**leaves)
+    dy = gen_dy(out.shape).to(dtype)
+    needs = [name for name, t in leaves.items() if t.requires_grad]
+    got = torch.autograd.grad(out, [leaves[n] for n in needs], dy)
+    return out, dict(zip(needs, got)), dy
+
+
+CONV_CASES = [
+    # name, x shape, w shape, bias, stride, padding, dilation, groups
+    ("basic_3x3_pad1", [2, 2, 5, 5], [3, 2, 3, 3], True, [1, 1], [1, 1], [1, 1], 1),
+    ("stride2", [1, 3, 7, 6], [2, 3, 3, 3], True, [2, 2], [1, 1], [1, 1], 1),
+    ("rect_asymmetric", [1, 2, 5, 7], [2, 2, 2, 4], True, [2, 1], [0, 2], [1, 1], 1),
+    ("dilated", [1, 2, 7, 6], [2, 2, 3, 3], False, [1, 1], [2, 2], [2, 2], 1),
+    ("strided_dilated", [1, 2, 9, 8], [2, 2, 3, 2], True, [3, 2], [1, 0], [2, 3], 1),
+    ("grouped", [1, 4, 5, 5], [4, 2, 3, 3], True, [1, 1], [1, 1], [1, 1], 2),
+    ("depthwise", [1, 3, 6, 5], [6, 1, 3, 3], False, [2, 1], [1, 1], [1, 1], 3),
+    ("pointwise_stride2", [2, 3, 6, 6], [4, 3, 1, 1], False, [2, 2], [0, 0], [1, 1], 1),
+    ("kernel_fills_padded", [1, 2, 3, 4], [2, 2, 5, 6], True, [1, 1], [1, 1], [1, 1], 1),
+]
+
+
+def conv_fixtures(gen):
+    cases = []
+    for name, xs, ws, bias, stride, padding, dilation, groups in CONV_CASES:
+        inputs = {"x": draw(gen, *xs), "w": draw(gen, *ws)}
+        if bias:
+            inputs["b"] = draw(gen, ws[0])
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+                **{f"{k}_shape": list(v.shape) for k, v in inputs.items()}, **{k: values(v) for k, v in inputs.items()}}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+
+            def fn(x, w, b=None):
+                return F.conv2d(x, w, b, stride, padding, dilation, groups)
+
+            out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy),
+                           **{f"d{k}": values(v) for k, v in g.items()}}
+        cases.append(case)
+    return cases
+
+
+POOL_CASES = [
+    # name, op, x shape, kernel, stride (None: kernel), padding
+    ("max_3x3_s2_p1", "max", [1, 2, 7, 7], [3, 3], [2, 2], [1, 1]),
+    ("max_2x2", "max", [1, 2, 4, 6], [2, 2], None, [0, 0]),
+    ("max_rect_overlap", "max", [2, 1, 7, 6], [3, 2], [1, 2], [1, 1]),
+    ("max_3d_input", "max", [3, 5, 5], [2, 3], [2, 1], [0, 1]),
+    ("avg_3x3_s2_p1", "avg", [1, 2, 7, 7], [3, 3], [2, 2], [1, 1]),
+    ("avg_2x2", "avg", [1, 2, 4, 6], [2, 2], None, [0, 0]),
+    ("avg_rect_overlap", "avg", [2, 1, 7, 6], [3, 2], [1, 2], [1, 1]),
+    ("adaptive_7x7_to_3x3", "adaptive", [1, 2, 7, 7], [3, 3], None, None),
+    ("adaptive_5x6_to_2x4", "adaptive", [1, 2, 5, 6], [2, 4], None, None),
+    ("adaptive_global", "adaptive", [2, 2, 5, 5], [1, 1], None, None),
+    ("adaptive_upsample_3d", "adaptive", [2, 3, 4], [5, 3], None, None),
+]
+
+
+def pool_fixtures(gen):
+    cases = []
+    for name, op, xs, kernel, stride, padding in POOL_CASES:
+        x = draw(gen, *xs)
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, "op": op, "x_shape": xs, "x": values(x), "kernel_size": kernel, "stride": stride,
+                "padding": padding}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+
+            def fn(x):
+                if op == "max":
+                    return F.max_pool2d(x, kernel, stride, padding)
+                if op == "avg":
+                    return F.avg_pool2d(x, kernel, stride, padding)
+                return F.adaptive_avg_pool2d(x, kernel)
+
+            out, g, dy = grads(fn, {"x": x}, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy), "dx": values(g["x"])}
+        cases.append(case)
+    return cases
+
+
+def loss_fixtures(gen):
+    cases = []
+    reductions = ["mean", "sum", "none"]
+
+    def add(name, fn, inputs, extra):
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, **extra, **{f"{k}_shape": list(v.shape) for k, v in inputs.items()},
+                **{k: values(v) if v.dtype.is_floating_point else v.tolist() for k, v in inputs.items()}}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+            out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy),
+                           **{f"d{k}": values(v) for k, v in g.items()}}
+        cases.append(case)
+
+    for dim, shape in [(1, [4, 5]), (0, [3, 4]), (-1, [2, 3, 4]), (1, [2, 3, 4])]:
+        x = draw(gen, *shape) * 3
+        add(f"log_softmax_dim{dim}_{len(shape)}d", lambda x: F.log_softmax(x, dim), {"x": x},
+            {"op": "log_softmax", "dim": dim})
+        add(f"softmax_dim{dim}_{len(shape)}d", lambda x: F.softmax(x, dim), {"x": x}, {"op": "softmax", "dim": dim})
+    for reduction in reductions:
+        for smoothing in [0.0, 0.1, 1.0]:
+            logits = draw(gen, 6, 5) * 2
+            target = torch.randint(0, 5, (6,), generator=gen)
+            add(f"cross_entropy_{reduction}_ls{smoothing}",
+                lambda logits, target: F.cross_entropy(logits, target, reduction=reduction,
+                                                       label_smoothing=smoothing),
+                {"logits": logits, "target": target},
+                {"op": "cross_entropy", "reduction": reduction, "label_smoothing": smoothing})
+        log_probs = F.log_softmax(draw(gen, 5, 4), 1)
+        target = torch.randint(0, 4, (5,), generator=gen)
+        add(f"nll_loss_{reduction}", lambda log_probs, target: F.nll_loss(log_probs, target, reduction=reduction),
+            {"log_probs": log_probs, "target": target}, {"op": "nll_loss", "reduction": reduction})
+        add(f"mse_loss_{reduction}", lambda x, t: F.mse_loss(x, t, reduction=reduction),
+            {"x": draw(gen, 3, 4), "t": draw(gen, 3, 4)}, {"op": "mse_loss", "reduction": reduction})
+    return cases
+
+
+def accuracy_fixtures(gen):
+    logits = draw(gen, 50, 7)
+    target = torch.randint(0, 7, (50,), generator=gen)
+    top = torch.topk(logits, 3, dim=1).indices
+    return {"logits_shape": [50, 7], "logits": values(logits), "target": target.tolist(),
+            "correct_top1": int((logits.argmax(1) == target).sum()),
+            "correct_top3": int((top == target[:, None]).any(1).sum())}
+
+
+def main():
+    gen = torch.Generator().manual_seed(0)
+    outputs = {
+        "conv.json": {"cases": conv_fixtures(gen)},
+        "pooling.json": {"cases": pool_fixtures(gen)},
+        "loss.json": {"cases": loss_fixtures(gen), "accuracy": accuracy_fixtures(gen)},
+    }
+    for file, content in outputs.items():
+        with open(f"{OUT}/{file}", "w") as f:
+            json.dump({"torch_version": torch.__version__, **content}, f, separators=(",", ":"))
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
