@@ -12,6 +12,9 @@ packages=(
   libgtest-dev libgmock-dev
   python3-torch python3-numpy   # reference fixtures and the PyTorch side of benchmarks (tools/, bench/)
   python3-venv             # the venv below
+  curl                     # fetching the CIFAR-10 archive (data/cifar10_fetch.cc; its tests use file:// URLs)
+  dataset-fashion-mnist    # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (tests/data)
+  python3-pil              # converting the CIFAR-10 JPEG copy to the binary layout (datasets/cifar10/prepare.py)
 )
 
 missing=()
