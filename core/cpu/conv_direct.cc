@@ -29,7 +29,8 @@ class Scratch {
 
 // Row slices of one image [channels, src_h, src_w] (see conv_direct.h). Slice i holds, per channel c,
 //   [c, R, j] = src[c, row_stride * R + offsets[i].first, col_stride * j + offsets[i].second]
-// for R < rows, j < cols, zero outside the image; slices follow each other, channels within a slice.
+// for R < rows, j < cols, zero outside the image; slices follow each other, channels within a slice, each
+// channel's plane starting on a 64-byte boundary (so that runs of whole rows load aligned vectors).
 // koff[k] is where the run of product row k starts.
 struct RowSlices {
   int64_t channels = 0, src_h = 0, src_w = 0;
@@ -40,37 +41,32 @@ struct RowSlices {
   // The slices would be a copy of the image (a 1 x 1 kernel at stride 1 without padding): read it in place.
   bool identity = false;
 
-  int64_t plane() const { return rows * cols; }
-  int64_t slice_size() const { return channels * plane(); }
+  int64_t plane = 0;  // floats from one channel's plane to the next
+
+  int64_t slice_size() const { return channels * plane; }
   int64_t size() const { return identity ? 0 : static_cast<int64_t>(offsets.size()) * slice_size(); }
 
-  // Decides `identity`: possible when the products never read past a run (see DirectGemmTask).
+  // Sets the plane stride and decides `identity`: possible when the products never read past a run (see
+  // DirectGemmTask).
   void Finish(int64_t max_tile_cols) {
     identity = offsets.size() == 1 && offsets[0] == std::pair<int64_t, int64_t>{0, 0} && row_stride == 1 &&
-               col_stride == 1 && rows == src_h && cols == src_w && plane() >= max_tile_cols;
+               col_stride == 1 && rows == src_h && cols == src_w && rows * cols >= max_tile_cols;
+    constexpr int64_t kAlign = 64 / sizeof(float);
+    plane = identity ? rows * cols : (rows * cols + kAlign - 1) / kAlign * kAlign;
   }
 
   // Fills buf (size() floats) from the image at src and returns it; returns src itself for the identity.
-  // Nothing at or past src_end (the end of the tensor holding the image) is read.
-  const float* Build(const float* src, const float* src_end, float* buf, const DirectKernels& kern) const {
+  // Nothing outside [src_begin, src_end) (the tensor holding the image) is read.
+  const float* Build(const float* src, const float* src_begin, const float* src_end, float* buf,
+                     const DirectKernels& kern) const {
     if (identity) return src;
     float* dst = buf;
     for (const auto& [row_offset, col_offset] : offsets) {
       const IndexRange valid = ValidOutputRange(cols, src_w, col_stride, col_offset);
-      for (int64_t c = 0; c < channels; ++c) {
-        const float* image = src + c * src_h * src_w;
-        for (int64_t r = 0; r < rows; ++r, dst += cols) {
-          const int64_t ih = row_stride * r + row_offset;
-          if (ih < 0 || ih >= src_h) {
-            std::fill_n(dst, cols, 0.0f);
-            continue;
-          }
-          const float* line = image + ih * src_w;
-          std::fill_n(dst, valid.lo, 0.0f);
-          kern.gather(line + valid.lo * col_stride + col_offset, col_stride, valid.hi - valid.lo, src_end,
-                      dst + valid.lo);
-          std::fill(dst + valid.hi, dst + cols, 0.0f);
-        }
+      for (int64_t c = 0; c < channels; ++c, dst += plane) {
+        kern.slice_plane({src + c * src_h * src_w, src_h, src_w, row_stride, row_offset, col_stride, col_offset, rows,
+                          cols, valid.lo, valid.hi, src_begin, src_end, dst});
+        std::fill(dst + rows * cols, dst + plane, 0.0f);
       }
     }
     return buf;
@@ -105,7 +101,7 @@ RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
       const int64_t a = p * s.dilation_h / s.stride_h, r = p * s.dilation_h % s.stride_h;
       for (int64_t q = 0; q < s.kernel_w; ++q) {
         l.koff[(c * s.kernel_h + p) * s.kernel_w + q] =
-            (slot[r] * s.kernel_w + q) * l.slice_size() + c * l.plane() + a * l.cols;
+            (slot[r] * s.kernel_w + q) * l.slice_size() + c * l.plane + a * l.cols;
       }
     }
   }
@@ -187,7 +183,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
           for (size_t i = 0; i < taps_h.size(); ++i) {
             for (size_t j = 0; j < taps_w.size(); ++j) {
               const int64_t k = (o * static_cast<int64_t>(taps_h.size()) + i) * taps_w.size() + j;
-              l.koff.push_back((j * s.out_channels + o) * l.plane() + (taps_h[i].second - a_min) * l.cols);
+              l.koff.push_back((j * s.out_channels + o) * l.plane + (taps_h[i].second - a_min) * l.cols);
               for (int64_t c = 0; c < s.in_channels; ++c) {
                 w[c * s.out_channels * taps + k] =
                     weight[((o * s.in_channels + c) * s.kernel_h + taps_h[i].first) * s.kernel_w + taps_w[j].first];
@@ -226,7 +222,7 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / split.parts, part = item % split.parts;
       if (n != built) {
-        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input, input_end, buf.data(), kern);
         built = n;
       }
       kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, ohw, bias,
@@ -267,7 +263,7 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
         if (ph.empty()) continue;
         const int64_t cols = ph.n_h * ph.n_w;
         kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
-                   ph.slices.Build(dy, grad_output_end, buf.data(), kern), cols, nullptr,
+                   ph.slices.Build(dy, grad_output, grad_output_end, buf.data(), kern), cols, nullptr,
                    in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
       }
       if (in_place) continue;
@@ -311,7 +307,8 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
     for (int64_t item = begin; item < end; ++item) {
       const int64_t ip = item / k_parts, kp = item % k_parts;
       for (int64_t n = s.batch * ip / image_parts; n < s.batch * (ip + 1) / image_parts; ++n) {
-        const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        const float* rows =
+            slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input, input_end, buf.data(), kern);
         kern.transpose(grad_output + n * s.out_channels * ohw, s.out_channels, ohw, dyt.data(), ld);
         kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts, dyt.data(),
                           ld, ohw, acc.data() + ip * k_count * ld});

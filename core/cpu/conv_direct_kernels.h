@@ -37,6 +37,20 @@ struct DirectWeightGradTask {
   float* acc;
 };
 
+// One channel plane of a row slice (conv_direct.h): for r < rows, j < cols,
+//   dst[r * cols + j] = src[(row_stride r + row_offset) * src_w + col_stride j + col_offset]
+// when that row lies in [0, src_h) and lo <= j < hi (the columns that land in the image), else 0. Reads
+// nothing outside [begin, end), the tensor that holds the plane.
+struct DirectSliceTask {
+  const float* src;
+  int64_t src_h, src_w;
+  int64_t row_stride, row_offset, col_stride, col_offset;
+  int64_t rows, cols, lo, hi;
+  const float* begin;
+  const float* end;
+  float* dst;
+};
+
 struct DirectKernels {
   int lanes;           // floats per vector
   int rows_per_block;  // rows of a packed block of `a` in DirectGemmTask
@@ -45,8 +59,7 @@ struct DirectKernels {
   void (*weight_grad)(const DirectWeightGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
-  // dst[j] = src[j * stride] for j < n, reading nothing at or past `end`.
-  void (*gather)(const float* src, int64_t stride, int64_t n, const float* end, float* dst);
+  void (*slice_plane)(const DirectSliceTask& task);
   // dst[k] = (k even ? even : odd)[k / 2] for k < n.
   void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
 };

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "core/cpu/conv_direct_kernels.h"
 
@@ -219,24 +220,38 @@ void WeightGrad(const DirectWeightGradTask& t) {
 
 // ---- transpose
 
-// Transposes the L x L block held in v[0..L) (v[i] = row i) in place: log2(L) rounds, each swapping the
-// off-diagonal d x d sub-blocks of row pairs (i, i + d) with two-source shuffles.
+// Shuffle masks, built at compile time from a function of the output lane j (so that every shuffle is a
+// single two-source permute with a constant index vector).
+template <int L, typename Fn, int... J>
+constexpr typename VecTraits<L>::IVec MakeMask(Fn fn, std::integer_sequence<int, J...>) {
+  return typename VecTraits<L>::IVec{fn(J)...};
+}
+template <int L, typename Fn>
+constexpr typename VecTraits<L>::IVec Mask(Fn fn) {
+  return MakeMask<L>(fn, std::make_integer_sequence<int, L>());
+}
+
+// One round of TransposeBlock: the off-diagonal D x D sub-blocks of row pairs (i, i + D) swap places.
+template <int L, int D>
+inline void TransposeRound(typename VecTraits<L>::Vec* v) {
+  if constexpr (D >= 1) {
+    constexpr auto lo = Mask<L>([](int j) { return (j & D) == 0 ? j : L + j - D; });
+    constexpr auto hi = Mask<L>([](int j) { return (j & D) == 0 ? j + D : L + j; });
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) {
+      if ((i & D) != 0) continue;
+      const auto a = v[i], b = v[i + D];
+      v[i] = __builtin_shuffle(a, b, lo);
+      v[i + D] = __builtin_shuffle(a, b, hi);
+    }
+    TransposeRound<L, D / 2>(v);
+  }
+}
+
+// Transposes the L x L block held in v[0..L) (v[i] = row i) in place, in log2(L) rounds.
 template <int L>
 inline void TransposeBlock(typename VecTraits<L>::Vec* v) {
-  using IVec = typename VecTraits<L>::IVec;
-  for (int d = L / 2; d >= 1; d /= 2) {
-    IVec lo, hi;
-    for (int j = 0; j < L; ++j) {
-      lo[j] = (j & d) == 0 ? j : L + j - d;
-      hi[j] = (j & d) == 0 ? j + d : L + j;
-    }
-    for (int i = 0; i < L; ++i) {
-      if ((i & d) != 0) continue;
-      const auto a = v[i], b = v[i + d];
-      v[i] = __builtin_shuffle(a, b, lo);
-      v[i + d] = __builtin_shuffle(a, b, hi);
-    }
-  }
+  TransposeRound<L, L / 2>(v);
 }
 
 template <int L>
@@ -247,8 +262,10 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
   for (int64_t o0 = 0; o0 < full_rows; o0 += L) {
     for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
       Vec v[L];
+#pragma GCC unroll 16
       for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (o0 + i) * cols + j0);
       TransposeBlock<L>(v);
+#pragma GCC unroll 16
       for (int i = 0; i < L; ++i) *reinterpret_cast<VecU*>(dst + (j0 + i) * ld + o0) = v[i];
     }
     for (int64_t j = full_cols; j < cols; ++j) {
@@ -263,24 +280,47 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
 
 // ---- strided copies for building row slices and merging stride phases
 
-// dst[j] = src[j * stride] for j < n, reading nothing at or past `end`; stride 2 (every strided
-// convolution of a ResNet) runs on vectors.
+// One channel plane of a row slice (see DirectSliceTask), row by row: rows whose whole source span is
+// readable are copied with vectors (stride 1, or stride 2 through an even-lane shuffle) and then get their
+// border columns zeroed; the others are copied element by element.
 template <int L>
-void Gather(const float* src, int64_t stride, int64_t n, const float* end, float* dst) {
+void SlicePlane(const DirectSliceTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
-  using IVec = typename VecTraits<L>::IVec;
-  int64_t j = 0;
-  if (stride == 2) {
-    IVec even;
-    for (int i = 0; i < L; ++i) even[i] = 2 * i;
-    // Each step reads src[2j, 2j + 2L), one element past the last one it keeps.
-    for (; j + L <= n && src + 2 * (j + L) <= end; j += L) {
-      const Vec a = *reinterpret_cast<const VecU*>(src + 2 * j), b = *reinterpret_cast<const VecU*>(src + 2 * j + L);
-      *reinterpret_cast<VecU*>(dst + j) = __builtin_shuffle(a, b, even);
+  constexpr auto even = Mask<L>([](int i) { return 2 * i; });
+  const int64_t vec_cols = t.cols / L * L;
+  for (int64_t r = 0; r < t.rows; ++r) {
+    float* d = t.dst + r * t.cols;
+    const int64_t y = t.row_stride * r + t.row_offset;
+    if (y < 0 || y >= t.src_h || t.lo >= t.hi) {
+      for (int64_t j = 0; j < t.cols; ++j) d[j] = 0.0f;
+      continue;
+    }
+    const float* line = t.src + y * t.src_w + t.col_offset;  // column j reads line[j * col_stride]
+    if ((t.col_stride == 1 || t.col_stride == 2) && line >= t.begin && line + t.cols * t.col_stride <= t.end) {
+      int64_t j = 0;
+      if (t.col_stride == 1) {
+        for (; j < vec_cols; j += L) *reinterpret_cast<VecU*>(d + j) = *reinterpret_cast<const VecU*>(line + j);
+      } else {
+        for (; j < vec_cols; j += L) {
+          const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
+          const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
+          *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
+        }
+      }
+      if (t.col_stride == 1 && L == 16 && j + 8 <= t.cols) {
+        // Half a vector (rows of 8 in an 8 x 8 image).
+        using Half = typename VecTraits<8>::VecU;
+        *reinterpret_cast<Half*>(d + j) = *reinterpret_cast<const Half*>(line + j);
+        j += 8;
+      }
+      for (; j < t.cols; ++j) d[j] = line[j * t.col_stride];
+      for (j = 0; j < t.lo; ++j) d[j] = 0.0f;
+      for (j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
+    } else {
+      for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? line[j * t.col_stride] : 0.0f;
     }
   }
-  for (; j < n; ++j) dst[j] = src[j * stride];
 }
 
 // dst[2j] = even[j], dst[2j + 1] = odd[j] for the n elements of dst.
@@ -288,12 +328,8 @@ template <int L>
 void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
-  using IVec = typename VecTraits<L>::IVec;
-  IVec lo, hi;
-  for (int i = 0; i < L; ++i) {
-    lo[i] = i / 2 + (i % 2) * L;
-    hi[i] = L / 2 + i / 2 + (i % 2) * L;
-  }
+  constexpr auto lo = Mask<L>([](int i) { return i / 2 + (i % 2) * L; });
+  constexpr auto hi = Mask<L>([](int i) { return L / 2 + i / 2 + (i % 2) * L; });
   int64_t j = 0;
   for (; 2 * (j + L) <= n; j += L) {
     const Vec e = *reinterpret_cast<const VecU*>(even + j), o = *reinterpret_cast<const VecU*>(odd + j);
@@ -305,8 +341,14 @@ void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
 
 template <int L>
 DirectKernels MakeDirectKernels() {
-  return {L,          Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
-          &Gather<L>, &Interleave<L>};
+  return {L,
+          Config<L>::kRows,
+          Config<L>::kMaxVecs * L,
+          &Gemm<L>,
+          &WeightGrad<L>,
+          &Transpose<L>,
+          &SlicePlane<L>,
+          &Interleave<L>};
 }
 
 }  // namespace
