@@ -46,11 +46,11 @@ struct RowSlices {
   int64_t slice_size() const { return channels * plane; }
   int64_t size() const { return identity ? 0 : static_cast<int64_t>(offsets.size()) * slice_size(); }
 
-  // Sets the plane stride and decides `identity`: possible when the products never read past a run (see
-  // DirectGemmTask).
-  void Finish(int64_t max_tile_cols) {
+  // Sets the plane stride and decides `identity`, which needs products of at least max_tile_cols columns
+  // (narrower ones read past their runs; see DirectGemmTask).
+  void Finish(int64_t product_cols, int64_t max_tile_cols) {
     identity = offsets.size() == 1 && offsets[0] == std::pair<int64_t, int64_t>{0, 0} && row_stride == 1 &&
-               col_stride == 1 && rows == src_h && cols == src_w && rows * cols >= max_tile_cols;
+               col_stride == 1 && rows == src_h && cols == src_w && product_cols >= max_tile_cols;
     constexpr int64_t kAlign = 64 / sizeof(float);
     plane = identity ? rows * cols : (rows * cols + kAlign - 1) / kAlign * kAlign;
   }
@@ -94,7 +94,7 @@ RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
       l.offsets.emplace_back(r - s.pad_h, q * s.dilation_w - s.pad_w);
     }
   }
-  l.Finish(max_tile_cols);
+  l.Finish(s.out_h * s.out_w, max_tile_cols);
   l.koff.resize(s.in_channels * s.kernel_h * s.kernel_w);
   for (int64_t c = 0; c < s.in_channels; ++c) {
     for (int64_t p = 0; p < s.kernel_h; ++p) {
@@ -175,7 +175,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
         l.rows = ph.n_h + a_max - a_min;
         l.cols = ph.n_w;
         for (const auto& [q, b] : taps_w) l.offsets.emplace_back(a_min, b);
-        l.Finish(kern.max_tile_cols);
+        l.Finish(ph.n_h * ph.n_w, kern.max_tile_cols);
         // Product row (o, p, q) over input channels c: W[o, c, p, q].
         const int64_t taps = static_cast<int64_t>(taps_h.size() * taps_w.size());
         std::vector<float> w(s.in_channels * s.out_channels * taps);
