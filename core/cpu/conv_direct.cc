@@ -108,14 +108,13 @@ RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
   return l;
 }
 
-// rows x k matrix (row-major, element (m, k) at src[m * row_stride + k * col_stride]) packed in blocks
-// of `block_rows` rows as DirectGemmTask::a wants, zero-padded to whole blocks.
-std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t row_stride, int64_t col_stride,
-                            int64_t block_rows) {
+// The row-major rows x k_count matrix src packed in blocks of `block_rows` rows as DirectGemmTask::a
+// wants, zero-padded to whole blocks.
+std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t block_rows) {
   std::vector<float> a(CeilDiv(rows, block_rows) * block_rows * k_count, 0.0f);
   for (int64_t m = 0; m < rows; ++m) {
     float* dst = a.data() + (m / block_rows) * block_rows * k_count + m % block_rows;
-    for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * row_stride + k * col_stride];
+    for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * k_count + k];
   }
   return a;
 }
@@ -191,7 +190,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
             }
           }
         }
-        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, s.out_channels * taps, 1, kern.rows_per_block);
+        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, kern.rows_per_block);
       }
       phases.push_back(std::move(ph));
     }
@@ -213,7 +212,7 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
   const int64_t blocks = CeilDiv(s.out_channels, kern.rows_per_block);
-  const std::vector<float> a = PackRows(weight, s.out_channels, k_count, k_count, 1, kern.rows_per_block);
+  const std::vector<float> a = PackRows(weight, s.out_channels, k_count, kern.rows_per_block);
   const Split split(s.batch, blocks);
   ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
     Scratch buf(slices.size() + kern.max_tile_cols);
