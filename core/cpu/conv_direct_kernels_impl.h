@@ -51,19 +51,26 @@ struct Config<16> {
 };
 
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // ---- GEMM over shifted rows of buf
 
-// One MR x (NV * L) tile: out rows start `ldo` apart; only the first `rows` rows are stored.
+// One MR x (NV * L) tile: out rows start `ldo` apart; only the first `rows` rows are stored. The
+// accumulators start from out itself (accumulate), or from init[m] (zero when init is null).
 template <int L, int MR, int NV>
 __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const int64_t* koff, const float* buf,
-                                        const float* init, int rows, float* out, int64_t ldo) {
+                                        const float* init, bool accumulate, int rows, float* out, int64_t ldo) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   Vec acc[MR][NV];
   for (int m = 0; m < MR; ++m) {
-    const float v = init != nullptr && m < rows ? init[m] : 0.0f;
-    for (int n = 0; n < NV; ++n) acc[m][n] = Vec{} + v;
+    for (int n = 0; n < NV; ++n) {
+      if (accumulate && m < rows) {
+        acc[m][n] = *reinterpret_cast<const VecU*>(out + m * ldo + n * L);
+      } else {
+        acc[m][n] = Vec{} + (init != nullptr && m < rows ? init[m] : 0.0f);
+      }
+    }
   }
   for (int64_t k = 0; k < k_count; ++k) {
     const float* p = buf + koff[k];
@@ -80,41 +87,38 @@ __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const i
   }
 }
 
-// One tile of the product: rows of block b, columns [j0, j0 + NV * L) (or all of a product narrower than
-// that, through a scratch tile).
-template <int L, int NV>
-void GemmBlock(const DirectGemmTask& t, int64_t b, int64_t j0) {
-  constexpr int MR = Config<L>::kRows;
-  constexpr int64_t kWidth = NV * L;
-  const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
-  const float* a = t.a + b * MR * t.k_count;
-  const float* init = t.init != nullptr ? t.init + b * MR : nullptr;
-  float* out = t.out + b * MR * t.ldo + j0;
-  if (t.cols >= kWidth) {
-    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf + j0, init, rows, out, t.ldo);
-  } else {
-    alignas(64) float tile[MR * kWidth];
-    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf, init, rows, tile, kWidth);
-    for (int m = 0; m < rows; ++m) std::memcpy(out + m * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
-  }
-}
-
 template <int L, int NV>
 void GemmLoop(const DirectGemmTask& t) {
+  constexpr int MR = Config<L>::kRows;
   constexpr int64_t kWidth = NV * L;
-  // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
-  // before (recomputing a few columns to the same values).
-  auto run_start = [&](int64_t start) { return start + kWidth <= t.cols || t.cols < kWidth ? start : t.cols - kWidth; };
-  // Each step of a tile reads NV vectors of buf and MR weights. When one run of columns over all k
-  // (k_count * NV * L floats) fits in the L1 cache, it is reused by every row block in turn; otherwise
-  // the row block's weights (k_count * MR floats) stay in L1 while the runs stream from L2.
-  if (t.k_count * kWidth * static_cast<int64_t>(sizeof(float)) <= 32768) {
-    for (int64_t start = 0; start < t.cols; start += kWidth) {
-      for (int64_t b = t.block_begin; b < t.block_end; ++b) GemmBlock<L, NV>(t, b, run_start(start));
-    }
-  } else {
+  if (t.cols < kWidth) {
+    // A product narrower than one tile goes through a scratch tile, reading its runs past their ends.
     for (int64_t b = t.block_begin; b < t.block_end; ++b) {
-      for (int64_t start = 0; start < t.cols; start += kWidth) GemmBlock<L, NV>(t, b, run_start(start));
+      alignas(64) float tile[MR * kWidth];
+      const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
+      GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf,
+                          t.init != nullptr ? t.init + b * MR : nullptr, false, rows, tile, kWidth);
+      for (int m = 0; m < rows; ++m) {
+        std::memcpy(t.out + (b * MR + m) * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
+      }
+    }
+    return;
+  }
+  // The k rows come in chunks whose runs for one tile of columns (chunk * NV * L floats, up to 24 KB) stay
+  // in the L1 cache while every row block uses them; the row blocks' outputs accumulate over the chunks.
+  const int64_t chunk_target = Max(1, 24576 / static_cast<int64_t>(kWidth * sizeof(float)));
+  const int64_t chunks = (t.k_count + chunk_target - 1) / chunk_target;
+  for (int64_t start = 0; start < t.cols; start += kWidth) {
+    // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
+    // before (recomputing a few columns to the same values: its first chunk starts them afresh).
+    const int64_t j0 = start + kWidth <= t.cols ? start : t.cols - kWidth;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t k0 = t.k_count * c / chunks, k1 = t.k_count * (c + 1) / chunks;
+      for (int64_t b = t.block_begin; b < t.block_end; ++b) {
+        GemmTile<L, MR, NV>(k1 - k0, t.a + (b * t.k_count + k0) * MR, t.koff + k0, t.buf + j0,
+                            t.init != nullptr ? t.init + b * MR : nullptr, c > 0,
+                            static_cast<int>(Min(MR, t.rows - b * MR)), t.out + b * MR * t.ldo + j0, t.ldo);
+      }
     }
   }
 }
@@ -280,43 +284,57 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
 
 // ---- strided copies for building row slices and merging stride phases
 
-// One channel plane of a row slice (see DirectSliceTask), row by row: rows whose whole source span is
-// readable are copied with vectors (stride 1, or stride 2 through an even-lane shuffle) and then get their
-// border columns zeroed; the others are copied element by element.
+// Copies n floats with vectors.
+template <int L>
+inline void CopyFloats(const float* src, int64_t n, float* dst) {
+  using VecU = typename VecTraits<L>::VecU;
+  int64_t j = 0;
+  for (; j + L <= n; j += L) *reinterpret_cast<VecU*>(dst + j) = *reinterpret_cast<const VecU*>(src + j);
+  for (; j < n; ++j) dst[j] = src[j];
+}
+
+// One channel plane of a row slice (see DirectSliceTask).
 template <int L>
 void SlicePlane(const DirectSliceTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   constexpr auto even = Mask<L>([](int i) { return 2 * i; });
-  const int64_t vec_cols = t.cols / L * L;
-  for (int64_t r = 0; r < t.rows; ++r) {
+  // The rows [r0, r1) that lie in the image; the others are zero.
+  const int64_t r0 = Min(t.rows, Max(0, (-t.row_offset + t.row_stride - 1) / t.row_stride));
+  const int64_t r1 =
+      t.lo >= t.hi ? r0 : Max(r0, Min(t.rows, (t.src_h - t.row_offset + t.row_stride - 1) / t.row_stride));
+  for (int64_t j = 0; j < r0 * t.cols; ++j) t.dst[j] = 0.0f;
+  for (int64_t j = r1 * t.cols; j < t.rows * t.cols; ++j) t.dst[j] = 0.0f;
+  auto zero_borders = [&](float* d) {
+    for (int64_t j = 0; j < t.lo; ++j) d[j] = 0.0f;
+    for (int64_t j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
+  };
+  // Consecutive full-width rows at stride 1 are one run of the image shifted by the offsets: a single copy,
+  // then the border columns (which picked up the neighbouring rows' ends) are zeroed.
+  const float* first = t.src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
+  const int64_t flat = (r1 - r0) * t.cols;
+  if (t.row_stride == 1 && t.col_stride == 1 && t.cols == t.src_w && first >= t.begin && first + flat <= t.end) {
+    CopyFloats<L>(first, flat, t.dst + r0 * t.cols);
+    for (int64_t r = r0; r < r1; ++r) zero_borders(t.dst + r * t.cols);
+    return;
+  }
+  // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
+  // shuffle) and then gets its borders zeroed; the others element by element.
+  for (int64_t r = r0; r < r1; ++r) {
     float* d = t.dst + r * t.cols;
-    const int64_t y = t.row_stride * r + t.row_offset;
-    if (y < 0 || y >= t.src_h || t.lo >= t.hi) {
-      for (int64_t j = 0; j < t.cols; ++j) d[j] = 0.0f;
-      continue;
-    }
-    const float* line = t.src + y * t.src_w + t.col_offset;  // column j reads line[j * col_stride]
-    if ((t.col_stride == 1 || t.col_stride == 2) && line >= t.begin && line + t.cols * t.col_stride <= t.end) {
+    const float* line = t.src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset;
+    if (t.col_stride == 1 && line >= t.begin && line + t.cols <= t.end) {
+      CopyFloats<L>(line, t.cols, d);
+      zero_borders(d);
+    } else if (t.col_stride == 2 && line >= t.begin && line + 2 * t.cols <= t.end) {
       int64_t j = 0;
-      if (t.col_stride == 1) {
-        for (; j < vec_cols; j += L) *reinterpret_cast<VecU*>(d + j) = *reinterpret_cast<const VecU*>(line + j);
-      } else {
-        for (; j < vec_cols; j += L) {
-          const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
-          const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
-          *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
-        }
+      for (; j + L <= t.cols; j += L) {
+        const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
+        const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
+        *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
       }
-      if (t.col_stride == 1 && L == 16 && j + 8 <= t.cols) {
-        // Half a vector (rows of 8 in an 8 x 8 image).
-        using Half = typename VecTraits<8>::VecU;
-        *reinterpret_cast<Half*>(d + j) = *reinterpret_cast<const Half*>(line + j);
-        j += 8;
-      }
-      for (; j < t.cols; ++j) d[j] = line[j * t.col_stride];
-      for (j = 0; j < t.lo; ++j) d[j] = 0.0f;
-      for (j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
+      for (; j < t.cols; ++j) d[j] = line[2 * j];
+      zero_borders(d);
     } else {
       for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? line[j * t.col_stride] : 0.0f;
     }
