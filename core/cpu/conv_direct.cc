@@ -63,11 +63,9 @@ struct RowSlices {
     float* dst = buf;
     for (const auto& [row_offset, col_offset] : offsets) {
       const IndexRange valid = ValidOutputRange(cols, src_w, col_stride, col_offset);
-      for (int64_t c = 0; c < channels; ++c, dst += plane) {
-        kern.slice_plane({src + c * src_h * src_w, src_h, src_w, row_stride, row_offset, col_stride, col_offset, rows,
-                          cols, valid.lo, valid.hi, src_begin, src_end, dst});
-        std::fill(dst + rows * cols, dst + plane, 0.0f);
-      }
+      kern.slice({src, channels, src_h, src_w, row_stride, row_offset, col_stride, col_offset, rows, cols, valid.lo,
+                  valid.hi, plane, src_begin, src_end, dst});
+      dst += slice_size();
     }
     return buf;
   }

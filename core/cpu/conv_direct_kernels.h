@@ -37,15 +37,17 @@ struct DirectWeightGradTask {
   float* acc;
 };
 
-// One channel plane of a row slice (conv_direct.h): for r < rows, j < cols,
-//   dst[r * cols + j] = src[(row_stride r + row_offset) * src_w + col_stride j + col_offset]
-// when that row lies in [0, src_h) and lo <= j < hi (the columns that land in the image), else 0. Reads
-// nothing outside [begin, end), the tensor that holds the plane.
+// One row slice (conv_direct.h) of `channels` planes: for c < channels, r < rows, j < cols,
+//   dst[c * dst_plane + r * cols + j] = src[c * src_h * src_w + (row_stride r + row_offset) * src_w
+//                                           + col_stride j + col_offset]
+// when that row lies in [0, src_h) and lo <= j < hi (the columns that land in the image), else 0; the
+// dst_plane - rows * cols floats after each plane are zeroed too. Reads nothing outside [begin, end), the
+// tensor that holds the image.
 struct DirectSliceTask {
   const float* src;
-  int64_t src_h, src_w;
+  int64_t channels, src_h, src_w;
   int64_t row_stride, row_offset, col_stride, col_offset;
-  int64_t rows, cols, lo, hi;
+  int64_t rows, cols, lo, hi, dst_plane;
   const float* begin;
   const float* end;
   float* dst;
@@ -59,7 +61,7 @@ struct DirectKernels {
   void (*weight_grad)(const DirectWeightGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
-  void (*slice_plane)(const DirectSliceTask& task);
+  void (*slice)(const DirectSliceTask& task);
   // dst[k] = (k even ? even : odd)[k / 2] for k < n.
   void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
 };

@@ -293,9 +293,9 @@ inline void CopyFloats(const float* src, int64_t n, float* dst) {
   for (; j < n; ++j) dst[j] = src[j];
 }
 
-// One channel plane of a row slice (see DirectSliceTask).
+// One row slice (see DirectSliceTask), plane by plane.
 template <int L>
-void SlicePlane(const DirectSliceTask& t) {
+void Slice(const DirectSliceTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   constexpr auto even = Mask<L>([](int i) { return 2 * i; });
@@ -303,40 +303,45 @@ void SlicePlane(const DirectSliceTask& t) {
   const int64_t r0 = Min(t.rows, Max(0, (-t.row_offset + t.row_stride - 1) / t.row_stride));
   const int64_t r1 =
       t.lo >= t.hi ? r0 : Max(r0, Min(t.rows, (t.src_h - t.row_offset + t.row_stride - 1) / t.row_stride));
-  for (int64_t j = 0; j < r0 * t.cols; ++j) t.dst[j] = 0.0f;
-  for (int64_t j = r1 * t.cols; j < t.rows * t.cols; ++j) t.dst[j] = 0.0f;
-  auto zero_borders = [&](float* d) {
-    for (int64_t j = 0; j < t.lo; ++j) d[j] = 0.0f;
-    for (int64_t j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
-  };
+  const int64_t plane = t.src_h * t.src_w, flat = (r1 - r0) * t.cols;
   // Consecutive full-width rows at stride 1 are one run of the image shifted by the offsets: a single copy,
-  // then the border columns (which picked up the neighbouring rows' ends) are zeroed.
-  const float* first = t.src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
-  const int64_t flat = (r1 - r0) * t.cols;
-  if (t.row_stride == 1 && t.col_stride == 1 && t.cols == t.src_w && first >= t.begin && first + flat <= t.end) {
-    CopyFloats<L>(first, flat, t.dst + r0 * t.cols);
-    for (int64_t r = r0; r < r1; ++r) zero_borders(t.dst + r * t.cols);
-    return;
-  }
-  // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
-  // shuffle) and then gets its borders zeroed; the others element by element.
-  for (int64_t r = r0; r < r1; ++r) {
-    float* d = t.dst + r * t.cols;
-    const float* line = t.src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset;
-    if (t.col_stride == 1 && line >= t.begin && line + t.cols <= t.end) {
-      CopyFloats<L>(line, t.cols, d);
-      zero_borders(d);
-    } else if (t.col_stride == 2 && line >= t.begin && line + 2 * t.cols <= t.end) {
-      int64_t j = 0;
-      for (; j + L <= t.cols; j += L) {
-        const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
-        const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
-        *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
+  // after which the border columns (which picked up the neighbouring rows' ends) are zeroed.
+  const bool whole_rows = t.row_stride == 1 && t.col_stride == 1 && t.cols == t.src_w;
+  for (int64_t c = 0; c < t.channels; ++c) {
+    float* dst = t.dst + c * t.dst_plane;
+    const float* src = t.src + c * plane;
+    for (int64_t j = 0; j < r0 * t.cols; ++j) dst[j] = 0.0f;
+    for (int64_t j = r1 * t.cols; j < t.dst_plane; ++j) dst[j] = 0.0f;
+    auto zero_borders = [&](float* d) {
+      for (int64_t j = 0; j < t.lo; ++j) d[j] = 0.0f;
+      for (int64_t j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
+    };
+    const float* first = src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
+    if (whole_rows && first >= t.begin && first + flat <= t.end) {
+      CopyFloats<L>(first, flat, dst + r0 * t.cols);
+      for (int64_t r = r0; r < r1; ++r) zero_borders(dst + r * t.cols);
+      continue;
+    }
+    // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
+    // shuffle) and then gets its borders zeroed; the others element by element.
+    for (int64_t r = r0; r < r1; ++r) {
+      float* d = dst + r * t.cols;
+      const float* line = src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset;
+      if (t.col_stride == 1 && line >= t.begin && line + t.cols <= t.end) {
+        CopyFloats<L>(line, t.cols, d);
+        zero_borders(d);
+      } else if (t.col_stride == 2 && line >= t.begin && line + 2 * t.cols <= t.end) {
+        int64_t j = 0;
+        for (; j + L <= t.cols; j += L) {
+          const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
+          const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
+          *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
+        }
+        for (; j < t.cols; ++j) d[j] = line[2 * j];
+        zero_borders(d);
+      } else {
+        for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? line[j * t.col_stride] : 0.0f;
       }
-      for (; j < t.cols; ++j) d[j] = line[2 * j];
-      zero_borders(d);
-    } else {
-      for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? line[j * t.col_stride] : 0.0f;
     }
   }
 }
@@ -359,14 +364,8 @@ void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
 
 template <int L>
 DirectKernels MakeDirectKernels() {
-  return {L,
-          Config<L>::kRows,
-          Config<L>::kMaxVecs * L,
-          &Gemm<L>,
-          &WeightGrad<L>,
-          &Transpose<L>,
-          &SlicePlane<L>,
-          &Interleave<L>};
+  return {L,         Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
+          &Slice<L>, &Interleave<L>};
 }
 
 }  // namespace
