@@ -265,21 +265,28 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
       }
       if (in_place) continue;
       for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
-        for (int64_t y = 0; y < s.in_h; ++y) {
-          const int64_t r_h = y % s.stride_h, i = y / s.stride_h;
-          // Row i of each phase (r_h, r_w) holds the columns r_w, r_w + stride_w, ... of input row y.
-          auto phase_row = [&](int64_t r_w) {
+        for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
+          // Input rows r_h, r_h + stride_h, ...: row i of phase (r_h, r_w) holds columns r_w, r_w + stride_w, ...
+          // of input row r_h + i * stride_h. rows[r_w] is phase (r_h, r_w)'s first row for channel c and ld[r_w]
+          // the step between its rows (0 for the zero row of a phase that no tap reaches).
+          std::vector<const float*> rows(s.stride_w);
+          std::vector<int64_t> ld(s.stride_w);
+          for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
             const int64_t p = r_h * s.stride_w + r_w;
             const InputPhase& ph = phases[p];
-            return ph.empty() ? zeros.data() : out.data() + offset[p] + (c * ph.n_h + i) * ph.n_w;
-          };
-          float* line = dx + c * hw + y * s.in_w;
-          if (s.stride_w == 1) {
-            std::copy_n(phase_row(0), s.in_w, line);
-          } else if (s.stride_w == 2) {
-            kern.interleave(phase_row(0), phase_row(1), s.in_w, line);
-          } else {
-            for (int64_t x = 0; x < s.in_w; ++x) line[x] = phase_row(x % s.stride_w)[x / s.stride_w];
+            rows[r_w] = ph.empty() ? zeros.data() : out.data() + offset[p] + c * ph.n_h * ph.n_w;
+            ld[r_w] = ph.empty() ? 0 : ph.n_w;
+          }
+          const int64_t n_h = phases[r_h * s.stride_w].n_h, dst_ld = s.stride_h * s.in_w;
+          float* first = dx + c * hw + r_h * s.in_w;
+          if (s.stride_w == 2) {
+            kern.interleave(rows[0], ld[0], rows[1], ld[1], n_h, s.in_w, first, dst_ld);
+            continue;
+          }
+          for (int64_t i = 0; i < n_h; ++i) {
+            for (int64_t x = 0; x < s.in_w; ++x) {
+              first[i * dst_ld + x] = rows[x % s.stride_w][i * ld[x % s.stride_w] + x / s.stride_w];
+            }
           }
         }
       }

@@ -62,8 +62,10 @@ struct DirectKernels {
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
   void (*slice)(const DirectSliceTask& task);
-  // dst[k] = (k even ? even : odd)[k / 2] for k < n.
-  void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
+  // dst[r * dst_ld + k] = k even ? even[r * even_ld + k / 2] : odd[r * odd_ld + k / 2] for r < rows, k < n
+  // (an ld of 0 repeats one row).
+  void (*interleave)(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
+                     float* dst, int64_t dst_ld);
 };
 
 const DirectKernels& Avx2DirectKernels();

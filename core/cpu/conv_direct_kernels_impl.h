@@ -337,6 +337,17 @@ void Slice(const DirectSliceTask& t) {
           const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
           *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
         }
+        if constexpr (L == 16) {
+          if (j + 8 <= t.cols) {
+            // Half a vector from one load (rows of 8 in a strided 16 x 16 image).
+            using Half = typename VecTraits<8>::VecU;
+            const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
+            const Vec v = __builtin_shuffle(a, a, even);
+            *reinterpret_cast<Half*>(d + j) =
+                typename VecTraits<8>::Vec{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+            j += 8;
+          }
+        }
         for (; j < t.cols; ++j) d[j] = line[2 * j];
         zero_borders(d);
       } else {
@@ -346,20 +357,26 @@ void Slice(const DirectSliceTask& t) {
   }
 }
 
-// dst[2j] = even[j], dst[2j + 1] = odd[j] for the n elements of dst.
+// Rows of dst interleaved from rows of even and odd (see DirectKernels::interleave).
 template <int L>
-void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
+void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
+                float* dst, int64_t dst_ld) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   constexpr auto lo = Mask<L>([](int i) { return i / 2 + (i % 2) * L; });
   constexpr auto hi = Mask<L>([](int i) { return L / 2 + i / 2 + (i % 2) * L; });
-  int64_t j = 0;
-  for (; 2 * (j + L) <= n; j += L) {
-    const Vec e = *reinterpret_cast<const VecU*>(even + j), o = *reinterpret_cast<const VecU*>(odd + j);
-    *reinterpret_cast<VecU*>(dst + 2 * j) = __builtin_shuffle(e, o, lo);
-    *reinterpret_cast<VecU*>(dst + 2 * j + L) = __builtin_shuffle(e, o, hi);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* e = even + r * even_ld;
+    const float* o = odd + r * odd_ld;
+    float* d = dst + r * dst_ld;
+    int64_t j = 0;
+    for (; 2 * (j + L) <= n; j += L) {
+      const Vec ev = *reinterpret_cast<const VecU*>(e + j), ov = *reinterpret_cast<const VecU*>(o + j);
+      *reinterpret_cast<VecU*>(d + 2 * j) = __builtin_shuffle(ev, ov, lo);
+      *reinterpret_cast<VecU*>(d + 2 * j + L) = __builtin_shuffle(ev, ov, hi);
+    }
+    for (int64_t k = 2 * j; k < n; ++k) d[k] = k % 2 == 0 ? e[k / 2] : o[k / 2];
   }
-  for (int64_t k = 2 * j; k < n; ++k) dst[k] = k % 2 == 0 ? even[k / 2] : odd[k / 2];
 }
 
 template <int L>
