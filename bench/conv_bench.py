@@ -6,10 +6,11 @@ rate (a 1024^3 sgemm, measured in the same run); then the total over one ResNet-
 convolution weighted by how often the network has it.
 
 On a shared machine the load changes from second to second: the two sides run in alternating rounds
-and every number is the median over rounds.
+and every number is the median over rounds. When other processes keep every core busy, --cpu-time with
+--threads 1 times each side's own CPU time (the calling thread's), which the time slicing leaves alone.
 
 Run from anywhere with Debian's Python (the one that has torch):
-    /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5]
+    /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5] [--cpu-time]
 """
 
 import argparse
@@ -32,10 +33,10 @@ def build():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def ours(threads, reps, batch):
-    out = subprocess.run([os.path.join(ROOT, "bazel-bin/bench/conv_bench"), f"--threads={threads}",
-                          f"--reps={reps}", f"--batch={batch}"],
-                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+def ours(threads, reps, batch, cpu_time):
+    command = [os.path.join(ROOT, "bazel-bin/bench/conv_bench"), f"--threads={threads}", f"--reps={reps}",
+               f"--batch={batch}"] + (["--cpu-time"] if cpu_time else [])
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     layers, times, sgemm = [], {}, None
     for line in out.strip().splitlines():
         fields = line.split(",")
@@ -50,20 +51,20 @@ def ours(threads, reps, batch):
     return layers, times, sgemm
 
 
-def median_ms(fn, reps):
-    start, i = time.perf_counter(), 0  # warm-up as in conv_bench.cc: at least 3 calls and 50 ms
-    while i < 3 or time.perf_counter() - start < 0.05:
+def median_ms(fn, reps, clock):
+    start, i = clock(), 0  # warm-up as in conv_bench.cc: at least 3 calls and 50 ms
+    while i < 3 or clock() - start < 0.05:
         fn()
         i += 1
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append((time.perf_counter() - t0) * 1e3)
+        times.append((clock() - t0) * 1e3)
     return statistics.median(times)
 
 
-def theirs(layers, reps, batch):
+def theirs(layers, reps, batch, clock):
     gen = torch.Generator().manual_seed(0)
     times = {}
     for name, cin, cout, size, kernel, stride in layers:
@@ -79,10 +80,10 @@ def theirs(layers, reps, batch):
             "backward_weight": lambda: torch.ops.aten.convolution_backward(*args, [False, True, False]),
         }
         for pass_, fn in fns.items():
-            times[(name, pass_)] = median_ms(fn, reps)
+            times[(name, pass_)] = median_ms(fn, reps, clock)
     n = 1024
     a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
-    return times, (n, median_ms(lambda: torch.matmul(a, b), reps))
+    return times, (n, median_ms(lambda: torch.matmul(a, b), reps, clock))
 
 
 def main():
@@ -91,17 +92,22 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time each side's calling-thread CPU time (use with --threads 1)")
     args = parser.parse_args()
+    if args.cpu_time and args.threads != 1:
+        parser.error("--cpu-time measures one thread: use it with --threads 1")
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     torch.set_num_threads(args.threads)
     build()
 
     ours_rounds, theirs_rounds = collections.defaultdict(list), collections.defaultdict(list)
     for _ in range(args.rounds):
-        layers, times, sgemm = ours(args.threads, args.reps, args.batch)
+        layers, times, sgemm = ours(args.threads, args.reps, args.batch, args.cpu_time)
         for key, ms in times.items():
             ours_rounds[key].append(ms)
         ours_rounds["sgemm"].append(sgemm[1])
-        times, torch_sgemm = theirs(layers, args.reps, args.batch)
+        times, torch_sgemm = theirs(layers, args.reps, args.batch, clock)
         for key, ms in times.items():
             theirs_rounds[key].append(ms)
         theirs_rounds["sgemm"].append(torch_sgemm[1])
@@ -111,7 +117,8 @@ def main():
     gemm_rate = 2.0 * n ** 3 / min(med["sgemm"], tmed["sgemm"]) / 1e6
 
     print(f"float32 conv2d, ResNet-20 convolutions at batch {args.batch}, {args.threads} threads, median of "
-          f"{args.rounds} rounds x {args.reps} reps (torch {torch.__version__})")
+          f"{args.rounds} rounds x {args.reps} reps of {'thread CPU' if args.cpu_time else 'wall'} time "
+          f"(torch {torch.__version__})")
     print(f"sgemm {n}^3: ours {med['sgemm']:.2f} ms, torch {tmed['sgemm']:.2f} ms -> GEMM rate "
           f"{gemm_rate:.0f} GFLOP/s")
     header = (f"{'conv':>30} {'pass':>15} {'ours ms':>8} {'torch ms':>9} {'ours/torch':>10} {'ours GF/s':>9} "
