@@ -293,9 +293,22 @@ inline void CopyFloats(const float* src, int64_t n, float* dst) {
   for (; j < n; ++j) dst[j] = src[j];
 }
 
-// One row slice (see DirectSliceTask), plane by plane.
+// Zeroes n floats with vectors (the last one overlapping when n is not a multiple of L).
 template <int L>
-void Slice(const DirectSliceTask& t) {
+inline void ZeroFloats(float* d, int64_t n) {
+  using VecU = typename VecTraits<L>::VecU;
+  if (n < L) {
+    for (int64_t j = 0; j < n; ++j) d[j] = 0.0f;
+    return;
+  }
+  for (int64_t j = 0; j + L <= n; j += L) *reinterpret_cast<VecU*>(d + j) = VecU{};
+  *reinterpret_cast<VecU*>(d + n - L) = VecU{};
+}
+
+// One row slice (see DirectSliceTask), plane by plane. Planes are small (an 8 x 8 image has 80 floats), so
+// the short zero fills stay inline: no loop here may become a call to memset.
+template <int L>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const DirectSliceTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   constexpr auto even = Mask<L>([](int i) { return 2 * i; });
@@ -310,8 +323,8 @@ void Slice(const DirectSliceTask& t) {
   for (int64_t c = 0; c < t.channels; ++c) {
     float* dst = t.dst + c * t.dst_plane;
     const float* src = t.src + c * plane;
-    for (int64_t j = 0; j < r0 * t.cols; ++j) dst[j] = 0.0f;
-    for (int64_t j = r1 * t.cols; j < t.dst_plane; ++j) dst[j] = 0.0f;
+    ZeroFloats<L>(dst, r0 * t.cols);
+    ZeroFloats<L>(dst + r1 * t.cols, t.dst_plane - r1 * t.cols);
     auto zero_borders = [&](float* d) {
       for (int64_t j = 0; j < t.lo; ++j) d[j] = 0.0f;
       for (int64_t j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
