@@ -388,6 +388,17 @@ void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t od
       *reinterpret_cast<VecU*>(d + 2 * j) = __builtin_shuffle(ev, ov, lo);
       *reinterpret_cast<VecU*>(d + 2 * j + L) = __builtin_shuffle(ev, ov, hi);
     }
+    if constexpr (L == 16) {
+      if (2 * (j + 8) <= n) {
+        // Two half vectors into one (rows of 16 in a strided 16 x 16 image).
+        using Half = typename VecTraits<8>::Vec;
+        using HalfU = typename VecTraits<8>::VecU;
+        const Half ev = *reinterpret_cast<const HalfU*>(e + j), ov = *reinterpret_cast<const HalfU*>(o + j);
+        *reinterpret_cast<VecU*>(d + 2 * j) =
+            __builtin_shufflevector(ev, ov, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        j += 8;
+      }
+    }
     for (int64_t k = 2 * j; k < n; ++k) d[k] = k % 2 == 0 ? e[k / 2] : o[k / 2];
   }
 }
