@@ -298,6 +298,14 @@ template <int L>
 inline void ZeroFloats(float* d, int64_t n) {
   using VecU = typename VecTraits<L>::VecU;
   if (n < L) {
+    if constexpr (L == 16) {
+      if (n >= 8) {
+        using Half = typename VecTraits<8>::VecU;
+        *reinterpret_cast<Half*>(d) = Half{};
+        *reinterpret_cast<Half*>(d + n - 8) = Half{};
+        return;
+      }
+    }
     for (int64_t j = 0; j < n; ++j) d[j] = 0.0f;
     return;
   }
@@ -332,7 +340,13 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const D
     const float* first = src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
     if (whole_rows && first >= t.begin && first + flat <= t.end) {
       CopyFloats<L>(first, flat, dst + r0 * t.cols);
-      for (int64_t r = r0; r < r1; ++r) zero_borders(dst + r * t.cols);
+      // The border columns, column by column (usually one at most, on one side).
+      for (int64_t j = 0; j < t.lo; ++j) {
+        for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
+      }
+      for (int64_t j = t.hi; j < t.cols; ++j) {
+        for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
+      }
       continue;
     }
     // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
