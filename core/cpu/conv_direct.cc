@@ -199,7 +199,10 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
 }  // namespace
 
 VectorIsa BestVectorIsa() {
-  static const VectorIsa isa = __builtin_cpu_supports("avx512f") ? VectorIsa::kAvx512 : VectorIsa::kAvx2;
+  static const VectorIsa isa = [] {
+    __builtin_cpu_init();  // in case this runs during static initialization, before libgcc's own
+    return __builtin_cpu_supports("avx512f") ? VectorIsa::kAvx512 : VectorIsa::kAvx2;
+  }();
   return isa;
 }
 
