@@ -7,13 +7,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/state_dict.h"
 #include "core/tensor.h"
 
 namespace normgrad::optim {
-
-// Named tensors, the form every saved state takes (scalars are rank-0 tensors), so that a model, its
-// optimizer and its schedule can share one checkpoint file under different prefixes.
-using StateDict = std::map<std::string, Tensor>;
 
 // Parameters that share hyperparameters. Values left unset take the optimizer's.
 struct ParamGroup {

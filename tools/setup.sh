@@ -11,6 +11,10 @@ packages=(
   nlohmann-json3-dev       # checkpoint headers
   libgtest-dev libgmock-dev
   python3-torch python3-numpy   # reference fixtures and the PyTorch side of benchmarks (tools/, bench/)
+  python3-venv             # the venv below
+  curl                     # fetching the CIFAR-10 archive (data/cifar10_fetch.cc; its tests use file:// URLs)
+  dataset-fashion-mnist    # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (tests/data)
+  python3-pil              # converting the CIFAR-10 JPEG copy to the binary layout (datasets/cifar10/prepare.py)
 )
 
 missing=()
@@ -25,3 +29,15 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 echo "setup: all packages present"
+
+# PyPI's `safetensors` (Debian has none) for tools/safetensors_roundtrip.py, in a venv that also sees
+# Debian's torch; tools/test.sh hands it to the tests as NORMGRAD_PYTHON. Without PyPI the interchange test
+# says it is skipped.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/normgrad/venv"
+if ! "$venv/bin/python3" -c "import torch, safetensors" 2>/dev/null; then
+  if /usr/bin/python3 -m venv --system-site-packages "$venv" && "$venv/bin/pip" install -q safetensors; then
+    echo "setup: safetensors installed in $venv"
+  else
+    echo "setup: could not install safetensors from PyPI; the safetensors interchange test will be skipped"
+  fi
+fi

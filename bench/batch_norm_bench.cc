@@ -1,0 +1,101 @@
+// Times normgrad's float32 batch norm kernels at ResNet shapes and prints one CSV line per shape and pass:
+//   shape,pass,median_ms        (pass: forward_train, forward_eval, backward)
+// and the machine's copy bandwidth over the largest tensor, the yardstick for a memory-bound kernel:
+//   copy,bytes,median_ms        (a parallel memcpy, same thread count; bytes = read + written)
+// bench/batch_norm_bench.py runs this next to PyTorch and prints the comparison table.
+//
+// Usage: batch_norm_bench [--threads=N] [--reps=N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/kernels/normalization.h"
+#include "core/parallel.h"
+#include "core/random.h"
+
+namespace {
+
+using normgrad::Shape;
+using normgrad::Tensor;
+
+// The BatchNorm2d inputs of a CIFAR ResNet's three stages (batch 128), an ImageNet ResNet's first stage
+// (batch 32) and a BatchNorm1d after a wide linear layer.
+const std::vector<Shape> kShapes = {
+    {128, 16, 32, 32}, {128, 32, 16, 16}, {128, 64, 8, 8}, {32, 64, 56, 56}, {256, 1024},
+};
+
+// Median wall time of fn over `reps` calls, after a warm-up of at least 3 calls and 50 ms.
+double MedianMs(const std::function<void()>& fn, int reps) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) fn();
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+std::string Name(const Shape& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2, reps = 21;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      threads = std::atoi(argv[i] + 10);
+    } else if (std::strncmp(argv[i], "--reps=", 7) == 0) {
+      reps = std::atoi(argv[i] + 7);
+    } else {
+      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (threads < 1 || reps < 1) {
+    std::fprintf(stderr, "batch_norm_bench: expected --threads and --reps >= 1\n");
+    return 2;
+  }
+  normgrad::SetNumThreads(threads);
+  namespace kernels = normgrad::kernels;
+  int64_t largest = 0;
+  for (const Shape& shape : kShapes) {
+    normgrad::Generator gen(0);
+    const int64_t c = shape[1];
+    largest = std::max(largest, normgrad::Numel(shape));
+    const Tensor x = normgrad::normal(shape, 1, 2, {}, &gen), dy = normgrad::randn(shape, {}, &gen);
+    const Tensor w = normgrad::normal({c}, 1, 0.1, {}, &gen), b = normgrad::randn({c}, {}, &gen);
+    const Tensor rm = normgrad::zeros({c}), rv = normgrad::ones({c});
+    const kernels::NormForwardResult saved = kernels::batch_norm_forward(x, {}, {}, w, b, true, 0.1, 1e-5);
+    const double train = MedianMs([&] { kernels::batch_norm_forward(x, rm, rv, w, b, true, 0.1, 1e-5); }, reps);
+    const double eval = MedianMs([&] { kernels::batch_norm_forward(x, rm, rv, w, b, false, 0.1, 1e-5); }, reps);
+    const double backward = MedianMs(
+        [&] { kernels::batch_norm_backward(dy, x, w, saved.save_mean, saved.save_invstd, true); }, reps);
+    std::printf("%s,forward_train,%.6f\n%s,forward_eval,%.6f\n%s,backward,%.6f\n", Name(shape).c_str(), train,
+                Name(shape).c_str(), eval, Name(shape).c_str(), backward);
+    std::fflush(stdout);
+  }
+  // Copy bandwidth: a float32 tensor of the largest size into a preallocated one, split over the threads.
+  const size_t bytes = static_cast<size_t>(largest) * sizeof(float);
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  const double copy = MedianMs(
+      [&] {
+        normgrad::ParallelFor(0, static_cast<int64_t>(bytes), 1 << 20, [&](int64_t lo, int64_t hi) {
+          std::memcpy(dst.data() + lo, src.data() + lo, hi - lo);
+        });
+      },
+      reps);
+  std::printf("copy,%zu,%.6f\n", 2 * bytes, copy);
+  return 0;
+}

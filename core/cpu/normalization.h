@@ -1,0 +1,69 @@
+#ifndef NORMGRAD_CORE_CPU_NORMALIZATION_H_
+#define NORMGRAD_CORE_CPU_NORMALIZATION_H_
+
+// Raw loops of the normalization family (batch, instance, group and layer norm): per-group statistics,
+// the normalize-and-affine pass, and the backward through both.
+//
+// Shape legend: x (and y, dy, dx) is a contiguous [N, G, K, S] array: N samples, G statistics groups of
+// K channels each (C = G * K channels, channel c = g * K + k) and S positions per channel. Per-channel
+// arrays (weight, bias and their gradients) are contiguous [C]. A statistic is taken over
+//   - per_sample:  each (n, g) block of K * S elements, N * G statistics in (n, g) order. Instance norm
+//                  is G = C, K = 1; group norm G = num_groups; layer norm G = 1, K = the normalized
+//                  size, S = 1 (its affine is then per element of the normalized block);
+//   - otherwise:   (n, k, s) for each g, G statistics. Batch norm is G = C, K = 1.
+// Statistics are float64 arrays whatever the data's dtype, so that saving them for backward loses
+// nothing. Only float and double data are accepted (callers check).
+//
+// Numerics: moments are two-pass in double over chunks of at most a few thousand contiguous elements
+// (the second pass reads the chunk from L1), and chunks are merged with Chan's pairwise update, so the
+// variance is never computed as E[x^2] - E[x]^2 and is never negative. The normalization is evaluated
+// as (x - center) * scale + shift with center = the mean rounded to the data's dtype (x - center is
+// exact in float when x is near the mean) and the rounding error of the mean folded into shift in
+// double, so inputs of mean 1e4 and standard deviation 0.1 normalize to float32 accuracy.
+//
+// Every statistic is computed by one thread in an order fixed by the shapes: results do not depend on
+// the number of threads.
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace normgrad::cpu {
+
+struct NormLayout {
+  int64_t n = 1, g = 1, k = 1, s = 1;
+  bool per_sample = false;
+
+  int64_t channels() const { return g * k; }
+  int64_t num_stats() const { return per_sample ? n * g : g; }
+  int64_t count() const { return per_sample ? k * s : n * k * s; }  // elements per statistic
+};
+
+// Batch statistics and the normalized output in one sweep per statistic (its data is read once from
+// memory and again from cache): mean[i], var[i] (biased: divided by count) and
+// rstd[i] = 1 / sqrt(var[i] + eps) for every statistic i, and
+//   y = (x - mean) * rstd * weight[c] + bias[c]
+// with weight and bias optional (null: 1 and 0). A statistic over no elements has NaN mean and var.
+void NormForward(DType dtype, const NormLayout& layout, const void* x, const void* weight, const void* bias,
+                 double eps, void* y, double* mean, double* var, double* rstd);
+
+// y = (x - center[c]) * scale[c] + shift[c] over x of shape [N, C, S] (the normalize-and-affine pass with
+// given statistics: eval mode, and the eval-mode input gradient). center and shift are optional (0).
+void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, const double* center,
+                   const double* scale, const double* shift, void* y);
+
+// Gradients of y = (x - mean) * rstd * weight[c] + bias[c] (weight optional: 1) given dy:
+//   through_stats (mean and rstd are x's batch statistics, training):
+//     dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * weight, xhat = (x - mean) * rstd,
+//     the means over each statistic's elements;
+//   otherwise (mean and rstd are constants: eval; requires !layout.per_sample):
+//     dx = dy * weight * rstd;
+//   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over every element of channel c.
+// Each of dx, dweight, dbias may be null (not computed). mean and rstd hold layout.num_stats() values.
+void NormBackward(DType dtype, const NormLayout& layout, const void* x, const void* dy, const void* weight,
+                  const double* mean, const double* rstd, bool through_stats, void* dx, void* dweight,
+                  void* dbias);
+
+}  // namespace normgrad::cpu
+
+#endif  // NORMGRAD_CORE_CPU_NORMALIZATION_H_

@@ -1,0 +1,302 @@
+#include "core/kernels/normalization.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/cpu/normalization.h"
+#include "core/kernels/copy.h"
+
+namespace normgrad::kernels {
+namespace {
+
+using cpu::NormLayout;
+
+// ---- argument checks (all run before anything is written)
+
+void CheckInput(const Tensor& input, int64_t min_rank, const char* op) {
+  NG_CHECK(input.defined(), op, ": expected an input tensor, got an undefined one");
+  NG_CHECK(input.dim() >= min_rank, op, ": expected an input with at least ", min_rank,
+           min_rank == 2 ? " dims ([N, C, ...])" : " dims", ", got ", ShapeToString(input.shape()));
+  NG_CHECK(IsFloating(input.dtype()), op, ": expected a floating-point input (float32 or float64), got ",
+           input.dtype());
+}
+
+// An optional tensor beside the input: absent, or of `shape` and the input's dtype.
+void CheckOptional(const Tensor& t, const char* name, const Shape& shape, DType dtype, const char* op) {
+  if (!t.defined()) return;
+  NG_CHECK(t.shape() == shape, op, ": expected ", name, " of shape ", ShapeToString(shape), ", got ",
+           ShapeToString(t.shape()));
+  NG_CHECK(t.dtype() == dtype, op, ": expected ", name, " of dtype ", dtype, " (the input's), got ", t.dtype());
+}
+
+void CheckRunning(const Tensor& running_mean, const Tensor& running_var, int64_t channels, DType dtype,
+                  const char* op) {
+  NG_CHECK(running_mean.defined() == running_var.defined(), op,
+           ": expected running_mean and running_var both given or both absent, got ",
+           running_mean.defined() ? "running_mean only" : "running_var only");
+  CheckOptional(running_mean, "running_mean", {channels}, dtype, op);
+  CheckOptional(running_var, "running_var", {channels}, dtype, op);
+}
+
+void CheckEps(double eps, const char* op) { NG_CHECK(eps >= 0, op, ": expected eps >= 0, got ", eps); }
+
+void CheckMomentum(double momentum, const char* op) {
+  NG_CHECK(std::isfinite(momentum), op, ": expected a finite momentum, got ", momentum);
+}
+
+// Positions per channel of an [N, C, ...] input: the product of the sizes after dim 1.
+int64_t Spatial(const Tensor& input) {
+  int64_t s = 1;
+  for (int64_t d = 2; d < input.dim(); ++d) s *= input.size(d);
+  return s;
+}
+
+const void* DataOrNull(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
+// ---- shared forward and backward over a layout
+
+struct BatchStats {
+  std::vector<double> mean, var, rstd;
+};
+
+// y and the batch statistics of a contiguous x.
+Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const Tensor& weight, const Tensor& bias,
+                               double eps, BatchStats* stats) {
+  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
+  const int64_t n = layout.num_stats();
+  stats->mean.resize(n);
+  stats->var.resize(n);
+  stats->rstd.resize(n);
+  const Tensor w = weight.defined() ? contiguous(weight) : Tensor();
+  const Tensor b = bias.defined() ? contiguous(bias) : Tensor();
+  cpu::NormForward(x.dtype(), layout, x.raw_data(), DataOrNull(w), DataOrNull(b), eps, out.raw_data(),
+                   stats->mean.data(), stats->var.data(), stats->rstd.data());
+  return out;
+}
+
+// y of a contiguous [N, C, S] x normalized with given per-channel statistics; fills mean and invstd.
+Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
+                                 const Tensor& running_var, const Tensor& weight, const Tensor& bias, double eps,
+                                 std::vector<double>* mean, std::vector<double>* invstd) {
+  *mean = running_mean.to_vector<double>();
+  *invstd = running_var.to_vector<double>();
+  const std::vector<double> w = weight.defined() ? weight.to_vector<double>() : std::vector<double>(c, 1.0);
+  std::vector<double> scale(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    (*invstd)[ch] = 1 / std::sqrt((*invstd)[ch] + eps);
+    scale[ch] = (*invstd)[ch] * w[ch];
+  }
+  const std::vector<double> shift = bias.defined() ? bias.to_vector<double>() : std::vector<double>();
+  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
+  cpu::ChannelAffine(x.dtype(), n, c, s, x.raw_data(), mean->data(), scale.data(),
+                     bias.defined() ? shift.data() : nullptr, out.raw_data());
+  return out;
+}
+
+// running = momentum * batch + (1 - momentum) * running, element by element in double (running may be a
+// strided view). Bumps its version so that a copy saved for backward notices.
+void UpdateRunning(const Tensor& running, const std::vector<double>& batch, double momentum) {
+  VisitFloatDType(running.dtype(), "update_running_stats", [&]<typename T>() {
+    T* p = running.data<T>();
+    const int64_t stride = running.stride(0);
+    for (size_t c = 0; c < batch.size(); ++c) {
+      T& r = p[static_cast<int64_t>(c) * stride];
+      r = static_cast<T>(momentum * batch[c] + (1 - momentum) * static_cast<double>(r));
+    }
+  });
+  running.BumpVersion();
+}
+
+// Unbiased variances from biased ones over `count` elements.
+std::vector<double> Unbiased(const std::vector<double>& var, int64_t count) {
+  std::vector<double> out(var.size());
+  const double f = static_cast<double>(count) / static_cast<double>(count - 1);
+  for (size_t i = 0; i < var.size(); ++i) out[i] = var[i] * f;
+  return out;
+}
+
+NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, const NormLayout& layout,
+                               const Tensor& weight, const Shape& affine_shape, const Tensor& save_mean,
+                               const Tensor& save_invstd, bool through_stats, NormGradMask mask,
+                               const char* op) {
+  NG_CHECK(grad_output.defined() && input.defined(), op, ": expected grad_output and input tensors");
+  NG_CHECK(grad_output.shape() == input.shape(), op, ": expected grad_output of shape ",
+           ShapeToString(input.shape()), " (the input's), got ", ShapeToString(grad_output.shape()));
+  NG_CHECK(grad_output.dtype() == input.dtype(), op, ": expected grad_output of dtype ", input.dtype(),
+           " (the input's), got ", grad_output.dtype());
+  CheckOptional(weight, "weight", affine_shape, input.dtype(), op);
+  for (const Tensor* t : {&save_mean, &save_invstd}) {
+    NG_CHECK(t->defined() && t->dtype() == kFloat64 && t->numel() == layout.num_stats(), op,
+             ": expected saved statistics of ", layout.num_stats(), " float64 values");
+  }
+  const Tensor x = contiguous(input), dy = contiguous(grad_output), w = weight.defined() ? contiguous(weight) : Tensor();
+  const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
+  NormBackwardResult r;
+  if (mask.input) r.grad_input = empty(x.shape(), {.dtype = x.dtype()});
+  if (mask.weight) r.grad_weight = empty(affine_shape, {.dtype = x.dtype()});
+  if (mask.bias) r.grad_bias = empty(affine_shape, {.dtype = x.dtype()});
+  auto out = [](const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; };
+  cpu::NormBackward(x.dtype(), layout, x.raw_data(), dy.raw_data(), DataOrNull(w), mean.data<double>(),
+                    invstd.data<double>(), through_stats, out(r.grad_input), out(r.grad_weight), out(r.grad_bias));
+  return r;
+}
+
+// Layer norm's layout: [prod of leading dims, 1, prod of normalized_shape, 1]; checks the shapes.
+NormLayout LayerNormLayout(const Tensor& input, const Shape& normalized_shape, const char* op) {
+  NG_CHECK(!normalized_shape.empty(), op, ": expected a non-empty normalized_shape");
+  const int64_t lead = input.dim() - static_cast<int64_t>(normalized_shape.size());
+  NG_CHECK(lead >= 0 && Shape(input.shape().begin() + lead, input.shape().end()) == normalized_shape, op,
+           ": expected an input whose trailing dims are ", ShapeToString(normalized_shape), ", got ",
+           ShapeToString(input.shape()));
+  int64_t m = 1;
+  for (int64_t d = 0; d < lead; ++d) m *= input.size(d);
+  return {.n = m, .g = 1, .k = Numel(normalized_shape), .s = 1, .per_sample = true};
+}
+
+NormLayout GroupNormLayout(const Tensor& input, int64_t num_groups, const char* op) {
+  const int64_t c = input.size(1);
+  NG_CHECK(num_groups > 0 && c % num_groups == 0, op, ": expected num_groups > 0 dividing the ", c,
+           " channels, got ", num_groups);
+  return {.n = input.size(0), .g = num_groups, .k = c / num_groups, .s = Spatial(input), .per_sample = true};
+}
+
+}  // namespace
+
+NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                                     const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                                     double eps) {
+  const char* op = "batch_norm";
+  CheckInput(input, 2, op);
+  const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
+  CheckOptional(weight, "weight", {c}, input.dtype(), op);
+  CheckOptional(bias, "bias", {c}, input.dtype(), op);
+  CheckRunning(running_mean, running_var, c, input.dtype(), op);
+  CheckMomentum(momentum, op);
+  CheckEps(eps, op);
+  if (training) {
+    NG_CHECK(n * s > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
+             ShapeToString(input.shape()));
+  } else {
+    NG_CHECK(running_mean.defined(), op, ": expected running_mean and running_var in eval mode (training = false)");
+  }
+  const Tensor x = contiguous(input);
+  if (!training) {
+    std::vector<double> mean, invstd;
+    Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);
+    return {out, from_vector(mean, {c}), from_vector(invstd, {c})};
+  }
+  BatchStats stats;
+  Tensor out = NormalizeWithBatchStats(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = false}, weight, bias,
+                                       eps, &stats);
+  if (running_mean.defined()) {
+    UpdateRunning(running_mean, stats.mean, momentum);
+    UpdateRunning(running_var, Unbiased(stats.var, n * s), momentum);
+  }
+  return {out, from_vector(stats.mean, {c}), from_vector(stats.rstd, {c})};
+}
+
+NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
+                                       const Tensor& save_mean, const Tensor& save_invstd, bool training,
+                                       NormGradMask mask) {
+  CheckInput(input, 2, "batch_norm_backward");
+  const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input), .per_sample = false};
+  return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, training, mask,
+                     "batch_norm_backward");
+}
+
+NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& running_mean,
+                                        const Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                                        bool use_input_stats, double momentum, double eps) {
+  const char* op = "instance_norm";
+  CheckInput(input, 2, op);
+  const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
+  CheckOptional(weight, "weight", {c}, input.dtype(), op);
+  CheckOptional(bias, "bias", {c}, input.dtype(), op);
+  CheckRunning(running_mean, running_var, c, input.dtype(), op);
+  CheckMomentum(momentum, op);
+  CheckEps(eps, op);
+  if (use_input_stats) {
+    NG_CHECK(s > 1, op, ": expected more than 1 spatial element when using input stats, got input of shape ",
+             ShapeToString(input.shape()));
+  } else {
+    NG_CHECK(running_mean.defined(), op,
+             ": expected running_mean and running_var when use_input_stats is false");
+  }
+  const Tensor x = contiguous(input);
+  if (!use_input_stats) {
+    std::vector<double> mean, invstd;
+    Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);
+    return {out, from_vector(mean, {c}), from_vector(invstd, {c})};
+  }
+  BatchStats stats;
+  Tensor out = NormalizeWithBatchStats(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = true}, weight, bias,
+                                       eps, &stats);
+  if (running_mean.defined() && n > 0) {
+    // The running statistics move towards the batch average of the per-instance statistics.
+    const std::vector<double> unbiased = Unbiased(stats.var, s);
+    std::vector<double> mean(c, 0.0), var(c, 0.0);
+    for (int64_t i = 0; i < n * c; ++i) {
+      mean[i % c] += stats.mean[i] / n;
+      var[i % c] += unbiased[i] / n;
+    }
+    UpdateRunning(running_mean, mean, momentum);
+    UpdateRunning(running_var, var, momentum);
+  }
+  return {out, from_vector(stats.mean, {n, c}), from_vector(stats.rstd, {n, c})};
+}
+
+NormBackwardResult instance_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
+                                          const Tensor& save_mean, const Tensor& save_invstd,
+                                          bool use_input_stats, NormGradMask mask) {
+  CheckInput(input, 2, "instance_norm_backward");
+  const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input),
+                          .per_sample = use_input_stats};
+  return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, use_input_stats,
+                     mask, "instance_norm_backward");
+}
+
+NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, const Tensor& weight,
+                                     const Tensor& bias, double eps) {
+  const char* op = "group_norm";
+  CheckInput(input, 2, op);
+  const NormLayout layout = GroupNormLayout(input, num_groups, op);
+  CheckOptional(weight, "weight", {input.size(1)}, input.dtype(), op);
+  CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
+  CheckEps(eps, op);
+  BatchStats stats;
+  Tensor out = NormalizeWithBatchStats(contiguous(input), layout, weight, bias, eps, &stats);
+  return {out, from_vector(stats.mean, {layout.n, num_groups}), from_vector(stats.rstd, {layout.n, num_groups})};
+}
+
+NormBackwardResult group_norm_backward(const Tensor& grad_output, const Tensor& input, int64_t num_groups,
+                                       const Tensor& weight, const Tensor& save_mean, const Tensor& save_invstd,
+                                       NormGradMask mask) {
+  const char* op = "group_norm_backward";
+  CheckInput(input, 2, op);
+  return RunBackward(grad_output, input, GroupNormLayout(input, num_groups, op), weight, {input.size(1)},
+                     save_mean, save_invstd, true, mask, op);
+}
+
+NormForwardResult layer_norm_forward(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
+                                     const Tensor& bias, double eps) {
+  const char* op = "layer_norm";
+  CheckInput(input, 1, op);
+  const NormLayout layout = LayerNormLayout(input, normalized_shape, op);
+  CheckOptional(weight, "weight", normalized_shape, input.dtype(), op);
+  CheckOptional(bias, "bias", normalized_shape, input.dtype(), op);
+  CheckEps(eps, op);
+  BatchStats stats;
+  Tensor out = NormalizeWithBatchStats(contiguous(input), layout, weight, bias, eps, &stats);
+  return {out, from_vector(stats.mean, {layout.n}), from_vector(stats.rstd, {layout.n})};
+}
+
+NormBackwardResult layer_norm_backward(const Tensor& grad_output, const Tensor& input,
+                                       const Shape& normalized_shape, const Tensor& weight,
+                                       const Tensor& save_mean, const Tensor& save_invstd, NormGradMask mask) {
+  const char* op = "layer_norm_backward";
+  CheckInput(input, 1, op);
+  return RunBackward(grad_output, input, LayerNormLayout(input, normalized_shape, op), weight, normalized_shape,
+                     save_mean, save_invstd, true, mask, op);
+}
+
+}  // namespace normgrad::kernels

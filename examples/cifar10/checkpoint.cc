@@ -1,0 +1,145 @@
+// Trainer's checkpoints: one safetensors file (nn/safetensors.h) per checkpoint, holding
+//   tensors   "model.*"      the model's state_dict (parameters, batch-norm running statistics and counts)
+//             "optimizer.*"  SGD's state_dict (momentum buffers, each group's hyperparameters)
+//             "scheduler.*"  the schedule's step
+//   metadata  "train.config"             the trajectory settings (TrajectoryJson), checked on --resume
+//             "train.state"              {"epoch", "step", "tally": {loss_sum, correct, images},
+//                                         "best_accuracy", "elapsed_seconds"}
+//             "train.loader"             the training loader's position and shuffle generator
+//             "train.default_generator"  the default generator's state
+//             "train.log"                every metrics.jsonl record so far (JSON Lines)
+// Written atomically (WriteSafetensors), so an interrupted write leaves the previous checkpoint intact.
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "core/error.h"
+#include "core/random.h"
+#include "core/state_dict.h"
+#include "data/file_io.h"
+#include "examples/cifar10/trainer.h"
+#include "nn/safetensors.h"
+
+namespace normgrad::cifar10 {
+namespace {
+
+using Json = nlohmann::json;
+
+StateDict Merge(std::initializer_list<StateDict> parts) {
+  StateDict out;
+  for (const StateDict& part : parts) out.insert(part.begin(), part.end());
+  return out;
+}
+
+}  // namespace
+
+absl::Status Trainer::SaveCheckpoint(const std::string& path) const {
+  const Json state = {{"epoch", epoch_},
+                      {"step", step_},
+                      {"tally", {{"loss_sum", tally_.loss_sum}, {"correct", tally_.correct}, {"images", tally_.images}}},
+                      {"best_accuracy", best_accuracy_ ? Json(*best_accuracy_) : Json(nullptr)},
+                      {"elapsed_seconds", ElapsedSeconds()}};
+  const Metadata metadata = {{"train.config", TrajectoryJson(config_).dump()},
+                             {"train.state", state.dump()},
+                             {"train.loader", train_loader_->state()},
+                             {"train.default_generator", DefaultGenerator().state()},
+                             {"train.log", JsonLines(log_)}};
+  return WriteSafetensors(path,
+                          Merge({AddPrefix(model_->state_dict(), "model."),
+                                 AddPrefix(optimizer_->state_dict(), "optimizer."),
+                                 AddPrefix(scheduler_->state_dict(), "scheduler.")}),
+                          metadata);
+}
+
+absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
+  absl::StatusOr<SafetensorsContents> contents = ReadSafetensors(path);
+  if (!contents.ok()) {
+    if (absl::IsNotFound(contents.status())) {
+      return absl::NotFoundError(absl::StrCat("no checkpoint at ", path, " (train first, or point --checkpoint_dir at ",
+                                              "the folder of an earlier run)"));
+    }
+    return contents.status();
+  }
+  auto bad = [&](const std::string& what) { return absl::DataLossError(absl::StrCat(path, ": ", what)); };
+  auto metadata = [&](const char* key) -> absl::StatusOr<std::string> {
+    const auto it = contents->metadata.find(key);
+    if (it == contents->metadata.end()) return bad(absl::StrCat("not a train_cifar checkpoint (no \"", key, "\" metadata)"));
+    return it->second;
+  };
+
+  // Everything is parsed and checked before anything is restored.
+  NG_ASSIGN_OR_RETURN(const std::string config_text, metadata("train.config"));
+  NG_ASSIGN_OR_RETURN(const std::string state_text, metadata("train.state"));
+  NG_ASSIGN_OR_RETURN(const std::string loader_state, metadata("train.loader"));
+  NG_ASSIGN_OR_RETURN(const std::string generator_state, metadata("train.default_generator"));
+  NG_ASSIGN_OR_RETURN(const std::string log_text, metadata("train.log"));
+  const Json saved_config = Json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  const Json state = Json::parse(state_text, nullptr, false);
+  if (saved_config.is_discarded() || !state.is_object()) return bad("damaged train.config or train.state metadata");
+  if (!model_only) {
+    const std::vector<std::string> differences = TrajectoryDifferences(saved_config, config_);
+    if (!differences.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--resume: ", path, " was written with other settings, so the run would not continue exactly: ",
+          absl::StrJoin(differences, "; "), " (use the checkpoint's settings, or another --checkpoint_dir)"));
+    }
+  }
+  std::vector<Json> log;
+  std::vector<EpochMetrics> history;
+  std::istringstream lines(log_text);
+  for (std::string line; std::getline(lines, line);) {
+    log.push_back(Json::parse(line, nullptr, false));
+    if (log.back().is_discarded()) return bad("damaged train.log metadata");
+    if (log.back().value("event", "") != "epoch") continue;
+    absl::StatusOr<EpochMetrics> m = EpochMetricsFromJson(log.back());
+    if (!m.ok()) return bad(std::string(m.status().message()));
+    history.push_back(*m);
+  }
+  Tally tally;
+  int64_t epoch, step;
+  double elapsed;
+  std::optional<double> best;
+  try {
+    epoch = state.at("epoch").get<int64_t>();
+    step = state.at("step").get<int64_t>();
+    tally.loss_sum = state.at("tally").at("loss_sum").get<double>();
+    tally.correct = state.at("tally").at("correct").get<int64_t>();
+    tally.images = state.at("tally").at("images").get<int64_t>();
+    elapsed = state.at("elapsed_seconds").get<double>();
+    if (!state.at("best_accuracy").is_null()) best = state.at("best_accuracy").get<double>();
+  } catch (const Json::exception& e) {
+    return bad(absl::StrCat("damaged train.state metadata: ", e.what()));
+  }
+
+  // The model validates its keys and shapes before copying anything.
+  absl::StatusOr<nn::LoadResult> loaded = model_->load_state_dict(StripPrefix(contents->tensors, "model."));
+  if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.status().message()));
+  epoch_ = epoch;
+  step_ = step;
+  if (model_only) return absl::OkStatus();
+
+  // Past the model, a failure leaves a half-restored trainer: Create() then fails and nothing trains.
+  NG_RETURN_IF_ERROR(optimizer_->load_state_dict(StripPrefix(contents->tensors, "optimizer.")));
+  NG_RETURN_IF_ERROR(scheduler_->load_state_dict(StripPrefix(contents->tensors, "scheduler.")));
+  NG_RETURN_IF_ERROR(train_loader_->set_state(loader_state));
+  if (train_loader_->epoch() != epoch_) {
+    return bad(absl::StrCat("the loader is at epoch ", train_loader_->epoch(), " but the run at epoch ", epoch_));
+  }
+  NG_RETURN_IF_ERROR(DefaultGenerator().set_state(generator_state));
+  tally_ = tally;
+  best_accuracy_ = best;
+  elapsed_before_ = elapsed;
+  log_ = std::move(log);
+  history_ = std::move(history);
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::WriteLogAndChart() const {
+  NG_RETURN_IF_ERROR(data::WriteFileAtomically(PathIn(kMetricsLog), JsonLines(log_)));
+  const std::string title = absl::StrFormat("%s on CIFAR-10: %s schedule, lr %g, batch %d, seed %d", config_.model,
+                                            config_.schedule, config_.lr, config_.batch_size, config_.seed);
+  return data::WriteFileAtomically(PathIn(kCurvesChart), TrainingCurvesSvg(history_, title));
+}
+
+}  // namespace normgrad::cifar10

@@ -1,0 +1,126 @@
+#include "examples/cifar10/config.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/error.h"
+
+namespace normgrad::cifar10 {
+namespace {
+
+absl::Status Bad(const std::string& flag, const std::string& expected, const std::string& got) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ", expected, ", got ", got));
+}
+
+int64_t WarmupSteps(const TrainConfig& c, int64_t steps_per_epoch) {
+  return std::llround(c.warmup_epochs * static_cast<double>(steps_per_epoch));
+}
+
+}  // namespace
+
+absl::StatusOr<int> ResNetDepth(const std::string& model) {
+  const std::string prefix = "resnet";
+  int depth = 0;
+  if (model.rfind(prefix, 0) == 0 && model.size() > prefix.size() && model.size() <= prefix.size() + 4 &&
+      std::all_of(model.begin() + prefix.size(), model.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    depth = std::stoi(model.substr(prefix.size()));
+  }
+  if (depth == 18 || (depth >= 8 && (depth - 2) % 6 == 0)) return depth;
+  return Bad("model", "resnet20, resnet32, resnet44, resnet56, resnet110 (any resnet<6n+2>) or resnet18",
+             absl::StrCat("\"", model, "\""));
+}
+
+absl::Status Validate(const TrainConfig& c) {
+  NG_RETURN_IF_ERROR(ResNetDepth(c.model).status());
+  if (c.schedule != "cosine" && c.schedule != "multistep" && c.schedule != "onecycle") {
+    return Bad("schedule", "cosine, multistep or onecycle", absl::StrCat("\"", c.schedule, "\""));
+  }
+  if (c.epochs < 1) return Bad("epochs", "at least 1", absl::StrCat(c.epochs));
+  if (c.batch_size < 1) return Bad("batch_size", "at least 1", absl::StrCat(c.batch_size));
+  if (c.eval_batch_size < 1) return Bad("eval_batch_size", "at least 1", absl::StrCat(c.eval_batch_size));
+  if (!(c.lr > 0)) return Bad("lr", "a positive learning rate", absl::StrCat(c.lr));
+  if (!(c.momentum >= 0 && c.momentum < 1)) return Bad("momentum", "a value in [0, 1)", absl::StrCat(c.momentum));
+  if (c.nesterov && c.momentum == 0) return Bad("nesterov", "momentum > 0 for Nesterov momentum", "--momentum=0");
+  if (!(c.weight_decay >= 0)) return Bad("weight_decay", "a value >= 0", absl::StrCat(c.weight_decay));
+  if (!(c.gamma > 0 && c.gamma <= 1)) return Bad("gamma", "a factor in (0, 1]", absl::StrCat(c.gamma));
+  if (!(c.warmup_epochs >= 0 && c.warmup_epochs < c.epochs)) {
+    return Bad("warmup_epochs", absl::StrCat("a value in [0, --epochs = ", c.epochs, ")"), absl::StrCat(c.warmup_epochs));
+  }
+  for (size_t i = 0; i < c.milestones.size(); ++i) {
+    if (c.milestones[i] <= c.warmup_epochs || c.milestones[i] > c.epochs ||
+        (i > 0 && c.milestones[i] <= c.milestones[i - 1])) {
+      return Bad("milestones", absl::StrCat("increasing epochs after the warm-up, up to ", c.epochs),
+                 absl::StrJoin(c.milestones, ","));
+    }
+  }
+  if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
+  if (c.max_train_batches < 0) return Bad("max_train_batches", "a count >= 0 (0: all)", absl::StrCat(c.max_train_batches));
+  if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));
+  if (c.threads < 0) return Bad("threads", "a count >= 0 (0: every core)", absl::StrCat(c.threads));
+  if (c.device != "cpu") {
+    return Bad("device", "cpu (this build trains on the CPU; CUDA training is not wired into train_cifar yet)",
+               absl::StrCat("\"", c.device, "\""));
+  }
+  if (c.checkpoint_dir.empty()) return Bad("checkpoint_dir", "a folder", "\"\"");
+  if (c.resume && c.evaluate_only) return Bad("evaluate_only", "not together with --resume", "both");
+  return absl::OkStatus();
+}
+
+optim::SchedulePtr MakeSchedule(const TrainConfig& c, int64_t steps_per_epoch) {
+  const int64_t total = c.epochs * steps_per_epoch;
+  const int64_t warmup = WarmupSteps(c, steps_per_epoch);
+  if (c.schedule == "onecycle") {
+    const double pct = warmup > 0 ? static_cast<double>(warmup) / static_cast<double>(total) : 0.3;
+    return optim::OneCycleLR({.max_lr = c.lr, .total_steps = total, .pct_start = pct,
+                              .cycle_momentum = c.momentum > 0, .base_momentum = std::min(0.85, c.momentum),
+                              .max_momentum = c.momentum});
+  }
+  optim::SchedulePtr after;
+  if (c.schedule == "cosine") {
+    after = optim::CosineAnnealingLR(total - warmup);
+  } else {
+    std::vector<int64_t> epochs = c.milestones;
+    if (epochs.empty()) epochs = {std::max<int64_t>(1, c.epochs / 2), std::max<int64_t>(1, c.epochs * 3 / 4)};
+    std::vector<int64_t> steps;
+    for (int64_t e : epochs) steps.push_back(e * steps_per_epoch - warmup);  // counted from the warm-up's end
+    after = optim::MultiStepLR(steps, c.gamma);
+  }
+  return warmup > 0 ? optim::Warmup(warmup, after, 0.1) : after;
+}
+
+nlohmann::json TrajectoryJson(const TrainConfig& c) {
+  return {{"model", c.model},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"lr", c.lr},
+          {"schedule", c.schedule},
+          {"warmup_epochs", c.warmup_epochs},
+          {"milestones", c.milestones},
+          {"gamma", c.gamma},
+          {"momentum", c.momentum},
+          {"nesterov", c.nesterov},
+          {"weight_decay", c.weight_decay},
+          {"norm_weight_decay", c.norm_weight_decay},
+          {"seed", c.seed},
+          {"val_split", c.val_split},
+          {"max_train_batches", c.max_train_batches},
+          {"augment", c.augment}};
+}
+
+std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config) {
+  std::vector<std::string> out;
+  const nlohmann::json now = TrajectoryJson(config);
+  for (const auto& [key, value] : now.items()) {
+    const auto it = saved.find(key);
+    if (it == saved.end()) {
+      out.push_back(absl::StrCat(key, ": not in the checkpoint"));
+    } else if (*it != value) {
+      out.push_back(absl::StrCat(key, ": checkpoint ", it->dump(), ", now ", value.dump()));
+    }
+  }
+  return out;
+}
+
+}  // namespace normgrad::cifar10

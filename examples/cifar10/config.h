@@ -1,0 +1,78 @@
+#ifndef NORMGRAD_EXAMPLES_CIFAR10_CONFIG_H_
+#define NORMGRAD_EXAMPLES_CIFAR10_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "optim/lr_scheduler.h"
+
+namespace normgrad::cifar10 {
+
+// Everything a CIFAR-10 training run is configured with (train_cifar's flags, one field each; see
+// train_cifar.cc for the help texts).
+struct TrainConfig {
+  // Data: the folder with data_batch_1..5.bin (or cifar-10-batches-bin/ below it, or the official archive,
+  // fetched there when absent and `download` is set).
+  std::string data_dir = "cifar10_data";
+  bool download = true;
+  int64_t val_split = 5000;         // training images held out (the last ones) to validate on
+  int64_t max_train_batches = 0;    // > 0: train on only that many batches per epoch (smoke runs)
+  bool augment = true;              // random crops with 4-pixel padding and horizontal flips
+  int loader_workers = 2;           // background threads preparing batches
+
+  // Model and optimization.
+  std::string model = "resnet20";   // resnet20/32/44/56/110 (He et al. 2016) or resnet18
+  int64_t epochs = 30;
+  int64_t batch_size = 128;
+  double lr = 0.1;                  // the peak learning rate
+  std::string schedule = "cosine";  // cosine | multistep | onecycle
+  double warmup_epochs = 0;         // linear warm-up from lr / 10 (cosine, multistep); onecycle's rising phase
+  std::vector<int64_t> milestones;  // multistep: epochs after which lr *= gamma (empty: 50% and 75% of epochs)
+  double gamma = 0.1;
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 5e-4;
+  bool norm_weight_decay = false;   // also decay batch norm's weight and bias
+  uint64_t seed = 0;
+
+  // Running.
+  int threads = 0;                  // kernel threads; 0: every core
+  std::string device = "cpu";
+  std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
+  bool resume = false;
+  bool evaluate_only = false;
+  int64_t eval_batch_size = 500;
+};
+
+// InvalidArgument naming the first bad setting and its value (a model that is not a supported ResNet, a
+// schedule that is not one of the three, epochs or batch size < 1, a negative lr, momentum outside [0, 1),
+// Nesterov without momentum, milestones outside 1..epochs or not increasing, warm-up longer than the
+// run, a device other than cpu, ...).
+[[nodiscard]] absl::Status Validate(const TrainConfig& config);
+
+// The depth of a model name: "resnet20" -> 20. Depths 6n + 2 and 18 are accepted (the flag's help lists
+// the paper's 20, 32, 44, 56, 110 and 18). InvalidArgument otherwise.
+absl::StatusOr<int> ResNetDepth(const std::string& model);
+
+// The learning-rate schedule of `config`, stepped once per batch (steps_per_epoch of them per epoch):
+//   cosine:    linear warm-up from lr / 10 over warmup_epochs, then cosine annealing to 0 at the end;
+//   multistep: the same warm-up, then lr * gamma^k after the k-th milestone (He et al.: 0.1 at 50% and 75%);
+//   onecycle:  PyTorch's OneCycleLR with max_lr = lr, its rising phase warmup_epochs long (30% of the run
+//              when 0), momentum cycled between 0.85 and `momentum`.
+// Requires a Validate()d config.
+optim::SchedulePtr MakeSchedule(const TrainConfig& config, int64_t steps_per_epoch);
+
+// The settings that shape the training trajectory (everything but where files are, threads and device),
+// as saved in checkpoints so that --resume can check it continues the same run.
+nlohmann::json TrajectoryJson(const TrainConfig& config);
+
+// The settings of `saved` (a TrajectoryJson) that differ from `config`'s: "epochs: checkpoint 30, now 40".
+std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config);
+
+}  // namespace normgrad::cifar10
+
+#endif  // NORMGRAD_EXAMPLES_CIFAR10_CONFIG_H_

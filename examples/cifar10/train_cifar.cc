@@ -1,0 +1,137 @@
+// train_cifar: trains a ResNet on CIFAR-10 from the command line. See --help.
+//
+//   bazel run //examples/cifar10:train_cifar -- --data_dir=/path/to/cifar10 --epochs=30
+//
+// Writes into --checkpoint_dir: latest.safetensors and best.safetensors (every epoch), metrics.jsonl (one
+// JSON object per epoch, then the per-class accuracies) and curves.svg (loss and accuracy per epoch; open
+// it in a browser). Ctrl-C saves a checkpoint after the current batch and exits; --resume continues.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "examples/cifar10/config.h"
+#include "examples/cifar10/interrupt.h"
+#include "examples/cifar10/trainer.h"
+
+namespace {
+const normgrad::cifar10::TrainConfig kDefaults;
+}  // namespace
+
+ABSL_FLAG(std::string, data_dir, kDefaults.data_dir,
+          "Folder with CIFAR-10's data_batch_1.bin ... data_batch_5.bin (and test_batch.bin, used when present), "
+          "directly or in its cifar-10-batches-bin/ subfolder. When absent, the official archive is downloaded "
+          "there (MD5-checked) unless --nodownload.");
+ABSL_FLAG(bool, download, kDefaults.download, "Download CIFAR-10 into --data_dir when it is not there.");
+ABSL_FLAG(std::string, model, kDefaults.model,
+          "resnet20, resnet32, resnet44, resnet56, resnet110 (He et al. 2016, CIFAR variants, option-A shortcuts) "
+          "or resnet18 (the ImageNet ResNet-18 adapted to 32x32 images).");
+ABSL_FLAG(int64_t, epochs, kDefaults.epochs, "Passes over the training images.");
+ABSL_FLAG(int64_t, batch_size, kDefaults.batch_size, "Training images per SGD step.");
+ABSL_FLAG(double, lr, kDefaults.lr, "Peak learning rate (what the schedule starts from after its warm-up).");
+ABSL_FLAG(std::string, schedule, kDefaults.schedule,
+          "Learning-rate schedule, stepped every batch: cosine (annealing to 0 at the end), multistep (times "
+          "--gamma at each of --milestones) or onecycle (PyTorch's OneCycleLR peaking at --lr, momentum cycled).");
+ABSL_FLAG(double, warmup_epochs, kDefaults.warmup_epochs,
+          "Linear warm-up from lr/10 to lr over this many epochs (fractions allowed); for onecycle, the length "
+          "of its rising phase (0: 30% of the run).");
+ABSL_FLAG(std::vector<std::string>, milestones, {},
+          "multistep: comma-separated epochs after which the learning rate is multiplied by --gamma "
+          "(default: 50% and 75% of --epochs, as He et al.).");
+ABSL_FLAG(double, gamma, kDefaults.gamma, "multistep: the factor applied at each milestone.");
+ABSL_FLAG(double, momentum, kDefaults.momentum, "SGD momentum (onecycle: its highest value).");
+ABSL_FLAG(bool, nesterov, kDefaults.nesterov, "Nesterov momentum.");
+ABSL_FLAG(double, weight_decay, kDefaults.weight_decay,
+          "L2 weight decay of convolution and linear weights (batch norm parameters and biases get none unless "
+          "--norm_weight_decay).");
+ABSL_FLAG(bool, norm_weight_decay, kDefaults.norm_weight_decay,
+          "Apply --weight_decay to every parameter, batch norm weights and biases included.");
+ABSL_FLAG(bool, augment, kDefaults.augment, "Random crops (4-pixel zero padding) and horizontal flips.");
+ABSL_FLAG(uint64_t, seed, kDefaults.seed,
+          "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
+          "the same run, bit for bit.");
+ABSL_FLAG(int, threads, kDefaults.threads, "Kernel threads (0: every core).");
+ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
+          "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");
+ABSL_FLAG(std::string, device, kDefaults.device, "Where to train: cpu.");
+ABSL_FLAG(std::string, checkpoint_dir, kDefaults.checkpoint_dir,
+          "Folder for latest.safetensors, best.safetensors, metrics.jsonl and curves.svg (created if needed).");
+ABSL_FLAG(bool, resume, kDefaults.resume,
+          "Continue the run saved in --checkpoint_dir/latest.safetensors exactly where it stopped (the other "
+          "training flags must match the checkpoint's; --epochs included).");
+ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
+          "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best) on "
+          "the validation and test images and print per-class accuracy.");
+ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
+          "Training images held out for validation (the last ones of data_batch_5.bin); 0: none.");
+ABSL_FLAG(int64_t, max_train_batches, kDefaults.max_train_batches,
+          "Train on only the first N batches' worth of images each epoch (smoke runs); 0: all.");
+ABSL_FLAG(int64_t, eval_batch_size, kDefaults.eval_batch_size, "Images per batch when evaluating.");
+
+namespace {
+
+// Relative paths name places in the folder `bazel run` was started from, not in the runfiles tree.
+std::string FromWorkingDirectory(const std::string& path) {
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || !cwd || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(cwd) / path).string();
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "train_cifar: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Trains a ResNet on CIFAR-10 with SGD and writes checkpoints, a JSON-lines metrics log and an SVG chart "
+      "of the loss and accuracy curves.\n"
+      "  bazel run //examples/cifar10:train_cifar -- --data_dir=DIR [--model=resnet20 --epochs=30 ...]\n"
+      "Ctrl-C saves a checkpoint after the current batch and exits; --resume continues from it.");
+  absl::ParseCommandLine(argc, argv);
+
+  normgrad::cifar10::TrainConfig c;
+  c.data_dir = FromWorkingDirectory(absl::GetFlag(FLAGS_data_dir));
+  c.download = absl::GetFlag(FLAGS_download);
+  c.val_split = absl::GetFlag(FLAGS_val_split);
+  c.max_train_batches = absl::GetFlag(FLAGS_max_train_batches);
+  c.augment = absl::GetFlag(FLAGS_augment);
+  c.loader_workers = absl::GetFlag(FLAGS_loader_workers);
+  c.model = absl::GetFlag(FLAGS_model);
+  c.epochs = absl::GetFlag(FLAGS_epochs);
+  c.batch_size = absl::GetFlag(FLAGS_batch_size);
+  c.lr = absl::GetFlag(FLAGS_lr);
+  c.schedule = absl::GetFlag(FLAGS_schedule);
+  c.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
+  for (const std::string& m : absl::GetFlag(FLAGS_milestones)) {
+    char* end = nullptr;
+    const long long epoch = std::strtoll(m.c_str(), &end, 10);
+    if (m.empty() || *end != '\0') return Fail("--milestones: expected comma-separated epochs, got \"" + m + "\"");
+    c.milestones.push_back(epoch);
+  }
+  c.gamma = absl::GetFlag(FLAGS_gamma);
+  c.momentum = absl::GetFlag(FLAGS_momentum);
+  c.nesterov = absl::GetFlag(FLAGS_nesterov);
+  c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
+  c.norm_weight_decay = absl::GetFlag(FLAGS_norm_weight_decay);
+  c.seed = absl::GetFlag(FLAGS_seed);
+  c.threads = absl::GetFlag(FLAGS_threads);
+  c.device = absl::GetFlag(FLAGS_device);
+  c.checkpoint_dir = FromWorkingDirectory(absl::GetFlag(FLAGS_checkpoint_dir));
+  c.resume = absl::GetFlag(FLAGS_resume);
+  c.evaluate_only = absl::GetFlag(FLAGS_evaluate_only);
+  c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
+
+  normgrad::cifar10::InstallInterruptHandler();
+  absl::StatusOr<std::unique_ptr<normgrad::cifar10::Trainer>> trainer = normgrad::cifar10::Trainer::Create(c);
+  if (!trainer.ok()) return Fail(std::string(trainer.status().message()));
+  absl::StatusOr<normgrad::cifar10::RunResult> result = (*trainer)->Run();
+  if (!result.ok()) return Fail(std::string(result.status().message()));
+  return 0;
+}

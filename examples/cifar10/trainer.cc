@@ -1,0 +1,268 @@
+#include "examples/cifar10/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "autograd/grad_mode.h"
+#include "core/error.h"
+#include "core/kernels/reduce.h"
+#include "core/parallel.h"
+#include "core/random.h"
+#include "data/cifar10.h"
+#include "data/cifar10_fetch.h"
+#include "data/file_io.h"
+#include "examples/cifar10/interrupt.h"
+#include "nn/functional/loss.h"
+#include "optim/param_groups.h"
+
+namespace normgrad::cifar10 {
+namespace {
+
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Adds each image's hit or miss to its class in `classes` (when given) and returns the hits.
+int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<ClassAccuracy>* classes) {
+  const std::vector<int64_t> predicted = kernels::argmax(logits.detach(), 1).to_vector<int64_t>();
+  const std::vector<int64_t> truth = labels.to_vector<int64_t>();
+  int64_t correct = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    const bool hit = predicted[i] == truth[i];
+    correct += hit;
+    if (classes) {
+      (*classes)[truth[i]].correct += hit;
+      ++(*classes)[truth[i]].images;
+    }
+  }
+  return correct;
+}
+
+std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, std::FILE* out) {
+  std::unique_ptr<Trainer> trainer(new Trainer(config, out));
+  try {
+    NG_RETURN_IF_ERROR(trainer->Setup());
+  } catch (const Error& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  return trainer;
+}
+
+absl::Status Trainer::Setup() {
+  NG_RETURN_IF_ERROR(Validate(config_));
+  NG_ASSIGN_OR_RETURN(const int depth, ResNetDepth(config_.model));
+  if (config_.threads > 0) SetNumThreads(config_.threads);
+
+  NG_ASSIGN_OR_RETURN(const std::string dir,
+                      data::FindOrFetchCifar10(config_.data_dir,
+                                               {.download = config_.download, .log = [this](const std::string& m) {
+                                                  std::fprintf(out_, "%s\n", m.c_str());
+                                                  std::fflush(out_);
+                                                }}));
+  NG_ASSIGN_OR_RETURN(data::Cifar10 cifar, data::LoadCifar10(dir));
+  if (config_.val_split >= cifar.train.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("--val_split: expected fewer than the ", cifar.train.size(),
+                                                   " training images in ", dir, ", got ", config_.val_split));
+  }
+  NG_ASSIGN_OR_RETURN(auto split, data::SplitTail(cifar.train, config_.val_split));
+  data::ImageDataset train = std::move(split.first);
+  const int64_t keep = config_.max_train_batches * config_.batch_size;
+  if (keep > 0 && keep < train.size()) {
+    NG_ASSIGN_OR_RETURN(auto cut, data::SplitTail(train, train.size() - keep));
+    train = std::move(cut.first);
+  }
+  train_set_ = std::make_shared<const data::ImageDataset>(std::move(train));
+  if (split.second.size() > 0) val_set_ = std::make_shared<const data::ImageDataset>(std::move(split.second));
+  if (cifar.test) test_set_ = std::make_shared<const data::ImageDataset>(std::move(*cifar.test));
+
+  const std::vector<double> mean(std::begin(data::kCifar10Mean), std::end(data::kCifar10Mean));
+  const std::vector<double> std(std::begin(data::kCifar10Std), std::end(data::kCifar10Std));
+  train_loader_ = std::make_unique<data::DataLoader>(
+      train_set_, data::LoaderOptions{.batch_size = config_.batch_size, .shuffle = true,
+                                      .crop_padding = config_.augment ? 4 : 0, .horizontal_flip = config_.augment,
+                                      .mean = mean, .std = std, .num_workers = config_.loader_workers,
+                                      .seed = config_.seed});
+  const data::LoaderOptions eval{.batch_size = config_.eval_batch_size, .shuffle = false, .mean = mean, .std = std,
+                                 .num_workers = std::min(1, config_.loader_workers)};
+  if (val_set_) val_loader_ = std::make_unique<data::DataLoader>(val_set_, eval);
+  if (test_set_) test_loader_ = std::make_unique<data::DataLoader>(test_set_, eval);
+
+  Generator init(config_.seed);
+  model_ = nn::ResNet::Cifar(depth, {}, &init);
+  std::vector<optim::ParamGroup> groups = config_.norm_weight_decay ? optim::SingleGroup(model_->parameters())
+                                                                   : optim::NoDecayOnNorms(*model_, config_.weight_decay);
+  optimizer_ = std::make_unique<optim::SGD>(std::move(groups),
+                                            optim::SGDOptions{.lr = config_.lr, .momentum = config_.momentum,
+                                                              .weight_decay = config_.weight_decay,
+                                                              .nesterov = config_.nesterov});
+  scheduler_ = std::make_unique<optim::LRScheduler>(*optimizer_, MakeSchedule(config_, train_loader_->num_batches()));
+  progress_ = std::make_unique<Progress>(out_, isatty(fileno(out_)) == 1, config_.epochs, train_loader_->num_batches());
+
+  NG_RETURN_IF_ERROR(data::MakeDirectories(config_.checkpoint_dir));
+  if (config_.resume) NG_RETURN_IF_ERROR(LoadCheckpoint(PathIn(kLatestCheckpoint), /*model_only=*/false));
+  start_seconds_ = Now();
+  return absl::OkStatus();
+}
+
+std::string Trainer::PathIn(const char* name) const { return absl::StrCat(config_.checkpoint_dir, "/", name); }
+
+double Trainer::ElapsedSeconds() const { return elapsed_before_ + Now() - start_seconds_; }
+
+absl::StatusOr<RunResult> Trainer::Run() {
+  try {
+    return config_.evaluate_only ? EvaluateOnly() : Train();
+  } catch (const Error& e) {
+    return absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  }
+}
+
+void Trainer::TrainStep(const data::Batch& batch) {
+  const Tensor logits = model_->forward(batch.images);
+  const Tensor loss = nn::functional::cross_entropy(logits, batch.labels);
+  optimizer_->zero_grad();
+  loss.backward();
+  optimizer_->step();
+  scheduler_->step();
+  ++step_;
+  tally_.Add(loss.item<double>(), CountCorrect(logits, batch.labels, nullptr), batch.labels.size(0));
+}
+
+absl::StatusOr<RunResult> Trainer::Train() {
+  RunResult result;
+  std::fprintf(out_, "%s: %lld training images (%lld batches of %lld), %lld validation, %lld test; %d threads\n",
+               config_.model.c_str(), static_cast<long long>(train_set_->size()),
+               static_cast<long long>(train_loader_->num_batches()), static_cast<long long>(config_.batch_size),
+               static_cast<long long>(val_set_ ? val_set_->size() : 0),
+               static_cast<long long>(test_set_ ? test_set_->size() : 0), GetNumThreads());
+  while (epoch_ < config_.epochs) {
+    model_->train();
+    const double epoch_start = Now();
+    progress_->StartEpoch(epoch_, train_loader_->batch_index());
+    int64_t images = 0;
+    while (std::optional<data::Batch> batch = train_loader_->Next()) {
+      TrainStep(*batch);
+      images += batch->labels.size(0);
+      progress_->Batch(train_loader_->batch_index(), images, tally_.loss(), tally_.accuracy(), eval_seconds_);
+      if (after_step) after_step(step_);
+      if (InterruptRequested()) {
+        NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
+        progress_->Print(absl::StrFormat(
+            "interrupted: saved %s at epoch %d, batch %d of %d (step %d); run again with --resume to continue",
+            PathIn(kLatestCheckpoint), epoch_ + 1, train_loader_->batch_index(), train_loader_->num_batches(), step_));
+        result.interrupted = true;
+        break;
+      }
+    }
+    if (result.interrupted) break;
+    const double images_per_second = progress_->images_per_second();
+    ++epoch_;
+    NG_RETURN_IF_ERROR(FinishEpoch(epoch_start, images_per_second));
+    if (InterruptRequested()) {  // during the evaluation: the epoch's checkpoint is saved already
+      progress_->Print(absl::StrFormat("interrupted after epoch %d (saved); run again with --resume to continue", epoch_));
+      result.interrupted = true;
+      break;
+    }
+  }
+  result.epochs_done = epoch_;
+  result.steps = step_;
+  if (!result.interrupted) {
+    PrintPerClass(result);
+    NG_RETURN_IF_ERROR(WriteLogAndChart());
+  }
+  return result;
+}
+
+absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_second) {
+  const double eval_start = Now();
+  EpochMetrics m;
+  m.epoch = epoch_;
+  m.step = step_;
+  m.lr = optimizer_->param_groups()[0].lr;
+  m.train_loss = tally_.loss();
+  m.train_accuracy = tally_.accuracy();
+  if (val_loader_) {
+    const Evaluation v = Evaluate(*val_loader_);
+    m.val_loss = v.tally.loss(), m.val_accuracy = v.tally.accuracy();
+  }
+  if (test_loader_) {
+    const Evaluation t = Evaluate(*test_loader_);
+    m.test_loss = t.tally.loss(), m.test_accuracy = t.tally.accuracy();
+  }
+  eval_seconds_ = Now() - eval_start;
+  m.images_per_second = train_images_per_second;
+  m.epoch_seconds = Now() - epoch_start;
+  m.elapsed_seconds = ElapsedSeconds();
+  tally_ = Tally();
+  history_.push_back(m);
+  log_.push_back(ToJson(m));
+
+  // The best model by validation accuracy (by training accuracy without a validation split; never by
+  // test accuracy, which would make the test set part of training).
+  const double score = m.val_accuracy.value_or(m.train_accuracy);
+  const bool best = !best_accuracy_ || score > *best_accuracy_;
+  if (best) best_accuracy_ = score;
+  NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
+  if (best) NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kBestCheckpoint)));
+  NG_RETURN_IF_ERROR(WriteLogAndChart());
+
+  std::string line = absl::StrFormat("epoch %d/%d  train loss %.4f acc %s", epoch_, config_.epochs, m.train_loss,
+                                     Percent(m.train_accuracy));
+  if (m.val_loss) absl::StrAppendFormat(&line, "  val loss %.4f acc %s", *m.val_loss, Percent(*m.val_accuracy));
+  if (m.test_loss) absl::StrAppendFormat(&line, "  test loss %.4f acc %s", *m.test_loss, Percent(*m.test_accuracy));
+  absl::StrAppendFormat(&line, "  lr %.5f  %.0f img/s  %s (elapsed %s)%s", m.lr, m.images_per_second,
+                        FormatDuration(m.epoch_seconds), FormatDuration(m.elapsed_seconds), best ? "  *best" : "");
+  progress_->Print(line);
+  return absl::OkStatus();
+}
+
+Evaluation Trainer::Evaluate(data::DataLoader& loader) {
+  const bool was_training = model_->is_training();
+  model_->eval();
+  Evaluation e;
+  const data::ImageDataset& d = loader.dataset();
+  for (int c = 0; c < d.num_classes; ++c) e.classes.push_back({d.ClassName(c), 0, 0});
+  {
+    NoGradGuard no_grad;
+    while (std::optional<data::Batch> batch = loader.Next()) {
+      const Tensor logits = model_->forward(batch->images);
+      const double loss = nn::functional::cross_entropy(logits, batch->labels).item<double>();
+      e.tally.Add(loss, CountCorrect(logits, batch->labels, &e.classes), batch->labels.size(0));
+    }
+  }
+  model_->train(was_training);
+  return e;
+}
+
+void Trainer::PrintPerClass(RunResult& result) {
+  // A finished run resumed again evaluates again: keep one per-class record per split in the log.
+  std::erase_if(log_, [](const nlohmann::json& r) { return r.value("event", "") == "per_class"; });
+  const std::pair<const char*, data::DataLoader*> splits[] = {{"val", val_loader_.get()}, {"test", test_loader_.get()}};
+  for (const auto& [name, loader] : splits) {
+    if (!loader) continue;
+    Evaluation e = Evaluate(*loader);
+    progress_->Print(std::string(absl::StripSuffix(PerClassTable(name, e.classes), "\n")));
+    log_.push_back(PerClassJson(name, e.classes));
+    (std::string(name) == "val" ? result.val : result.test) = std::move(e);
+  }
+}
+
+absl::StatusOr<RunResult> Trainer::EvaluateOnly() {
+  const std::string best = PathIn(kBestCheckpoint), latest = PathIn(kLatestCheckpoint);
+  const std::string path = access(best.c_str(), F_OK) == 0 ? best : latest;
+  NG_RETURN_IF_ERROR(LoadCheckpoint(path, /*model_only=*/true));
+  progress_->Print(absl::StrCat("evaluating ", path));
+  RunResult result;
+  result.epochs_done = epoch_;
+  result.steps = step_;
+  PrintPerClass(result);
+  return result;
+}
+
+}  // namespace normgrad::cifar10

@@ -1,0 +1,120 @@
+#ifndef NORMGRAD_EXAMPLES_CIFAR10_TRAINER_H_
+#define NORMGRAD_EXAMPLES_CIFAR10_TRAINER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "data/image_dataset.h"
+#include "data/loader.h"
+#include "examples/cifar10/config.h"
+#include "examples/cifar10/metrics.h"
+#include "examples/cifar10/progress.h"
+#include "nlohmann/json.hpp"
+#include "nn/resnet.h"
+#include "optim/lr_scheduler.h"
+#include "optim/sgd.h"
+
+namespace normgrad::cifar10 {
+
+// The files a run writes in its checkpoint folder.
+inline constexpr const char* kLatestCheckpoint = "latest.safetensors";  // after every epoch, and on Ctrl-C
+inline constexpr const char* kBestCheckpoint = "best.safetensors";      // the best validation accuracy so far
+inline constexpr const char* kMetricsLog = "metrics.jsonl";             // one JSON object per line
+inline constexpr const char* kCurvesChart = "curves.svg";               // loss and accuracy per epoch
+
+// The result of evaluating a model on a data set, in eval mode.
+struct Evaluation {
+  Tally tally;
+  std::vector<ClassAccuracy> classes;
+};
+
+struct RunResult {
+  bool interrupted = false;  // stopped by Ctrl-C, with a checkpoint saved
+  int64_t epochs_done = 0;
+  int64_t steps = 0;
+  std::optional<Evaluation> val, test;  // of the final model (not after an interruption)
+};
+
+// Trains a CIFAR-10 ResNet as configured: the data (fetched when absent), the model, SGD with the
+// schedule stepped every batch, evaluation after every epoch, checkpoints, the metrics log and the chart.
+//
+// Exact resume: a checkpoint holds the model (parameters and batch-norm buffers), the optimizer's momentum
+// buffers and hyperparameters, the schedule's step, the epoch and step counts, the loader's position and
+// shuffle generator, the default generator, and the epoch's running loss and accuracy. Batches are
+// augmented from streams derived from (seed, epoch, batch), so a run stopped anywhere (Ctrl-C ends it
+// after the current batch) and resumed with the same settings and thread count ends with bit-identical
+// parameters to a run that was never stopped.
+class Trainer {
+ public:
+  // Validates `config`, reads the data, builds everything and, with config.resume, restores the latest
+  // checkpoint. Progress goes to `out` (a bar when it is a terminal). Errors: Validate's; the data's
+  // (see data::FindOrFetchCifar10); a val_split that leaves no training images; a checkpoint that is
+  // missing, damaged, or written with other trajectory settings (the message lists the differences).
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& config, std::FILE* out = stdout);
+
+  // Trains until config.epochs are done or Ctrl-C (see interrupt.h) is pressed, or, with
+  // config.evaluate_only, evaluates the best checkpoint (the latest when there is no best). Ends by
+  // printing per-class accuracies of the validation and test sets. Errors: failing to write a checkpoint
+  // or log; normgrad::Error raised inside the model is turned into Internal.
+  absl::StatusOr<RunResult> Run();
+
+  // Evaluates the model in eval mode (running statistics, no gradient, no buffer touched) on `loader`'s
+  // next epoch, and restores the model's previous mode.
+  Evaluation Evaluate(data::DataLoader& loader);
+
+  nn::ResNet& model() { return *model_; }
+  const TrainConfig& config() const { return config_; }
+  int64_t epoch() const { return epoch_; }
+  int64_t step() const { return step_; }
+
+  // Called after every optimizer step with the step count (tests use it to interrupt a run).
+  std::function<void(int64_t)> after_step;
+
+ private:
+  Trainer(TrainConfig config, std::FILE* out) : config_(std::move(config)), out_(out) {}
+  absl::Status Setup();
+  absl::StatusOr<RunResult> Train();
+  absl::StatusOr<RunResult> EvaluateOnly();
+  void TrainStep(const data::Batch& batch);
+  // Evaluates on val and test, records the epoch, writes checkpoints, log and chart.
+  absl::Status FinishEpoch(double epoch_start_seconds, double train_images_per_second);
+  void PrintPerClass(RunResult& result);
+
+  // ---- checkpoints (checkpoint.cc)
+  [[nodiscard]] absl::Status SaveCheckpoint(const std::string& path) const;
+  // Restores everything from `path`. With `model_only`, the model alone (for --evaluate_only).
+  [[nodiscard]] absl::Status LoadCheckpoint(const std::string& path, bool model_only);
+  [[nodiscard]] absl::Status WriteLogAndChart() const;
+  std::string PathIn(const char* name) const;
+  double ElapsedSeconds() const;
+
+  TrainConfig config_;
+  std::FILE* out_;
+
+  std::shared_ptr<const data::ImageDataset> train_set_, val_set_, test_set_;  // val, test may be null
+  std::unique_ptr<data::DataLoader> train_loader_, val_loader_, test_loader_;
+  std::shared_ptr<nn::ResNet> model_;
+  std::unique_ptr<optim::SGD> optimizer_;
+  std::unique_ptr<optim::LRScheduler> scheduler_;
+  std::unique_ptr<Progress> progress_;
+
+  int64_t epoch_ = 0;  // epochs completed
+  int64_t step_ = 0;   // optimizer steps taken
+  Tally tally_;        // the epoch in progress
+  std::optional<double> best_accuracy_;
+  std::vector<nlohmann::json> log_;  // every record of metrics.jsonl
+  std::vector<EpochMetrics> history_;
+  double elapsed_before_ = 0;        // run time spent before this process (earlier, resumed-from runs)
+  double start_seconds_ = 0;         // this process's start, on the steady clock
+  double eval_seconds_ = 0;          // the last epoch's evaluation time
+};
+
+}  // namespace normgrad::cifar10
+
+#endif  // NORMGRAD_EXAMPLES_CIFAR10_TRAINER_H_

@@ -1,0 +1,72 @@
+#ifndef NORMGRAD_NN_FUNCTIONAL_NORMALIZATION_H_
+#define NORMGRAD_NN_FUNCTIONAL_NORMALIZATION_H_
+
+// The normalization family as differentiable functions, with PyTorch's semantics
+// (torch.nn.functional.batch_norm, instance_norm, group_norm, layer_norm). docs/batch_norm.md derives the
+// formulas and gradients.
+//
+// Every function computes y = (x - mean) / sqrt(var + eps) * weight + bias with the biased variance;
+// weight and bias are optional (an undefined Tensor: 1 and 0) and have the input's dtype. Gradients flow to
+// input, weight and bias, through the batch statistics whenever those are used. The running statistics
+// are buffers: updated in place without gradient (their version is bumped, so a copy saved for some
+// other backward notices), never differentiated.
+//
+// Double backward is exact: with create_graph, the backward is computed with differentiable ops
+// (recomputing the statistics from the input), so gradients of gradients (gradient penalties) are correct
+// and checked by the gradient checker. Without create_graph the fused kernels of
+// core/kernels/normalization.h run.
+//
+// Errors (normgrad::Error, thrown before anything is written: running statistics stay untouched) are
+// listed in core/kernels/normalization.h, e.g. "batch_norm: expected running_mean of shape [64], got
+// [32]", "batch_norm: expected more than 1 value per channel when training, got input of shape [1, 3]".
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace normgrad::nn::functional {
+
+struct BatchNormOptions {
+  Tensor weight;
+  Tensor bias;
+  bool training = false;
+  double momentum = 0.1;
+  double eps = 1e-5;
+};
+
+// input [N, C, *] (rank >= 2: [N, C], [N, C, L], [N, C, H, W], [N, C, D, H, W], ...); running_mean,
+// running_var, weight, bias [C]. Statistics per channel over every dim but 1.
+//   training: normalizes with the batch statistics; running_mean/running_var (both or neither) become
+//             (1 - momentum) * running + momentum * batch, with the unbiased batch variance for
+//             running_var (momentum 0.1 = 10% new). Needs more than one value per channel.
+//   eval:     normalizes with running_mean/running_var, which are required; backward is then the
+//             per-channel affine map dx = dy * weight / sqrt(running_var + eps).
+// Records "BatchNormBackward".
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight = {}, const Tensor& bias = {}, bool training = false,
+                  double momentum = 0.1, double eps = 1e-5);
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const BatchNormOptions& options);
+
+// input [*, normalized_shape...]: each sample normalized over its trailing normalized_shape dims;
+// weight and bias have shape normalized_shape (an elementwise affine). Records "LayerNormBackward".
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+
+// input [N, C, *], C divisible by num_groups: each sample normalized over each group of C / num_groups
+// channels and all positions; weight and bias [C]. Records "GroupNormBackward".
+Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+
+// input [N, C, *]: each (sample, channel) normalized over its positions (use_input_stats, which needs more
+// than one position); running statistics, when given, move towards the batch average of the instance
+// statistics (running_var: of the unbiased variances) as batch_norm's do. With use_input_stats = false
+// the running statistics (required) normalize, as batch_norm in eval. weight, bias and running
+// statistics [C]. Records "InstanceNormBackward".
+Tensor instance_norm(const Tensor& input, const Tensor& running_mean = {}, const Tensor& running_var = {},
+                     const Tensor& weight = {}, const Tensor& bias = {}, bool use_input_stats = true,
+                     double momentum = 0.1, double eps = 1e-5);
+
+}  // namespace normgrad::nn::functional
+
+#endif  // NORMGRAD_NN_FUNCTIONAL_NORMALIZATION_H_

@@ -1,0 +1,177 @@
+#ifndef NORMGRAD_NN_NORMALIZATION_H_
+#define NORMGRAD_NN_NORMALIZATION_H_
+
+// Normalization layers with PyTorch's options, parameters and buffers (names included, so that state
+// dicts line up): BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm. Each calls the function
+// of the same family in nn/functional/normalization.h; the conventions (biased variance to normalize,
+// unbiased in the running update, momentum as the weight of the new batch) are written down there and in
+// docs/batch_norm.md.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "nn/module.h"
+
+namespace normgrad::nn {
+
+// ---- batch norm: y = (x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1), with the
+// statistics over every other dim.
+
+struct BatchNormOptions {
+  int64_t num_features = 0;  // C
+  double eps = 1e-5;
+  // The weight of the current batch in the running statistics: running = (1 - m) * running + m * batch.
+  // nullopt: a cumulative average, m = 1 / num_batches_tracked (counted after this batch).
+  std::optional<double> momentum = 0.1;
+  bool affine = true;               // learnable weight (ones) and bias (zeros) of shape [C]
+  bool track_running_stats = true;  // buffers running_mean (zeros), running_var (ones) of shape [C] and
+                                    // num_batches_tracked (int64 scalar, 0)
+};
+
+// What BatchNorm1d/2d/3d share; they differ only in the input ranks they accept.
+//
+// forward(x), x of shape [N, C, *]:
+// - training with running statistics: normalizes with the batch's statistics and updates
+//   running_mean, running_var (with the unbiased batch variance) and num_batches_tracked in place;
+// - eval with running statistics: normalizes with running_mean and running_var and changes no buffer;
+// - without running statistics (track_running_stats = false): batch statistics in both modes.
+// Errors (normgrad::Error): an input rank the layer does not take ("BatchNorm2d: expected 4D input, got
+// 3D input of shape [2, 3, 4]"), dim 1 not of size C, and those of functional::batch_norm (one value per
+// channel in training). A failed call leaves every buffer as it was.
+class BatchNormBase : public Module, public NormalizationLayer {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const BatchNormOptions& options() const { return options_; }
+  // running_mean = 0, running_var = 1, num_batches_tracked = 0.
+  void reset_running_stats();
+
+ protected:
+  // Throws for num_features < 1 or a momentum outside [0, 1].
+  BatchNormBase(std::string type_name, const BatchNormOptions& options, int64_t min_rank, int64_t max_rank);
+
+ private:
+  BatchNormOptions options_;
+  int64_t min_rank_, max_rank_;
+};
+
+// Input [N, C] or [N, C, L].
+class BatchNorm1d : public Cloneable<BatchNorm1d, BatchNormBase> {
+ public:
+  explicit BatchNorm1d(const BatchNormOptions& options) : Cloneable("BatchNorm1d", options, 2, 3) {}
+  explicit BatchNorm1d(int64_t num_features) : BatchNorm1d(BatchNormOptions{.num_features = num_features}) {}
+};
+
+// Input [N, C, H, W].
+class BatchNorm2d : public Cloneable<BatchNorm2d, BatchNormBase> {
+ public:
+  explicit BatchNorm2d(const BatchNormOptions& options) : Cloneable("BatchNorm2d", options, 4, 4) {}
+  explicit BatchNorm2d(int64_t num_features) : BatchNorm2d(BatchNormOptions{.num_features = num_features}) {}
+};
+
+// Input [N, C, D, H, W].
+class BatchNorm3d : public Cloneable<BatchNorm3d, BatchNormBase> {
+ public:
+  explicit BatchNorm3d(const BatchNormOptions& options) : Cloneable("BatchNorm3d", options, 5, 5) {}
+  explicit BatchNorm3d(int64_t num_features) : BatchNorm3d(BatchNormOptions{.num_features = num_features}) {}
+};
+
+// ---- instance norm: each sample's channels normalized over their own spatial dims.
+
+struct InstanceNormOptions {
+  int64_t num_features = 0;  // C
+  double eps = 1e-5;
+  double momentum = 0.1;
+  bool affine = false;               // weight and bias of shape [C], as in BatchNormOptions
+  bool track_running_stats = false;  // running_mean, running_var, num_batches_tracked, as in BatchNorm
+};
+
+// What InstanceNorm1d/2d/3d share. forward(x) takes x batched, [N, C, *spatial], or unbatched, [C, *spatial]
+// (returned unbatched). With track_running_stats, training updates the running statistics (averaged over
+// the batch) and eval normalizes with them; num_batches_tracked is kept for PyTorch's keys and, as in
+// PyTorch, never counted. Errors: another rank; dim C not of size num_features when the layer has
+// per-channel tensors (affine or running statistics).
+class InstanceNormBase : public Module, public NormalizationLayer {
+ public:
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const InstanceNormOptions& options() const { return options_; }
+
+ protected:
+  InstanceNormBase(std::string type_name, const InstanceNormOptions& options, int64_t spatial_dims);
+
+ private:
+  InstanceNormOptions options_;
+  int64_t spatial_dims_;
+};
+
+// Input [N, C, L] or [C, L].
+class InstanceNorm1d : public Cloneable<InstanceNorm1d, InstanceNormBase> {
+ public:
+  explicit InstanceNorm1d(const InstanceNormOptions& options) : Cloneable("InstanceNorm1d", options, 1) {}
+  explicit InstanceNorm1d(int64_t num_features) : InstanceNorm1d(InstanceNormOptions{.num_features = num_features}) {}
+};
+
+// Input [N, C, H, W] or [C, H, W].
+class InstanceNorm2d : public Cloneable<InstanceNorm2d, InstanceNormBase> {
+ public:
+  explicit InstanceNorm2d(const InstanceNormOptions& options) : Cloneable("InstanceNorm2d", options, 2) {}
+  explicit InstanceNorm2d(int64_t num_features) : InstanceNorm2d(InstanceNormOptions{.num_features = num_features}) {}
+};
+
+// Input [N, C, D, H, W] or [C, D, H, W].
+class InstanceNorm3d : public Cloneable<InstanceNorm3d, InstanceNormBase> {
+ public:
+  explicit InstanceNorm3d(const InstanceNormOptions& options) : Cloneable("InstanceNorm3d", options, 3) {}
+  explicit InstanceNorm3d(int64_t num_features) : InstanceNorm3d(InstanceNormOptions{.num_features = num_features}) {}
+};
+
+// ---- layer norm: each sample normalized over its last dims, those of normalized_shape.
+
+struct LayerNormOptions {
+  Shape normalized_shape;
+  double eps = 1e-5;
+  bool elementwise_affine = true;  // weight (ones) and bias (zeros) of shape normalized_shape
+};
+
+// forward(x): x's trailing dims must equal normalized_shape (functional::layer_norm's errors).
+class LayerNorm : public Cloneable<LayerNorm>, public NormalizationLayer {
+ public:
+  // Throws for an empty normalized_shape or a size < 1.
+  explicit LayerNorm(const LayerNormOptions& options);
+  explicit LayerNorm(const Shape& normalized_shape) : LayerNorm(LayerNormOptions{.normalized_shape = normalized_shape}) {}
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const LayerNormOptions& options() const { return options_; }
+
+ private:
+  LayerNormOptions options_;
+};
+
+// ---- group norm: each sample's channels split into num_groups groups, each normalized over its channels
+// and spatial dims; the affine part is per channel.
+
+struct GroupNormOptions {
+  int64_t num_groups = 0;
+  int64_t num_channels = 0;
+  double eps = 1e-5;
+  bool affine = true;  // weight (ones) and bias (zeros) of shape [num_channels]
+};
+
+// forward(x), x of shape [N, C, *] with C = num_channels.
+class GroupNorm : public Cloneable<GroupNorm>, public NormalizationLayer {
+ public:
+  // Throws unless num_groups >= 1 divides num_channels.
+  explicit GroupNorm(const GroupNormOptions& options);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const GroupNormOptions& options() const { return options_; }
+
+ private:
+  GroupNormOptions options_;
+};
+
+}  // namespace normgrad::nn
+
+#endif  // NORMGRAD_NN_NORMALIZATION_H_

@@ -1,0 +1,289 @@
+#include "data/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+
+namespace normgrad::data {
+namespace {
+
+// n images of C x H x W whose first pixel is the image's index (so batches can be traced back) and whose
+// other pixels vary with position.
+std::shared_ptr<const ImageDataset> Synthetic(int64_t n, int64_t c = 3, int64_t h = 6, int64_t w = 5) {
+  auto d = std::make_shared<ImageDataset>();
+  d->channels = c;
+  d->height = h;
+  d->width = w;
+  d->num_classes = 10;
+  for (int64_t i = 0; i < n; ++i) {
+    d->labels.push_back(static_cast<uint8_t>(i % 10));
+    for (int64_t k = 0; k < c * h * w; ++k) d->pixels.push_back(static_cast<uint8_t>(k == 0 ? i : 1 + (k * 37 + i) % 255));
+  }
+  return d;
+}
+
+std::vector<Batch> Epoch(DataLoader& loader) {
+  std::vector<Batch> batches;
+  while (std::optional<Batch> b = loader.Next()) batches.push_back(std::move(*b));
+  return batches;
+}
+
+bool SameBits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
+         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * ItemSize(a.dtype())) == 0;
+}
+
+void ExpectSameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(SameBits(a[i].images, b[i].images)) << what << ": batch " << i;
+    EXPECT_TRUE(SameBits(a[i].labels, b[i].labels)) << what << ": batch " << i;
+  }
+}
+
+const LoaderOptions kAugmented = {.batch_size = 8, .crop_padding = 2, .horizontal_flip = true,
+                                  .mean = {0.5, 0.4, 0.3}, .std = {0.2, 0.25, 0.3}, .seed = 7};
+
+TEST(DataLoader, BatchesShapesAndCounts) {
+  auto data = Synthetic(21);
+  DataLoader loader(data, {.batch_size = 8, .shuffle = false, .num_workers = 2});
+  EXPECT_EQ(loader.num_batches(), 3);
+  std::vector<Batch> batches = Epoch(loader);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].images.shape(), (Shape{8, 3, 6, 5}));
+  EXPECT_EQ(batches[0].images.dtype(), kFloat32);
+  EXPECT_EQ(batches[2].images.shape(), (Shape{5, 3, 6, 5}));
+  EXPECT_EQ(batches[2].labels.dtype(), kInt64);
+  EXPECT_EQ(batches[2].labels.to_vector<int64_t>(), (std::vector<int64_t>{6, 7, 8, 9, 0}));
+  EXPECT_EQ(loader.epoch(), 1);
+  EXPECT_EQ(loader.stats().batches, 3);
+
+  DataLoader dropping(data, {.batch_size = 8, .drop_last = true});
+  EXPECT_EQ(dropping.num_batches(), 2);
+  EXPECT_EQ(Epoch(dropping).size(), 2u);
+}
+
+TEST(DataLoader, NormalizesAsTorchvisionDoes) {
+  auto data = Synthetic(4);
+  const std::vector<double> mean = {0.4914, 0.4822, 0.4465}, std = {0.2470, 0.2435, 0.2616};
+  DataLoader loader(data, {.batch_size = 4, .shuffle = false, .mean = mean, .std = std, .num_workers = 0});
+  const Batch b = *loader.Next();
+  for (int64_t i = 0; i < 4; ++i) {
+    for (int64_t c = 0; c < 3; ++c) {
+      for (int64_t y = 0; y < 6; ++y) {
+        for (int64_t x = 0; x < 5; ++x) {
+          const uint8_t v = data->image(i)[(c * 6 + y) * 5 + x];
+          // ToTensor then Normalize, in float32.
+          const float expected = (static_cast<float>(v) / 255.0f - static_cast<float>(mean[c])) / static_cast<float>(std[c]);
+          ASSERT_EQ(b.images.at<float>({i, c, y, x}), expected) << i << c << y << x;
+        }
+      }
+    }
+  }
+  DataLoader raw(data, {.batch_size = 1, .shuffle = false, .num_workers = 0});
+  EXPECT_EQ(raw.Next()->images.at<float>({0, 0, 0, 1}), static_cast<float>(data->image(0)[1]) / 255.0f);
+}
+
+TEST(DataLoader, ShuffleVisitsEveryImageOncePerEpochInANewOrder) {
+  auto data = Synthetic(50);
+  DataLoader loader(data, {.batch_size = 7, .seed = 3});
+  std::vector<std::vector<int64_t>> orders;
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    std::vector<int64_t> order;
+    for (const Batch& b : Epoch(loader)) {
+      for (int64_t i = 0; i < b.images.size(0); ++i) {
+        const int64_t id = std::lround(b.images.at<float>({i, 0, 0, 0}) * 255);
+        order.push_back(id);
+        EXPECT_EQ(b.labels.at<int64_t>({i}), id % 10);
+      }
+    }
+    EXPECT_EQ(std::set<int64_t>(order.begin(), order.end()).size(), 50u);
+    orders.push_back(order);
+  }
+  EXPECT_NE(orders[0], orders[1]);
+  EXPECT_NE(orders[1], orders[2]);
+}
+
+// Finds the crop offset and flip that turn image `src` into `out` (a [C, H, W] slice of a batch); false
+// when none does.
+// `value(c, v)` is the batch value of pixel value v in channel c; the padding has pixel value 0.
+bool FindAugmentation(const ImageDataset& d, int64_t src, const Batch& b, int64_t i, int64_t pad,
+                      const std::function<float(int64_t, int)>& value, int* dy_out, int* dx_out, bool* flip_out) {
+  for (int dy = 0; dy <= 2 * pad; ++dy) {
+    for (int dx = 0; dx <= 2 * pad; ++dx) {
+      for (bool flip : {false, true}) {
+        bool match = true;
+        for (int64_t c = 0; c < d.channels && match; ++c) {
+          for (int64_t y = 0; y < d.height && match; ++y) {
+            for (int64_t x = 0; x < d.width && match; ++x) {
+              const int64_t sy = y + dy - pad, sx = (flip ? d.width - 1 - x : x) + dx - pad;
+              const bool inside = sy >= 0 && sy < d.height && sx >= 0 && sx < d.width;
+              const float want = value(c, inside ? d.image(src)[(c * d.height + sy) * d.width + sx] : 0);
+              match = b.images.at<float>({i, c, y, x}) == want;
+            }
+          }
+        }
+        if (match) {
+          *dy_out = dy, *dx_out = dx, *flip_out = flip;
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+TEST(DataLoader, RandomCropWithZeroPaddingAndFlips) {
+  auto data = Synthetic(200, 2, 6, 5);
+  const int64_t pad = 2;
+  DataLoader loader(data, {.batch_size = 50, .shuffle = false, .crop_padding = pad, .horizontal_flip = true, .seed = 1});
+  auto unnormalized = [](int64_t, int v) { return static_cast<float>(v) / 255.0f; };
+  std::set<std::pair<int, int>> offsets;
+  int flips = 0, images = 0;
+  for (const Batch& b : Epoch(loader)) {
+    for (int64_t i = 0; i < b.images.size(0); ++i, ++images) {
+      int dy = 0, dx = 0;
+      bool flip = false;
+      ASSERT_TRUE(FindAugmentation(*data, images, b, i, pad, unnormalized, &dy, &dx, &flip)) << "image " << images;
+      offsets.insert({dy, dx});
+      flips += flip;
+    }
+  }
+  EXPECT_EQ(offsets.size(), 25u);  // every offset of the 5 x 5 window positions occurs
+  EXPECT_GT(flips, 60);            // about half of 200
+  EXPECT_LT(flips, 140);
+
+  // With normalization the padding is the normalized value of a black pixel, -mean / std.
+  auto one = Synthetic(1, 1, 3, 3);
+  DataLoader normalized(one, {.batch_size = 1, .crop_padding = 3, .mean = {0.5}, .std = {0.25}, .seed = 2});
+  int dy, dx;
+  bool flip;
+  auto normalize = [](int64_t, int v) { return (static_cast<float>(v) / 255.0f - 0.5f) / 0.25f; };
+  EXPECT_TRUE(FindAugmentation(*one, 0, *normalized.Next(), 0, 3, normalize, &dy, &dx, &flip));
+}
+
+TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
+  auto data = Synthetic(70);
+  LoaderOptions options = kAugmented;
+  options.num_workers = 0;
+  DataLoader reference(data, options);
+  std::vector<Batch> ref = Epoch(reference), ref2 = Epoch(reference);
+  for (int workers : {1, 2, 5}) {
+    for (int prefetch : {1, 3, 16}) {
+      options.num_workers = workers;
+      options.prefetch = prefetch;
+      DataLoader loader(data, options);
+      const std::string what = "workers " + std::to_string(workers) + " prefetch " + std::to_string(prefetch);
+      ExpectSameBatches(Epoch(loader), ref, what);
+      ExpectSameBatches(Epoch(loader), ref2, what + ", second epoch");
+    }
+  }
+  options.seed = 8;
+  DataLoader other_seed(data, options);
+  EXPECT_FALSE(SameBits(Epoch(other_seed)[0].images, ref[0].images));
+}
+
+TEST(DataLoader, ResumesExactlyMidEpochAndBetweenEpochs) {
+  auto data = Synthetic(70);
+  DataLoader uninterrupted(data, kAugmented);
+  std::vector<Batch> all = Epoch(uninterrupted);
+  std::vector<Batch> epoch1 = Epoch(uninterrupted);
+  all.insert(all.end(), epoch1.begin(), epoch1.end());
+
+  // Stop after 3 batches of epoch 0, and again at the end of epoch 0.
+  DataLoader first(data, kAugmented);
+  std::vector<Batch> seen;
+  for (int i = 0; i < 3; ++i) seen.push_back(*first.Next());
+  const std::string mid = first.state();
+  EXPECT_EQ(first.batch_index(), 3);
+
+  LoaderOptions other_workers = kAugmented;
+  other_workers.num_workers = 3;
+  DataLoader second(data, other_workers);
+  ASSERT_TRUE(second.set_state(mid).ok());
+  EXPECT_EQ(second.epoch(), 0);
+  EXPECT_EQ(second.batch_index(), 3);
+  for (const Batch& b : Epoch(second)) seen.push_back(b);
+  EXPECT_EQ(second.epoch(), 1);
+  const std::string between = second.state();
+
+  DataLoader third(data, kAugmented);
+  ASSERT_TRUE(third.set_state(between).ok());
+  for (const Batch& b : Epoch(third)) seen.push_back(b);
+  ExpectSameBatches(seen, all, "resumed");
+
+  // Restoring the state of a loader that is mid-epoch rewinds it.
+  ASSERT_TRUE(first.set_state(mid).ok());
+  std::vector<Batch> rest = Epoch(first);
+  ExpectSameBatches(rest, std::vector<Batch>(all.begin() + 3, all.begin() + 9), "rewound");
+}
+
+TEST(DataLoader, SetStateErrorsChangeNothing) {
+  auto data = Synthetic(20);
+  DataLoader loader(data, kAugmented);  // 3 batches
+  loader.Next();
+  const std::string before = loader.state();
+  for (const std::string& bad : {std::string(""), std::string("x y z"), std::string("0 1 garbage"),
+                                 std::string("-1 0 ") + Generator(1).state()}) {
+    const absl::Status s = loader.set_state(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("malformed"), std::string::npos) << s;
+  }
+  const absl::Status past = loader.set_state("0 4 " + Generator(1).state());
+  EXPECT_NE(past.message().find("batch 4 of an epoch but this loader has 3"), std::string::npos) << past;
+  EXPECT_EQ(loader.state(), before);
+  EXPECT_EQ(loader.batch_index(), 1);
+}
+
+TEST(DataLoader, BadOptionsThrow) {
+  auto data = Synthetic(4);
+  EXPECT_THROW(DataLoader(data, {.batch_size = 0}), Error);
+  EXPECT_THROW(DataLoader(data, {.crop_padding = -1}), Error);
+  EXPECT_THROW(DataLoader(data, {.num_workers = -1}), Error);
+  EXPECT_THROW(DataLoader(data, {.prefetch = 0}), Error);
+  EXPECT_THROW(DataLoader(data, {.mean = {0.5}, .std = {0.5}}), Error);  // 3 channels
+  EXPECT_THROW(DataLoader(data, {.mean = {0, 0, 0}, .std = {1, 0, 1}}), Error);
+  EXPECT_THROW(DataLoader(nullptr, {}), Error);
+  try {
+    DataLoader(data, {.mean = {0.5}, .std = {0.5}});
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "DataLoader: expected one mean and one std per channel (3), got 1 means and 1 stds");
+  }
+}
+
+TEST(DataLoader, AugmentationStreamsDiffer) {
+  std::set<uint64_t> seeds;
+  for (int64_t epoch = 0; epoch < 10; ++epoch) {
+    for (int64_t index = 0; index < 100; ++index) seeds.insert(AugmentationSeed(1, epoch, index));
+  }
+  EXPECT_EQ(seeds.size(), 1000u);
+  EXPECT_NE(AugmentationSeed(1, 0, 0), AugmentationSeed(2, 0, 0));
+}
+
+// Prints (does not assert: timings on a shared machine are noisy) how long a consumer that "trains" for
+// 5 ms per batch waits for data, with 2 workers preparing CIFAR-sized batches of 128.
+TEST(DataLoader, ReportsWaitTimePerBatch) {
+  auto data = Synthetic(128 * 20, 3, 32, 32);
+  LoaderOptions options = kAugmented;
+  options.batch_size = 128;
+  options.crop_padding = 4;
+  DataLoader loader(data, options);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    while (std::optional<Batch> b = loader.Next()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const LoaderStats& s = loader.stats();
+  EXPECT_EQ(s.batches, 40);
+  std::printf("loader: %lld batches of 128, prepare %.3f ms/batch, wait %.4f ms/batch (max %.3f ms), "
+              "first batch %.3f ms\n",
+              static_cast<long long>(s.batches), 1e3 * s.prepare_seconds / s.batches, 1e3 * s.wait_seconds / (s.batches - 1),
+              1e3 * s.max_wait_seconds, 1e3 * s.startup_wait_seconds);
+}
+
+}  // namespace
+}  // namespace normgrad::data

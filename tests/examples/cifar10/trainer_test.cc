@@ -1,0 +1,281 @@
+#include "examples/cifar10/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/random.h"
+#include "data/cifar10.h"
+#include "data/file_io.h"
+#include "examples/cifar10/interrupt.h"
+
+namespace normgrad::cifar10 {
+namespace {
+
+// A CIFAR-10 folder with `per_file` images in each of the five training files (and `test` in test_batch.bin):
+// image i has label i % 10 and pixels drawn around a colour that depends on the label, so a small network
+// can learn them; `random_labels` scrambles the labels instead (pure memorization).
+std::string WriteData(const std::string& name, int per_file, int test, bool random_labels = false) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "/", name, "_data");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Generator gen(99);
+  auto records = [&](int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      const int label = random_labels ? static_cast<int>(gen.NextBelow(10)) : i % 10;
+      out.push_back(static_cast<char>(label));
+      for (int c = 0; c < 3; ++c) {
+        const int base = (label * (37 + 50 * c)) % 200;
+        for (int k = 0; k < 1024; ++k) out.push_back(static_cast<char>(base + gen.NextBelow(56)));
+      }
+    }
+    return out;
+  };
+  for (int b = 1; b <= 5; ++b) {
+    EXPECT_TRUE(data::WriteFileAtomically(absl::StrCat(dir, "/data_batch_", b, ".bin"), records(per_file)).ok());
+  }
+  if (test > 0) {
+    EXPECT_TRUE(data::WriteFileAtomically(dir + "/test_batch.bin", records(test)).ok());
+  }
+  return dir;
+}
+
+// ResNet-8 (n = 1) on a handful of images: seconds per run.
+TrainConfig Tiny(const std::string& data_dir, const std::string& run) {
+  TrainConfig c;
+  c.data_dir = data_dir;
+  c.download = false;
+  c.model = "resnet8";
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.val_split = 16;
+  c.lr = 0.05;
+  c.threads = 2;
+  c.loader_workers = 2;
+  c.eval_batch_size = 16;
+  c.checkpoint_dir = absl::StrCat(::testing::TempDir(), "/", run);
+  std::filesystem::remove_all(c.checkpoint_dir);
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& c) {
+  static std::FILE* devnull = std::fopen("/dev/null", "w");  // progress output is not under test here
+  return Trainer::Create(c, devnull);
+}
+
+std::unique_ptr<Trainer> Make(const TrainConfig& c) {
+  absl::StatusOr<std::unique_ptr<Trainer>> t = Create(c);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? std::move(*t) : nullptr;
+}
+
+// Parameters and buffers are contiguous: their bytes can be compared directly.
+bool SameBits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.is_contiguous() && b.is_contiguous() &&
+         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * ItemSize(a.dtype())) == 0;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
+  const std::string data = WriteData("resume", 16, 16);  // 80 training images: 64 to train on, 16 to validate
+  TrainConfig reference_config = Tiny(data, "uninterrupted");
+  std::unique_ptr<Trainer> reference = Make(reference_config);
+  ASSERT_NE(reference, nullptr);
+  absl::StatusOr<RunResult> done = reference->Run();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_FALSE(done->interrupted);
+  EXPECT_EQ(done->steps, 8);
+
+  // Ctrl-C in the middle of epoch 1, after its last batch, and in the middle of epoch 2.
+  TrainConfig config = Tiny(data, "interrupted");
+  int runs = 0;
+  for (int64_t stop_at : {3, 4, 6, -1}) {
+    ClearInterrupt();
+    std::unique_ptr<Trainer> t = Make(config);
+    ASSERT_NE(t, nullptr);
+    t->after_step = [stop_at](int64_t step) {
+      if (step == stop_at) std::raise(SIGINT);
+    };
+    absl::StatusOr<RunResult> r = t->Run();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->interrupted, stop_at > 0);
+    if (stop_at > 0) {
+      EXPECT_EQ(r->steps, stop_at);
+    }
+    config.resume = true;
+    ++runs;
+    if (stop_at < 0) {
+      // Every parameter and buffer (running statistics, num_batches_tracked) equal bit for bit.
+      const StateDict want = reference->model().state_dict(), got = t->model().state_dict();
+      ASSERT_EQ(want.size(), got.size());
+      for (const auto& [key, tensor] : want) EXPECT_TRUE(SameBits(tensor, got.at(key))) << key;
+      EXPECT_EQ(t->step(), 8);
+    }
+  }
+  EXPECT_EQ(runs, 4);
+  ClearInterrupt();
+
+  // The logs agree too, line for line, except for timings.
+  auto epochs = [](const std::string& dir) {
+    std::vector<nlohmann::json> out;
+    std::istringstream lines(ReadText(dir + "/" + kMetricsLog));
+    for (std::string line; std::getline(lines, line);) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      for (const char* timing : {"images_per_second", "epoch_seconds", "elapsed_seconds"}) j.erase(timing);
+      out.push_back(j);
+    }
+    return out;
+  };
+  EXPECT_EQ(epochs(reference_config.checkpoint_dir), epochs(config.checkpoint_dir));
+}
+
+TEST(Trainer, WritesCheckpointsLogAndChart) {
+  const std::string data = WriteData("outputs", 16, 20);
+  TrainConfig config = Tiny(data, "outputs");
+  std::unique_ptr<Trainer> t = Make(config);
+  ASSERT_NE(t, nullptr);
+  absl::StatusOr<RunResult> r = t->Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  for (const char* name : {kLatestCheckpoint, kBestCheckpoint, kMetricsLog, kCurvesChart}) {
+    EXPECT_TRUE(std::filesystem::exists(config.checkpoint_dir + "/" + name)) << name;
+  }
+  const std::string log = ReadText(config.checkpoint_dir + "/" + kMetricsLog);
+  std::vector<nlohmann::json> records;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) records.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(records.size(), 4u);  // two epochs, then per-class accuracy on val and test
+  EXPECT_EQ(records[1]["epoch"], 2);
+  EXPECT_EQ(records[1]["step"], 8);
+  EXPECT_TRUE(records[1]["val_accuracy"].is_number());
+  EXPECT_TRUE(records[1]["test_accuracy"].is_number());
+  EXPECT_EQ(records[2]["split"], "val");
+  EXPECT_EQ(records[3]["split"], "test");
+  EXPECT_EQ(records[3]["classes"].size(), 10u);
+  EXPECT_EQ(records[3]["classes"][3]["name"], "cat");
+  ASSERT_TRUE(r->test.has_value());
+  EXPECT_EQ(r->test->tally.images, 20);
+  const std::string svg = ReadText(config.checkpoint_dir + "/" + kCurvesChart);
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+
+  // --evaluate_only reads the best checkpoint and gives the same numbers as the run's end when that was
+  // the best; it trains nothing.
+  TrainConfig eval = config;
+  eval.evaluate_only = true;
+  std::unique_ptr<Trainer> e = Make(eval);
+  ASSERT_NE(e, nullptr);
+  absl::StatusOr<RunResult> er = e->Run();
+  ASSERT_TRUE(er.ok()) << er.status();
+  ASSERT_TRUE(er->test.has_value());
+  EXPECT_EQ(er->test->tally.images, 20);
+}
+
+TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
+  const std::string data = WriteData("eval", 16, 0);
+  std::unique_ptr<Trainer> t = Make(Tiny(data, "eval"));
+  ASSERT_NE(t, nullptr);
+  absl::StatusOr<data::Cifar10> cifar = data::LoadCifar10(data);
+  ASSERT_TRUE(cifar.ok()) << cifar.status();
+  auto images = std::make_shared<const data::ImageDataset>(cifar->train);
+  data::DataLoader loader(images, {.batch_size = 16, .shuffle = false, .num_workers = 0});
+
+  t->model().train();
+  std::vector<std::pair<std::string, Tensor>> before;
+  for (const auto& [key, tensor] : t->model().state_dict()) before.push_back({key, clone(tensor)});
+  const Evaluation e = t->Evaluate(loader);
+  EXPECT_EQ(e.tally.images, 80);
+  EXPECT_TRUE(t->model().is_training());  // the mode is restored
+  const StateDict after = t->model().state_dict();
+  for (const auto& [key, tensor] : before) EXPECT_TRUE(SameBits(tensor, after.at(key))) << key;
+
+  // The same forward pass in training mode does move them (so the check above can fail).
+  const Tensor x = loader.Next()->images;
+  NoGrad([&] { return t->model().forward(x); });
+  EXPECT_FALSE(SameBits(before[0].second, t->model().state_dict().at(before[0].first)) &&
+               SameBits(before[1].second, t->model().state_dict().at(before[1].first)) &&
+               SameBits(before[2].second, t->model().state_dict().at(before[2].first)));
+}
+
+TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
+  // 64 images with random labels, no augmentation, no validation: only memorization can fit them.
+  const std::string data = WriteData("memorize", 13, 0, /*random_labels=*/true);
+  TrainConfig c = Tiny(data, "memorize");
+  c.val_split = 1;
+  c.augment = false;
+  c.batch_size = 64;
+  c.epochs = 60;
+  c.lr = 0.1;
+  c.weight_decay = 0;
+  std::unique_ptr<Trainer> t = Make(c);
+  ASSERT_NE(t, nullptr);
+  absl::StatusOr<RunResult> r = t->Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string log = ReadText(c.checkpoint_dir + "/" + kMetricsLog);
+  std::istringstream lines(log);
+  std::vector<double> losses, accuracies;
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j["event"] != "epoch") continue;
+    losses.push_back(j["train_loss"]);
+    accuracies.push_back(j["train_accuracy"]);
+  }
+  ASSERT_EQ(losses.size(), 60u);
+  EXPECT_LT(losses.back(), losses.front() / 10);
+  EXPECT_EQ(accuracies.back(), 1.0);
+}
+
+TEST(Trainer, Errors) {
+  const std::string data = WriteData("errors", 16, 0);
+  TrainConfig c = Tiny(data, "errors");
+
+  TrainConfig missing = c;
+  missing.data_dir = data + "_missing";
+  absl::StatusOr<std::unique_ptr<Trainer>> t = Create(missing);
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(t.status().message().find("data_batch_1.bin"), std::string::npos) << t.status();
+
+  TrainConfig split = c;
+  split.val_split = 80;
+  EXPECT_NE(Create(split).status().message().find("--val_split: expected fewer than the 80"),
+            std::string::npos);
+
+  TrainConfig bad = c;
+  bad.schedule = "exponential";
+  EXPECT_NE(Create(bad).status().message().find("--schedule"), std::string::npos);
+
+  TrainConfig resume = c;
+  resume.resume = true;
+  EXPECT_NE(Create(resume).status().message().find("no checkpoint at"), std::string::npos);
+
+  std::unique_ptr<Trainer> first = Make(c);
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->Run().ok());
+  resume.epochs = 3;
+  resume.lr = 0.01;
+  const absl::Status s = Create(resume).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("epochs: checkpoint 2, now 3; lr: checkpoint 0.05, now 0.01"), std::string::npos) << s;
+
+  TrainConfig other_model = c;
+  other_model.model = "resnet14";
+  other_model.evaluate_only = true;
+  absl::StatusOr<std::unique_ptr<Trainer>> e = Create(other_model);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_FALSE((*e)->Run().ok());  // its keys do not fit a ResNet-14
+}
+
+}  // namespace
+}  // namespace normgrad::cifar10

@@ -1,0 +1,324 @@
+// The layer modules: every configuration in the PyTorch fixtures (outputs, gradients, buffers after each
+// training and eval step, state dict keys), the train/eval difference, default initialization, option
+// validation and input-rank errors.
+#include <gtest/gtest.h>
+
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/random.h"
+#include "nn/activation.h"
+#include "nn/container.h"
+#include "nn/conv.h"
+#include "nn/dropout.h"
+#include "nn/flatten.h"
+#include "nn/linear.h"
+#include "nn/normalization.h"
+#include "nn/pooling.h"
+#include "tests/nn/module_fixtures.h"
+
+namespace normgrad::nn {
+namespace {
+
+using fixtures::ExpectClose;
+using fixtures::TensorFromJson;
+using Json = nlohmann::json;
+
+// ---- building the module a fixture case names
+
+template <typename T>
+T Option(const Json& o, const char* key, T fallback) {
+  return o.contains(key) ? o[key].get<T>() : fallback;
+}
+
+IntPair PairOption(const Json& o, const char* key, int64_t fallback) {
+  if (!o.contains(key)) return fallback;
+  const auto v = o[key].get<std::vector<int64_t>>();
+  return {v[0], v[1]};
+}
+
+std::shared_ptr<Module> MakeLayer(const Json& c) {
+  const std::string kind = c["module"];
+  const Json& o = c["options"];
+  if (kind.starts_with("BatchNorm")) {
+    const BatchNormOptions options{
+        .num_features = o["num_features"],
+        .eps = Option(o, "eps", 1e-5),
+        .momentum = !o.contains("momentum") ? std::optional<double>(0.1)
+                    : o["momentum"].is_null() ? std::nullopt
+                                              : std::optional<double>(o["momentum"].get<double>()),
+        .affine = Option(o, "affine", true),
+        .track_running_stats = Option(o, "track_running_stats", true)};
+    if (kind == "BatchNorm1d") return std::make_shared<BatchNorm1d>(options);
+    if (kind == "BatchNorm2d") return std::make_shared<BatchNorm2d>(options);
+    return std::make_shared<BatchNorm3d>(options);
+  }
+  if (kind.starts_with("InstanceNorm")) {
+    const InstanceNormOptions options{.num_features = o["num_features"],
+                                      .eps = Option(o, "eps", 1e-5),
+                                      .momentum = Option(o, "momentum", 0.1),
+                                      .affine = Option(o, "affine", false),
+                                      .track_running_stats = Option(o, "track_running_stats", false)};
+    if (kind == "InstanceNorm1d") return std::make_shared<InstanceNorm1d>(options);
+    if (kind == "InstanceNorm2d") return std::make_shared<InstanceNorm2d>(options);
+    return std::make_shared<InstanceNorm3d>(options);
+  }
+  if (kind == "LayerNorm") {
+    return std::make_shared<LayerNorm>(
+        LayerNormOptions{.normalized_shape = o["normalized_shape"].get<Shape>(), .eps = Option(o, "eps", 1e-5)});
+  }
+  if (kind == "GroupNorm") {
+    return std::make_shared<GroupNorm>(GroupNormOptions{.num_groups = o["num_groups"], .num_channels = o["num_channels"]});
+  }
+  if (kind == "Conv2d") {
+    return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = o["in_channels"],
+                                                  .out_channels = o["out_channels"],
+                                                  .kernel_size = PairOption(o, "kernel_size", 0),
+                                                  .stride = PairOption(o, "stride", 1),
+                                                  .padding = PairOption(o, "padding", 0),
+                                                  .dilation = PairOption(o, "dilation", 1),
+                                                  .groups = Option<int64_t>(o, "groups", 1),
+                                                  .bias = Option(o, "bias", true)});
+  }
+  if (kind == "Linear") {
+    return std::make_shared<Linear>(LinearOptions{.in_features = o["in_features"], .out_features = o["out_features"]});
+  }
+  const Pool2dOptions pool{.kernel_size = PairOption(o, "kernel_size", 0),
+                           .stride = PairOption(o, "stride", 0),
+                           .padding = PairOption(o, "padding", 0)};
+  if (kind == "MaxPool2d") return std::make_shared<MaxPool2d>(pool);
+  if (kind == "AvgPool2d") return std::make_shared<AvgPool2d>(pool);
+  if (kind == "AdaptiveAvgPool2d") return std::make_shared<AdaptiveAvgPool2d>(PairOption(o, "output_size", 0));
+  if (kind == "ReLU") return std::make_shared<ReLU>();
+  if (kind == "Flatten") return std::make_shared<Flatten>();
+  ADD_FAILURE() << "unknown module " << kind;
+  return nullptr;
+}
+
+std::vector<std::string> LayerNames() {
+  std::vector<std::string> names;
+  for (const Json& c : fixtures::ModuleFixtures()["layers"]) names.push_back(c["name"]);
+  return names;
+}
+
+const Json& LayerCase(const std::string& name) {
+  for (const Json& c : fixtures::ModuleFixtures()["layers"]) {
+    if (c["name"] == name) return c;
+  }
+  throw std::runtime_error("no fixture " + name);
+}
+
+class PyTorchLayer : public testing::TestWithParam<std::string> {};
+
+// Each case: the state dict loads strictly (same keys and shapes as PyTorch's), then every step gives
+// PyTorch's output and leaves PyTorch's buffers; the first step's gradients match too.
+TEST_P(PyTorchLayer, MatchesPyTorchStepByStep) {
+  const Json& c = LayerCase(GetParam());
+  std::shared_ptr<Module> m = MakeLayer(c);
+  ASSERT_NE(m, nullptr);
+  m->to(kFloat64);
+  auto loaded = m->load_state_dict(fixtures::StateFromJson(c["state"]));
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  constexpr double kRtol = 1e-10, kAtol = 1e-12;
+  int index = 0;
+  for (const Json& step : c["steps"]) {
+    const std::string where = GetParam() + " step " + std::to_string(index++);
+    m->train(step["train"].get<bool>());
+    Tensor x = TensorFromJson(step["input"]);
+    x.set_requires_grad(step.contains("grad_output"));
+    Tensor y = (*m)(x);
+    ExpectClose(y, TensorFromJson(step["output"]), kRtol, kAtol, where + " output");
+    if (step.contains("grad_output")) {
+      m->zero_grad();
+      y.backward(TensorFromJson(step["grad_output"]));
+      ExpectClose(x.grad(), TensorFromJson(step["input_grad"]), kRtol, kAtol, where + " input grad");
+      for (const auto& [name, p] : m->named_parameters()) {
+        ExpectClose(p.grad(), TensorFromJson(step["param_grads"][name]), kRtol, kAtol, where + " grad of " + name);
+      }
+    }
+    const StateDict state = m->state_dict();
+    ASSERT_EQ(state.size(), step["state_after"].size()) << where;
+    for (const auto& [key, expected] : step["state_after"].items()) {
+      ASSERT_TRUE(state.contains(key)) << where << ": " << key;
+      EXPECT_EQ(state.at(key).dtype(), TensorFromJson(expected).dtype()) << where << ": " << key;
+      ExpectClose(state.at(key), TensorFromJson(expected), kRtol, kAtol, where + " " + key);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, PyTorchLayer, testing::ValuesIn(LayerNames()),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// ---- train() / eval()
+
+TEST(TrainEval, BatchStatisticsInTrainingRunningStatisticsInEval) {
+  Generator gen(3);
+  BatchNorm2d bn(3);
+  {
+    NoGradGuard no_grad;
+    bn.buffer("running_mean").copy_(from_vector<float>({0.5f, -1.0f, 2.0f}));
+    bn.buffer("running_var").copy_(from_vector<float>({4.0f, 0.25f, 1.0f}));
+  }
+  const Tensor x = normal({8, 3, 4, 4}, 1.0, 3.0, {}, &gen);
+
+  // Training: each channel of the output has mean 0 and (biased) variance 1: the batch's statistics.
+  const Tensor y_train = bn(x);
+  const Tensor per_channel = reshape(permute(y_train, {1, 0, 2, 3}), {3, -1});
+  ExpectClose(mean(per_channel, {1}), zeros({3}), 0, 1e-5, "training mean");
+  ExpectClose(var(per_channel, {1}, /*correction=*/0), ones({3}), 0, 1e-3, "training variance");
+
+  // Eval: (x - running_mean) / sqrt(running_var + eps), whatever the batch; no buffer changes, bit for bit.
+  bn.eval();
+  const StateDict before = nn::Clone(std::make_shared<BatchNorm2d>(bn))->state_dict();
+  const Tensor y_eval = bn(x);
+  const Tensor rm = reshape(bn.buffer("running_mean"), {1, 3, 1, 1});
+  const Tensor rv = reshape(bn.buffer("running_var"), {1, 3, 1, 1});
+  ExpectClose(y_eval, (x - rm) / sqrt(rv + 1e-5), 1e-5, 1e-5, "eval output");
+  for (const auto& [key, t] : bn.state_dict()) {
+    EXPECT_EQ(t.to_vector<double>(), before.at(key).to_vector<double>()) << key;
+  }
+  // The same input again in training moves the running statistics and counts the batch.
+  bn.train();
+  bn(x);
+  EXPECT_NE(bn.buffer("running_mean").to_vector<double>(), before.at("running_mean").to_vector<double>());
+  EXPECT_EQ(bn.buffer("num_batches_tracked").item<int64_t>(), before.at("num_batches_tracked").item<int64_t>() + 1);
+}
+
+TEST(TrainEval, WithoutRunningStatisticsBothModesUseTheBatch) {
+  Generator gen(4);
+  BatchNorm1d bn(BatchNormOptions{.num_features = 2, .track_running_stats = false});
+  EXPECT_TRUE(bn.buffers().empty());
+  const Tensor x = randn({6, 2}, {}, &gen);
+  const Tensor y_train = bn(x);
+  bn.eval();
+  EXPECT_EQ(bn(x).to_vector<float>(), y_train.to_vector<float>());
+}
+
+// ---- errors: each leaves the buffers as they were
+
+TEST(BatchNorm, RejectsOtherRanksAndChannelCounts) {
+  const auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  BatchNorm1d bn1(3);
+  BatchNorm2d bn2(3);
+  BatchNorm3d bn3(3);
+  EXPECT_EQ(message([&] { bn1(zeros({2, 3, 4, 4})); }), "BatchNorm1d: expected 2D or 3D input, got 4D input of shape [2, 3, 4, 4]");
+  EXPECT_EQ(message([&] { bn2(zeros({2, 3, 4})); }), "BatchNorm2d: expected 4D input, got 3D input of shape [2, 3, 4]");
+  EXPECT_EQ(message([&] { bn3(zeros({2, 3, 4, 4})); }), "BatchNorm3d: expected 5D input, got 4D input of shape [2, 3, 4, 4]");
+  EXPECT_EQ(message([&] { bn2(zeros({2, 4, 2, 2})); }), "BatchNorm2d: expected 3 channels in dim 1, got input of shape [2, 4, 2, 2]");
+  // One value per channel in training: the functional op refuses, and nothing was counted or updated.
+  EXPECT_THROW(bn1(ones({1, 3})), Error);
+  EXPECT_EQ(bn1.buffer("num_batches_tracked").item<int64_t>(), 0);
+  EXPECT_EQ(bn1.buffer("running_mean").to_vector<float>(), std::vector<float>(3, 0.0f));
+  EXPECT_EQ(bn2.buffer("num_batches_tracked").item<int64_t>(), 0);
+  EXPECT_THROW(BatchNorm2d(0), Error);
+  EXPECT_THROW(BatchNorm2d(BatchNormOptions{.num_features = 2, .momentum = 1.5}), Error);
+}
+
+TEST(InstanceNorm, RejectsOtherRanks) {
+  InstanceNorm2d in(InstanceNormOptions{.num_features = 3, .affine = true});
+  EXPECT_THROW(in(zeros({3, 4})), Error);
+  EXPECT_THROW(in(zeros({1, 2, 3, 4, 5})), Error);
+  EXPECT_THROW(in(zeros({2, 4, 3, 3})), Error);  // affine: the channel count must match
+  EXPECT_EQ(InstanceNorm2d(3)(ones({2, 5, 3, 3})).shape(), (Shape{2, 5, 3, 3}));  // no per-channel tensors: any C
+}
+
+TEST(Options, InvalidOptionsThrow) {
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .groups = 2}), Error);
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 4}), Error);  // no kernel size
+  EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .padding = -1}), Error);
+  EXPECT_THROW(Linear(LinearOptions{.in_features = 0, .out_features = 2}), Error);
+  EXPECT_THROW(GroupNorm(GroupNormOptions{.num_groups = 3, .num_channels = 4}), Error);
+  EXPECT_THROW(LayerNorm(Shape{}), Error);
+  EXPECT_THROW(LayerNorm(Shape{4, 0}), Error);
+  EXPECT_THROW(MaxPool2d(Pool2dOptions{.kernel_size = 2, .padding = 2}), Error);
+  EXPECT_THROW(AvgPool2d(Pool2dOptions{.kernel_size = 0}), Error);
+  EXPECT_THROW(AdaptiveAvgPool2d(0), Error);
+  EXPECT_THROW(Dropout(DropoutOptions{.p = 1.5}), Error);
+}
+
+// ---- initialization
+
+TEST(Init, PyTorchDefaults) {
+  Generator gen(11);
+  Conv2d conv(Conv2dOptions{.in_channels = 16, .out_channels = 64, .kernel_size = 3}, &gen);
+  const double bound = 1.0 / std::sqrt(16.0 * 9);  // kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(fan_in))
+  const auto in_bound = [](const Tensor& t, double b) {
+    for (float v : t.to_vector<float>()) {
+      if (std::abs(v) > b) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(in_bound(conv.parameter("weight"), bound));
+  EXPECT_TRUE(in_bound(conv.parameter("bias"), bound));
+  // U(-b, b) has variance b^2 / 3: 9216 draws pin it within a few percent.
+  EXPECT_NEAR(var(conv.parameter("weight")).item(), bound * bound / 3, 0.05 * bound * bound / 3);
+  Linear linear(LinearOptions{.in_features = 100, .out_features = 50}, &gen);
+  EXPECT_TRUE(in_bound(linear.parameter("weight"), 0.1));
+  EXPECT_TRUE(in_bound(linear.parameter("bias"), 0.1));
+  EXPECT_NEAR(var(linear.parameter("weight")).item(), 0.01 / 3, 0.05 * 0.01 / 3);
+
+  BatchNorm2d bn(4);
+  EXPECT_EQ(bn.parameter("weight").to_vector<float>(), std::vector<float>(4, 1.0f));
+  EXPECT_EQ(bn.parameter("bias").to_vector<float>(), std::vector<float>(4, 0.0f));
+  EXPECT_EQ(bn.buffer("running_mean").to_vector<float>(), std::vector<float>(4, 0.0f));
+  EXPECT_EQ(bn.buffer("running_var").to_vector<float>(), std::vector<float>(4, 1.0f));
+  EXPECT_EQ(bn.buffer("num_batches_tracked").dtype(), kInt64);
+  EXPECT_EQ(bn.buffer("num_batches_tracked").dim(), 0);
+
+  // The same seed draws the same weights.
+  Generator a(5), b(5);
+  EXPECT_EQ(Conv2d(Conv2dOptions{.in_channels = 2, .out_channels = 2, .kernel_size = 3}, &a).parameter("weight").to_vector<float>(),
+            Conv2d(Conv2dOptions{.in_channels = 2, .out_channels = 2, .kernel_size = 3}, &b).parameter("weight").to_vector<float>());
+}
+
+// ---- small modules
+
+TEST(Dropout, DropsInTrainingOnly) {
+  Generator gen(9);
+  Dropout drop(DropoutOptions{.p = 0.25}, &gen);
+  const Tensor x = ones({10000});
+  const std::vector<float> y = drop(x).to_vector<float>();
+  int64_t zeros_seen = 0;
+  for (float v : y) {
+    if (v == 0) ++zeros_seen;
+    else EXPECT_FLOAT_EQ(v, 1 / 0.75f);
+  }
+  EXPECT_NEAR(zeros_seen / 10000.0, 0.25, 0.02);
+  drop.eval();
+  EXPECT_EQ(drop(x).to_vector<float>(), x.to_vector<float>());
+}
+
+TEST(Sequential, AppliesInOrderWithIndexNames) {
+  Generator gen(1);
+  auto seq = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<Conv2d>(Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .padding = 1}, &gen),
+      std::make_shared<BatchNorm2d>(4), std::make_shared<ReLU>()});
+  seq->push_back(std::make_shared<Flatten>());
+  EXPECT_EQ(seq->size(), 4u);
+  EXPECT_THROW((*seq)[4], Error);
+  std::vector<std::string> keys;
+  for (const auto& [key, t] : seq->state_dict()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"0.bias", "0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean",
+                                            "1.running_var", "1.weight"}));
+  const Tensor x = randn({2, 3, 5, 5}, {}, &gen);
+  seq->eval();
+  EXPECT_EQ((*seq)(x).shape(), (Shape{2, 100}));
+  EXPECT_EQ((*seq)(x).to_vector<float>(), NoGrad([&] { return flatten(relu((*(*seq)[1])((*(*seq)[0])(x))), 1); }).to_vector<float>());
+  EXPECT_EQ(Sequential()(x).to_vector<float>(), x.to_vector<float>());
+  EXPECT_EQ(Identity()(x).to_vector<float>(), x.to_vector<float>());
+  EXPECT_EQ(seq->ToString(),
+            "Sequential()  # 120 parameters\n"
+            "  (0): Conv2d(3, 4, kernel_size=[3, 3], stride=[1, 1], padding=[1, 1])  # 112 parameters\n"
+            "  (1): BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=true, track_running_stats=true)  # 8 parameters\n"
+            "  (2): ReLU()\n"
+            "  (3): Flatten(start_dim=1, end_dim=-1)");
+}
+
+}  // namespace
+}  // namespace normgrad::nn

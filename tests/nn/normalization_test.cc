@@ -1,0 +1,262 @@
+// nn::functional's normalization family against PyTorch fixtures (tools/make_normalization_fixtures.py):
+// outputs, running statistics and gradients, in float64 and float32, through both backward paths (the
+// fused kernels, and the differentiable form that create_graph records); the argument errors; and the
+// autograd contracts (saved inputs, running statistics as buffers).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/random.h"
+#include "nn/functional/normalization.h"
+
+namespace normgrad {
+namespace {
+
+namespace F = nn::functional;
+using nlohmann::json;
+
+template <typename Fn>
+void ExpectError(Fn&& fn, const std::string& message) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an error containing: " << message;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+  }
+}
+
+// |actual - expected| <= rtol * (|expected| + 0.1 max|expected|): relative, with a floor for entries
+// near 0 (a float32 result is accurate to its rounding relative to the values it was computed from).
+// A gradient whose terms cancel (two values per statistic, a constant channel) passes `scale`, the size of
+// those terms, which then sets the floor.
+void ExpectClose(const Tensor& actual, const json& expected, double rtol, const std::string& what,
+                 double scale = 0) {
+  if (expected.is_null()) {
+    EXPECT_FALSE(actual.defined()) << what;
+    return;
+  }
+  ASSERT_TRUE(actual.defined()) << what;
+  const std::vector<double> e = expected.get<std::vector<double>>();
+  const std::vector<double> a = actual.to_vector<double>();
+  ASSERT_EQ(a.size(), e.size()) << what;
+  for (double v : e) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(a[i], e[i], rtol * (std::abs(e[i]) + 0.1 * scale)) << what << " element " << i;
+  }
+}
+
+// A fixture input: its values are float32 numbers printed with 9 digits, recovered exactly by rounding.
+Tensor Input(const json& values, const Shape& shape, DType dtype, bool requires_grad) {
+  if (values.is_null()) return Tensor();
+  std::vector<double> v = values.get<std::vector<double>>();
+  for (double& x : v) x = static_cast<float>(x);
+  Tensor t = to_dtype(from_vector(v, shape), dtype);
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+json LoadFixtures() {
+  std::ifstream file("tests/nn/testdata/normalization.json");
+  EXPECT_TRUE(file.good()) << "fixture missing; run tools/make_normalization_fixtures.py";
+  return file.good() ? json::parse(file) : json();
+}
+
+// Runs one fixture case in `dtype` and checks everything it records; create_graph selects the backward
+// path that is recorded for double backward.
+void CheckCase(const json& c, DType dtype, bool create_graph) {
+  const std::string op = c["op"];
+  const Shape shape = c["shape"];
+  const Shape affine = op == "layer_norm" ? c["normalized_shape"].get<Shape>() : Shape{shape[1]};
+  const Tensor x = Input(c["x"], shape, dtype, true), dy = Input(c["dy"], shape, dtype, false);
+  const Tensor w = Input(c["weight"], affine, dtype, true), b = Input(c["bias"], affine, dtype, true);
+  const Tensor rm = Input(c["running_mean"], {shape[1]}, dtype, false);
+  const Tensor rv = Input(c["running_var"], {shape[1]}, dtype, false);
+  Tensor y;
+  if (op == "batch_norm") {
+    y = F::batch_norm(x, rm, rv, w, b, c["training"], c["momentum"], c["eps"]);
+  } else if (op == "instance_norm") {
+    y = F::instance_norm(x, rm, rv, w, b, c["use_input_stats"], c["momentum"], c["eps"]);
+  } else if (op == "group_norm") {
+    y = F::group_norm(x, c["num_groups"], w, b, c["eps"]);
+  } else {
+    y = F::layer_norm(x, affine, w, b, c["eps"]);
+  }
+  const double rtol = dtype == kFloat64 ? 1e-10 : 1e-5;
+  ExpectClose(y, c["y"], rtol, "output");
+  ExpectClose(rm, c["new_running_mean"], rtol, "running_mean");
+  ExpectClose(rv, c["new_running_var"], rtol, "running_var");
+  std::vector<Tensor> inputs = {x};
+  if (w.defined()) inputs.push_back(w);
+  if (b.defined()) inputs.push_back(b);
+  const std::vector<Tensor> grads = autograd::Grad({y}, inputs, {dy}, {.create_graph = create_graph});
+  ExpectClose(grads[0], c["grad_input"], rtol, "grad_input", c["grad_input_scale"]);
+  if (w.defined()) ExpectClose(grads[1], c["grad_weight"], rtol, "grad_weight");
+  if (b.defined()) ExpectClose(grads[2], c["grad_bias"], rtol, "grad_bias");
+}
+
+TEST(Normalization, MatchesPyTorchFixtures) {
+  const json fixture = LoadFixtures();
+  ASSERT_GE(fixture["cases"].size(), 50u);
+  for (const json& c : fixture["cases"]) {
+    for (DType dtype : {kFloat64, kFloat32}) {
+      for (bool create_graph : {false, true}) {
+        json brief = c;
+        for (const char* big : {"x", "dy", "weight", "bias", "running_mean", "running_var", "y", "new_running_mean",
+                                "new_running_var", "grad_input", "grad_weight", "grad_bias"}) {
+          brief.erase(big);
+        }
+        SCOPED_TRACE(brief.dump() + " " + DTypeName(dtype) + (create_graph ? " create_graph" : ""));
+        CheckCase(c, dtype, create_graph);
+      }
+    }
+  }
+}
+
+TEST(Normalization, FixtureGridCoversTheCases) {
+  const json fixture = LoadFixtures();
+  std::set<std::string> seen;
+  for (const json& c : fixture["cases"]) {
+    std::string key = c["op"].get<std::string>() + " rank " + std::to_string(c["shape"].size());
+    if (c.contains("training")) key += c["training"].get<bool>() ? " train" : " eval";
+    seen.insert(key);
+    if (c.contains("name")) seen.insert(c["name"].get<std::string>());
+  }
+  for (int rank = 2; rank <= 5; ++rank) {
+    EXPECT_TRUE(seen.count("batch_norm rank " + std::to_string(rank) + " train")) << rank;
+    EXPECT_TRUE(seen.count("batch_norm rank " + std::to_string(rank) + " eval")) << rank;
+  }
+  for (const char* name : {"large_offset", "constant_channel", "one_position_two_samples", "extreme_eps"}) {
+    EXPECT_TRUE(seen.count(name)) << name;
+  }
+}
+
+TEST(Normalization, OptionsOverloadIsThePositionalOne) {
+  Generator gen(3);
+  const Tensor x = randn({4, 3, 2}, {}, &gen), w = randn({3}, {}, &gen), b = randn({3}, {}, &gen);
+  Tensor rm1 = zeros({3}), rv1 = ones({3}), rm2 = zeros({3}), rv2 = ones({3});
+  const Tensor a = F::batch_norm(x, rm1, rv1, w, b, true, 0.3, 1e-3);
+  const Tensor o = F::batch_norm(x, rm2, rv2, {.weight = w, .bias = b, .training = true, .momentum = 0.3, .eps = 1e-3});
+  EXPECT_EQ(a.to_vector<float>(), o.to_vector<float>());
+  EXPECT_EQ(rm1.to_vector<float>(), rm2.to_vector<float>());
+  EXPECT_EQ(rv1.to_vector<float>(), rv2.to_vector<float>());
+  // Defaults: eval, momentum 0.1, eps 1e-5.
+  const Tensor e = F::batch_norm(x, rm1, rv1, {.weight = w});
+  const Tensor ep = F::batch_norm(x, rm1, rv1, w, {}, false, 0.1, 1e-5);
+  EXPECT_EQ(e.to_vector<float>(), ep.to_vector<float>());
+}
+
+// Running statistics are buffers: updated in place with their version bumped, never part of the graph.
+TEST(Normalization, RunningStatisticsAreBuffers) {
+  Generator gen(4);
+  const Tensor x = randn({5, 2, 3}, {.requires_grad = true}, &gen);
+  Tensor rm = zeros({2}), rv = ones({2});
+  const uint64_t version = rv.storage().version();
+  const Tensor y = F::batch_norm(x, rm, rv, {}, {}, true);
+  EXPECT_GT(rv.storage().version(), version);
+  EXPECT_FALSE(rm.requires_grad());
+  // An eval forward normalizes with the statistics of its call: updating them afterwards (another
+  // training step) does not change its gradient.
+  const Tensor w = ones({2}, {.requires_grad = true});
+  const Tensor ye = F::batch_norm(x, rm, rv, w, {}, false);
+  const std::vector<double> expected_scale = {1 / std::sqrt(rv.at({0}) + 1e-5), 1 / std::sqrt(rv.at({1}) + 1e-5)};
+  F::batch_norm(x, rm, rv, {}, {}, true);
+  const Tensor dx = autograd::Grad({ye}, {x}, {ones({5, 2, 3})})[0];
+  for (int64_t c = 0; c < 2; ++c) EXPECT_NEAR(dx.at({0, c, 0}), expected_scale[c], 1e-6);
+}
+
+TEST(Normalization, ModifiedInputIsCaughtInBackward) {
+  Generator gen(5);
+  Tensor x = randn({4, 3}, {}, &gen);
+  const Tensor w = ones({3}, {.requires_grad = true});
+  const Tensor y = F::layer_norm(x, {3}, w);
+  x.add_(1.0);
+  ExpectError([&] { sum(y).backward(); }, "modified by an in-place operation");
+}
+
+TEST(Normalization, NoGraphWithoutGradients) {
+  Generator gen(6);
+  const Tensor x = randn({4, 3}, {}, &gen);
+  EXPECT_FALSE(F::batch_norm(x, {}, {}, {}, {}, true).requires_grad());
+  const Tensor w = ones({3}, {.requires_grad = true});
+  EXPECT_FALSE(NoGrad([&] { return F::group_norm(x, 3, w); }).requires_grad());
+  EXPECT_TRUE(F::instance_norm(reshape(x, {2, 3, 2}), {}, {}, w).requires_grad());
+}
+
+// A gradient penalty: d/dw of |dL/dx|^2 through batch norm's backward, against finite differences.
+TEST(Normalization, GradientPenaltyThroughBatchNorm) {
+  Generator gen(7);
+  const Tensor x = randn({4, 2, 3}, {.dtype = kFloat64, .requires_grad = true}, &gen);
+  Tensor w = normal({2}, 1, 0.3, {.dtype = kFloat64, .requires_grad = true}, &gen);
+  const Tensor target = randn({4, 2, 3}, {.dtype = kFloat64}, &gen);
+  auto penalty = [&](const Tensor& weight) {
+    const Tensor loss = sum(pow(F::batch_norm(x, {}, {}, weight, {}, true) - target, 3.0));
+    const Tensor gx = autograd::Grad({loss}, {x}, {}, {.create_graph = true})[0];
+    return sum(gx * gx);
+  };
+  const Tensor analytic = autograd::Grad({penalty(w)}, {w})[0];
+  for (int64_t c = 0; c < 2; ++c) {
+    const double h = 1e-6;
+    double* p = w.data<double>() + c;
+    const double original = *p;
+    *p = original + h;
+    const double plus = penalty(w).item();
+    *p = original - h;
+    const double minus = penalty(w).item();
+    *p = original;
+    EXPECT_NEAR(analytic.at({c}), (plus - minus) / (2 * h), 1e-5 * std::max(1.0, std::abs(analytic.at({c}))));
+  }
+}
+
+TEST(Normalization, ErrorsLeaveRunningStatisticsUntouched) {
+  Generator gen(8);
+  const Tensor x = randn({4, 3, 5}, {}, &gen);
+  const Tensor rm = zeros({3}), rv = ones({3});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  ExpectError([&] { F::batch_norm(zeros({4}), rm, rv, {}, {}, true); },
+              "batch_norm: expected an input with at least 2 dims ([N, C, ...]), got [4]");
+  ExpectError([&] { F::batch_norm(x, zeros({5}), rv, {}, {}, true); },
+              "batch_norm: expected running_mean of shape [3], got [5]");
+  ExpectError([&] { F::batch_norm(x, rm, ones({2}), {}, {}, true); },
+              "batch_norm: expected running_var of shape [3], got [2]");
+  ExpectError([&] { F::batch_norm(x, rm, rv, ones({4}), {}, true); }, "batch_norm: expected weight of shape [3], got [4]");
+  ExpectError([&] { F::batch_norm(x, rm, rv, {}, ones({1}), true); }, "batch_norm: expected bias of shape [3], got [1]");
+  ExpectError([&] { F::batch_norm(x, rm, rv, {}, {}, true, 0.1, -1e-5); }, "batch_norm: expected eps >= 0, got -1e-05");
+  ExpectError([&] { F::batch_norm(x, rm, rv, {}, {}, true, nan); }, "batch_norm: expected a finite momentum, got nan");
+  ExpectError([&] { F::batch_norm(x, zeros({3}, {.dtype = kFloat64}), ones({3}, {.dtype = kFloat64}), {}, {}, true); },
+              "batch_norm: expected running_mean of dtype float32 (the input's), got float64");
+  ExpectError([&] { F::batch_norm(x, {}, rv, {}, {}, true); },
+              "batch_norm: expected running_mean and running_var both given or both absent, got running_var only");
+  ExpectError([&] { F::batch_norm(randn({1, 3}, {}, &gen), rm, rv, {}, {}, true); },
+              "batch_norm: expected more than 1 value per channel when training, got input of shape [1, 3]");
+  ExpectError([&] { F::batch_norm(x, {}, {}, {}, {}, false); },
+              "batch_norm: expected running_mean and running_var in eval mode (training = false)");
+  ExpectError([&] { F::instance_norm(x, rm, rv, {}, {}, false, 0.1, -1); }, "instance_norm: expected eps >= 0, got -1");
+  ExpectError([&] { F::instance_norm(x, {}, {}, {}, {}, false); },
+              "instance_norm: expected running_mean and running_var when use_input_stats is false");
+  ExpectError([&] { F::instance_norm(randn({4, 3}, {}, &gen), rm, rv); },
+              "instance_norm: expected more than 1 spatial element when using input stats, got input of shape [4, 3]");
+  ExpectError([&] { F::instance_norm(x, rm, rv, {}, {}, true, std::numeric_limits<double>::infinity()); },
+              "instance_norm: expected a finite momentum, got inf");
+  ExpectError([&] { F::group_norm(x, 2); }, "group_norm: expected num_groups > 0 dividing the 3 channels, got 2");
+  ExpectError([&] { F::group_norm(x, 3, {}, zeros({4})); }, "group_norm: expected bias of shape [3], got [4]");
+  ExpectError([&] { F::layer_norm(x, {3}); }, "layer_norm: expected an input whose trailing dims are [3], got [4, 3, 5]");
+  ExpectError([&] { F::layer_norm(x, {5}, ones({3, 5})); }, "layer_norm: expected weight of shape [5], got [3, 5]");
+  ExpectError([&] { F::layer_norm(zeros({2}, {.dtype = kInt64}), {2}); },
+              "layer_norm: expected a floating-point input (float32 or float64), got int64");
+  EXPECT_EQ(rm.to_vector<float>(), std::vector<float>(3, 0));
+  EXPECT_EQ(rv.to_vector<float>(), std::vector<float>(3, 1));
+  EXPECT_EQ(rm.storage().version(), 0u);
+  EXPECT_EQ(rv.storage().version(), 0u);
+}
+
+}  // namespace
+}  // namespace normgrad
