@@ -4,7 +4,8 @@
 //   sgemm,n,median_ms
 // bench/conv_bench.py runs this next to PyTorch and prints the comparison table.
 //
-// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--layer=NAME] [--pass=NAME]
+// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]
+//   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
 //   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
 //               a loaded machine's time slicing leaves alone)
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu/conv.h"
 #include "core/kernels/conv.h"
 #include "core/kernels/linalg.h"
 #include "core/parallel.h"
@@ -62,7 +64,7 @@ double MedianMs(const std::function<void()>& fn, int reps, bool cpu_time) {
 int main(int argc, char** argv) {
   int threads = 2, reps = 11;
   int64_t batch = 128;
-  bool cpu_time = false;
+  bool cpu_time = false, im2col = false;
   std::string only_layer, only_pass;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) {
@@ -73,13 +75,17 @@ int main(int argc, char** argv) {
       batch = std::atoll(argv[i] + 8);
     } else if (std::strcmp(argv[i], "--cpu-time") == 0) {
       cpu_time = true;
+    } else if (std::strcmp(argv[i], "--im2col") == 0) {
+      im2col = true;
     } else if (std::strncmp(argv[i], "--layer=", 8) == 0) {
       only_layer = argv[i] + 8;
     } else if (std::strncmp(argv[i], "--pass=", 7) == 0) {
       only_pass = argv[i] + 7;
     } else {
-      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--layer=NAME] [--pass=NAME]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -95,11 +101,39 @@ int main(int argc, char** argv) {
     const normgrad::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
     const normgrad::Tensor x = normgrad::randn({batch, l.in_channels, l.size, l.size}, {}, &gen);
     const normgrad::Tensor w = normgrad::randn({l.out_channels, l.in_channels, l.kernel, l.kernel}, {}, &gen);
-    const normgrad::Tensor dy = normgrad::randn(k::conv2d(x, w, {}, options).shape(), {}, &gen);
+    const normgrad::Tensor y = k::conv2d(x, w, {}, options);
+    const normgrad::Tensor dy = normgrad::randn(y.shape(), {}, &gen);
+    normgrad::Tensor dx = normgrad::empty(x.shape()), dw = normgrad::empty(w.shape());
+    const normgrad::cpu::ConvShape s{.batch = batch,
+                                     .in_channels = l.in_channels,
+                                     .out_channels = l.out_channels,
+                                     .in_h = l.size,
+                                     .in_w = l.size,
+                                     .out_h = y.size(2),
+                                     .out_w = y.size(3),
+                                     .kernel_h = l.kernel,
+                                     .kernel_w = l.kernel,
+                                     .stride_h = l.stride,
+                                     .stride_w = l.stride,
+                                     .pad_h = l.kernel / 2,
+                                     .pad_w = l.kernel / 2};
+    namespace cpu = normgrad::cpu;
     const std::pair<const char*, std::function<void()>> passes[] = {
-        {"forward", [&] { k::conv2d(x, w, {}, options); }},
-        {"backward_input", [&] { k::conv2d_backward_input(dy, w, x.shape(), options); }},
-        {"backward_weight", [&] { k::conv2d_backward_weight(dy, x, w.shape(), options); }},
+        {"forward",
+         [&] {
+           if (!im2col) return (void)k::conv2d(x, w, {}, options);
+           cpu::Conv2dForwardGemm<float>(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
+         }},
+        {"backward_input",
+         [&] {
+           if (!im2col) return (void)k::conv2d_backward_input(dy, w, x.shape(), options);
+           cpu::Conv2dBackwardInputGemm<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>());
+         }},
+        {"backward_weight",
+         [&] {
+           if (!im2col) return (void)k::conv2d_backward_weight(dy, x, w.shape(), options);
+           cpu::Conv2dBackwardWeightGemm<float>(s, dy.data<float>(), x.data<float>(), dw.data<float>());
+         }},
     };
     for (const auto& [pass, fn] : passes) {
       if (!only_pass.empty() && only_pass != pass) continue;
