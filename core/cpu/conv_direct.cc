@@ -130,8 +130,9 @@ struct Split {
 // One stride phase of the input for backward-input: the input positions (stride_h * i + r_h,
 // stride_w * j + r_w), n_h x n_w of them, receive grad_output[o, i + a_p, j + a_q] * W[o, c, p, q] from the
 // taps (p, q) with r_h + pad_h - p * dilation_h = stride_h * a_p (and likewise for q).
+// Phases are kept in row-major (r_h, r_w) order.
 struct InputPhase {
-  int64_t r_h = 0, r_w = 0, n_h = 0, n_w = 0;
+  int64_t n_h = 0, n_w = 0;
   RowSlices slices;      // of grad_output, one per tap column q
   std::vector<float> a;  // packed [in_channels, out_channels * taps] weights
   bool empty() const { return slices.koff.empty() || n_h * n_w == 0; }
@@ -153,8 +154,6 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
   for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
     for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
       InputPhase ph;
-      ph.r_h = r_h;
-      ph.r_w = r_w;
       ph.n_h = r_h < s.in_h ? CeilDiv(s.in_h - r_h, s.stride_h) : 0;
       ph.n_w = r_w < s.in_w ? CeilDiv(s.in_w - r_w, s.stride_w) : 0;
       const auto taps_h = PhaseTaps(r_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);
