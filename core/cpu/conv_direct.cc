@@ -1,6 +1,7 @@
 #include "core/cpu/conv_direct.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -117,6 +118,21 @@ std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int
   return a;
 }
 
+// Runs body(item) for every item in [0, items) on up to GetNumThreads() workers that take items one at a
+// time, so that a worker slowed by other processes simply does fewer. Each worker first calls
+// make_body(), which returns its body (holding its scratch buffers). For passes whose items write disjoint
+// outputs: which worker runs an item does not change any result.
+template <typename MakeBody>
+void ForEachItem(int64_t items, MakeBody&& make_body) {
+  std::atomic<int64_t> next{0};
+  ParallelFor(0, std::min<int64_t>(GetNumThreads(), items), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t worker = begin; worker < end; ++worker) {
+      auto body = make_body();
+      for (int64_t item = next++; item < items; item = next++) body(item);
+    }
+  });
+}
+
 // Work items for `batch` images when the product rows come in `blocks` blocks: one item per image, or,
 // when the batch has fewer images than there are threads, each image split into `parts` block ranges.
 struct Split {
@@ -214,11 +230,9 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
   const int64_t blocks = CeilDiv(s.out_channels, kern.rows_per_block);
   const std::vector<float> a = PackRows(weight, s.out_channels, k_count, kern.rows_per_block);
   const Split split(s.batch, blocks);
-  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
-    Scratch buf(slices.size() + kern.max_tile_cols);
-    int64_t built = -1;
-    const float* rows = nullptr;
-    for (int64_t item = begin; item < end; ++item) {
+  ForEachItem(s.batch * split.parts, [&] {
+    return [&, buf = Scratch(slices.size() + kern.max_tile_cols), built = int64_t{-1},
+            rows = static_cast<const float*>(nullptr)](int64_t item) mutable {
       const int64_t n = item / split.parts, part = item % split.parts;
       if (n != built) {
         rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input, input_end, buf.data(), kern);
@@ -226,7 +240,7 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
       }
       kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, ohw, bias,
                  output + n * s.out_channels * ohw, ohw, split.begin(part, blocks), split.end(part, blocks)});
-    }
+    };
   });
 }
 
@@ -250,9 +264,9 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
   const int64_t hw = s.in_h * s.in_w, block_rows = kern.rows_per_block;
   const int64_t blocks = CeilDiv(s.in_channels, block_rows);
   const Split split(s.batch, blocks);
-  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
-    Scratch buf(buf_size + kern.max_tile_cols), out(in_place ? 0 : out_size);
-    for (int64_t item = begin; item < end; ++item) {
+  ForEachItem(s.batch * split.parts, [&] {
+    return [&, buf = Scratch(buf_size + kern.max_tile_cols), out = Scratch(in_place ? 0 : out_size),
+            rows = std::vector<const float*>(s.stride_w), ld = std::vector<int64_t>(s.stride_w)](int64_t item) mutable {
       const int64_t n = item / split.parts, part = item % split.parts;
       const int64_t b0 = split.begin(part, blocks), b1 = split.end(part, blocks);
       float* dx = grad_input + n * s.in_channels * hw;
@@ -265,14 +279,12 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
                    ph.slices.Build(dy, grad_output, grad_output_end, buf.data(), kern), cols, nullptr,
                    in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
       }
-      if (in_place) continue;
+      if (in_place) return;
       for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
         for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
           // Input rows r_h, r_h + stride_h, ...: row i of phase (r_h, r_w) holds columns r_w, r_w + stride_w, ...
           // of input row r_h + i * stride_h. rows[r_w] is phase (r_h, r_w)'s first row for channel c and ld[r_w]
           // the step between its rows (0 for the zero row of a phase that no tap reaches).
-          std::vector<const float*> rows(s.stride_w);
-          std::vector<int64_t> ld(s.stride_w);
           for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
             const int64_t p = r_h * s.stride_w + r_w;
             const InputPhase& ph = phases[p];
@@ -292,7 +304,7 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
           }
         }
       }
-    }
+    };
   });
 }
 
