@@ -333,54 +333,54 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const D
     const float* src = t.src + c * plane;
     ZeroFloats<L>(dst, r0 * t.cols);
     ZeroFloats<L>(dst + r1 * t.cols, t.dst_plane - r1 * t.cols);
-    auto zero_borders = [&](float* d) {
-      for (int64_t j = 0; j < t.lo; ++j) d[j] = 0.0f;
-      for (int64_t j = t.hi; j < t.cols; ++j) d[j] = 0.0f;
-    };
-    const float* first = src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
-    if (whole_rows && first >= t.begin && first + flat <= t.end) {
-      CopyFloats<L>(first, flat, dst + r0 * t.cols);
-      // The border columns, column by column (usually one at most, on one side).
+    auto zero_borders = [&] {
+      // Column by column (usually one column at most, on one side).
       for (int64_t j = 0; j < t.lo; ++j) {
         for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
       }
       for (int64_t j = t.hi; j < t.cols; ++j) {
         for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
       }
+    };
+    const float* first = src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
+    if (whole_rows && first >= t.begin && first + flat <= t.end) {
+      CopyFloats<L>(first, flat, dst + r0 * t.cols);
+      zero_borders();
       continue;
     }
     // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
-    // shuffle) and then gets its borders zeroed; the others element by element.
+    // shuffle; two rows per vector when a row is half a vector), the others element by element; then the
+    // border columns, which the vectors filled from outside the image, are zeroed.
+    auto line = [&](int64_t r) { return src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset; };
+    auto readable = [&](int64_t r) {
+      return line(r) >= t.begin && line(r) + (t.col_stride == 1 ? t.cols : 2 * t.cols) <= t.end;
+    };
     for (int64_t r = r0; r < r1; ++r) {
       float* d = dst + r * t.cols;
-      const float* line = src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset;
-      if (t.col_stride == 1 && line >= t.begin && line + t.cols <= t.end) {
-        CopyFloats<L>(line, t.cols, d);
-        zero_borders(d);
-      } else if (t.col_stride == 2 && line >= t.begin && line + 2 * t.cols <= t.end) {
-        int64_t j = 0;
-        for (; j + L <= t.cols; j += L) {
-          const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
-          const Vec b = *reinterpret_cast<const VecU*>(line + 2 * j + L);
-          *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
-        }
-        if constexpr (L == 16) {
-          if (j + 8 <= t.cols) {
-            // Half a vector from one load (rows of 8 in a strided 16 x 16 image).
-            using Half = typename VecTraits<8>::VecU;
-            const Vec a = *reinterpret_cast<const VecU*>(line + 2 * j);
-            const Vec v = __builtin_shuffle(a, a, even);
-            *reinterpret_cast<Half*>(d + j) =
-                typename VecTraits<8>::Vec{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
-            j += 8;
-          }
-        }
-        for (; j < t.cols; ++j) d[j] = line[2 * j];
-        zero_borders(d);
-      } else {
-        for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? line[j * t.col_stride] : 0.0f;
+      const float* in = line(r);
+      if ((t.col_stride != 1 && t.col_stride != 2) || !readable(r)) {
+        for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? in[j * t.col_stride] : 0.0f;
+        continue;
       }
+      if (t.col_stride == 1) {
+        CopyFloats<L>(in, t.cols, d);
+        continue;
+      }
+      if (2 * t.cols == L && r + 1 < r1 && readable(r + 1)) {
+        const Vec a = *reinterpret_cast<const VecU*>(in), b = *reinterpret_cast<const VecU*>(line(r + 1));
+        *reinterpret_cast<VecU*>(d) = __builtin_shuffle(a, b, even);
+        ++r;
+        continue;
+      }
+      int64_t j = 0;
+      for (; j + L <= t.cols; j += L) {
+        const Vec a = *reinterpret_cast<const VecU*>(in + 2 * j);
+        const Vec b = *reinterpret_cast<const VecU*>(in + 2 * j + L);
+        *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
+      }
+      for (; j < t.cols; ++j) d[j] = in[2 * j];
     }
+    zero_borders();
   }
 }
 
