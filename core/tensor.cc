@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/kernels/device_copy.h"
+#include "core/kernels/elementwise.h"
 
 namespace normgrad {
 
@@ -82,6 +84,11 @@ void* Tensor::raw_data() const {
   const TensorImpl& t = checked_impl();
   NG_CHECK(t.storage.device().is_cpu(), "data: expected a CPU tensor, got one on ",
            t.storage.device().ToString(), "; copy it with to(kCPU) first");
+  return static_cast<char*>(t.storage.data()) + t.offset * ItemSize(t.dtype);
+}
+
+void* Tensor::data_ptr() const {
+  const TensorImpl& t = checked_impl();
   return static_cast<char*>(t.storage.data()) + t.offset * ItemSize(t.dtype);
 }
 
@@ -175,6 +182,18 @@ void FormatDim(const Tensor& t, std::vector<int64_t>& index, int64_t d, bool sum
 
 std::string Tensor::ToString() const {
   if (!defined()) return "tensor(undefined)";
+  if (!device().is_cpu()) {
+    // The values as printed from a CPU copy, then this tensor's device and autograd state.
+    std::string out = detail::ToCpu(*this).ToString();
+    out.pop_back();
+    absl::StrAppend(&out, ", device=", device().ToString());
+    if (grad_fn() != nullptr) {
+      out += ", grad_fn";
+    } else if (requires_grad()) {
+      out += ", requires_grad=true";
+    }
+    return out + ")";
+  }
   std::string out = "tensor(";
   const bool summarize = numel() > kSummarize;
   // Fixed notation unless the magnitudes call for exponents, as PyTorch does.
@@ -220,7 +239,11 @@ Tensor full(const Shape& shape, double value, TensorOptions options) {
   const bool requires_grad = options.requires_grad;
   options.requires_grad = false;
   Tensor t = empty(shape, options);
-  VisitDType(t.dtype(), [&]<typename T>() { std::fill_n(t.data<T>(), t.numel(), static_cast<T>(value)); });
+  if (t.device().is_cpu()) {
+    VisitDType(t.dtype(), [&]<typename T>() { std::fill_n(t.data<T>(), t.numel(), static_cast<T>(value)); });
+  } else {
+    kernels::fill_(t, value);
+  }
   if (requires_grad) t.set_requires_grad(true);
   return t;
 }
@@ -239,12 +262,15 @@ Tensor arange(double start, double end, double step, TensorOptions options) {
            end);
   const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((end - start) / step)));
   const bool requires_grad = options.requires_grad;
+  const Device device = options.device;
   options.requires_grad = false;
+  options.device = kCPU;
   Tensor t = empty({n}, options);
   VisitDType(t.dtype(), [&]<typename T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
+  t = kernels::to(t, device);
   if (requires_grad) t.set_requires_grad(true);
   return t;
 }
@@ -253,10 +279,13 @@ Tensor arange(int64_t end, TensorOptions options) { return arange(0.0, static_ca
 
 Tensor from_buffer(const void* data, const Shape& shape, DType dtype, TensorOptions options) {
   const bool requires_grad = options.requires_grad;
+  const Device device = options.device;
   options.requires_grad = false;
   options.dtype = dtype;
+  options.device = kCPU;
   Tensor t = empty(shape, options);
   if (t.numel() > 0) std::memcpy(t.raw_data(), data, t.numel() * ItemSize(dtype));
+  t = kernels::to(t, device);
   if (requires_grad) t.set_requires_grad(true);
   return t;
 }

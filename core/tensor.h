@@ -72,7 +72,14 @@ class Tensor {
   template <typename T>
   T* data() const;
   void* raw_data() const;
-  // The value of a one-element tensor, converted to T.
+  // Address of element (0, ..., 0) in the memory of the tensor's device (a device pointer for a CUDA
+  // tensor, for kernels to pass on; never dereferenced on the host).
+  void* data_ptr() const;
+  // The same as a T*; throws unless T matches dtype().
+  template <typename T>
+  T* data_ptr() const;
+  // The value of a one-element tensor, converted to T. This and at() and to_vector() read a CUDA tensor
+  // through a copy to the CPU.
   template <typename T = double>
   T item() const;
   // The element at `index` (one entry per dim), converted to T.
@@ -176,6 +183,8 @@ Tensor full_like(const Tensor& t, double value);
 
 namespace detail {
 [[noreturn]] void FailDataType(DType actual, DType requested);
+// t copied to the CPU (kernels::to; defined with it in core/kernels/device_copy.cc).
+Tensor ToCpu(const Tensor& t);
 int64_t ElementOffset(const Tensor& t, std::span<const int64_t> index);
 }  // namespace detail
 
@@ -186,7 +195,14 @@ T* Tensor::data() const {
 }
 
 template <typename T>
+T* Tensor::data_ptr() const {
+  if (checked_impl().dtype != DTypeOf<T>()) detail::FailDataType(impl_->dtype, DTypeOf<T>());
+  return static_cast<T*>(data_ptr());
+}
+
+template <typename T>
 T Tensor::at(std::span<const int64_t> index) const {
+  if (!device().is_cpu()) return detail::ToCpu(*this).at<T>(index);
   const int64_t off = detail::ElementOffset(*this, index);
   return VisitDType(dtype(), [&]<typename S>() {
     return static_cast<T>(static_cast<const S*>(storage().data())[off]);
@@ -202,6 +218,7 @@ T Tensor::item() const {
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
+  if (!device().is_cpu()) return detail::ToCpu(*this).to_vector<T>();
   std::vector<T> out;
   out.reserve(numel());
   if (numel() == 0) return out;

@@ -2,7 +2,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
-#include "core/cpu/optimizer_step.h"
+#include "core/kernels/optimizer_step.h"
 
 namespace normgrad::optim {
 
@@ -28,15 +28,16 @@ void Adam::step() {
     const Tensor grad = contiguous(p.grad());
     if (!state.count("step")) {
       state["step"] = zeros({}, {.dtype = kFloat64});
-      state["exp_avg"] = zeros(p.shape(), {.dtype = p.dtype()});
-      state["exp_avg_sq"] = zeros(p.shape(), {.dtype = p.dtype()});
+      state["exp_avg"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
+      state["exp_avg_sq"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
     }
     double& t = *state["step"].data<double>();
     t += 1;
     VisitFloatDType(p.dtype(), name_, [&]<typename T>() {
-      cpu::AdamStep<T>(p.data<T>(), grad.data<T>(), state["exp_avg"].data<T>(), state["exp_avg_sq"].data<T>(),
-                       p.numel(), group.lr, group.momentum, options_.beta2, options_.eps, group.weight_decay,
-                       decoupled_, static_cast<int64_t>(t));
+      kernels::OptimizerStepOn<T>(p.device())
+          .adam(p.data_ptr<T>(), grad.data_ptr<T>(), state["exp_avg"].data_ptr<T>(), state["exp_avg_sq"].data_ptr<T>(),
+                p.numel(), group.lr, group.momentum, options_.beta2, options_.eps, group.weight_decay, decoupled_,
+                static_cast<int64_t>(t));
     });
     p.BumpVersion();
   });

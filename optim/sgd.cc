@@ -2,7 +2,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
-#include "core/cpu/optimizer_step.h"
+#include "core/kernels/optimizer_step.h"
 
 namespace normgrad::optim {
 
@@ -24,11 +24,12 @@ void SGD::step() {
     const Tensor grad = contiguous(p.grad());
     const bool use_momentum = group.momentum != 0;
     const bool first = use_momentum && !state.count("momentum_buffer");
-    if (first) state["momentum_buffer"] = empty(p.shape(), {.dtype = p.dtype()});
+    if (first) state["momentum_buffer"] = empty(p.shape(), {.dtype = p.dtype(), .device = p.device()});
     const Tensor buf = use_momentum ? state["momentum_buffer"] : Tensor();
     VisitFloatDType(p.dtype(), "SGD", [&]<typename T>() {
-      cpu::SgdStep<T>(p.data<T>(), grad.data<T>(), use_momentum ? buf.data<T>() : nullptr, p.numel(), group.lr,
-                      group.momentum, options_.dampening, group.weight_decay, options_.nesterov, first);
+      kernels::OptimizerStepOn<T>(p.device())
+          .sgd(p.data_ptr<T>(), grad.data_ptr<T>(), use_momentum ? buf.data_ptr<T>() : nullptr, p.numel(), group.lr,
+               group.momentum, options_.dampening, group.weight_decay, options_.nesterov, first);
     });
     p.BumpVersion();
   });

@@ -1,6 +1,7 @@
 #include "core/kernels/conv.h"
 
 #include "core/cpu/conv.h"
+#include "core/cuda/conv.h"
 #include "core/kernels/copy.h"
 
 namespace normgrad::kernels {
@@ -53,6 +54,32 @@ cpu::ConvShape CheckConv2d(const Shape& input, DType input_dtype, const Shape& w
   return s;
 }
 
+// The family's device switch: core/cpu/conv.h or its twin core/cuda/conv.h (the function pointer types
+// check that the signatures agree).
+template <typename T>
+struct Backend {
+  decltype(&cpu::Conv2dForward<T>) forward;
+  decltype(&cpu::Conv2dBackwardInput<T>) backward_input;
+  decltype(&cpu::Conv2dBackwardWeight<T>) backward_weight;
+};
+
+template <typename T>
+const Backend<T>& On(Device device) {
+  static constexpr Backend<T> kCpu{cpu::Conv2dForward<T>, cpu::Conv2dBackwardInput<T>, cpu::Conv2dBackwardWeight<T>};
+  static constexpr Backend<T> kCuda{cuda::Conv2dForward<T>, cuda::Conv2dBackwardInput<T>,
+                                    cuda::Conv2dBackwardWeight<T>};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
+}
+
+void CheckSameDevice(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name) {
+  NG_CHECK(a.device() == b.device(), op, ": expected ", a_name, " and ", b_name, " on the same device, got ",
+           a.device(), " and ", b.device());
+}
+
 Shape OutputShape(const cpu::ConvShape& s) { return {s.batch, s.out_channels, s.out_h, s.out_w}; }
 
 void CheckGradOutput(const char* op, const Tensor& grad_output, const cpu::ConvShape& s, DType dtype) {
@@ -71,11 +98,14 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
     NG_CHECK(bias.dtype() == input.dtype(), "conv2d: expected bias of dtype ", input.dtype(), " (the input's), got ",
              bias.dtype());
   }
-  Tensor out = empty(OutputShape(s), {.dtype = input.dtype()});
+  CheckSameDevice("conv2d", input, "input", weight, "weight");
+  if (bias.defined()) CheckSameDevice("conv2d", input, "input", bias, "bias");
+  Tensor out = empty(OutputShape(s), {.dtype = input.dtype(), .device = input.device()});
   if (out.numel() == 0) return out;
   const Tensor x = contiguous(input), w = contiguous(weight), b = bias.defined() ? contiguous(bias) : Tensor();
   VisitFloatDType(input.dtype(), "conv2d", [&]<typename T>() {
-    cpu::Conv2dForward<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, out.data<T>());
+    On<T>(out.device()).forward(s, x.data_ptr<T>(), w.data_ptr<T>(), b.defined() ? b.data_ptr<T>() : nullptr,
+                                out.data_ptr<T>());
   });
   return out;
 }
@@ -84,11 +114,12 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
                              const Conv2dOptions& options) {
   const cpu::ConvShape s = CheckConv2d(input_shape, weight.dtype(), weight.shape(), weight.dtype(), options);
   CheckGradOutput("conv2d_backward_input", grad_output, s, weight.dtype());
-  if (grad_output.numel() == 0) return zeros(input_shape, {.dtype = weight.dtype()});
-  Tensor grad_input = empty(input_shape, {.dtype = weight.dtype()});
+  CheckSameDevice("conv2d_backward_input", grad_output, "grad_output", weight, "weight");
+  if (grad_output.numel() == 0) return zeros(input_shape, {.dtype = weight.dtype(), .device = weight.device()});
+  Tensor grad_input = empty(input_shape, {.dtype = weight.dtype(), .device = weight.device()});
   const Tensor dy = contiguous(grad_output), w = contiguous(weight);
   VisitFloatDType(weight.dtype(), "conv2d_backward_input", [&]<typename T>() {
-    cpu::Conv2dBackwardInput<T>(s, dy.data<T>(), w.data<T>(), grad_input.data<T>());
+    On<T>(grad_input.device()).backward_input(s, dy.data_ptr<T>(), w.data_ptr<T>(), grad_input.data_ptr<T>());
   });
   return grad_input;
 }
@@ -97,11 +128,12 @@ Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, co
                               const Conv2dOptions& options) {
   const cpu::ConvShape s = CheckConv2d(input.shape(), input.dtype(), weight_shape, input.dtype(), options);
   CheckGradOutput("conv2d_backward_weight", grad_output, s, input.dtype());
-  if (grad_output.numel() == 0) return zeros(weight_shape, {.dtype = input.dtype()});
-  Tensor grad_weight = empty(weight_shape, {.dtype = input.dtype()});
+  CheckSameDevice("conv2d_backward_weight", grad_output, "grad_output", input, "input");
+  if (grad_output.numel() == 0) return zeros(weight_shape, {.dtype = input.dtype(), .device = input.device()});
+  Tensor grad_weight = empty(weight_shape, {.dtype = input.dtype(), .device = input.device()});
   const Tensor dy = contiguous(grad_output), x = contiguous(input);
   VisitFloatDType(input.dtype(), "conv2d_backward_weight", [&]<typename T>() {
-    cpu::Conv2dBackwardWeight<T>(s, dy.data<T>(), x.data<T>(), grad_weight.data<T>());
+    On<T>(grad_weight.device()).backward_weight(s, dy.data_ptr<T>(), x.data_ptr<T>(), grad_weight.data_ptr<T>());
   });
   return grad_weight;
 }

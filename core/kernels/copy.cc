@@ -1,12 +1,12 @@
 #include "core/kernels/copy.h"
 
-#include "core/cpu/copy.h"
+#include "core/kernels/device_copy.h"
 
 namespace normgrad::kernels {
 
 Tensor clone(const Tensor& x) {
   Tensor out = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
-  cpu::StridedCopy(out.raw_data(), out.strides(), x.raw_data(), x.strides(), x.shape(), ItemSize(x.dtype()));
+  StridedCopy(out, x);
   return out;
 }
 

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/cpu/elementwise.h"
+#include "core/cuda/elementwise.h"
+#include "core/kernels/device_copy.h"
 
 namespace normgrad::kernels {
 namespace {
@@ -11,10 +13,39 @@ using cpu::BinaryOp;
 using cpu::Operand;
 using cpu::UnaryOp;
 
-Operand AsOperand(const Tensor& t) { return {t.raw_data(), t.strides()}; }
+// The family's device switch: the raw kernels of core/cpu/elementwise.h or their twins in
+// core/cuda/elementwise.h (the function pointer types check that the signatures agree).
+struct Backend {
+  decltype(&cpu::Unary) unary;
+  decltype(&cpu::Binary) binary;
+  decltype(&cpu::BinaryScalar) binary_scalar;
+  decltype(&cpu::Clamp) clamp;
+  decltype(&cpu::Where) where;
+  decltype(&cpu::Fill) fill;
+  decltype(&cpu::Convert) convert;
+};
+
+const Backend& On(Device device) {
+  static constexpr Backend kCpu{cpu::Unary, cpu::Binary, cpu::BinaryScalar, cpu::Clamp,
+                                cpu::Where, cpu::Fill,   cpu::Convert};
+  static constexpr Backend kCuda{cuda::Unary, cuda::Binary, cuda::BinaryScalar, cuda::Clamp,
+                                 cuda::Where, cuda::Fill,   cuda::Convert};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
+}
+
+Operand AsOperand(const Tensor& t) { return {t.data_ptr(), t.strides()}; }
 
 Operand AsOperand(const Tensor& t, const Shape& shape, const char* op) {
-  return {t.raw_data(), BroadcastStrides(t, shape, op)};
+  return {t.data_ptr(), BroadcastStrides(t, shape, op)};
+}
+
+void CheckSameDevice(const char* op, const Tensor& a, const Tensor& b) {
+  NG_CHECK(a.device() == b.device(), op, ": expected tensors on the same device, got ", a.device(), " and ",
+           b.device());
 }
 
 void CheckSameDType(const char* op, const Tensor& a, const Tensor& b) {
@@ -36,31 +67,32 @@ bool NeedsFloat(BinaryOp op) { return op == BinaryOp::kDiv || op == BinaryOp::kP
 
 Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
   CheckSameDType(op, a, b);
+  CheckSameDevice(op, a, b);
   if (NeedsFloat(bop)) CheckFloat(op, a);
   const Shape shape = BroadcastShapes(a.shape(), b.shape(), op);
-  Tensor out = empty(shape, {.dtype = a.dtype()});
-  cpu::Binary(bop, a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
+  Tensor out = empty(shape, {.dtype = a.dtype(), .device = a.device()});
+  On(out.device()).binary(bop, a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
   return out;
 }
 
 Tensor BinaryScalar(BinaryOp bop, const char* op, const Tensor& a, double s, bool scalar_first) {
   if (NeedsFloat(bop)) CheckFloat(op, a);
   CheckScalar(op, a.dtype(), s);
-  Tensor out = empty(a.shape(), {.dtype = a.dtype()});
-  cpu::BinaryScalar(bop, a.dtype(), a.shape(), AsOperand(out), AsOperand(a), s, scalar_first);
+  Tensor out = empty(a.shape(), {.dtype = a.dtype(), .device = a.device()});
+  On(out.device()).binary_scalar(bop, a.dtype(), a.shape(), AsOperand(out), AsOperand(a), s, scalar_first);
   return out;
 }
 
 Tensor Unary(UnaryOp uop, const char* op, const Tensor& x, bool float_only) {
   if (float_only) CheckFloat(op, x);
-  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
-  cpu::Unary(uop, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  Tensor out = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  On(out.device()).unary(uop, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
   return out;
 }
 
 Tensor CopyOf(const Tensor& x) {
-  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
-  cpu::Convert(x.dtype(), x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  Tensor out = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  On(out.device()).convert(x.dtype(), x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
   return out;
 }
 
@@ -85,17 +117,18 @@ Tensor ReadableSource(const Tensor& dst, const Tensor& src) {
 
 void BinaryInPlace(BinaryOp bop, const char* op, const Tensor& dst, const Tensor& src) {
   CheckSameDType(op, dst, src);
+  CheckSameDevice(op, dst, src);
   if (NeedsFloat(bop)) CheckFloat(op, dst);
   CheckWritable(op, dst);
   const Tensor s = ReadableSource(dst, src);
-  cpu::Binary(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), AsOperand(s, dst.shape(), op));
+  On(dst.device()).binary(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), AsOperand(s, dst.shape(), op));
 }
 
 void BinaryScalarInPlace(BinaryOp bop, const char* op, const Tensor& dst, double s) {
   if (NeedsFloat(bop)) CheckFloat(op, dst);
   CheckScalar(op, dst.dtype(), s);
   CheckWritable(op, dst);
-  cpu::BinaryScalar(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), s, false);
+  On(dst.device()).binary_scalar(bop, dst.dtype(), dst.shape(), AsOperand(dst), AsOperand(dst), s, false);
 }
 
 }  // namespace
@@ -141,8 +174,8 @@ Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);
   if (hi) CheckScalar("clamp", x.dtype(), *hi);
-  Tensor out = empty(x.shape(), {.dtype = x.dtype()});
-  cpu::Clamp(x.dtype(), x.shape(), AsOperand(out), AsOperand(x), lo, hi);
+  Tensor out = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
+  On(out.device()).clamp(x.dtype(), x.shape(), AsOperand(out), AsOperand(x), lo, hi);
   return out;
 }
 
@@ -161,22 +194,25 @@ Tensor ge(const Tensor& a, double s) { return BinaryScalar(BinaryOp::kGe, "ge", 
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   CheckSameDType("where", a, b);
+  CheckSameDevice("where", cond, a);
+  CheckSameDevice("where", a, b);
   const Shape shape = BroadcastShapes(BroadcastShapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor out = empty(shape, {.dtype = a.dtype()});
-  cpu::Where(cond.dtype(), a.dtype(), shape, AsOperand(out), AsOperand(cond, shape, "where"),
+  Tensor out = empty(shape, {.dtype = a.dtype(), .device = a.device()});
+  On(out.device()).where(cond.dtype(), a.dtype(), shape, AsOperand(out), AsOperand(cond, shape, "where"),
              AsOperand(a, shape, "where"), AsOperand(b, shape, "where"));
   return out;
 }
 
 void fill_(const Tensor& dst, double value) {
   CheckScalar("fill_", dst.dtype(), value);
-  cpu::Fill(dst.dtype(), dst.shape(), AsOperand(dst), value);
+  On(dst.device()).fill(dst.dtype(), dst.shape(), AsOperand(dst), value);
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
   CheckWritable("copy_", dst);
-  const Tensor s = ReadableSource(dst, src);
-  cpu::Convert(dst.dtype(), s.dtype(), dst.shape(), AsOperand(dst), AsOperand(s, dst.shape(), "copy_"));
+  // Across devices, the source comes over first (then converts on the destination's device).
+  const Tensor s = src.device() == dst.device() ? ReadableSource(dst, src) : to(src, dst.device());
+  On(dst.device()).convert(dst.dtype(), s.dtype(), dst.shape(), AsOperand(dst), AsOperand(s, dst.shape(), "copy_"));
 }
 
 void add_(const Tensor& dst, const Tensor& src) { BinaryInPlace(BinaryOp::kAdd, "add_", dst, src); }
@@ -190,8 +226,8 @@ void div_(const Tensor& dst, double s) { BinaryScalarInPlace(BinaryOp::kDiv, "di
 
 Tensor to_dtype(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
-  Tensor out = empty(x.shape(), {.dtype = dtype});
-  cpu::Convert(dtype, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
+  Tensor out = empty(x.shape(), {.dtype = dtype, .device = x.device()});
+  On(out.device()).convert(dtype, x.dtype(), x.shape(), AsOperand(out), AsOperand(x));
   return out;
 }
 

@@ -1,6 +1,6 @@
 #include "core/kernels/join.h"
 
-#include "core/cpu/copy.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/view.h"
 
 namespace normgrad::kernels {
@@ -26,6 +26,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   shape[d] = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& x = tensors[i];
+    NG_CHECK(x.device() == first.device(), "cat: expected tensors on the same device, got ", first.device(),
+             " (tensor 0) and ", x.device(), " (tensor ", i, ")");
     NG_CHECK(x.dim() == first.dim(), "cat: expected tensors of the same rank, got ",
              ShapeToString(first.shape()), " (tensor 0) and ", ShapeToString(x.shape()), " (tensor ", i, ")");
     for (int64_t j = 0; j < x.dim(); ++j) {
@@ -39,8 +41,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   int64_t offset = 0;
   for (const Tensor& x : tensors) {
     const Tensor part = narrow(out, d, offset, x.size(d));
-    cpu::StridedCopy(part.raw_data(), part.strides(), x.raw_data(), x.strides(), x.shape(),
-                     ItemSize(x.dtype()));
+    StridedCopy(part, x);
     offset += x.size(d);
   }
   return out;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/cpu/blas.h"
+#include "core/cuda/blas.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/view.h"
 
@@ -31,6 +32,25 @@ std::optional<BlasMatrix> Describe(const Tensor& x) {
     if (ld >= std::max<int64_t>(r, 1)) return BlasMatrix{true, ld};
   }
   return std::nullopt;
+}
+
+// The family's device switch: core/cpu/blas.h or its twin core/cuda/blas.h (the function pointer types
+// check that the signatures agree).
+template <typename T>
+struct Backend {
+  decltype(&cpu::Gemm<T>) gemm;
+  decltype(&cpu::GemmBatched<T>) gemm_batched;
+};
+
+template <typename T>
+const Backend<T>& On(Device device) {
+  static constexpr Backend<T> kCpu{cpu::Gemm<T>, cpu::GemmBatched<T>};
+  static constexpr Backend<T> kCuda{cuda::Gemm<T>, cuda::GemmBatched<T>};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
 }
 
 Shape Concat(Shape head, std::initializer_list<int64_t> tail) {
@@ -77,20 +97,23 @@ Tensor BatchedProduct(Tensor a, Tensor b, const Shape& batch) {
     if (rows && (*rows)[0] < std::max<int64_t>(k, 1)) rows.reset();
   }
   VisitDType(a.dtype(), [&]<typename T>() {
+    const Backend<T>& on = On<T>(out.device());
     if (rows) {
-      cpu::Gemm<T>(false, db->trans, count * n, m, k, a.data<T>(), (*rows)[0], b.data<T>(), db->ld,
-                   out.data<T>(), m);
+      on.gemm(false, db->trans, count * n, m, k, a.data_ptr<T>(), (*rows)[0], b.data_ptr<T>(), db->ld,
+              out.data_ptr<T>(), m);
       return;
     }
-    cpu::GemmBatched<T>(da->trans, db->trans, n, m, k, a.data<T>(), BatchOffsets(ea, count), da->ld,
-                        b.data<T>(), BatchOffsets(eb, count), db->ld, out.data<T>(), n * m, m);
+    on.gemm_batched(da->trans, db->trans, n, m, k, a.data_ptr<T>(), BatchOffsets(ea, count), da->ld,
+                    b.data_ptr<T>(), BatchOffsets(eb, count), db->ld, out.data_ptr<T>(), n * m, m);
   });
   return out;
 }
 
-void CheckSameDType(const Tensor& a, const Tensor& b, const char* op) {
+void CheckSameDTypeAndDevice(const Tensor& a, const Tensor& b, const char* op) {
   NG_CHECK(a.dtype() == b.dtype(), op, ": expected tensors of the same dtype, got ", DTypeName(a.dtype()),
            " and ", DTypeName(b.dtype()));
+  NG_CHECK(a.device() == b.device(), op, ": expected tensors on the same device, got ", a.device(), " and ",
+           b.device());
 }
 
 }  // namespace
@@ -98,7 +121,7 @@ void CheckSameDType(const Tensor& a, const Tensor& b, const char* op) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   NG_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: expected tensors with at least 1 dim, got ",
            ShapeToString(a.shape()), " and ", ShapeToString(b.shape()));
-  CheckSameDType(a, b, "matmul");
+  CheckSameDTypeAndDevice(a, b, "matmul");
   const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
   const Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
   NG_CHECK(a2.size(-1) == b2.size(-2), "matmul: expected the inner dimensions to match, got ",
@@ -123,7 +146,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor bmm(const Tensor& a, const Tensor& b) {
   NG_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-d tensors, got ", ShapeToString(a.shape()), " and ",
            ShapeToString(b.shape()));
-  CheckSameDType(a, b, "bmm");
+  CheckSameDTypeAndDevice(a, b, "bmm");
   NG_CHECK(a.size(0) == b.size(0), "bmm: expected the same batch size, got ", ShapeToString(a.shape()),
            " and ", ShapeToString(b.shape()));
   NG_CHECK(a.size(2) == b.size(1), "bmm: expected the inner dimensions to match, got ",

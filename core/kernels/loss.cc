@@ -1,10 +1,35 @@
 #include "core/kernels/loss.h"
 
 #include "core/cpu/softmax.h"
+#include "core/cuda/softmax.h"
 #include "core/kernels/copy.h"
+#include "core/kernels/device_copy.h"
 
 namespace normgrad::kernels {
 namespace {
+
+// The losses' device switch: core/cpu/softmax.h or its twin core/cuda/softmax.h (the function pointer
+// types check that the signatures agree).
+template <typename T>
+struct Backend {
+  decltype(&cpu::CrossEntropyForward<T>) cross_entropy_forward;
+  decltype(&cpu::CrossEntropyBackward<T>) cross_entropy_backward;
+  decltype(&cpu::NllLossForward<T>) nll_loss_forward;
+  decltype(&cpu::CountCorrect<T>) count_correct;
+};
+
+template <typename T>
+const Backend<T>& On(Device device) {
+  static constexpr Backend<T> kCpu{cpu::CrossEntropyForward<T>, cpu::CrossEntropyBackward<T>, cpu::NllLossForward<T>,
+                                   cpu::CountCorrect<T>};
+  static constexpr Backend<T> kCuda{cuda::CrossEntropyForward<T>, cuda::CrossEntropyBackward<T>,
+                                    cuda::NllLossForward<T>, cuda::CountCorrect<T>};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
+}
 
 void CheckSmoothing(double label_smoothing) {
   NG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy: expected label_smoothing in [0, 1], got ",
@@ -19,7 +44,10 @@ void CheckClassTarget(const char* op, const char* input_name, const Tensor& inpu
   NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
   NG_CHECK(target.shape() == Shape{input.size(0)}, op, ": expected target of shape [", input.size(0), "], got ",
            ShapeToString(target.shape()));
-  const Tensor t = contiguous(target);
+  NG_CHECK(target.device() == input.device(), op, ": expected ", input_name, " and target on the same device, got ",
+           input.device(), " and ", target.device());
+  // Read on the host (a copy for a device target), so that a bad label is reported before anything runs.
+  const Tensor t = contiguous(to(target, kCPU));
   const int64_t* v = t.data<int64_t>();
   for (int64_t i = 0; i < t.numel(); ++i) {
     NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), "), got ", v[i],
@@ -30,11 +58,12 @@ void CheckClassTarget(const char* op, const char* input_name, const Tensor& inpu
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing) {
   CheckClassTarget("cross_entropy", "logits", logits, target);
   CheckSmoothing(label_smoothing);
-  Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype()});
+  Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype(), .device = logits.device()});
   const Tensor x = contiguous(logits), t = contiguous(target);
   VisitFloatDType(logits.dtype(), "cross_entropy", [&]<typename T>() {
-    cpu::CrossEntropyForward(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), label_smoothing,
-                             loss.data<T>());
+    On<T>(logits.device())
+        .cross_entropy_forward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+                               label_smoothing, loss.data_ptr<T>());
   });
   return loss;
 }
@@ -48,21 +77,27 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
            "] or one element, got ", ShapeToString(grad_loss.shape()));
   NG_CHECK(grad_loss.dtype() == logits.dtype(), "cross_entropy_backward: expected grad_loss of dtype ", logits.dtype(),
            ", got ", grad_loss.dtype());
-  Tensor grad = empty(logits.shape(), {.dtype = logits.dtype()});
+  NG_CHECK(grad_loss.device() == logits.device(),
+           "cross_entropy_backward: expected grad_loss and logits on the same device, got ", grad_loss.device(),
+           " and ", logits.device());
+  Tensor grad = empty(logits.shape(), {.dtype = logits.dtype(), .device = logits.device()});
   const Tensor x = contiguous(logits), t = contiguous(target), g = contiguous(grad_loss);
   VisitFloatDType(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
-    cpu::CrossEntropyBackward(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), label_smoothing,
-                              g.data<T>(), per_row ? 1 : 0, scale, grad.data<T>());
+    On<T>(logits.device())
+        .cross_entropy_backward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+                                label_smoothing, g.data_ptr<T>(), per_row ? 1 : 0, scale, grad.data_ptr<T>());
   });
   return grad;
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
   CheckClassTarget("nll_loss", "log_probs", log_probs, target);
-  Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype()});
+  Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype(), .device = log_probs.device()});
   const Tensor x = contiguous(log_probs), t = contiguous(target);
   VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {
-    cpu::NllLossForward(log_probs.size(0), log_probs.size(1), x.data<T>(), t.data<int64_t>(), loss.data<T>());
+    On<T>(log_probs.device())
+        .nll_loss_forward(log_probs.size(0), log_probs.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+                          loss.data_ptr<T>());
   });
   return loss;
 }
@@ -70,8 +105,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
 Tensor one_hot(const Tensor& target, int64_t classes, DType dtype) {
   NG_CHECK(target.dim() == 1 && target.dtype() == kInt64, "one_hot: expected an int64 target of 1 dim, got ",
            target.dtype(), " ", ShapeToString(target.shape()));
+  // Built on the host, then moved to the target's device.
   Tensor out = zeros({target.size(0), classes}, {.dtype = dtype});
-  const Tensor t = contiguous(target);
+  const Tensor t = contiguous(to(target, kCPU));
   const int64_t* v = t.data<int64_t>();
   VisitDType(dtype, [&]<typename T>() {
     T* o = out.data<T>();
@@ -81,7 +117,7 @@ Tensor one_hot(const Tensor& target, int64_t classes, DType dtype) {
       o[i * classes + v[i]] = T(1);
     }
   });
-  return out;
+  return to(out, target.device());
 }
 
 int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k) {
@@ -89,7 +125,8 @@ int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k) {
   NG_CHECK(k >= 1, "count_correct: expected k >= 1, got ", k);
   const Tensor x = contiguous(logits), t = contiguous(target);
   return VisitFloatDType(logits.dtype(), "count_correct", [&]<typename T>() {
-    return cpu::CountCorrect(logits.size(0), logits.size(1), x.data<T>(), t.data<int64_t>(), k);
+    return On<T>(logits.device())
+        .count_correct(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), k);
   });
 }
 

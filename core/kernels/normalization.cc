@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "core/cpu/normalization.h"
+#include "core/cuda/batch_norm.h"
 #include "core/kernels/copy.h"
+#include "core/kernels/elementwise.h"
 
 namespace normgrad::kernels {
 namespace {
@@ -51,7 +53,51 @@ int64_t Spatial(const Tensor& input) {
   return s;
 }
 
-const void* DataOrNull(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+void* DataOrNull(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+
+// Every defined tensor of `others` on the input's device.
+void CheckSameDevice(const Tensor& input, std::initializer_list<const Tensor*> others, const char* op) {
+  for (const Tensor* t : others) {
+    NG_CHECK(!t->defined() || t->device() == input.device(), op, ": expected every tensor on the input's device (",
+             input.device(), "), got one on ", t->device());
+  }
+}
+
+// Of the family, only batch norm has CUDA kernels so far.
+void CheckCpuOnly(const Tensor& input, const char* op) {
+  NG_CHECK(input.device().is_cpu(), op, ": expected a CPU input (only batch_norm runs on CUDA devices), got one on ",
+           input.device());
+}
+
+// Batch norm of a contiguous [n, c, s] x on a CUDA device (core/cuda/batch_norm.h): statistics,
+// normalization and the running-statistics update all on the device.
+NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
+                                       const Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                                       bool training, double momentum, double eps) {
+  const Device device = x.device();
+  Tensor y = empty(x.shape(), {.dtype = x.dtype(), .device = device});
+  Tensor mean = empty({c}, {.dtype = kFloat64, .device = device}), invstd = empty({c}, {.dtype = kFloat64, .device = device});
+  const Tensor w = weight.defined() ? contiguous(weight) : Tensor(), b = bias.defined() ? contiguous(bias) : Tensor();
+  // A strided running statistic is updated through a contiguous copy, written back below.
+  const Tensor rm = running_mean.defined() ? contiguous(running_mean) : Tensor();
+  const Tensor rv = running_var.defined() ? contiguous(running_var) : Tensor();
+  const cuda::BatchNormShape shape{n, c, s};
+  if (!training) {
+    cuda::BatchNormForwardEval(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), rm.data_ptr(),
+                               rv.data_ptr(), eps, y.data_ptr(), mean.data_ptr<double>(), invstd.data_ptr<double>());
+    return {y, mean, invstd};
+  }
+  cuda::BatchNormForwardTraining(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), DataOrNull(rm),
+                                 DataOrNull(rv), momentum, eps, y.data_ptr(), mean.data_ptr<double>(),
+                                 invstd.data_ptr<double>());
+  if (running_mean.defined()) {
+    if (!rm.is_same(running_mean)) copy_(running_mean, rm);
+    if (!rv.is_same(running_var)) copy_(running_var, rv);
+    running_mean.BumpVersion();
+    running_var.BumpVersion();
+  }
+  return {y, mean, invstd};
+}
 
 // ---- shared forward and backward over a layout
 
@@ -129,15 +175,28 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
     NG_CHECK(t->defined() && t->dtype() == kFloat64 && t->numel() == layout.num_stats(), op,
              ": expected saved statistics of ", layout.num_stats(), " float64 values");
   }
+  CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd}, op);
   const Tensor x = contiguous(input), dy = contiguous(grad_output), w = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
   NormBackwardResult r;
-  if (mask.input) r.grad_input = empty(x.shape(), {.dtype = x.dtype()});
-  if (mask.weight) r.grad_weight = empty(affine_shape, {.dtype = x.dtype()});
-  if (mask.bias) r.grad_bias = empty(affine_shape, {.dtype = x.dtype()});
-  auto out = [](const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; };
-  cpu::NormBackward(x.dtype(), layout, x.raw_data(), dy.raw_data(), DataOrNull(w), mean.data<double>(),
-                    invstd.data<double>(), through_stats, out(r.grad_input), out(r.grad_weight), out(r.grad_bias));
+  const TensorOptions options{.dtype = x.dtype(), .device = x.device()};
+  if (mask.input) r.grad_input = empty(x.shape(), options);
+  if (mask.weight) r.grad_weight = empty(affine_shape, options);
+  if (mask.bias) r.grad_bias = empty(affine_shape, options);
+  // The family's device switch for backward.
+  switch (x.device().type) {
+    case Device::Type::kCPU:
+      cpu::NormBackward(x.dtype(), layout, x.data_ptr(), dy.data_ptr(), DataOrNull(w), mean.data_ptr<double>(),
+                        invstd.data_ptr<double>(), through_stats, DataOrNull(r.grad_input), DataOrNull(r.grad_weight),
+                        DataOrNull(r.grad_bias));
+      break;
+    case Device::Type::kCUDA:
+      // Only batch norm's layout gets here (CheckCpuOnly keeps the others on the CPU).
+      cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
+                              mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
+                              DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
+      break;
+  }
   return r;
 }
 
@@ -173,6 +232,7 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
   CheckRunning(running_mean, running_var, c, input.dtype(), op);
   CheckMomentum(momentum, op);
   CheckEps(eps, op);
+  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias}, op);
   if (training) {
     NG_CHECK(n * s > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
              ShapeToString(input.shape()));
@@ -180,6 +240,12 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
     NG_CHECK(running_mean.defined(), op, ": expected running_mean and running_var in eval mode (training = false)");
   }
   const Tensor x = contiguous(input);
+  // The family's device switch for batch norm's forward.
+  switch (x.device().type) {
+    case Device::Type::kCPU: break;
+    case Device::Type::kCUDA:
+      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps);
+  }
   if (!training) {
     std::vector<double> mean, invstd;
     Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);
@@ -209,6 +275,7 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
                                         bool use_input_stats, double momentum, double eps) {
   const char* op = "instance_norm";
   CheckInput(input, 2, op);
+  CheckCpuOnly(input, op);
   const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
   CheckOptional(weight, "weight", {c}, input.dtype(), op);
   CheckOptional(bias, "bias", {c}, input.dtype(), op);
@@ -249,6 +316,7 @@ NormBackwardResult instance_norm_backward(const Tensor& grad_output, const Tenso
                                           const Tensor& save_mean, const Tensor& save_invstd,
                                           bool use_input_stats, NormGradMask mask) {
   CheckInput(input, 2, "instance_norm_backward");
+  CheckCpuOnly(input, "instance_norm_backward");
   const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input),
                           .per_sample = use_input_stats};
   return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, use_input_stats,
@@ -259,6 +327,7 @@ NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, co
                                      const Tensor& bias, double eps) {
   const char* op = "group_norm";
   CheckInput(input, 2, op);
+  CheckCpuOnly(input, op);
   const NormLayout layout = GroupNormLayout(input, num_groups, op);
   CheckOptional(weight, "weight", {input.size(1)}, input.dtype(), op);
   CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
@@ -273,6 +342,7 @@ NormBackwardResult group_norm_backward(const Tensor& grad_output, const Tensor& 
                                        NormGradMask mask) {
   const char* op = "group_norm_backward";
   CheckInput(input, 2, op);
+  CheckCpuOnly(input, op);
   return RunBackward(grad_output, input, GroupNormLayout(input, num_groups, op), weight, {input.size(1)},
                      save_mean, save_invstd, true, mask, op);
 }
@@ -281,6 +351,7 @@ NormForwardResult layer_norm_forward(const Tensor& input, const Shape& normalize
                                      const Tensor& bias, double eps) {
   const char* op = "layer_norm";
   CheckInput(input, 1, op);
+  CheckCpuOnly(input, op);
   const NormLayout layout = LayerNormLayout(input, normalized_shape, op);
   CheckOptional(weight, "weight", normalized_shape, input.dtype(), op);
   CheckOptional(bias, "bias", normalized_shape, input.dtype(), op);
@@ -295,6 +366,7 @@ NormBackwardResult layer_norm_backward(const Tensor& grad_output, const Tensor& 
                                        const Tensor& save_mean, const Tensor& save_invstd, NormGradMask mask) {
   const char* op = "layer_norm_backward";
   CheckInput(input, 1, op);
+  CheckCpuOnly(input, op);
   return RunBackward(grad_output, input, LayerNormLayout(input, normalized_shape, op), weight, normalized_shape,
                      save_mean, save_invstd, true, mask, op);
 }

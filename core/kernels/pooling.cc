@@ -1,6 +1,7 @@
 #include "core/kernels/pooling.h"
 
 #include "core/cpu/pooling.h"
+#include "core/cuda/pooling.h"
 #include "core/kernels/copy.h"
 
 namespace normgrad::kernels {
@@ -56,13 +57,41 @@ void CheckGradOutput(const char* op, const Tensor& grad_output, const Shape& exp
   NG_CHECK(grad_output.dtype() == dtype, op, ": expected grad_output of dtype ", dtype, ", got ", grad_output.dtype());
 }
 
-// out = kernel(contiguous(in)) with out of `shape`, for the dtype of `in`.
+// The family's device switch: core/cpu/pooling.h or its twin core/cuda/pooling.h (the function pointer
+// types check that the signatures agree).
+template <typename T>
+struct Backend {
+  decltype(&cpu::MaxPool2dForward<T>) max_forward;
+  decltype(&cpu::MaxPool2dBackward<T>) max_backward;
+  decltype(&cpu::AvgPool2dForward<T>) avg_forward;
+  decltype(&cpu::AvgPool2dBackward<T>) avg_backward;
+  decltype(&cpu::AdaptiveAvgPool2dForward<T>) adaptive_forward;
+  decltype(&cpu::AdaptiveAvgPool2dBackward<T>) adaptive_backward;
+};
+
+template <typename T>
+const Backend<T>& On(Device device) {
+  static constexpr Backend<T> kCpu{cpu::MaxPool2dForward<T>, cpu::MaxPool2dBackward<T>,
+                                   cpu::AvgPool2dForward<T>, cpu::AvgPool2dBackward<T>,
+                                   cpu::AdaptiveAvgPool2dForward<T>, cpu::AdaptiveAvgPool2dBackward<T>};
+  static constexpr Backend<T> kCuda{cuda::MaxPool2dForward<T>, cuda::MaxPool2dBackward<T>,
+                                    cuda::AvgPool2dForward<T>, cuda::AvgPool2dBackward<T>,
+                                    cuda::AdaptiveAvgPool2dForward<T>, cuda::AdaptiveAvgPool2dBackward<T>};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
+}
+
+// out = kernel(backend, contiguous(in), out) with out of `shape` on in's device, for the dtype of `in`.
 template <typename Kernel>
 Tensor Run(const char* op, const Tensor& in, const Shape& shape, Kernel&& kernel) {
-  Tensor out = empty(shape, {.dtype = in.dtype()});
+  Tensor out = empty(shape, {.dtype = in.dtype(), .device = in.device()});
   if (out.numel() == 0) return out;
   const Tensor x = contiguous(in);
-  VisitFloatDType(in.dtype(), op, [&]<typename T>() { kernel(x.data<T>(), out.data<T>()); });
+  VisitFloatDType(in.dtype(), op,
+                  [&]<typename T>() { kernel(On<T>(in.device()), x.data_ptr<T>(), out.data_ptr<T>()); });
   return out;
 }
 
@@ -71,9 +100,10 @@ Tensor Run(const char* op, const Tensor& in, const Shape& shape, Kernel&& kernel
 MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dOptions& options) {
   const cpu::PoolShape s = CheckPool2d("max_pool2d", input.shape(), input.dtype(), options);
   MaxPool2dResult r;
-  r.indices = empty(OutputShape(input.shape(), s), {.dtype = kInt64});
-  r.output = Run("max_pool2d", input, r.indices.shape(),
-                 [&]<typename T>(const T* x, T* y) { cpu::MaxPool2dForward(s, x, y, r.indices.data<int64_t>()); });
+  r.indices = empty(OutputShape(input.shape(), s), {.dtype = kInt64, .device = input.device()});
+  r.output = Run("max_pool2d", input, r.indices.shape(), [&]<typename T>(const Backend<T>& on, const T* x, T* y) {
+    on.max_forward(s, x, y, r.indices.data_ptr<int64_t>());
+  });
   return r;
 }
 
@@ -83,24 +113,29 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, con
                grad_output.dim() == static_cast<int64_t>(input_shape.size()),
            "max_pool2d_backward: expected int64 indices of grad_output's shape ", ShapeToString(grad_output.shape()),
            ", got ", indices.dtype(), " ", ShapeToString(indices.shape()));
+  NG_CHECK(indices.device() == grad_output.device(),
+           "max_pool2d_backward: expected indices and grad_output on the same device, got ", indices.device(),
+           " and ", grad_output.device());
   s.out_h = grad_output.size(-2);
   s.out_w = grad_output.size(-1);
   const Tensor idx = contiguous(indices);
   return Run("max_pool2d_backward", grad_output, input_shape,
-             [&]<typename T>(const T* dy, T* dx) { cpu::MaxPool2dBackward(s, dy, idx.data<int64_t>(), dx); });
+             [&]<typename T>(const Backend<T>& on, const T* dy, T* dx) {
+               on.max_backward(s, dy, idx.data_ptr<int64_t>(), dx);
+             });
 }
 
 Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options) {
   const cpu::PoolShape s = CheckPool2d("avg_pool2d", input.shape(), input.dtype(), options);
   return Run("avg_pool2d", input, OutputShape(input.shape(), s),
-             [&]<typename T>(const T* x, T* y) { cpu::AvgPool2dForward(s, x, y); });
+             [&]<typename T>(const Backend<T>& on, const T* x, T* y) { on.avg_forward(s, x, y); });
 }
 
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Pool2dOptions& options) {
   const cpu::PoolShape s = CheckPool2d("avg_pool2d_backward", input_shape, grad_output.dtype(), options);
   CheckGradOutput("avg_pool2d_backward", grad_output, OutputShape(input_shape, s), grad_output.dtype());
   return Run("avg_pool2d_backward", grad_output, input_shape,
-             [&]<typename T>(const T* dy, T* dx) { cpu::AvgPool2dBackward(s, dy, dx); });
+             [&]<typename T>(const Backend<T>& on, const T* dy, T* dx) { on.avg_backward(s, dy, dx); });
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& input, std::array<int64_t, 2> output_size) {
@@ -112,7 +147,7 @@ Tensor adaptive_avg_pool2d(const Tensor& input, std::array<int64_t, 2> output_si
   s.out_h = output_size[0];
   s.out_w = output_size[1];
   return Run("adaptive_avg_pool2d", input, OutputShape(input.shape(), s),
-             [&]<typename T>(const T* x, T* y) { cpu::AdaptiveAvgPool2dForward(s, x, y); });
+             [&]<typename T>(const Backend<T>& on, const T* x, T* y) { on.adaptive_forward(s, x, y); });
 }
 
 Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape) {
@@ -124,7 +159,7 @@ Tensor adaptive_avg_pool2d_backward(const Tensor& grad_output, const Shape& inpu
   s.out_w = grad_output.size(-1);
   CheckGradOutput("adaptive_avg_pool2d_backward", grad_output, OutputShape(input_shape, s), grad_output.dtype());
   return Run("adaptive_avg_pool2d_backward", grad_output, input_shape,
-             [&]<typename T>(const T* dy, T* dx) { cpu::AdaptiveAvgPool2dBackward(s, dy, dx); });
+             [&]<typename T>(const Backend<T>& on, const T* dy, T* dx) { on.adaptive_backward(s, dy, dx); });
 }
 
 }  // namespace normgrad::kernels

@@ -2,10 +2,29 @@
 
 #include "absl/strings/str_join.h"
 #include "core/cpu/reduce.h"
+#include "core/cuda/reduce.h"
 #include "core/kernels/elementwise.h"
 
 namespace normgrad::kernels {
 namespace {
+
+// The family's device switch: the raw kernels of core/cpu/reduce.h or their twins in core/cuda/reduce.h
+// (the function pointer types check that the signatures agree).
+struct Backend {
+  decltype(&cpu::Reduce) reduce;
+  decltype(&cpu::Variance) variance;
+  decltype(&cpu::ArgReduce) arg_reduce;
+};
+
+const Backend& On(Device device) {
+  static constexpr Backend kCpu{cpu::Reduce, cpu::Variance, cpu::ArgReduce};
+  static constexpr Backend kCuda{cuda::Reduce, cuda::Variance, cuda::ArgReduce};
+  switch (device.type) {
+    case Device::Type::kCPU: return kCpu;
+    case Device::Type::kCUDA: return kCuda;
+  }
+  __builtin_unreachable();
+}
 
 std::string MaskToString(const std::vector<bool>& mask) {
   std::vector<int64_t> dims;
@@ -25,8 +44,8 @@ void CheckNonEmpty(const char* op, const Tensor& x, const std::vector<bool>& mas
 Tensor Reduce(cpu::ReduceOp rop, const char* op, const Tensor& x, const std::vector<int64_t>& dims,
               bool keepdim) {
   const std::vector<bool> mask = ReduceMask(dims, x.dim(), op);
-  Tensor out = empty(ReducedShape(x.shape(), mask, keepdim), {.dtype = x.dtype()});
-  cpu::Reduce(rop, x.dtype(), x.shape(), x.strides(), x.raw_data(), mask, out.raw_data());
+  Tensor out = empty(ReducedShape(x.shape(), mask, keepdim), {.dtype = x.dtype(), .device = x.device()});
+  On(x.device()).reduce(rop, x.dtype(), x.shape(), x.strides(), x.data_ptr(), mask, out.data_ptr());
   return out;
 }
 
@@ -35,10 +54,10 @@ ValuesIndices MaxMin(bool is_max, const char* op, const Tensor& x, int64_t dim, 
   CheckNonEmpty(op, x, mask);
   const Shape shape = ReducedShape(x.shape(), mask, keepdim);
   ValuesIndices r;
-  if (values) r.values = empty(shape, {.dtype = x.dtype()});
-  r.indices = empty(shape, {.dtype = kInt64});
-  cpu::ArgReduce(is_max, x.dtype(), x.shape(), x.strides(), x.raw_data(), NormalizeDim(dim, x.dim(), op),
-                 values ? r.values.raw_data() : nullptr, r.indices.data<int64_t>());
+  if (values) r.values = empty(shape, {.dtype = x.dtype(), .device = x.device()});
+  r.indices = empty(shape, {.dtype = kInt64, .device = x.device()});
+  On(x.device()).arg_reduce(is_max, x.dtype(), x.shape(), x.strides(), x.data_ptr(), NormalizeDim(dim, x.dim(), op),
+                            values ? r.values.data_ptr() : nullptr, static_cast<int64_t*>(r.indices.data_ptr()));
   return r;
 }
 
@@ -46,11 +65,12 @@ Tensor FlatArg(bool is_max, const char* op, const Tensor& x) {
   NG_CHECK(x.numel() > 0, op, ": expected a non-empty tensor, got shape ", ShapeToString(x.shape()));
   Tensor flat = x;
   if (!x.is_contiguous()) {
-    flat = empty(x.shape(), {.dtype = x.dtype()});
+    flat = empty(x.shape(), {.dtype = x.dtype(), .device = x.device()});
     copy_(flat, x);
   }
-  Tensor out = empty({}, {.dtype = kInt64});
-  cpu::ArgReduce(is_max, x.dtype(), {x.numel()}, {1}, flat.raw_data(), 0, nullptr, out.data<int64_t>());
+  Tensor out = empty({}, {.dtype = kInt64, .device = x.device()});
+  On(x.device()).arg_reduce(is_max, x.dtype(), {x.numel()}, {1}, flat.data_ptr(), 0, nullptr,
+                            static_cast<int64_t*>(out.data_ptr()));
   return out;
 }
 
@@ -94,8 +114,8 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction,
            DTypeName(x.dtype()));
   NG_CHECK(correction >= 0, "var: expected a non-negative correction, got ", correction);
   const std::vector<bool> mask = ReduceMask(dims, x.dim(), "var");
-  Tensor out = empty(ReducedShape(x.shape(), mask, keepdim), {.dtype = x.dtype()});
-  cpu::Variance(x.dtype(), x.shape(), x.strides(), x.raw_data(), mask, correction, out.raw_data());
+  Tensor out = empty(ReducedShape(x.shape(), mask, keepdim), {.dtype = x.dtype(), .device = x.device()});
+  On(x.device()).variance(x.dtype(), x.shape(), x.strides(), x.data_ptr(), mask, correction, out.data_ptr());
   return out;
 }
 

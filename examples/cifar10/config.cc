@@ -44,6 +44,9 @@ absl::Status Validate(const TrainConfig& c) {
   if (!(c.momentum >= 0 && c.momentum < 1)) return Bad("momentum", "a value in [0, 1)", absl::StrCat(c.momentum));
   if (c.nesterov && c.momentum == 0) return Bad("nesterov", "momentum > 0 for Nesterov momentum", "--momentum=0");
   if (!(c.weight_decay >= 0)) return Bad("weight_decay", "a value >= 0", absl::StrCat(c.weight_decay));
+  if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) {
+    return Bad("label_smoothing", "a value in [0, 1)", absl::StrCat(c.label_smoothing));
+  }
   if (!(c.gamma > 0 && c.gamma <= 1)) return Bad("gamma", "a factor in (0, 1]", absl::StrCat(c.gamma));
   if (!(c.warmup_epochs >= 0 && c.warmup_epochs < c.epochs)) {
     return Bad("warmup_epochs", absl::StrCat("a value in [0, --epochs = ", c.epochs, ")"), absl::StrCat(c.warmup_epochs));
@@ -103,6 +106,7 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"nesterov", c.nesterov},
           {"weight_decay", c.weight_decay},
           {"norm_weight_decay", c.norm_weight_decay},
+          {"label_smoothing", c.label_smoothing},
           {"seed", c.seed},
           {"val_split", c.val_split},
           {"max_train_batches", c.max_train_batches},

@@ -50,6 +50,9 @@ ABSL_FLAG(double, weight_decay, kDefaults.weight_decay,
           "--norm_weight_decay).");
 ABSL_FLAG(bool, norm_weight_decay, kDefaults.norm_weight_decay,
           "Apply --weight_decay to every parameter, batch norm weights and biases included.");
+ABSL_FLAG(double, label_smoothing, kDefaults.label_smoothing,
+          "Label smoothing e for the training loss: targets put 1 - e + e/10 on the label and e/10 on every "
+          "other class (0: plain cross-entropy; evaluation always reports plain cross-entropy).");
 ABSL_FLAG(bool, augment, kDefaults.augment, "Random crops (4-pixel zero padding) and horizontal flips.");
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
@@ -120,6 +123,7 @@ int main(int argc, char** argv) {
   c.nesterov = absl::GetFlag(FLAGS_nesterov);
   c.weight_decay = absl::GetFlag(FLAGS_weight_decay);
   c.norm_weight_decay = absl::GetFlag(FLAGS_norm_weight_decay);
+  c.label_smoothing = absl::GetFlag(FLAGS_label_smoothing);
   c.seed = absl::GetFlag(FLAGS_seed);
   c.threads = absl::GetFlag(FLAGS_threads);
   c.device = absl::GetFlag(FLAGS_device);

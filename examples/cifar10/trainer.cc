@@ -25,18 +25,16 @@ namespace {
 
 double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-// Adds each image's hit or miss to its class in `classes` (when given) and returns the hits.
-int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<ClassAccuracy>* classes) {
+// Adds each image's hit or miss to its class in `classes` and returns the hits.
+int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<ClassAccuracy>& classes) {
   const std::vector<int64_t> predicted = kernels::argmax(logits.detach(), 1).to_vector<int64_t>();
   const std::vector<int64_t> truth = labels.to_vector<int64_t>();
   int64_t correct = 0;
   for (size_t i = 0; i < truth.size(); ++i) {
     const bool hit = predicted[i] == truth[i];
     correct += hit;
-    if (classes) {
-      (*classes)[truth[i]].correct += hit;
-      ++(*classes)[truth[i]].images;
-    }
+    classes[truth[i]].correct += hit;
+    ++classes[truth[i]].images;
   }
   return correct;
 }
@@ -125,13 +123,14 @@ absl::StatusOr<RunResult> Trainer::Run() {
 
 void Trainer::TrainStep(const data::Batch& batch) {
   const Tensor logits = model_->forward(batch.images);
-  const Tensor loss = nn::functional::cross_entropy(logits, batch.labels);
+  const Tensor loss =
+      nn::functional::cross_entropy(logits, batch.labels, {.label_smoothing = config_.label_smoothing});
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();
   scheduler_->step();
   ++step_;
-  tally_.Add(loss.item<double>(), CountCorrect(logits, batch.labels, nullptr), batch.labels.size(0));
+  tally_.Add(loss.item<double>(), nn::functional::count_correct(logits, batch.labels), batch.labels.size(0));
 }
 
 absl::StatusOr<RunResult> Trainer::Train() {
@@ -233,7 +232,7 @@ Evaluation Trainer::Evaluate(data::DataLoader& loader) {
     while (std::optional<data::Batch> batch = loader.Next()) {
       const Tensor logits = model_->forward(batch->images);
       const double loss = nn::functional::cross_entropy(logits, batch->labels).item<double>();
-      e.tally.Add(loss, CountCorrect(logits, batch->labels, &e.classes), batch->labels.size(0));
+      e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
     }
   }
   model_->train(was_training);

@@ -37,6 +37,7 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.momentum = 0; }, "--nesterov: expected momentum > 0"},
       {[](TrainConfig& c) { c.weight_decay = -1; }, "--weight_decay"},
       {[](TrainConfig& c) { c.gamma = 2; }, "--gamma"},
+      {[](TrainConfig& c) { c.label_smoothing = 1; }, "--label_smoothing: expected a value in [0, 1), got 1"},
       {[](TrainConfig& c) { c.warmup_epochs = 30; }, "--warmup_epochs: expected a value in [0, --epochs = 30), got 30"},
       {[](TrainConfig& c) { c.milestones = {10, 5}; }, "--milestones: expected increasing epochs after the warm-up, up to 30, got 10,5"},
       {[](TrainConfig& c) { c.milestones = {31}; }, "--milestones"},

@@ -1,0 +1,95 @@
+// CPU/CUDA parity of the fused optimizer updates (core/kernels/optimizer_step.h): SGD with momentum,
+// dampening, Nesterov and weight decay, Adam and AdamW, over several steps; and optim::SGD / optim::Adam
+// stepping parameters that live on the device.
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "autograd/grad_mode.h"
+#include "core/kernels/copy.h"
+#include "core/kernels/optimizer_step.h"
+#include "optim/adam.h"
+#include "optim/sgd.h"
+#include "tests/cuda/cuda_test.h"
+
+namespace normgrad {
+namespace {
+
+using testing::CudaTest;
+using testing::ExpectClose;
+using testing::RandomCpu;
+using testing::ToCuda;
+
+class CudaOptimizerStep : public CudaTest {};
+
+// Runs `steps` updates of `update` on copies of p (and zeroed state) on the CPU and on the device.
+template <typename T, typename Update>
+void ExpectSameSteps(int steps, const std::string& what, Update&& update) {
+  const int64_t n = 1001;
+  const Tensor p0 = RandomCpu({n}, 1, DTypeOf<T>());
+  Tensor p[2] = {kernels::clone(p0), ToCuda(p0)};
+  Tensor s1[2] = {zeros({n}, {.dtype = DTypeOf<T>()}), zeros({n}, {.dtype = DTypeOf<T>(), .device = testing::kCuda})};
+  Tensor s2[2] = {zeros({n}, {.dtype = DTypeOf<T>()}), zeros({n}, {.dtype = DTypeOf<T>(), .device = testing::kCuda})};
+  for (int step = 1; step <= steps; ++step) {
+    const Tensor g = RandomCpu({n}, 100 + step, DTypeOf<T>());
+    for (int d = 0; d < 2; ++d) {
+      const Tensor gd = d == 0 ? g : ToCuda(g);
+      update(kernels::OptimizerStepOn<T>(p[d].device()), p[d].template data_ptr<T>(), gd.template data_ptr<T>(),
+             s1[d].template data_ptr<T>(), s2[d].template data_ptr<T>(), n, step);
+    }
+  }
+  const double rtol = DTypeOf<T>() == kFloat32 ? 1e-6 : 1e-14;
+  ExpectClose(p[1], p[0], rtol, rtol, what + " parameters");
+  ExpectClose(s1[1], s1[0], rtol, rtol, what + " state");
+}
+
+TEST_F(CudaOptimizerStep, SgdMatchesTheCpu) {
+  struct Case {
+    double momentum, dampening, weight_decay;
+    bool nesterov;
+  };
+  for (const Case& c : std::vector<Case>{{0, 0, 0, false}, {0.9, 0, 5e-4, true}, {0.9, 0.1, 0, false}, {0, 0, 1e-2, false}}) {
+    const std::string what = "sgd momentum " + std::to_string(c.momentum) + " nesterov " + std::to_string(c.nesterov);
+    auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* buf, T*, int64_t n,
+                                  int step) { on.sgd(p, g, buf, n, 0.1, c.momentum, c.dampening, c.weight_decay, c.nesterov, step == 1); };
+    ExpectSameSteps<float>(3, what + " float32", update);
+    ExpectSameSteps<double>(3, what + " float64", update);
+  }
+}
+
+TEST_F(CudaOptimizerStep, AdamMatchesTheCpu) {
+  for (bool decoupled : {false, true}) {
+    const std::string what = decoupled ? "adamw" : "adam";
+    auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* m, T* v, int64_t n,
+                                  int step) { on.adam(p, g, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 1e-2, decoupled, step); };
+    ExpectSameSteps<float>(4, what + " float32", update);
+    ExpectSameSteps<double>(4, what + " float64", update);
+  }
+}
+
+TEST_F(CudaOptimizerStep, OptimizersStepDeviceParameters) {
+  const Tensor w0 = RandomCpu({7, 5}, 3), g = RandomCpu({7, 5}, 4);
+  Tensor cpu = kernels::clone(w0).set_requires_grad(), dev = ToCuda(w0).set_requires_grad();
+  Tensor cpu_adam = kernels::clone(w0).set_requires_grad(), dev_adam = ToCuda(w0).set_requires_grad();
+  optim::SGD sgd_cpu({cpu}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  optim::SGD sgd_dev({dev}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  optim::Adam adam_cpu({cpu_adam}, {.lr = 0.01});
+  optim::Adam adam_dev({dev_adam}, {.lr = 0.01});
+  for (int step = 0; step < 3; ++step) {
+    cpu.set_grad(g);
+    dev.set_grad(ToCuda(g));
+    cpu_adam.set_grad(g);
+    dev_adam.set_grad(ToCuda(g));
+    sgd_cpu.step();
+    sgd_dev.step();
+    adam_cpu.step();
+    adam_dev.step();
+  }
+  EXPECT_EQ(dev.device(), testing::kCuda);
+  ExpectClose(dev, cpu, 1e-6, 1e-6, "optim::SGD");
+  ExpectClose(dev_adam, cpu_adam, 1e-6, 1e-6, "optim::Adam");
+}
+
+}  // namespace
+}  // namespace normgrad
