@@ -111,6 +111,28 @@ absl::Status GradCheck(const TensorFn& fn, const std::vector<Tensor>& inputs, Gr
     if (!y.requires_grad()) return std::vector<Tensor>(checked.size());
     return Grad({y}, checked, {w}, {.create_graph = true}, /*allow_unused=*/true);
   };
+  // The create_graph gradient must also equal the plain one (checked above against finite differences):
+  // otherwise a backward that is wrong but self-consistent under create_graph would pass the check below.
+  {
+    const std::vector<Tensor> recorded = gradient(inputs);
+    const Tensor y = fn(inputs);
+    const std::vector<Tensor> plain =
+        y.requires_grad() ? Grad({y}, checked, {w}, {}, /*allow_unused=*/true) : std::vector<Tensor>(checked.size());
+    for (size_t i = 0; i < checked.size(); ++i) {
+      if (!recorded[i].defined() && !plain[i].defined()) continue;
+      const std::vector<double> r = recorded[i].defined() ? recorded[i].to_vector<double>()
+                                                          : std::vector<double>(checked[i].numel(), 0.0);
+      const std::vector<double> p = plain[i].defined() ? plain[i].to_vector<double>()
+                                                       : std::vector<double>(checked[i].numel(), 0.0);
+      for (size_t k = 0; k < r.size(); ++k) {
+        if (!(std::abs(r[k] - p[k]) <= options.atol + options.rtol * std::abs(p[k]))) {
+          return absl::InternalError(absl::StrCat("GradCheck (create_graph): input ", i, ", element ", k,
+                                                  ": the recorded gradient ", r[k], " differs from backward's ",
+                                                  p[k]));
+        }
+      }
+    }
+  }
   return CheckFirstOrder(gradient, inputs, options, "second");
 }
 

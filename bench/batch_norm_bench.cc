@@ -1,7 +1,7 @@
 // Times normgrad's float32 batch norm kernels at ResNet shapes and prints one CSV line per shape and pass:
-//   shape,pass,median_ms        (pass: forward_train, forward_eval, backward)
+//   shape,pass,median_ms,min_ms        (pass: forward_train, forward_eval, backward)
 // and the machine's copy bandwidth over the largest tensor, the yardstick for a memory-bound kernel:
-//   copy,bytes,median_ms        (a parallel memcpy, same thread count; bytes = read + written)
+//   copy,bytes,median_ms,min_ms        (a parallel memcpy, same thread count; bytes = read + written)
 // bench/batch_norm_bench.py runs this next to PyTorch and prints the comparison table.
 //
 // Usage: batch_norm_bench [--threads=N] [--reps=N]
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/kernels/normalization.h"
@@ -29,8 +30,12 @@ const std::vector<Shape> kShapes = {
     {128, 16, 32, 32}, {128, 32, 16, 16}, {128, 64, 8, 8}, {32, 64, 56, 56}, {256, 1024},
 };
 
-// Median wall time of fn over `reps` calls, after a warm-up of at least 3 calls and 50 ms.
-double MedianMs(const std::function<void()>& fn, int reps) {
+struct Timing {
+  double median_ms, min_ms;
+};
+
+// Median and fastest wall time of fn over `reps` calls, after a warm-up of at least 3 calls and 50 ms.
+Timing Time(const std::function<void()>& fn, int reps) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) fn();
   std::vector<double> ms;
@@ -40,7 +45,7 @@ double MedianMs(const std::function<void()>& fn, int reps) {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return {ms[ms.size() / 2], ms.front()};
 }
 
 std::string Name(const Shape& shape) {
@@ -78,24 +83,25 @@ int main(int argc, char** argv) {
     const Tensor w = normgrad::normal({c}, 1, 0.1, {}, &gen), b = normgrad::randn({c}, {}, &gen);
     const Tensor rm = normgrad::zeros({c}), rv = normgrad::ones({c});
     const kernels::NormForwardResult saved = kernels::batch_norm_forward(x, {}, {}, w, b, true, 0.1, 1e-5);
-    const double train = MedianMs([&] { kernels::batch_norm_forward(x, rm, rv, w, b, true, 0.1, 1e-5); }, reps);
-    const double eval = MedianMs([&] { kernels::batch_norm_forward(x, rm, rv, w, b, false, 0.1, 1e-5); }, reps);
-    const double backward = MedianMs(
-        [&] { kernels::batch_norm_backward(dy, x, w, saved.save_mean, saved.save_invstd, true); }, reps);
-    std::printf("%s,forward_train,%.6f\n%s,forward_eval,%.6f\n%s,backward,%.6f\n", Name(shape).c_str(), train,
-                Name(shape).c_str(), eval, Name(shape).c_str(), backward);
+    const Timing train = Time([&] { kernels::batch_norm_forward(x, rm, rv, w, b, true, 0.1, 1e-5); }, reps);
+    const Timing eval = Time([&] { kernels::batch_norm_forward(x, rm, rv, w, b, false, 0.1, 1e-5); }, reps);
+    const Timing backward =
+        Time([&] { kernels::batch_norm_backward(dy, x, w, saved.save_mean, saved.save_invstd, true); }, reps);
+    for (const auto& [pass, t] : {std::pair{"forward_train", train}, {"forward_eval", eval}, {"backward", backward}}) {
+      std::printf("%s,%s,%.6f,%.6f\n", Name(shape).c_str(), pass, t.median_ms, t.min_ms);
+    }
     std::fflush(stdout);
   }
   // Copy bandwidth: a float32 tensor of the largest size into a preallocated one, split over the threads.
   const size_t bytes = static_cast<size_t>(largest) * sizeof(float);
   std::vector<char> src(bytes, 1), dst(bytes, 0);
-  const double copy = MedianMs(
+  const Timing copy = Time(
       [&] {
         normgrad::ParallelFor(0, static_cast<int64_t>(bytes), 1 << 20, [&](int64_t lo, int64_t hi) {
           std::memcpy(dst.data() + lo, src.data() + lo, hi - lo);
         });
       },
       reps);
-  std::printf("copy,%zu,%.6f\n", 2 * bytes, copy);
+  std::printf("copy,%zu,%.6f,%.6f\n", 2 * bytes, copy.median_ms, copy.min_ms);
   return 0;
 }

@@ -4,16 +4,21 @@
 //   sgemm,n,median_ms
 // bench/conv_bench.py runs this next to PyTorch and prints the comparison table.
 //
-// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N]
+// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]
+//   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
+//   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
+//               a loaded machine's time slicing leaves alone)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/cpu/conv.h"
 #include "core/kernels/conv.h"
 #include "core/kernels/linalg.h"
 #include "core/parallel.h"
@@ -33,15 +38,22 @@ const std::vector<Layer> kLayers = {
     {"proj2", 16, 32, 32, 1, 2},  {"proj3", 32, 64, 16, 1, 2},
 };
 
-// Median wall time of fn in ms, after a warm-up of at least 3 calls and 50 ms.
-double MedianMs(const std::function<void()>& fn, int reps) {
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) fn();
+// Seconds on a monotonic clock: wall time, or the calling thread's CPU time.
+double Now(bool cpu_time) {
+  timespec ts;
+  clock_gettime(cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Median time of fn in ms, after a warm-up of at least 3 calls and 50 ms.
+double MedianMs(const std::function<void()>& fn, int reps, bool cpu_time) {
+  const double start = Now(cpu_time);
+  for (int i = 0; i < 3 || Now(cpu_time) - start < 0.05; ++i) fn();
   std::vector<double> ms;
   for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = Now(cpu_time);
     fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(1e3 * (Now(cpu_time) - t0));
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
@@ -52,6 +64,8 @@ double MedianMs(const std::function<void()>& fn, int reps) {
 int main(int argc, char** argv) {
   int threads = 2, reps = 11;
   int64_t batch = 128;
+  bool cpu_time = false, im2col = false;
+  std::string only_layer, only_pass;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--threads=", 10) == 0) {
       threads = std::atoi(argv[i] + 10);
@@ -59,8 +73,19 @@ int main(int argc, char** argv) {
       reps = std::atoi(argv[i] + 7);
     } else if (std::strncmp(argv[i], "--batch=", 8) == 0) {
       batch = std::atoll(argv[i] + 8);
+    } else if (std::strcmp(argv[i], "--cpu-time") == 0) {
+      cpu_time = true;
+    } else if (std::strcmp(argv[i], "--im2col") == 0) {
+      im2col = true;
+    } else if (std::strncmp(argv[i], "--layer=", 8) == 0) {
+      only_layer = argv[i] + 8;
+    } else if (std::strncmp(argv[i], "--pass=", 7) == 0) {
+      only_pass = argv[i] + 7;
     } else {
-      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N] [--batch=N]\n", argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -72,24 +97,55 @@ int main(int argc, char** argv) {
   namespace k = normgrad::kernels;
   normgrad::Generator gen(0);
   for (const Layer& l : kLayers) {
+    if (!only_layer.empty() && only_layer != l.name) continue;
     const normgrad::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
     const normgrad::Tensor x = normgrad::randn({batch, l.in_channels, l.size, l.size}, {}, &gen);
     const normgrad::Tensor w = normgrad::randn({l.out_channels, l.in_channels, l.kernel, l.kernel}, {}, &gen);
-    const normgrad::Tensor dy = normgrad::randn(k::conv2d(x, w, {}, options).shape(), {}, &gen);
+    const normgrad::Tensor y = k::conv2d(x, w, {}, options);
+    const normgrad::Tensor dy = normgrad::randn(y.shape(), {}, &gen);
+    normgrad::Tensor dx = normgrad::empty(x.shape()), dw = normgrad::empty(w.shape());
+    const normgrad::cpu::ConvShape s{.batch = batch,
+                                     .in_channels = l.in_channels,
+                                     .out_channels = l.out_channels,
+                                     .in_h = l.size,
+                                     .in_w = l.size,
+                                     .out_h = y.size(2),
+                                     .out_w = y.size(3),
+                                     .kernel_h = l.kernel,
+                                     .kernel_w = l.kernel,
+                                     .stride_h = l.stride,
+                                     .stride_w = l.stride,
+                                     .pad_h = l.kernel / 2,
+                                     .pad_w = l.kernel / 2};
+    namespace cpu = normgrad::cpu;
     const std::pair<const char*, std::function<void()>> passes[] = {
-        {"forward", [&] { k::conv2d(x, w, {}, options); }},
-        {"backward_input", [&] { k::conv2d_backward_input(dy, w, x.shape(), options); }},
-        {"backward_weight", [&] { k::conv2d_backward_weight(dy, x, w.shape(), options); }},
+        {"forward",
+         [&] {
+           if (!im2col) return (void)k::conv2d(x, w, {}, options);
+           cpu::Conv2dForwardGemm<float>(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
+         }},
+        {"backward_input",
+         [&] {
+           if (!im2col) return (void)k::conv2d_backward_input(dy, w, x.shape(), options);
+           cpu::Conv2dBackwardInputGemm<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>());
+         }},
+        {"backward_weight",
+         [&] {
+           if (!im2col) return (void)k::conv2d_backward_weight(dy, x, w.shape(), options);
+           cpu::Conv2dBackwardWeightGemm<float>(s, dy.data<float>(), x.data<float>(), dw.data<float>());
+         }},
     };
     for (const auto& [pass, fn] : passes) {
+      if (!only_pass.empty() && only_pass != pass) continue;
       std::printf("conv,%s,%lld,%lld,%lld,%lld,%lld,%s,%.6f\n", l.name.c_str(), static_cast<long long>(l.in_channels),
                   static_cast<long long>(l.out_channels), static_cast<long long>(l.size),
-                  static_cast<long long>(l.kernel), static_cast<long long>(l.stride), pass, MedianMs(fn, reps));
+                  static_cast<long long>(l.kernel), static_cast<long long>(l.stride), pass,
+                  MedianMs(fn, reps, cpu_time));
       std::fflush(stdout);
     }
   }
   const int64_t n = 1024;
   const normgrad::Tensor a = normgrad::randn({n, n}, {}, &gen), b = normgrad::randn({n, n}, {}, &gen);
-  std::printf("sgemm,%lld,%.6f\n", static_cast<long long>(n), MedianMs([&] { k::matmul(a, b); }, reps));
+  std::printf("sgemm,%lld,%.6f\n", static_cast<long long>(n), MedianMs([&] { k::matmul(a, b); }, reps, cpu_time));
   return 0;
 }

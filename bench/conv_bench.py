@@ -6,10 +6,13 @@ rate (a 1024^3 sgemm, measured in the same run); then the total over one ResNet-
 convolution weighted by how often the network has it.
 
 On a shared machine the load changes from second to second: the two sides run in alternating rounds
-and every number is the median over rounds.
+and every number is the median over rounds. When other processes keep every core busy, --cpu-time with
+--threads 1 times each side's own CPU time (the calling thread's), which the time slicing leaves alone.
+
+--im2col adds a column with the im2col + OpenBLAS sgemm path (the reference the direct kernels replace).
 
 Run from anywhere with Debian's Python (the one that has torch):
-    /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5]
+    /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5] [--cpu-time] [--im2col]
 """
 
 import argparse
@@ -32,10 +35,10 @@ def build():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def ours(threads, reps, batch):
-    out = subprocess.run([os.path.join(ROOT, "bazel-bin/bench/conv_bench"), f"--threads={threads}",
-                          f"--reps={reps}", f"--batch={batch}"],
-                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+def ours(threads, reps, batch, cpu_time, im2col=False):
+    command = [os.path.join(ROOT, "bazel-bin/bench/conv_bench"), f"--threads={threads}", f"--reps={reps}",
+               f"--batch={batch}"] + (["--cpu-time"] if cpu_time else []) + (["--im2col"] if im2col else [])
+    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     layers, times, sgemm = [], {}, None
     for line in out.strip().splitlines():
         fields = line.split(",")
@@ -50,20 +53,20 @@ def ours(threads, reps, batch):
     return layers, times, sgemm
 
 
-def median_ms(fn, reps):
-    start, i = time.perf_counter(), 0  # warm-up as in conv_bench.cc: at least 3 calls and 50 ms
-    while i < 3 or time.perf_counter() - start < 0.05:
+def median_ms(fn, reps, clock):
+    start, i = clock(), 0  # warm-up as in conv_bench.cc: at least 3 calls and 50 ms
+    while i < 3 or clock() - start < 0.05:
         fn()
         i += 1
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        times.append((time.perf_counter() - t0) * 1e3)
+        times.append((clock() - t0) * 1e3)
     return statistics.median(times)
 
 
-def theirs(layers, reps, batch):
+def theirs(layers, reps, batch, clock):
     gen = torch.Generator().manual_seed(0)
     times = {}
     for name, cin, cout, size, kernel, stride in layers:
@@ -79,10 +82,10 @@ def theirs(layers, reps, batch):
             "backward_weight": lambda: torch.ops.aten.convolution_backward(*args, [False, True, False]),
         }
         for pass_, fn in fns.items():
-            times[(name, pass_)] = median_ms(fn, reps)
+            times[(name, pass_)] = median_ms(fn, reps, clock)
     n = 1024
     a, b = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
-    return times, (n, median_ms(lambda: torch.matmul(a, b), reps))
+    return times, (n, median_ms(lambda: torch.matmul(a, b), reps, clock))
 
 
 def main():
@@ -91,34 +94,46 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--im2col", action="store_true", help="also time the im2col + sgemm path")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time each side's calling-thread CPU time (use with --threads 1)")
     args = parser.parse_args()
+    if args.cpu_time and args.threads != 1:
+        parser.error("--cpu-time measures one thread: use it with --threads 1")
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     torch.set_num_threads(args.threads)
     build()
 
     ours_rounds, theirs_rounds = collections.defaultdict(list), collections.defaultdict(list)
+    im2col_rounds = collections.defaultdict(list)
     for _ in range(args.rounds):
-        layers, times, sgemm = ours(args.threads, args.reps, args.batch)
+        layers, times, sgemm = ours(args.threads, args.reps, args.batch, args.cpu_time)
         for key, ms in times.items():
             ours_rounds[key].append(ms)
         ours_rounds["sgemm"].append(sgemm[1])
-        times, torch_sgemm = theirs(layers, args.reps, args.batch)
+        if args.im2col:
+            for key, ms in ours(args.threads, args.reps, args.batch, args.cpu_time, im2col=True)[1].items():
+                im2col_rounds[key].append(ms)
+        times, torch_sgemm = theirs(layers, args.reps, args.batch, clock)
         for key, ms in times.items():
             theirs_rounds[key].append(ms)
         theirs_rounds["sgemm"].append(torch_sgemm[1])
     med = {key: statistics.median(v) for key, v in ours_rounds.items()}
     tmed = {key: statistics.median(v) for key, v in theirs_rounds.items()}
+    imed = {key: statistics.median(v) for key, v in im2col_rounds.items()}
     n = sgemm[0]
     gemm_rate = 2.0 * n ** 3 / min(med["sgemm"], tmed["sgemm"]) / 1e6
 
     print(f"float32 conv2d, ResNet-20 convolutions at batch {args.batch}, {args.threads} threads, median of "
-          f"{args.rounds} rounds x {args.reps} reps (torch {torch.__version__})")
+          f"{args.rounds} rounds x {args.reps} reps of {'thread CPU' if args.cpu_time else 'wall'} time "
+          f"(torch {torch.__version__})")
     print(f"sgemm {n}^3: ours {med['sgemm']:.2f} ms, torch {tmed['sgemm']:.2f} ms -> GEMM rate "
           f"{gemm_rate:.0f} GFLOP/s")
     header = (f"{'conv':>30} {'pass':>15} {'ours ms':>8} {'torch ms':>9} {'ours/torch':>10} {'ours GF/s':>9} "
-              f"{'torch GF/s':>10} {'ours %gemm':>10}")
+              f"{'torch GF/s':>10} {'ours %gemm':>10}" + (f" {'im2col ms':>9}" if imed else ""))
     print(header)
     print("-" * len(header))
-    step_ours = step_theirs = 0.0
+    step_ours = step_theirs = step_im2col = 0.0
     for name, cin, cout, size, kernel, stride in layers:
         out = (size + 2 * (kernel // 2) - kernel) // stride + 1
         flops = 2.0 * args.batch * cout * cin * kernel * kernel * out * out
@@ -127,14 +142,16 @@ def main():
             ms, tms = med[(name, pass_)], tmed[(name, pass_)]
             gf, tgf = flops / ms / 1e6, flops / tms / 1e6
             print(f"{label:>30} {pass_:>15} {ms:8.3f} {tms:9.3f} {ms / tms:10.2f} {gf:9.0f} {tgf:10.0f} "
-                  f"{100 * gf / gemm_rate:9.0f}%")
+                  f"{100 * gf / gemm_rate:9.0f}%" + (f" {imed[(name, pass_)]:9.3f}" if imed else ""))
             # The stem's input is the image, which needs no gradient: a training step skips that pass.
             weight = 0 if (name == "stem" and pass_ == "backward_input") else COUNT[name]
             step_ours += weight * ms
             step_theirs += weight * tms
+            step_im2col += weight * imed.get((name, pass_), 0)
     print("-" * len(header))
     print(f"ResNet-20 step (each convolution x its count; no backward-input for the stem): ours "
-          f"{step_ours:.1f} ms, torch {step_theirs:.1f} ms, ours/torch {step_ours / step_theirs:.2f}")
+          f"{step_ours:.1f} ms, torch {step_theirs:.1f} ms, ours/torch {step_ours / step_theirs:.2f}"
+          + (f"; im2col + sgemm {step_im2col:.1f} ms" if imed else ""))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #include "core/cpu/conv_direct.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -29,7 +30,8 @@ class Scratch {
 
 // Row slices of one image [channels, src_h, src_w] (see conv_direct.h). Slice i holds, per channel c,
 //   [c, R, j] = src[c, row_stride * R + offsets[i].first, col_stride * j + offsets[i].second]
-// for R < rows, j < cols, zero outside the image; slices follow each other, channels within a slice.
+// for R < rows, j < cols, zero outside the image; slices follow each other, channels within a slice, each
+// channel's plane starting on a 64-byte boundary (so that runs of whole rows load aligned vectors).
 // koff[k] is where the run of product row k starts.
 struct RowSlices {
   int64_t channels = 0, src_h = 0, src_w = 0;
@@ -40,38 +42,31 @@ struct RowSlices {
   // The slices would be a copy of the image (a 1 x 1 kernel at stride 1 without padding): read it in place.
   bool identity = false;
 
-  int64_t plane() const { return rows * cols; }
-  int64_t slice_size() const { return channels * plane(); }
+  int64_t plane = 0;  // floats from one channel's plane to the next
+
+  int64_t slice_size() const { return channels * plane; }
   int64_t size() const { return identity ? 0 : static_cast<int64_t>(offsets.size()) * slice_size(); }
 
-  // Decides `identity`: possible when the products never read past a run (see DirectGemmTask).
-  void Finish(int64_t max_tile_cols) {
+  // Sets the plane stride and decides `identity`, which needs products of at least max_tile_cols columns
+  // (narrower ones read past their runs; see DirectGemmTask).
+  void Finish(int64_t product_cols, int64_t max_tile_cols) {
     identity = offsets.size() == 1 && offsets[0] == std::pair<int64_t, int64_t>{0, 0} && row_stride == 1 &&
-               col_stride == 1 && rows == src_h && cols == src_w && plane() >= max_tile_cols;
+               col_stride == 1 && rows == src_h && cols == src_w && product_cols >= max_tile_cols;
+    constexpr int64_t kAlign = 64 / sizeof(float);
+    plane = identity ? rows * cols : (rows * cols + kAlign - 1) / kAlign * kAlign;
   }
 
   // Fills buf (size() floats) from the image at src and returns it; returns src itself for the identity.
-  // Nothing at or past src_end (the end of the tensor holding the image) is read.
-  const float* Build(const float* src, const float* src_end, float* buf, const DirectKernels& kern) const {
+  // Nothing outside [src_begin, src_end) (the tensor holding the image) is read.
+  const float* Build(const float* src, const float* src_begin, const float* src_end, float* buf,
+                     const DirectKernels& kern) const {
     if (identity) return src;
     float* dst = buf;
     for (const auto& [row_offset, col_offset] : offsets) {
       const IndexRange valid = ValidOutputRange(cols, src_w, col_stride, col_offset);
-      for (int64_t c = 0; c < channels; ++c) {
-        const float* image = src + c * src_h * src_w;
-        for (int64_t r = 0; r < rows; ++r, dst += cols) {
-          const int64_t ih = row_stride * r + row_offset;
-          if (ih < 0 || ih >= src_h) {
-            std::fill_n(dst, cols, 0.0f);
-            continue;
-          }
-          const float* line = image + ih * src_w;
-          std::fill_n(dst, valid.lo, 0.0f);
-          kern.gather(line + valid.lo * col_stride + col_offset, col_stride, valid.hi - valid.lo, src_end,
-                      dst + valid.lo);
-          std::fill(dst + valid.hi, dst + cols, 0.0f);
-        }
-      }
+      kern.slice({src, channels, src_h, src_w, row_stride, row_offset, col_stride, col_offset, rows, cols, valid.lo,
+                  valid.hi, plane, src_begin, src_end, dst});
+      dst += slice_size();
     }
     return buf;
   }
@@ -98,30 +93,44 @@ RowSlices ForwardSlices(const ConvShape& s, int64_t max_tile_cols) {
       l.offsets.emplace_back(r - s.pad_h, q * s.dilation_w - s.pad_w);
     }
   }
-  l.Finish(max_tile_cols);
+  l.Finish(s.out_h * s.out_w, max_tile_cols);
   l.koff.resize(s.in_channels * s.kernel_h * s.kernel_w);
   for (int64_t c = 0; c < s.in_channels; ++c) {
     for (int64_t p = 0; p < s.kernel_h; ++p) {
       const int64_t a = p * s.dilation_h / s.stride_h, r = p * s.dilation_h % s.stride_h;
       for (int64_t q = 0; q < s.kernel_w; ++q) {
         l.koff[(c * s.kernel_h + p) * s.kernel_w + q] =
-            (slot[r] * s.kernel_w + q) * l.slice_size() + c * l.plane() + a * l.cols;
+            (slot[r] * s.kernel_w + q) * l.slice_size() + c * l.plane + a * l.cols;
       }
     }
   }
   return l;
 }
 
-// rows x k matrix (row-major, element (m, k) at src[m * row_stride + k * col_stride]) packed in blocks
-// of `block_rows` rows as DirectGemmTask::a wants, zero-padded to whole blocks.
-std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t row_stride, int64_t col_stride,
-                            int64_t block_rows) {
+// The row-major rows x k_count matrix src packed in blocks of `block_rows` rows as DirectGemmTask::a
+// wants, zero-padded to whole blocks.
+std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int64_t block_rows) {
   std::vector<float> a(CeilDiv(rows, block_rows) * block_rows * k_count, 0.0f);
   for (int64_t m = 0; m < rows; ++m) {
     float* dst = a.data() + (m / block_rows) * block_rows * k_count + m % block_rows;
-    for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * row_stride + k * col_stride];
+    for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * k_count + k];
   }
   return a;
+}
+
+// Runs body(item) for every item in [0, items) on up to GetNumThreads() workers that take items one at a
+// time, so that a worker slowed by other processes simply does fewer. Each worker first calls
+// make_body(), which returns its body (holding its scratch buffers). For passes whose items write disjoint
+// outputs: which worker runs an item does not change any result.
+template <typename MakeBody>
+void ForEachItem(int64_t items, MakeBody&& make_body) {
+  std::atomic<int64_t> next{0};
+  ParallelFor(0, std::min<int64_t>(GetNumThreads(), items), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t worker = begin; worker < end; ++worker) {
+      auto body = make_body();
+      for (int64_t item = next++; item < items; item = next++) body(item);
+    }
+  });
 }
 
 // Work items for `batch` images when the product rows come in `blocks` blocks: one item per image, or,
@@ -137,8 +146,9 @@ struct Split {
 // One stride phase of the input for backward-input: the input positions (stride_h * i + r_h,
 // stride_w * j + r_w), n_h x n_w of them, receive grad_output[o, i + a_p, j + a_q] * W[o, c, p, q] from the
 // taps (p, q) with r_h + pad_h - p * dilation_h = stride_h * a_p (and likewise for q).
+// Phases are kept in row-major (r_h, r_w) order.
 struct InputPhase {
-  int64_t r_h = 0, r_w = 0, n_h = 0, n_w = 0;
+  int64_t n_h = 0, n_w = 0;
   RowSlices slices;      // of grad_output, one per tap column q
   std::vector<float> a;  // packed [in_channels, out_channels * taps] weights
   bool empty() const { return slices.koff.empty() || n_h * n_w == 0; }
@@ -160,8 +170,6 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
   for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
     for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
       InputPhase ph;
-      ph.r_h = r_h;
-      ph.r_w = r_w;
       ph.n_h = r_h < s.in_h ? CeilDiv(s.in_h - r_h, s.stride_h) : 0;
       ph.n_w = r_w < s.in_w ? CeilDiv(s.in_w - r_w, s.stride_w) : 0;
       const auto taps_h = PhaseTaps(r_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);
@@ -179,7 +187,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
         l.rows = ph.n_h + a_max - a_min;
         l.cols = ph.n_w;
         for (const auto& [q, b] : taps_w) l.offsets.emplace_back(a_min, b);
-        l.Finish(kern.max_tile_cols);
+        l.Finish(ph.n_h * ph.n_w, kern.max_tile_cols);
         // Product row (o, p, q) over input channels c: W[o, c, p, q].
         const int64_t taps = static_cast<int64_t>(taps_h.size() * taps_w.size());
         std::vector<float> w(s.in_channels * s.out_channels * taps);
@@ -187,7 +195,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
           for (size_t i = 0; i < taps_h.size(); ++i) {
             for (size_t j = 0; j < taps_w.size(); ++j) {
               const int64_t k = (o * static_cast<int64_t>(taps_h.size()) + i) * taps_w.size() + j;
-              l.koff.push_back((j * s.out_channels + o) * l.plane() + (taps_h[i].second - a_min) * l.cols);
+              l.koff.push_back((j * s.out_channels + o) * l.plane + (taps_h[i].second - a_min) * l.cols);
               for (int64_t c = 0; c < s.in_channels; ++c) {
                 w[c * s.out_channels * taps + k] =
                     weight[((o * s.in_channels + c) * s.kernel_h + taps_h[i].first) * s.kernel_w + taps_w[j].first];
@@ -195,7 +203,7 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
             }
           }
         }
-        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, s.out_channels * taps, 1, kern.rows_per_block);
+        ph.a = PackRows(w.data(), s.in_channels, s.out_channels * taps, kern.rows_per_block);
       }
       phases.push_back(std::move(ph));
     }
@@ -206,7 +214,10 @@ std::vector<InputPhase> InputPhases(const ConvShape& s, const float* weight, con
 }  // namespace
 
 VectorIsa BestVectorIsa() {
-  static const VectorIsa isa = __builtin_cpu_supports("avx512f") ? VectorIsa::kAvx512 : VectorIsa::kAvx2;
+  static const VectorIsa isa = [] {
+    __builtin_cpu_init();  // in case this runs during static initialization, before libgcc's own
+    return __builtin_cpu_supports("avx512f") ? VectorIsa::kAvx512 : VectorIsa::kAvx2;
+  }();
   return isa;
 }
 
@@ -217,21 +228,19 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
   const int64_t blocks = CeilDiv(s.out_channels, kern.rows_per_block);
-  const std::vector<float> a = PackRows(weight, s.out_channels, k_count, k_count, 1, kern.rows_per_block);
+  const std::vector<float> a = PackRows(weight, s.out_channels, k_count, kern.rows_per_block);
   const Split split(s.batch, blocks);
-  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
-    Scratch buf(slices.size() + kern.max_tile_cols);
-    int64_t built = -1;
-    const float* rows = nullptr;
-    for (int64_t item = begin; item < end; ++item) {
+  ForEachItem(s.batch * split.parts, [&] {
+    return [&, buf = Scratch(slices.size() + kern.max_tile_cols), built = int64_t{-1},
+            rows = static_cast<const float*>(nullptr)](int64_t item) mutable {
       const int64_t n = item / split.parts, part = item % split.parts;
       if (n != built) {
-        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input, input_end, buf.data(), kern);
         built = n;
       }
       kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, ohw, bias,
                  output + n * s.out_channels * ohw, ohw, split.begin(part, blocks), split.end(part, blocks)});
-    }
+    };
   });
 }
 
@@ -255,9 +264,9 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
   const int64_t hw = s.in_h * s.in_w, block_rows = kern.rows_per_block;
   const int64_t blocks = CeilDiv(s.in_channels, block_rows);
   const Split split(s.batch, blocks);
-  ParallelFor(0, s.batch * split.parts, 1, [&](int64_t begin, int64_t end) {
-    Scratch buf(buf_size + kern.max_tile_cols), out(in_place ? 0 : out_size);
-    for (int64_t item = begin; item < end; ++item) {
+  ForEachItem(s.batch * split.parts, [&] {
+    return [&, buf = Scratch(buf_size + kern.max_tile_cols), out = Scratch(in_place ? 0 : out_size),
+            rows = std::vector<const float*>(s.stride_w), ld = std::vector<int64_t>(s.stride_w)](int64_t item) mutable {
       const int64_t n = item / split.parts, part = item % split.parts;
       const int64_t b0 = split.begin(part, blocks), b1 = split.end(part, blocks);
       float* dx = grad_input + n * s.in_channels * hw;
@@ -267,30 +276,35 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
         if (ph.empty()) continue;
         const int64_t cols = ph.n_h * ph.n_w;
         kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
-                   ph.slices.Build(dy, grad_output_end, buf.data(), kern), cols, nullptr,
+                   ph.slices.Build(dy, grad_output, grad_output_end, buf.data(), kern), cols, nullptr,
                    in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
       }
-      if (in_place) continue;
+      if (in_place) return;
       for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
-        for (int64_t y = 0; y < s.in_h; ++y) {
-          const int64_t r_h = y % s.stride_h, i = y / s.stride_h;
-          // Row i of each phase (r_h, r_w) holds the columns r_w, r_w + stride_w, ... of input row y.
-          auto phase_row = [&](int64_t r_w) {
+        for (int64_t r_h = 0; r_h < s.stride_h; ++r_h) {
+          // Input rows r_h, r_h + stride_h, ...: row i of phase (r_h, r_w) holds columns r_w, r_w + stride_w, ...
+          // of input row r_h + i * stride_h. rows[r_w] is phase (r_h, r_w)'s first row for channel c and ld[r_w]
+          // the step between its rows (0 for the zero row of a phase that no tap reaches).
+          for (int64_t r_w = 0; r_w < s.stride_w; ++r_w) {
             const int64_t p = r_h * s.stride_w + r_w;
             const InputPhase& ph = phases[p];
-            return ph.empty() ? zeros.data() : out.data() + offset[p] + (c * ph.n_h + i) * ph.n_w;
-          };
-          float* line = dx + c * hw + y * s.in_w;
-          if (s.stride_w == 1) {
-            std::copy_n(phase_row(0), s.in_w, line);
-          } else if (s.stride_w == 2) {
-            kern.interleave(phase_row(0), phase_row(1), s.in_w, line);
-          } else {
-            for (int64_t x = 0; x < s.in_w; ++x) line[x] = phase_row(x % s.stride_w)[x / s.stride_w];
+            rows[r_w] = ph.empty() ? zeros.data() : out.data() + offset[p] + c * ph.n_h * ph.n_w;
+            ld[r_w] = ph.empty() ? 0 : ph.n_w;
+          }
+          const int64_t n_h = phases[r_h * s.stride_w].n_h, dst_ld = s.stride_h * s.in_w;
+          float* first = dx + c * hw + r_h * s.in_w;
+          if (s.stride_w == 2) {
+            kern.interleave(rows[0], ld[0], rows[1], ld[1], n_h, s.in_w, first, dst_ld);
+            continue;
+          }
+          for (int64_t i = 0; i < n_h; ++i) {
+            for (int64_t x = 0; x < s.in_w; ++x) {
+              first[i * dst_ld + x] = rows[x % s.stride_w][i * ld[x % s.stride_w] + x / s.stride_w];
+            }
           }
         }
       }
-    }
+    };
   });
 }
 
@@ -311,7 +325,8 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
     for (int64_t item = begin; item < end; ++item) {
       const int64_t ip = item / k_parts, kp = item % k_parts;
       for (int64_t n = s.batch * ip / image_parts; n < s.batch * (ip + 1) / image_parts; ++n) {
-        const float* rows = slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input_end, buf.data(), kern);
+        const float* rows =
+            slices.Build(input + n * s.in_channels * s.in_h * s.in_w, input, input_end, buf.data(), kern);
         kern.transpose(grad_output + n * s.out_channels * ohw, s.out_channels, ohw, dyt.data(), ld);
         kern.weight_grad({slices.koff.data(), rows, k_count * kp / k_parts, k_count * (kp + 1) / k_parts, dyt.data(),
                           ld, ohw, acc.data() + ip * k_count * ld});

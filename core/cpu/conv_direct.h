@@ -9,7 +9,10 @@
 // (zero outside the image), out_w columns wide. Output pixel (i, j), flattened to i * out_w + j, reads
 // tap (p, q) at a fixed offset into one slice, so the im2col row of tap (c, p, q) is the contiguous run
 // slice + koff[c, p, q] + [0, out_h * out_w) — with no wasted columns at the image border, and about
-// kernel_w copies of the image instead of the kernel_h * kernel_w of im2col.
+// kernel_w copies of the image instead of the kernel_h * kernel_w of im2col (a 1 x 1 kernel at stride 1
+// reads the image in place). Why not im2col + sgemm: ResNet's products are thin (16 to 64 output
+// channels), where OpenBLAS reaches a fraction of its peak; `bench/conv_bench.py --im2col` shows that
+// path 3 to 4 times slower on a CIFAR ResNet-20's convolutions.
 //   forward          out[o, :] = bias[o] + sum_k W[o, k] * run_k            (W broadcast, runs as vectors)
 //   backward-input   the same product over slices of grad_output with the flipped, transposed kernel; a
 //                    strided convolution splits into stride_h * stride_w phases of the input, each its own

@@ -37,6 +37,22 @@ struct DirectWeightGradTask {
   float* acc;
 };
 
+// One row slice (conv_direct.h) of `channels` planes: for c < channels, r < rows, j < cols,
+//   dst[c * dst_plane + r * cols + j] = src[c * src_h * src_w + (row_stride r + row_offset) * src_w
+//                                           + col_stride j + col_offset]
+// when that row lies in [0, src_h) and lo <= j < hi (the columns that land in the image), else 0; the
+// dst_plane - rows * cols floats after each plane are zeroed too. Reads nothing outside [begin, end), the
+// tensor that holds the image.
+struct DirectSliceTask {
+  const float* src;
+  int64_t channels, src_h, src_w;
+  int64_t row_stride, row_offset, col_stride, col_offset;
+  int64_t rows, cols, lo, hi, dst_plane;
+  const float* begin;
+  const float* end;
+  float* dst;
+};
+
 struct DirectKernels {
   int lanes;           // floats per vector
   int rows_per_block;  // rows of a packed block of `a` in DirectGemmTask
@@ -45,10 +61,11 @@ struct DirectKernels {
   void (*weight_grad)(const DirectWeightGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
-  // dst[j] = src[j * stride] for j < n, reading nothing at or past `end`.
-  void (*gather)(const float* src, int64_t stride, int64_t n, const float* end, float* dst);
-  // dst[k] = (k even ? even : odd)[k / 2] for k < n.
-  void (*interleave)(const float* even, const float* odd, int64_t n, float* dst);
+  void (*slice)(const DirectSliceTask& task);
+  // dst[r * dst_ld + k] = k even ? even[r * even_ld + k / 2] : odd[r * odd_ld + k / 2] for r < rows, k < n
+  // (an ld of 0 repeats one row).
+  void (*interleave)(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
+                     float* dst, int64_t dst_ld);
 };
 
 const DirectKernels& Avx2DirectKernels();

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "core/cpu/conv_direct_kernels.h"
 
@@ -50,19 +51,26 @@ struct Config<16> {
 };
 
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // ---- GEMM over shifted rows of buf
 
-// One MR x (NV * L) tile: out rows start `ldo` apart; only the first `rows` rows are stored.
+// One MR x (NV * L) tile: out rows start `ldo` apart; only the first `rows` rows are stored. The
+// accumulators start from out itself (accumulate), or from init[m] (zero when init is null).
 template <int L, int MR, int NV>
 __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const int64_t* koff, const float* buf,
-                                        const float* init, int rows, float* out, int64_t ldo) {
+                                        const float* init, bool accumulate, int rows, float* out, int64_t ldo) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   Vec acc[MR][NV];
   for (int m = 0; m < MR; ++m) {
-    const float v = init != nullptr && m < rows ? init[m] : 0.0f;
-    for (int n = 0; n < NV; ++n) acc[m][n] = Vec{} + v;
+    for (int n = 0; n < NV; ++n) {
+      if (accumulate && m < rows) {
+        acc[m][n] = *reinterpret_cast<const VecU*>(out + m * ldo + n * L);
+      } else {
+        acc[m][n] = Vec{} + (init != nullptr && m < rows ? init[m] : 0.0f);
+      }
+    }
   }
   for (int64_t k = 0; k < k_count; ++k) {
     const float* p = buf + koff[k];
@@ -79,41 +87,38 @@ __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const i
   }
 }
 
-// One tile of the product: rows of block b, columns [j0, j0 + NV * L) (or all of a product narrower than
-// that, through a scratch tile).
-template <int L, int NV>
-void GemmBlock(const DirectGemmTask& t, int64_t b, int64_t j0) {
-  constexpr int MR = Config<L>::kRows;
-  constexpr int64_t kWidth = NV * L;
-  const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
-  const float* a = t.a + b * MR * t.k_count;
-  const float* init = t.init != nullptr ? t.init + b * MR : nullptr;
-  float* out = t.out + b * MR * t.ldo + j0;
-  if (t.cols >= kWidth) {
-    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf + j0, init, rows, out, t.ldo);
-  } else {
-    alignas(64) float tile[MR * kWidth];
-    GemmTile<L, MR, NV>(t.k_count, a, t.koff, t.buf, init, rows, tile, kWidth);
-    for (int m = 0; m < rows; ++m) std::memcpy(out + m * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
-  }
-}
-
 template <int L, int NV>
 void GemmLoop(const DirectGemmTask& t) {
+  constexpr int MR = Config<L>::kRows;
   constexpr int64_t kWidth = NV * L;
-  // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
-  // before (recomputing a few columns to the same values).
-  auto run_start = [&](int64_t start) { return start + kWidth <= t.cols || t.cols < kWidth ? start : t.cols - kWidth; };
-  // Each step of a tile reads NV vectors of buf and MR weights. When one run of columns over all k
-  // (k_count * NV * L floats) fits in the L1 cache, it is reused by every row block in turn; otherwise
-  // the row block's weights (k_count * MR floats) stay in L1 while the runs stream from L2.
-  if (t.k_count * kWidth * static_cast<int64_t>(sizeof(float)) <= 32768) {
-    for (int64_t start = 0; start < t.cols; start += kWidth) {
-      for (int64_t b = t.block_begin; b < t.block_end; ++b) GemmBlock<L, NV>(t, b, run_start(start));
-    }
-  } else {
+  if (t.cols < kWidth) {
+    // A product narrower than one tile goes through a scratch tile, reading its runs past their ends.
     for (int64_t b = t.block_begin; b < t.block_end; ++b) {
-      for (int64_t start = 0; start < t.cols; start += kWidth) GemmBlock<L, NV>(t, b, run_start(start));
+      alignas(64) float tile[MR * kWidth];
+      const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
+      GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf,
+                          t.init != nullptr ? t.init + b * MR : nullptr, false, rows, tile, kWidth);
+      for (int m = 0; m < rows; ++m) {
+        std::memcpy(t.out + (b * MR + m) * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
+      }
+    }
+    return;
+  }
+  // The k rows come in chunks whose runs for one tile of columns (chunk * NV * L floats, up to 24 KB) stay
+  // in the L1 cache while every row block uses them; the row blocks' outputs accumulate over the chunks.
+  const int64_t chunk_target = Max(1, 24576 / static_cast<int64_t>(kWidth * sizeof(float)));
+  const int64_t chunks = (t.k_count + chunk_target - 1) / chunk_target;
+  for (int64_t start = 0; start < t.cols; start += kWidth) {
+    // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
+    // before (recomputing a few columns to the same values: its first chunk starts them afresh).
+    const int64_t j0 = start + kWidth <= t.cols ? start : t.cols - kWidth;
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t k0 = t.k_count * c / chunks, k1 = t.k_count * (c + 1) / chunks;
+      for (int64_t b = t.block_begin; b < t.block_end; ++b) {
+        GemmTile<L, MR, NV>(k1 - k0, t.a + (b * t.k_count + k0) * MR, t.koff + k0, t.buf + j0,
+                            t.init != nullptr ? t.init + b * MR : nullptr, c > 0,
+                            static_cast<int>(Min(MR, t.rows - b * MR)), t.out + b * MR * t.ldo + j0, t.ldo);
+      }
     }
   }
 }
@@ -219,24 +224,38 @@ void WeightGrad(const DirectWeightGradTask& t) {
 
 // ---- transpose
 
-// Transposes the L x L block held in v[0..L) (v[i] = row i) in place: log2(L) rounds, each swapping the
-// off-diagonal d x d sub-blocks of row pairs (i, i + d) with two-source shuffles.
+// Shuffle masks, built at compile time from a function of the output lane j (so that every shuffle is a
+// single two-source permute with a constant index vector).
+template <int L, typename Fn, int... J>
+constexpr typename VecTraits<L>::IVec MakeMask(Fn fn, std::integer_sequence<int, J...>) {
+  return typename VecTraits<L>::IVec{fn(J)...};
+}
+template <int L, typename Fn>
+constexpr typename VecTraits<L>::IVec Mask(Fn fn) {
+  return MakeMask<L>(fn, std::make_integer_sequence<int, L>());
+}
+
+// One round of TransposeBlock: the off-diagonal D x D sub-blocks of row pairs (i, i + D) swap places.
+template <int L, int D>
+inline void TransposeRound(typename VecTraits<L>::Vec* v) {
+  if constexpr (D >= 1) {
+    constexpr auto lo = Mask<L>([](int j) { return (j & D) == 0 ? j : L + j - D; });
+    constexpr auto hi = Mask<L>([](int j) { return (j & D) == 0 ? j + D : L + j; });
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i) {
+      if ((i & D) != 0) continue;
+      const auto a = v[i], b = v[i + D];
+      v[i] = __builtin_shuffle(a, b, lo);
+      v[i + D] = __builtin_shuffle(a, b, hi);
+    }
+    TransposeRound<L, D / 2>(v);
+  }
+}
+
+// Transposes the L x L block held in v[0..L) (v[i] = row i) in place, in log2(L) rounds.
 template <int L>
 inline void TransposeBlock(typename VecTraits<L>::Vec* v) {
-  using IVec = typename VecTraits<L>::IVec;
-  for (int d = L / 2; d >= 1; d /= 2) {
-    IVec lo, hi;
-    for (int j = 0; j < L; ++j) {
-      lo[j] = (j & d) == 0 ? j : L + j - d;
-      hi[j] = (j & d) == 0 ? j + d : L + j;
-    }
-    for (int i = 0; i < L; ++i) {
-      if ((i & d) != 0) continue;
-      const auto a = v[i], b = v[i + d];
-      v[i] = __builtin_shuffle(a, b, lo);
-      v[i + d] = __builtin_shuffle(a, b, hi);
-    }
-  }
+  TransposeRound<L, L / 2>(v);
 }
 
 template <int L>
@@ -247,8 +266,10 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
   for (int64_t o0 = 0; o0 < full_rows; o0 += L) {
     for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
       Vec v[L];
+#pragma GCC unroll 16
       for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (o0 + i) * cols + j0);
       TransposeBlock<L>(v);
+#pragma GCC unroll 16
       for (int i = 0; i < L; ++i) *reinterpret_cast<VecU*>(dst + (j0 + i) * ld + o0) = v[i];
     }
     for (int64_t j = full_cols; j < cols; ++j) {
@@ -263,50 +284,143 @@ void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t
 
 // ---- strided copies for building row slices and merging stride phases
 
-// dst[j] = src[j * stride] for j < n, reading nothing at or past `end`; stride 2 (every strided
-// convolution of a ResNet) runs on vectors.
+// Copies n floats with vectors.
 template <int L>
-void Gather(const float* src, int64_t stride, int64_t n, const float* end, float* dst) {
-  using Vec = typename VecTraits<L>::Vec;
+inline void CopyFloats(const float* src, int64_t n, float* dst) {
   using VecU = typename VecTraits<L>::VecU;
-  using IVec = typename VecTraits<L>::IVec;
   int64_t j = 0;
-  if (stride == 2) {
-    IVec even;
-    for (int i = 0; i < L; ++i) even[i] = 2 * i;
-    // Each step reads src[2j, 2j + 2L), one element past the last one it keeps.
-    for (; j + L <= n && src + 2 * (j + L) <= end; j += L) {
-      const Vec a = *reinterpret_cast<const VecU*>(src + 2 * j), b = *reinterpret_cast<const VecU*>(src + 2 * j + L);
-      *reinterpret_cast<VecU*>(dst + j) = __builtin_shuffle(a, b, even);
-    }
-  }
-  for (; j < n; ++j) dst[j] = src[j * stride];
+  for (; j + L <= n; j += L) *reinterpret_cast<VecU*>(dst + j) = *reinterpret_cast<const VecU*>(src + j);
+  for (; j < n; ++j) dst[j] = src[j];
 }
 
-// dst[2j] = even[j], dst[2j + 1] = odd[j] for the n elements of dst.
+// Zeroes n floats with vectors (the last one overlapping when n is not a multiple of L).
 template <int L>
-void Interleave(const float* even, const float* odd, int64_t n, float* dst) {
+inline void ZeroFloats(float* d, int64_t n) {
+  using VecU = typename VecTraits<L>::VecU;
+  if (n < L) {
+    if constexpr (L == 16) {
+      if (n >= 8) {
+        using Half = typename VecTraits<8>::VecU;
+        *reinterpret_cast<Half*>(d) = Half{};
+        *reinterpret_cast<Half*>(d + n - 8) = Half{};
+        return;
+      }
+    }
+    for (int64_t j = 0; j < n; ++j) d[j] = 0.0f;
+    return;
+  }
+  for (int64_t j = 0; j + L <= n; j += L) *reinterpret_cast<VecU*>(d + j) = VecU{};
+  *reinterpret_cast<VecU*>(d + n - L) = VecU{};
+}
+
+// One row slice (see DirectSliceTask), plane by plane. Planes are small (an 8 x 8 image has 80 floats), so
+// the short zero fills stay inline: no loop here may become a call to memset.
+template <int L>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const DirectSliceTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
-  using IVec = typename VecTraits<L>::IVec;
-  IVec lo, hi;
-  for (int i = 0; i < L; ++i) {
-    lo[i] = i / 2 + (i % 2) * L;
-    hi[i] = L / 2 + i / 2 + (i % 2) * L;
+  constexpr auto even = Mask<L>([](int i) { return 2 * i; });
+  // The rows [r0, r1) that lie in the image; the others are zero.
+  const int64_t r0 = Min(t.rows, Max(0, (-t.row_offset + t.row_stride - 1) / t.row_stride));
+  const int64_t r1 =
+      t.lo >= t.hi ? r0 : Max(r0, Min(t.rows, (t.src_h - t.row_offset + t.row_stride - 1) / t.row_stride));
+  const int64_t plane = t.src_h * t.src_w, flat = (r1 - r0) * t.cols;
+  // Consecutive full-width rows at stride 1 are one run of the image shifted by the offsets: a single copy,
+  // after which the border columns (which picked up the neighbouring rows' ends) are zeroed.
+  const bool whole_rows = t.row_stride == 1 && t.col_stride == 1 && t.cols == t.src_w;
+  for (int64_t c = 0; c < t.channels; ++c) {
+    float* dst = t.dst + c * t.dst_plane;
+    const float* src = t.src + c * plane;
+    ZeroFloats<L>(dst, r0 * t.cols);
+    ZeroFloats<L>(dst + r1 * t.cols, t.dst_plane - r1 * t.cols);
+    auto zero_borders = [&] {
+      // Column by column (usually one column at most, on one side).
+      for (int64_t j = 0; j < t.lo; ++j) {
+        for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
+      }
+      for (int64_t j = t.hi; j < t.cols; ++j) {
+        for (int64_t r = r0; r < r1; ++r) dst[r * t.cols + j] = 0.0f;
+      }
+    };
+    const float* first = src + (t.row_stride * r0 + t.row_offset) * t.src_w + t.col_offset;
+    if (whole_rows && first >= t.begin && first + flat <= t.end) {
+      CopyFloats<L>(first, flat, dst + r0 * t.cols);
+      zero_borders();
+      continue;
+    }
+    // Row by row: a row whose whole span is readable is copied with vectors (stride 2 through an even-lane
+    // shuffle; two rows per vector when a row is half a vector), the others element by element; then the
+    // border columns, which the vectors filled from outside the image, are zeroed.
+    auto line = [&](int64_t r) { return src + (t.row_stride * r + t.row_offset) * t.src_w + t.col_offset; };
+    auto readable = [&](int64_t r) {
+      return line(r) >= t.begin && line(r) + (t.col_stride == 1 ? t.cols : 2 * t.cols) <= t.end;
+    };
+    for (int64_t r = r0; r < r1; ++r) {
+      float* d = dst + r * t.cols;
+      const float* in = line(r);
+      if ((t.col_stride != 1 && t.col_stride != 2) || !readable(r)) {
+        for (int64_t j = 0; j < t.cols; ++j) d[j] = j >= t.lo && j < t.hi ? in[j * t.col_stride] : 0.0f;
+        continue;
+      }
+      if (t.col_stride == 1) {
+        CopyFloats<L>(in, t.cols, d);
+        continue;
+      }
+      if (2 * t.cols == L && r + 1 < r1 && readable(r + 1)) {
+        const Vec a = *reinterpret_cast<const VecU*>(in), b = *reinterpret_cast<const VecU*>(line(r + 1));
+        *reinterpret_cast<VecU*>(d) = __builtin_shuffle(a, b, even);
+        ++r;
+        continue;
+      }
+      int64_t j = 0;
+      for (; j + L <= t.cols; j += L) {
+        const Vec a = *reinterpret_cast<const VecU*>(in + 2 * j);
+        const Vec b = *reinterpret_cast<const VecU*>(in + 2 * j + L);
+        *reinterpret_cast<VecU*>(d + j) = __builtin_shuffle(a, b, even);
+      }
+      for (; j < t.cols; ++j) d[j] = in[2 * j];
+    }
+    zero_borders();
   }
-  int64_t j = 0;
-  for (; 2 * (j + L) <= n; j += L) {
-    const Vec e = *reinterpret_cast<const VecU*>(even + j), o = *reinterpret_cast<const VecU*>(odd + j);
-    *reinterpret_cast<VecU*>(dst + 2 * j) = __builtin_shuffle(e, o, lo);
-    *reinterpret_cast<VecU*>(dst + 2 * j + L) = __builtin_shuffle(e, o, hi);
+}
+
+// Rows of dst interleaved from rows of even and odd (see DirectKernels::interleave).
+template <int L>
+void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
+                float* dst, int64_t dst_ld) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  constexpr auto lo = Mask<L>([](int i) { return i / 2 + (i % 2) * L; });
+  constexpr auto hi = Mask<L>([](int i) { return L / 2 + i / 2 + (i % 2) * L; });
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* e = even + r * even_ld;
+    const float* o = odd + r * odd_ld;
+    float* d = dst + r * dst_ld;
+    int64_t j = 0;
+    for (; 2 * (j + L) <= n; j += L) {
+      const Vec ev = *reinterpret_cast<const VecU*>(e + j), ov = *reinterpret_cast<const VecU*>(o + j);
+      *reinterpret_cast<VecU*>(d + 2 * j) = __builtin_shuffle(ev, ov, lo);
+      *reinterpret_cast<VecU*>(d + 2 * j + L) = __builtin_shuffle(ev, ov, hi);
+    }
+    if constexpr (L == 16) {
+      if (2 * (j + 8) <= n) {
+        // Two half vectors into one (rows of 16 in a strided 16 x 16 image).
+        using Half = typename VecTraits<8>::Vec;
+        using HalfU = typename VecTraits<8>::VecU;
+        const Half ev = *reinterpret_cast<const HalfU*>(e + j), ov = *reinterpret_cast<const HalfU*>(o + j);
+        *reinterpret_cast<VecU*>(d + 2 * j) =
+            __builtin_shufflevector(ev, ov, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        j += 8;
+      }
+    }
+    for (int64_t k = 2 * j; k < n; ++k) d[k] = k % 2 == 0 ? e[k / 2] : o[k / 2];
   }
-  for (int64_t k = 2 * j; k < n; ++k) dst[k] = k % 2 == 0 ? even[k / 2] : odd[k / 2];
 }
 
 template <int L>
 DirectKernels MakeDirectKernels() {
-  return {L,          Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
-          &Gather<L>, &Interleave<L>};
+  return {L,         Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
+          &Slice<L>, &Interleave<L>};
 }
 
 }  // namespace

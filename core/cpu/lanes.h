@@ -9,7 +9,9 @@
 // into double accumulators. A block sum of float values is exact to a few float roundings of that block's
 // magnitude (about 1e-7 relative); across blocks, the total keeps double accuracy. Callers subtract a
 // center near the mean first (x - c is exact in float for x within a factor 2 of c), so the
-// magnitudes summed are those of the deviations, never of the offsets.
+// magnitudes summed are those of the deviations, never of the offsets. A float block overflows where
+// double would not only for squares of deviations beyond ~1e19 (or values beyond ~1e37); the moment code
+// notices the inf and redoes such data in double.
 //
 // Written with the GCC/Clang vector extension: 32-byte vectors (AVX2 registers on x86-64-v3, pairs of
 // SSE or NEON registers elsewhere).
@@ -146,17 +148,20 @@ inline void AddCenteredSums(DoubleSum& s1, DoubleSum& s2, const T* x, const RunS
       });
 }
 
-// sdy += sum(dy), sdyx += sum(dy * (x - c)) over the set (the same offsets in x and dy).
+// sdy += sum(g), sdyx += sum(g * (x - c)) over the set (the same offsets in x and dy), with g = dy, or
+// g = dy * w for a single run (set.runs == 1) when w, indexed like the run, is given.
 template <typename T>
-inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c) {
+inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c,
+                        const T* w = nullptr) {
   Vec<T> a[kUnroll] = {}, b[kUnroll] = {};
+  auto grad = [&](int64_t i) { return w ? Load(dy + i) * Load(w + i) : Load(dy + i); };
   ForEachStep<T>(
       set,
       [&](int64_t i) {
         Prefetch(x + i + set.stride);
         Prefetch(dy + i + set.stride);
         for (int u = 0; u < kUnroll; ++u) {
-          const Vec<T> g = Load(dy + i + u * kWidth<T>);
+          const Vec<T> g = grad(i + u * kWidth<T>);
           a[u] += g;
           b[u] += g * (Load(x + i + u * kWidth<T>) - c);
         }
@@ -169,8 +174,9 @@ inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy
         }
       },
       [&](int64_t i) {
-        sdy.tail += dy[i];
-        sdyx.tail += static_cast<double>(dy[i]) * static_cast<double>(x[i] - c);
+        const double g = w ? static_cast<double>(dy[i] * w[i]) : static_cast<double>(dy[i]);
+        sdy.tail += g;
+        sdyx.tail += g * static_cast<double>(x[i] - c);
       });
 }
 

@@ -6,42 +6,30 @@
 #include <vector>
 
 #include "core/cpu/lanes.h"
+#include "core/cpu/normalization_internal.h"
 #include "core/parallel.h"
 
 namespace normgrad::cpu {
 namespace {
 
 using lanes::DoubleSum;
+using normalization_internal::AffineCoefficients;
+using normalization_internal::BackwardByColumns;
+using normalization_internal::Centered;
+using normalization_internal::ChannelSums;
+using normalization_internal::ForwardByColumns;
+using normalization_internal::FromCentered;
+using normalization_internal::GradCoefficients;
+using normalization_internal::kGrain;
+using normalization_internal::kMinRun;
+using normalization_internal::Merge;
+using normalization_internal::Moments;
+using normalization_internal::MomentsInDouble;
+using normalization_internal::UsesColumns;
+using normalization_internal::WeightOf;
 
-constexpr int64_t kChunk = 4096;            // elements whose two moment passes run from L1
-constexpr int64_t kGrain = 32768;           // elements per thread worth waking a thread for
-constexpr int64_t kMinRun = 32;             // shorter channel runs are processed across channels (columns)
-constexpr int64_t kBlockBytes = 256 << 10;  // a column block's data, kept in L2 between its passes
-constexpr int64_t kMinColumns = 64;         // columns per block at least, so rows vectorize
-constexpr int64_t kMaxPartials = 64;        // per-block weight/bias gradient partials (per-sample layouts)
-
-// Count, mean and sum of squared deviations of a set of values; Merge is Chan et al.'s pairwise update.
-struct Moments {
-  double count = 0, mean = 0, m2 = 0;
-};
-
-void Merge(Moments& a, const Moments& b) {
-  if (b.count == 0) return;
-  if (a.count == 0) {
-    a = b;
-    return;
-  }
-  const double n = a.count + b.count, delta = b.mean - a.mean;
-  a.mean += delta * (b.count / n);
-  a.m2 += b.m2 + delta * delta * (a.count * (b.count / n));
-  a.count = n;
-}
-
-// Moments from sums of deviations from a center c near the mean: s1 = sum(x - c), s2 = sum((x - c)^2).
-// The correction s1^2 / count is tiny next to s2 (c is within rounding of the mean), so nothing cancels.
-Moments FromCentered(double count, double c, double s1, double s2) {
-  return {count, c + s1 / count, std::max(0.0, s2 - s1 * s1 / count)};
-}
+constexpr int64_t kChunk = 4096;       // elements whose two moment passes run from L1
+constexpr int64_t kMaxPartials = 64;   // per-block weight/bias gradient partials (per-sample layouts)
 
 // The data of statistic i: `num` runs of `len` elements, the first at element `first`, `stride` apart.
 struct Runs {
@@ -69,7 +57,13 @@ Moments RunMoments(const T* x, const Runs& runs) {
     const T c = static_cast<T>(sum.Total() / count);
     DoubleSum s1, s2;
     lanes::AddCenteredSums(s1, s2, first, set, c);
-    Merge(m, FromCentered(count, c, s1.Total(), s2.Total()));
+    Moments chunk_moments = FromCentered(count, c, s1.Total(), s2.Total());
+    if (!std::isfinite(chunk_moments.m2)) {
+      chunk_moments = MomentsInDouble((r1 - r0) * len, [&](int64_t i) {
+        return static_cast<double>(first[(i / len) * runs.stride + i % len]);
+      });
+    }
+    Merge(m, chunk_moments);
   };
   if (runs.len >= kChunk) {
     for (int64_t r = 0; r < runs.num; ++r) {
@@ -81,84 +75,6 @@ Moments RunMoments(const T* x, const Runs& runs) {
   }
   return m;
 }
-
-// Batch norm with short channel runs reads whole rows across channels instead: one row of x is
-// [G * K * S] columns, and a block of whole groups' columns is processed with per-column arrays.
-bool UsesColumns(const NormLayout& l) { return !l.per_sample && l.k * l.s < kMinRun; }
-
-// Groups per column block: the block's data fits kBlockBytes but spans at least kMinColumns columns.
-int64_t GroupsPerBlock(const NormLayout& l, size_t item_size) {
-  const int64_t len = l.k * l.s;
-  const int64_t fit = kBlockBytes / std::max<int64_t>(1, l.n * len * static_cast<int64_t>(item_size));
-  return std::clamp(std::max(fit, (kMinColumns + len - 1) / len), int64_t{1}, l.g);
-}
-
-// Runs fn(g0, g1) over blocks of whole groups of a column layout, in parallel.
-template <typename T, typename F>
-void ForEachColumnBlock(const NormLayout& l, F fn) {
-  const int64_t per_block = GroupsPerBlock(l, sizeof(T));
-  const int64_t blocks = (l.g + per_block - 1) / per_block;
-  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.n * l.k * l.s * per_block));
-  ParallelFor(0, blocks, grain, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) fn(b * per_block, std::min(l.g, (b + 1) * per_block));
-  });
-}
-
-// acc[j] += sum over rows n of f(n, j) for the columns j of a block; f returns the data's type, and
-// four rows are added in it before the sum goes to double (see lanes.h for why that is accurate).
-template <typename T, typename F>
-void AddColumns(int64_t rows, int64_t nc, double* acc, F f) {
-  int64_t n = 0;
-  for (; n + 4 <= rows; n += 4) {
-    for (int64_t j = 0; j < nc; ++j) {
-      acc[j] += static_cast<double>(static_cast<T>((f(n, j) + f(n + 1, j)) + (f(n + 2, j) + f(n + 3, j))));
-    }
-  }
-  for (; n < rows; ++n) {
-    for (int64_t j = 0; j < nc; ++j) acc[j] += static_cast<double>(f(n, j));
-  }
-}
-
-// The mean split into the data's type (center, subtracted exactly in float near the mean) and the
-// rounding error left over, in double.
-template <typename T>
-struct Centered {
-  explicit Centered(double mean) : center(static_cast<T>(mean)), rest(mean - static_cast<double>(center)) {}
-  T center;
-  double rest;
-};
-
-template <typename T>
-T WeightOf(const T* w, int64_t c) {
-  return w ? w[c] : T(1);
-}
-
-// Normalize-and-affine coefficients of channel c under statistic (mean, rstd):
-// y = (x - center) * scale + shift, with scale = rstd * weight and shift = bias - rest * scale.
-template <typename T>
-struct AffineCoefficients {
-  AffineCoefficients(const Centered<T>& m, double rstd, const T* w, const T* b, int64_t c) {
-    const double sc = rstd * static_cast<double>(WeightOf(w, c));
-    center = m.center;
-    scale = static_cast<T>(sc);
-    shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - m.rest * sc);
-  }
-  T center, scale, shift;
-};
-
-// Training input-gradient coefficients of a statistic over `count` elements, from its channel sums
-// A = sum_c w_c sum(dy), B = sum_c w_c sum(dy * (x - mean)):
-//   dx = dy * (rstd * w_c) + (x - center) * beta + gamma,
-//   beta = -rstd^3 B / count, gamma = -rstd A / count - rest * beta.
-template <typename T>
-struct GradCoefficients {
-  GradCoefficients(const Centered<T>& m, double rstd, double sum_a, double sum_b, double count) {
-    const double bt = -rstd * rstd * rstd * sum_b / count;
-    beta = static_cast<T>(bt);
-    gamma = static_cast<T>(-rstd * sum_a / count - m.rest * bt);
-  }
-  T beta, gamma;
-};
 
 // ---- forward
 
@@ -174,19 +90,39 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
   rstd[i] = 1 / std::sqrt(var[i] + eps);
   const Centered<T> ctr(mean[i]);
   const int64_t c0 = (i % l.g) * l.k;
+  const T c = ctr.center;
+  if (l.s == 1) {
+    // One position per channel (layer norm): the affine varies along the run, so normalize first,
+    // n = (x - center) * rstd - rest * rstd, then apply the weight and bias arrays.
+    const T r = static_cast<T>(rstd[i]), r0 = static_cast<T>(-ctr.rest * rstd[i]);
+    const T* wk = w ? w + c0 : nullptr;
+    const T* bk = b ? b + c0 : nullptr;
+    auto apply = [&](auto affine) {
+      for (int64_t run = 0; run < runs.num; ++run) {
+        const T* xr = x + runs.first + run * runs.stride;
+        T* yr = y + runs.first + run * runs.stride;
+        for (int64_t k = 0; k < l.k; ++k) yr[k] = affine(std::fma(xr[k] - c, r, r0), k);
+      }
+    };
+    if (wk && bk) {
+      apply([&](T n, int64_t k) { return std::fma(n, wk[k], bk[k]); });
+    } else if (wk) {
+      apply([&](T n, int64_t k) { return n * wk[k]; });
+    } else if (bk) {
+      apply([&](T n, int64_t k) { return n + bk[k]; });
+    } else {
+      apply([](T n, int64_t) { return n; });
+    }
+    return;
+  }
   for (int64_t k = 0; k < l.k; ++k) {
     const AffineCoefficients<T> a(ctr, rstd[i], w, b, c0 + k);
     scale[k] = a.scale;
     shift[k] = a.shift;
   }
-  const T c = ctr.center;
   for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
     const T* xr = x + runs.first + r * runs.stride;
     T* yr = y + runs.first + r * runs.stride;
-    if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) yr[k] = std::fma(xr[k] - c, scale[k], shift[k]);
-      continue;
-    }
     for (int64_t k = 0; k < l.k; ++k) {
       const T sc = scale[k], sh = shift[k];
       for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = std::fma(xr[s] - c, sc, sh);
@@ -194,62 +130,16 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
   }
 }
 
-// Groups [g0, g1) of a column layout: per-column sums over the rows (the mean), then per-column sums of
-// deviations from the group's center, then the affine pass, all while the block is in cache.
-template <typename T>
-void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, const T* w, const T* b,
-                    double eps, T* y, double* mean, double* var, double* rstd) {
-  const int64_t len = l.k * l.s, width = l.g * len, nc = (g1 - g0) * len;
-  const T* xb = x + g0 * len;
-  const double count = static_cast<double>(l.n * len);
-  auto group_total = [&](const std::vector<double>& v, int64_t g) {
-    double s = 0;
-    for (int64_t j = (g - g0) * len; j < (g - g0 + 1) * len; ++j) s += v[j];
-    return s;
-  };
-  std::vector<double> s0(nc, 0.0);
-  AddColumns<T>(l.n, nc, s0.data(), [&](int64_t n, int64_t j) { return xb[n * width + j]; });
-  std::vector<T> c(nc);
-  for (int64_t g = g0; g < g1; ++g) {
-    std::fill_n(c.begin() + (g - g0) * len, len, static_cast<T>(group_total(s0, g) / count));
-  }
-  std::vector<double> s1(nc, 0.0), s2(nc, 0.0);
-  AddColumns<T>(l.n, nc, s1.data(), [&](int64_t n, int64_t j) { return xb[n * width + j] - c[j]; });
-  AddColumns<T>(l.n, nc, s2.data(), [&](int64_t n, int64_t j) {
-    const T d = xb[n * width + j] - c[j];
-    return d * d;
-  });
-  std::vector<T> ctr(nc), scale(nc), shift(nc);
-  for (int64_t g = g0; g < g1; ++g) {
-    const Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
-    mean[g] = m.mean;
-    var[g] = m.m2 / count;
-    rstd[g] = 1 / std::sqrt(var[g] + eps);
-    for (int64_t k = 0; k < l.k; ++k) {
-      const AffineCoefficients<T> a(Centered<T>(mean[g]), rstd[g], w, b, g * l.k + k);
-      const int64_t j = (g - g0) * len + k * l.s;
-      std::fill_n(ctr.begin() + j, l.s, a.center);
-      std::fill_n(scale.begin() + j, l.s, a.scale);
-      std::fill_n(shift.begin() + j, l.s, a.shift);
-    }
-  }
-  for (int64_t n = 0; n < l.n; ++n) {
-    const T* xr = xb + n * width;
-    T* yr = y + g0 * len + n * width;
-    for (int64_t j = 0; j < nc; ++j) yr[j] = std::fma(xr[j] - ctr[j], scale[j], shift[j]);
-  }
-}
-
 template <typename T>
 void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
              double* var, double* rstd) {
   if (UsesColumns(l)) {
-    ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd); });
+    ForwardByColumns(l, x, w, b, eps, y, mean, var, rstd);
     return;
   }
   const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
   ParallelFor(0, l.num_stats(), grain, [&](int64_t i0, int64_t i1) {
-    std::vector<T> scale(l.k), shift(l.k);
+    std::vector<T> scale(l.s == 1 ? 0 : l.k), shift(scale.size());
     for (int64_t i = i0; i < i1; ++i) ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift);
   });
 }
@@ -296,21 +186,70 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
 
 // ---- backward
 
-// Where a statistic's per-channel gradient sums go: dweight (already scaled by rstd) and dbias
-// accumulators in double, indexed by channel; either may be null.
-struct ChannelSums {
-  double* dweight;
-  double* dbias;
-};
-
-// Per-task scratch of BackwardRuns, one channel entry per k.
+// Per-task scratch of BackwardRuns: one entry per channel of a statistic (k) for runs of several
+// positions; for one position per channel (rows), weight and bias gradient partials per channel in the
+// data's type, added into the double sums every kRowsPerFlush rows.
 template <typename T>
 struct RunScratch {
-  explicit RunScratch(int64_t k) : sdy(k), sdyx(k), a(k), b(k), alpha(k) {}
+  static constexpr int kRowsPerFlush = 8;
+  RunScratch(const NormLayout& l)
+      : sdy(l.s == 1 ? 0 : l.k), sdyx(sdy.size()), a(sdy.size()), b(sdy.size()), alpha(sdy.size()),
+        row_dw(l.s == 1 ? l.channels() : 0, T(0)), row_db(row_dw.size(), T(0)) {}
+  void Flush(ChannelSums out) {
+    for (size_t c = 0; c < row_dw.size(); ++c) {
+      if (out.dweight) out.dweight[c] += static_cast<double>(row_dw[c]);
+      if (out.dbias) out.dbias[c] += static_cast<double>(row_db[c]);
+      row_dw[c] = row_db[c] = T(0);
+    }
+    rows = 0;
+  }
   std::vector<DoubleSum> sdy, sdyx;
   std::vector<double> a, b;
   std::vector<T> alpha;
+  std::vector<T> row_dw, row_db;
+  int rows = 0;
 };
+
+// BackwardRuns for one position per channel (layer norm's rows): the weight varies along the run, so the
+// sums are of g = dy * weight directly, and the weight and bias gradients accumulate elementwise.
+template <typename T>
+void BackwardRow(const NormLayout& l, const Runs& runs, const T* x, const T* dy, const T* w,
+                 const Centered<T>& ctr, double inv, bool through_stats, T* dx, ChannelSums out, int64_t c0,
+                 RunScratch<T>& t) {
+  const T c = ctr.center, r = static_cast<T>(inv), r0 = static_cast<T>(-ctr.rest * inv);
+  DoubleSum sg, sgx;
+  for (int64_t run = 0; run < runs.num; ++run) {
+    const int64_t off = runs.first + run * runs.stride;
+    const T* xr = x + off;
+    const T* gr = dy + off;
+    lanes::AddGradSums(sg, sgx, xr, gr, {1, 0, l.k}, c, w);
+    if (out.dweight) {
+      T* dw = t.row_dw.data() + c0;
+      for (int64_t k = 0; k < l.k; ++k) dw[k] = std::fma(gr[k], std::fma(xr[k] - c, r, r0), dw[k]);
+    }
+    if (out.dbias) {
+      T* db = t.row_db.data() + c0;
+      for (int64_t k = 0; k < l.k; ++k) db[k] += gr[k];
+    }
+    if (++t.rows == RunScratch<T>::kRowsPerFlush) t.Flush(out);
+  }
+  if (!through_stats || dx == nullptr) return;
+  const double sum_a = sg.Total();
+  const GradCoefficients<T> gc(ctr, inv, sum_a, sgx.Total() - ctr.rest * sum_a,
+                               static_cast<double>(runs.num * runs.len));
+  const T beta = gc.beta, gamma = gc.gamma;
+  for (int64_t run = 0; run < runs.num; ++run) {
+    const int64_t off = runs.first + run * runs.stride;
+    const T* xr = x + off;
+    const T* gr = dy + off;
+    T* dr = dx + off;
+    if (w) {
+      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k] * w[k], r, std::fma(xr[k] - c, beta, gamma));
+    } else {
+      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k], r, std::fma(xr[k] - c, beta, gamma));
+    }
+  }
+}
 
 // Statistic i over runs: per channel sum(dy) and sum(dy * (x - mean)), then (training) dx.
 template <typename T>
@@ -322,28 +261,19 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
   const double inv = rstd[i];
   const int64_t c0 = (i % l.g) * l.k;
   if (l.s == 1) {
-    std::fill(t.a.begin(), t.a.end(), 0.0);
-    std::fill(t.b.begin(), t.b.end(), 0.0);
-    for (int64_t r = 0; r < runs.num; ++r) {
-      const T* xr = x + runs.first + r * runs.stride;
-      const T* gr = dy + runs.first + r * runs.stride;
-      for (int64_t k = 0; k < l.k; ++k) {
-        t.a[k] += static_cast<double>(gr[k]);
-        t.b[k] += static_cast<double>(gr[k] * (xr[k] - c));
-      }
-    }
-  } else {
-    std::fill(t.sdy.begin(), t.sdy.end(), DoubleSum());
-    std::fill(t.sdyx.begin(), t.sdyx.end(), DoubleSum());
-    const lanes::RunSet set{runs.num, runs.stride, l.s};
-    for (int64_t k = 0; k < l.k; ++k) {
-      const int64_t off = runs.first + k * l.s;
-      lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
-    }
-    for (int64_t k = 0; k < l.k; ++k) {
-      t.a[k] = t.sdy[k].Total();
-      t.b[k] = t.sdyx[k].Total();
-    }
+    BackwardRow(l, runs, x, dy, w ? w + c0 : nullptr, ctr, inv, through_stats, dx, out, c0, t);
+    return;
+  }
+  std::fill(t.sdy.begin(), t.sdy.end(), DoubleSum());
+  std::fill(t.sdyx.begin(), t.sdyx.end(), DoubleSum());
+  const lanes::RunSet set{runs.num, runs.stride, l.s};
+  for (int64_t k = 0; k < l.k; ++k) {
+    const int64_t off = runs.first + k * l.s;
+    lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
+  }
+  for (int64_t k = 0; k < l.k; ++k) {
+    t.a[k] = t.sdy[k].Total();
+    t.b[k] = t.sdyx[k].Total();
   }
   // The sums were taken around the center; sum(dy * (x - mean)) = sum(dy * (x - center)) - rest * sum(dy).
   double sum_a = 0, sum_b = 0;
@@ -364,66 +294,10 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
     const T* xr = x + off;
     const T* gr = dy + off;
     T* dr = dx + off;
-    if (l.s == 1) {
-      for (int64_t k = 0; k < l.k; ++k) dr[k] = std::fma(gr[k], t.alpha[k], std::fma(xr[k] - c, beta, gamma));
-      continue;
-    }
     for (int64_t k = 0; k < l.k; ++k) {
       const T ak = t.alpha[k];
       for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) dr[s] = std::fma(gr[s], ak, std::fma(xr[s] - c, beta, gamma));
     }
-  }
-}
-
-// Groups [g0, g1) of a column layout: per-column sums over the rows, then (training) dx by columns.
-template <typename T>
-void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, const T* dy, const T* w,
-                     const double* mean, const double* rstd, bool through_stats, T* dx, ChannelSums out) {
-  const int64_t len = l.k * l.s, width = l.g * len, nc = (g1 - g0) * len;
-  const T* xb = x + g0 * len;
-  const T* gb = dy + g0 * len;
-  std::vector<T> c(nc);
-  for (int64_t j = 0; j < nc; ++j) c[j] = static_cast<T>(mean[g0 + j / len]);
-  std::vector<double> a(nc, 0.0), bsum(nc, 0.0);
-  AddColumns<T>(l.n, nc, a.data(), [&](int64_t n, int64_t j) { return gb[n * width + j]; });
-  AddColumns<T>(l.n, nc, bsum.data(), [&](int64_t n, int64_t j) {
-    return gb[n * width + j] * (xb[n * width + j] - c[j]);
-  });
-  const bool want_dx = through_stats && dx != nullptr;
-  std::vector<T> ctr(want_dx ? nc : 0), alpha(ctr.size()), beta(ctr.size()), gamma(ctr.size());
-  for (int64_t g = g0; g < g1; ++g) {
-    const Centered<T> m(mean[g]);
-    double sum_a = 0, sum_b = 0;
-    for (int64_t k = 0; k < l.k; ++k) {
-      const int64_t ch = g * l.k + k, j = (g - g0) * len + k * l.s;
-      double ca = 0, cb = 0;
-      for (int64_t s = 0; s < l.s; ++s) {
-        ca += a[j + s];
-        cb += bsum[j + s];
-      }
-      cb -= m.rest * ca;  // around the mean instead of the center
-      if (out.dweight) out.dweight[ch] += rstd[g] * cb;
-      if (out.dbias) out.dbias[ch] += ca;
-      const double wk = static_cast<double>(WeightOf(w, ch));
-      sum_a += wk * ca;
-      sum_b += wk * cb;
-    }
-    if (!want_dx) continue;
-    const GradCoefficients<T> gc(m, rstd[g], sum_a, sum_b, static_cast<double>(l.n * len));
-    for (int64_t k = 0; k < l.k; ++k) {
-      const int64_t j = (g - g0) * len + k * l.s;
-      std::fill_n(ctr.begin() + j, l.s, m.center);
-      std::fill_n(alpha.begin() + j, l.s, static_cast<T>(rstd[g] * static_cast<double>(WeightOf(w, g * l.k + k))));
-      std::fill_n(beta.begin() + j, l.s, gc.beta);
-      std::fill_n(gamma.begin() + j, l.s, gc.gamma);
-    }
-  }
-  if (!want_dx) return;
-  for (int64_t n = 0; n < l.n; ++n) {
-    const T* xr = xb + n * width;
-    const T* gr = gb + n * width;
-    T* dr = dx + g0 * len + n * width;
-    for (int64_t j = 0; j < nc; ++j) dr[j] = std::fma(gr[j], alpha[j], std::fma(xr[j] - ctr[j], beta[j], gamma[j]));
   }
 }
 
@@ -438,26 +312,26 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   }
   if (!(through_stats && dx != nullptr) && dw == nullptr && db == nullptr) return;
 
-  // Per-channel sums in double: one set for layouts whose statistics own their channels, else one per
-  // block of statistics (a fixed split, so the sums do not depend on the thread count), added in order.
+  // Per-channel sums in double: one set for layouts whose statistics own their channels (batch norm:
+  // threads write disjoint channels), else one per part, a block of consecutive statistics (a split fixed
+  // by the shapes, so the sums do not depend on the thread count), added in order at the end.
   const int64_t stats = l.num_stats();
   const int64_t parts =
-      l.per_sample ? std::clamp<int64_t>(l.n * channels * l.s / (4 * kGrain), 1, std::min(stats, kMaxPartials)) : 1;
+      l.per_sample ? std::clamp<int64_t>(l.n * channels * l.s / kGrain, 1, std::min(stats, kMaxPartials)) : 1;
   std::vector<double> sums(2 * parts * channels, 0.0);
   auto sums_of = [&](int64_t part) {
     return ChannelSums{dw ? sums.data() + part * channels : nullptr,
                        db ? sums.data() + (parts + part) * channels : nullptr};
   };
   if (UsesColumns(l)) {
-    ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) {
-      BackwardColumns(l, g0, g1, x, dy, w, mean, rstd, through_stats, dx, sums_of(0));
-    });
+    BackwardByColumns(l, x, dy, w, mean, rstd, through_stats, dx, sums_of(0));
   } else {
     auto run = [&](int64_t i0, int64_t i1, ChannelSums out) {
-      RunScratch<T> scratch(l.k);
+      RunScratch<T> scratch(l);
       for (int64_t i = i0; i < i1; ++i) BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch);
+      scratch.Flush(out);
     };
-    if (parts == 1) {
+    if (!l.per_sample) {
       const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
       ParallelFor(0, stats, grain, [&](int64_t i0, int64_t i1) { run(i0, i1, sums_of(0)); });
     } else {

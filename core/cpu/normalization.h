@@ -14,12 +14,18 @@
 // Statistics are float64 arrays whatever the data's dtype, so that saving them for backward loses
 // nothing. Only float and double data are accepted (callers check).
 //
-// Numerics: moments are two-pass in double over chunks of at most a few thousand contiguous elements
-// (the second pass reads the chunk from L1), and chunks are merged with Chan's pairwise update, so the
-// variance is never computed as E[x^2] - E[x]^2 and is never negative. The normalization is evaluated
-// as (x - center) * scale + shift with center = the mean rounded to the data's dtype (x - center is
-// exact in float when x is near the mean) and the rounding error of the mean folded into shift in
-// double, so inputs of mean 1e4 and standard deviation 0.1 normalize to float32 accuracy.
+// Numerics: moments are two-pass over chunks of at most a few thousand elements (the second pass reads
+// the chunk from L1): the chunk's mean, then the sums of x - c and (x - c)^2 around a center c within
+// rounding of it; chunks are merged with Chan's pairwise update. The variance is thus never computed as
+// E[x^2] - E[x]^2 and is never negative. Sums run in the data's type over short blocks that are added in
+// double (core/cpu/lanes.h). The normalization is evaluated as (x - center) * scale + shift with center
+// = the mean rounded to the data's type (x - center is exact in float when x is near the mean) and the
+// rounding error of the mean folded into shift in double, so inputs of mean 1e4 and standard deviation
+// 0.1 normalize to float32 accuracy. The gradient sums are taken around the same center.
+//
+// Memory passes: a statistic's data is read once from memory for its moments and then again, from
+// cache, for the output (forward) or for dx (backward, after one pass for the two gradient sums).
+// Batch norm with short channel runs (small spatial size) works on blocks of whole rows across channels.
 //
 // Every statistic is computed by one thread in an order fixed by the shapes: results do not depend on
 // the number of threads.

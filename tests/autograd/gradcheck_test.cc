@@ -9,6 +9,7 @@
 
 #include "autograd/gradcheck.h"
 #include "autograd/node.h"
+#include "autograd/ops.h"
 #include "tests/autograd/op_list.h"
 
 namespace normgrad::testing {
@@ -90,6 +91,23 @@ TEST(GradCheck, CatchesAWrongGradient) {
   const absl::Status s = autograd::GradCheck(wrong, {x});
   EXPECT_FALSE(s.ok());
   EXPECT_NE(std::string(s.message()).find("analytic"), std::string::npos) << s;
+}
+
+// A backward that is right without create_graph but wrong with it (self-consistently: its own derivative
+// is exact) must still fail the second-order check.
+TEST(GradCheck, CatchesAWrongRecordedGradient) {
+  const autograd::TensorFn wrong = [](const std::vector<Tensor>& xs) {
+    const Tensor& x = xs[0];
+    return autograd::Record("WrongUnderCreateGraph", x.detach(), {x},
+                            [](const autograd::BackwardContext& ctx) -> std::vector<Tensor> {
+                              return {GradMode::is_enabled() ? mul(ctx.grad, 2.0) : ctx.grad};
+                            });
+  };
+  Tensor x = from_vector<double>({1, 2, 3}).set_requires_grad();
+  EXPECT_TRUE(autograd::GradCheck(wrong, {x}).ok());  // first order alone cannot see it
+  const absl::Status s = autograd::GradCheck(wrong, {x}, {.check_second_order = true});
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("create_graph"), std::string::npos) << s;
 }
 
 TEST(GradCheck, RejectsFloat32Inputs) {

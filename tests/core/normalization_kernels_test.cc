@@ -242,7 +242,13 @@ TEST(NormalizationKernels, SameBitsOnAnyThreadCount) {
     const NormBackwardResult g = kernels::layer_norm_backward(dy, x, d, {}, f.save_mean, f.save_invstd);
     return std::vector<Tensor>{f.output, g.grad_input, g.grad_weight, g.grad_bias};
   };
-  const std::vector<Case> cases = {{{64, 8, 33, 33}, bn}, {{512, 1024}, bn}, {{4096, 96}, ln}};
+  auto gn = [](const Tensor& x, const Tensor& dy) {
+    const NormForwardResult f = kernels::group_norm_forward(x, 4, {}, {}, 1e-5);
+    const NormBackwardResult g = kernels::group_norm_backward(dy, x, 4, {}, f.save_mean, f.save_invstd);
+    return std::vector<Tensor>{f.output, g.grad_input, g.grad_weight, g.grad_bias};
+  };
+  const std::vector<Case> cases = {{{64, 8, 33, 33}, bn}, {{512, 1024}, bn}, {{4096, 96}, ln},
+                                   {{1024, 96}, ln},       {{16, 8, 40, 40}, gn}, {{512, 64}, gn}};
   const int threads = GetNumThreads();
   for (const Case& c : cases) {
     SCOPED_TRACE(ShapeToString(c.shape));
@@ -278,6 +284,19 @@ TEST(NormalizationKernels, LargeOffsets) {
     const NormForwardResult l32 = kernels::layer_norm_forward(x32, {shape.back()}, {}, {}, 1e-5);
     const NormForwardResult l64 = kernels::layer_norm_forward(x64, {shape.back()}, {}, {}, 1e-5);
     ExpectClose(l32.output, l64.output.to_vector<double>(), 1e-5, "layer_norm output");
+  }
+}
+
+// Deviations of 1e20 overflow float32 squares; the statistics still come out right (double fallback).
+TEST(NormalizationKernels, HugeValuesInFloat32) {
+  for (const Shape& shape : {Shape{16, 3}, Shape{4, 2, 40}, Shape{2, 3, 5000}}) {
+    SCOPED_TRACE(ShapeToString(shape));
+    const Tensor x32 = Random(shape, kFloat32, 65, 0, 1e20);
+    const Tensor x64 = from_vector(x32.to_vector<double>(), shape);
+    const NormForwardResult f32 = kernels::batch_norm_forward(x32, {}, {}, {}, {}, true, 0.1, 1e-5);
+    const NormForwardResult f64 = kernels::batch_norm_forward(x64, {}, {}, {}, {}, true, 0.1, 1e-5);
+    ExpectClose(f32.output, f64.output.to_vector<double>(), 1e-5, "output");
+    ExpectClose(f32.save_invstd, f64.save_invstd.to_vector<double>(), 1e-9, "invstd");
   }
 }
 
@@ -415,6 +434,11 @@ TEST(NormalizationKernels, ErrorsLeaveRunningStatisticsUntouched) {
               "batch_norm_backward: expected grad_output of shape [4, 3, 5] (the input's), got [4, 3]");
   ExpectError([&] { kernels::batch_norm_backward(x, x, {}, f.save_invstd, zeros({3}), true); },
               "batch_norm_backward: expected saved statistics of 3 float64 values");
+  ExpectError([&] { kernels::batch_norm_backward(zeros({4, 3, 5}, {.dtype = kFloat64}), x, {}, f.save_mean,
+                                                 f.save_invstd, true); },
+              "batch_norm_backward: expected grad_output of dtype float32 (the input's), got float64");
+  ExpectError([&] { kernels::batch_norm_forward(Tensor(), {}, {}, {}, {}, true, 0.1, 1e-5); },
+              "batch_norm: expected an input tensor, got an undefined one");
 }
 
 }  // namespace

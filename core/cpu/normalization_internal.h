@@ -1,0 +1,116 @@
+#ifndef NORMGRAD_CORE_CPU_NORMALIZATION_INTERNAL_H_
+#define NORMGRAD_CORE_CPU_NORMALIZATION_INTERNAL_H_
+
+// Pieces shared by core/cpu/normalization.cc (runs of a channel's positions, per-sample blocks) and
+// core/cpu/normalization_columns.cc (batch norm with short runs, by columns). Not a public interface:
+// see core/cpu/normalization.h for the layout and the numerics.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+
+#include "core/cpu/normalization.h"
+
+namespace normgrad::cpu::normalization_internal {
+
+constexpr int64_t kGrain = 32768;  // elements per thread worth waking a thread for
+constexpr int64_t kMinRun = 32;    // shorter channel runs are processed across channels (columns)
+
+// Count, mean and sum of squared deviations of a set of values; Merge is Chan et al.'s pairwise update.
+struct Moments {
+  double count = 0, mean = 0, m2 = 0;
+};
+
+inline void Merge(Moments& a, const Moments& b) {
+  if (b.count == 0) return;
+  if (a.count == 0) {
+    a = b;
+    return;
+  }
+  const double n = a.count + b.count, delta = b.mean - a.mean;
+  a.mean += delta * (b.count / n);
+  a.m2 += b.m2 + delta * delta * (a.count * (b.count / n));
+  a.count = n;
+}
+
+// Moments from sums of deviations from a center c near the mean: s1 = sum(x - c), s2 = sum((x - c)^2).
+// The correction s1^2 / count is tiny next to s2 (c is within rounding of the mean), so nothing cancels.
+inline Moments FromCentered(double count, double c, double s1, double s2) {
+  return {count, c + s1 / count, std::max(0.0, s2 - s1 * s1 / count)};
+}
+
+// Two-pass moments of a set of runs entirely in double: the fallback for float data whose sums
+// overflow float (deviations beyond ~1e19), where the blocked sums would give inf.
+inline Moments MomentsInDouble(int64_t count, const std::function<double(int64_t)>& at) {
+  double sum = 0, m2 = 0;
+  for (int64_t i = 0; i < count; ++i) sum += at(i);
+  const double mean = sum / static_cast<double>(count);
+  for (int64_t i = 0; i < count; ++i) m2 += (at(i) - mean) * (at(i) - mean);
+  return {static_cast<double>(count), mean, m2};
+}
+
+// Batch norm with short channel runs reads whole rows across channels instead: one row of x is
+// [G * K * S] columns, and a block of whole groups' columns is processed with per-column arrays.
+inline bool UsesColumns(const NormLayout& l) { return !l.per_sample && l.k * l.s < kMinRun; }
+
+// The mean split into the data's type (center, subtracted exactly in float near the mean) and the
+// rounding error left over, in double.
+template <typename T>
+struct Centered {
+  explicit Centered(double mean) : center(static_cast<T>(mean)), rest(mean - static_cast<double>(center)) {}
+  T center;
+  double rest;
+};
+
+template <typename T>
+inline T WeightOf(const T* w, int64_t c) {
+  return w ? w[c] : T(1);
+}
+
+// Normalize-and-affine coefficients of channel c under statistic (mean, rstd):
+// y = (x - center) * scale + shift, with scale = rstd * weight and shift = bias - rest * scale.
+template <typename T>
+struct AffineCoefficients {
+  AffineCoefficients(const Centered<T>& m, double rstd, const T* w, const T* b, int64_t c) {
+    const double sc = rstd * static_cast<double>(WeightOf(w, c));
+    center = m.center;
+    scale = static_cast<T>(sc);
+    shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - m.rest * sc);
+  }
+  T center, scale, shift;
+};
+
+// Training input-gradient coefficients of a statistic over `count` elements, from its channel sums
+// A = sum_c w_c sum(dy), B = sum_c w_c sum(dy * (x - mean)):
+//   dx = dy * (rstd * w_c) + (x - center) * beta + gamma,
+//   beta = -rstd^3 B / count, gamma = -rstd A / count - rest * beta.
+template <typename T>
+struct GradCoefficients {
+  GradCoefficients(const Centered<T>& m, double rstd, double sum_a, double sum_b, double count) {
+    const double bt = -rstd * rstd * rstd * sum_b / count;
+    beta = static_cast<T>(bt);
+    gamma = static_cast<T>(-rstd * sum_a / count - m.rest * bt);
+  }
+  T beta, gamma;
+};
+
+// Where a statistic's per-channel gradient sums go: dweight (already scaled by rstd) and dbias
+// accumulators in double, indexed by channel; either may be null.
+struct ChannelSums {
+  double* dweight;
+  double* dbias;
+};
+
+// The column path over the whole input (defined, for float and double, in normalization_columns.cc):
+// statistics, output and backward sums with the same contracts as the run path.
+template <typename T>
+void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
+                      double* var, double* rstd);
+template <typename T>
+void BackwardByColumns(const NormLayout& l, const T* x, const T* dy, const T* w, const double* mean,
+                       const double* rstd, bool through_stats, T* dx, ChannelSums out);
+
+}  // namespace normgrad::cpu::normalization_internal
+
+#endif  // NORMGRAD_CORE_CPU_NORMALIZATION_INTERNAL_H_
