@@ -5,8 +5,20 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
+#include "core/kernels/elementwise.h"
+#include "core/kernels/reduce.h"
 
 namespace normgrad::optim {
+namespace {
+
+// The norm of a gradient on a device, with the device's kernels: in float64 as on the CPU.
+double DeviceNorm(const Tensor& g, double norm_type) {
+  const Tensor a = kernels::abs(kernels::to_dtype(g, kFloat64));
+  if (norm_type == kInfNorm) return g.numel() == 0 ? 0.0 : kernels::amax(a).item<double>();
+  return std::pow(kernels::sum(kernels::pow(a, norm_type)).item<double>(), 1 / norm_type);
+}
+
+}  // namespace
 
 double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
   NG_CHECK(max_norm >= 0, "ClipGradNorm: expected max_norm >= 0, got ", max_norm);
@@ -22,7 +34,7 @@ double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double n
   // Per-tensor norms in double, then their norm, as PyTorch stacks the per-tensor norms.
   double total = 0;
   for (const Tensor& g : grads) {
-    const double norm = VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
+    const double norm = g.device().is_cpu() ? VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
       const T* x = g.data<T>();
       double acc = 0;
       for (int64_t i = 0; i < g.numel(); ++i) {
@@ -30,17 +42,21 @@ double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double n
         acc = norm_type == kInfNorm ? std::max(acc, a) : acc + std::pow(a, norm_type);
       }
       return norm_type == kInfNorm ? acc : std::pow(acc, 1 / norm_type);
-    });
+    }) : DeviceNorm(g, norm_type);
     total = norm_type == kInfNorm ? std::max(total, norm) : total + std::pow(norm, norm_type);
   }
   if (norm_type != kInfNorm) total = std::pow(total, 1 / norm_type);
   const double coef = std::min(1.0, max_norm / (total + 1e-6));
   if (coef < 1.0) {
     for (const Tensor& g : grads) {
-      VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
-        T* x = g.data<T>();
-        for (int64_t i = 0; i < g.numel(); ++i) x[i] *= static_cast<T>(coef);
-      });
+      if (g.device().is_cpu()) {
+        VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {
+          T* x = g.data<T>();
+          for (int64_t i = 0; i < g.numel(); ++i) x[i] *= static_cast<T>(coef);
+        });
+      } else {
+        kernels::mul_(g, coef);
+      }
       g.BumpVersion();
     }
   }

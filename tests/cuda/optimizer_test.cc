@@ -10,6 +10,7 @@
 #include "core/kernels/copy.h"
 #include "core/kernels/optimizer_step.h"
 #include "optim/adam.h"
+#include "optim/clip_grad.h"
 #include "optim/sgd.h"
 #include "tests/cuda/cuda_test.h"
 
@@ -89,6 +90,21 @@ TEST_F(CudaOptimizerStep, OptimizersStepDeviceParameters) {
   EXPECT_EQ(dev.device(), testing::kCuda);
   ExpectClose(dev, cpu, 1e-6, 1e-6, "optim::SGD");
   ExpectClose(dev_adam, cpu_adam, 1e-6, 1e-6, "optim::Adam");
+}
+
+TEST_F(CudaOptimizerStep, GradientClippingMatchesTheCpu) {
+  for (double norm_type : {2.0, 1.0, optim::kInfNorm}) {
+    Tensor a = RandomCpu({5, 3}, 5).set_requires_grad(), b = RandomCpu({7}, 6).set_requires_grad();
+    Tensor ad = ToCuda(a).set_requires_grad(), bd = ToCuda(b).set_requires_grad();
+    a.set_grad(RandomCpu({5, 3}, 7));
+    b.set_grad(RandomCpu({7}, 8));
+    ad.set_grad(ToCuda(a.grad()));
+    bd.set_grad(ToCuda(b.grad()));
+    const double total = optim::ClipGradNorm({a, b}, 0.5, norm_type);
+    EXPECT_NEAR(optim::ClipGradNorm({ad, bd}, 0.5, norm_type), total, 1e-6 * total) << norm_type;
+    ExpectClose(ad.grad(), a.grad(), 1e-6, 1e-7, "clipped gradient");
+    ExpectClose(bd.grad(), b.grad(), 1e-6, 1e-7, "clipped gradient");
+  }
 }
 
 }  // namespace
