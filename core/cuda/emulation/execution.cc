@@ -14,6 +14,11 @@
 #include "core/cuda/emulation/runtime.h"
 #include "core/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
 thread_local dim3 blockDim;
@@ -60,6 +65,26 @@ normgrad_emulation_switch:
 namespace normgrad::cuda::emulation {
 namespace {
 
+// AddressSanitizer must be told about stack switches (and that a reused fiber stack is clean), or it
+// mistakes the fibers' frames for overflows. These are no-ops in other builds.
+void StartSwitch([[maybe_unused]] void** fake_stack, [[maybe_unused]] const void* bottom,
+                 [[maybe_unused]] size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+#endif
+}
+void FinishSwitch([[maybe_unused]] void* fake_stack, [[maybe_unused]] const void** old_bottom,
+                  [[maybe_unused]] size_t* old_size) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_size);
+#endif
+}
+void Unpoison([[maybe_unused]] char* stack, [[maybe_unused]] size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  ASAN_UNPOISON_MEMORY_REGION(stack, size);
+#endif
+}
+
 constexpr int kMaxThreadsPerBlock = 1024;
 // Kernels keep a few scalars per frame; 64 KiB leaves room for unoptimized (debug, sanitizer) frames.
 constexpr size_t kStackBytes = 64 << 10;
@@ -68,7 +93,8 @@ constexpr size_t kGuardBytes = 4096;
 enum class State { kReady, kAtBlockBarrier, kAtWarpBarrier, kDone };
 
 struct Fiber {
-  void* sp = nullptr;  // saved stack pointer while suspended
+  char* stack = nullptr;  // lowest address of its stack
+  void* sp = nullptr;     // saved stack pointer while suspended
   State state = State::kReady;
   uint3 index;
   int linear = 0;
@@ -106,6 +132,8 @@ struct BlockRun {
   std::vector<Fiber> fibers;
   std::vector<uint64_t> lanes;  // the shuffle exchange, one slot per thread
   void* scheduler_sp = nullptr;
+  const void* scheduler_bottom = nullptr;  // the launching thread's stack, for AddressSanitizer
+  size_t scheduler_size = 0;
   std::exception_ptr error;
 };
 
@@ -123,6 +151,7 @@ std::set<std::string>& Launched() {
 // fiber switches back to the scheduler for good.
 void FiberMain() {
   BlockRun& run = *running;
+  FinishSwitch(nullptr, &run.scheduler_bottom, &run.scheduler_size);
   try {
     run.body(run.context);
   } catch (...) {
@@ -130,6 +159,7 @@ void FiberMain() {
   }
   Fiber& self = *current;
   self.state = State::kDone;
+  StartSwitch(nullptr, run.scheduler_bottom, run.scheduler_size);  // this stack is done with
   normgrad_emulation_switch(&self.sp, run.scheduler_sp);
   __builtin_unreachable();
 }
@@ -160,7 +190,10 @@ void Wait(State state) {
   NG_CHECK(current != nullptr, "CUDA emulation: a barrier or shuffle outside a kernel");
   Fiber& self = *current;
   self.state = state;
+  void* fake_stack = nullptr;
+  StartSwitch(&fake_stack, running->scheduler_bottom, running->scheduler_size);
   normgrad_emulation_switch(&self.sp, running->scheduler_sp);
+  FinishSwitch(fake_stack, &running->scheduler_bottom, &running->scheduler_size);
 }
 
 [[noreturn]] void FailBlock(const BlockRun& run, const std::string& what) {
@@ -212,7 +245,9 @@ bool ReleaseBarriers(BlockRun& run) {
 void RunBlock(BlockRun& run, uint64_t control_words, std::mt19937& rng) {
   for (int i = 0; i < run.threads; ++i) {
     Fiber& f = run.fibers[i];
-    f.sp = PrepareStack(stacks.Get(i), control_words);
+    f.stack = stacks.Get(i);
+    Unpoison(f.stack, kStackBytes);
+    f.sp = PrepareStack(f.stack, control_words);
     f.state = State::kReady;
     f.linear = i;
     f.index = {i % blockDim.x, i / blockDim.x % blockDim.y, i / (blockDim.x * blockDim.y)};
@@ -226,7 +261,10 @@ void RunBlock(BlockRun& run, uint64_t control_words, std::mt19937& rng) {
       if (f.state != State::kReady) continue;
       current = &f;
       threadIdx = f.index;
+      void* fake_stack = nullptr;
+      StartSwitch(&fake_stack, f.stack, kStackBytes);
       normgrad_emulation_switch(&run.scheduler_sp, f.sp);
+      FinishSwitch(fake_stack, nullptr, nullptr);
       current = nullptr;
       if (run.error) std::rethrow_exception(run.error);
     }
