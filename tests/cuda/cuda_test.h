@@ -66,9 +66,8 @@ inline void ExpectClose(const Tensor& actual, const Tensor& expected, double rto
   EXPECT_EQ(reported, 0) << what << ": " << reported << " of " << a.size() << " elements differ";
 }
 
-// Float32 tolerances for one or a few roundings (elementwise math) and for sums of many terms.
+// The float32 tolerance for one or a few roundings (elementwise math).
 inline constexpr double kElementwiseRtol = 2e-6;
-inline constexpr double kReductionRtol = 1e-5;
 
 template <typename Fn>
 void ExpectErrorWith(Fn&& fn, const std::string& substring) {

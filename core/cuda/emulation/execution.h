@@ -20,7 +20,6 @@
 // Names follow CUDA's (global namespace, CUDA's spelling) so that one source serves both builds.
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
