@@ -118,8 +118,8 @@ def main():
         shape, pass_name, ms, nbytes = row[1], row[2], float(row[3]), float(row[4])
         tms = torch_batch_norm_ms(torch, [int(s) for s in shape.split("x")], pass_name, args.reps) if torch else None
         gbs = nbytes / ms / 1e6
-        print(f"{shape:>16} {pass_name:>15} {ms:9.4f} {tms if tms else '-':>9} {gbs:10.0f} {100 * gbs / peak:7.1f} "
-              f"{ms / tms if tms else '-':>11}")
+        torch_col, ratio_col = (f"{tms:9.4f}", f"{ms / tms:11.2f}") if tms else (f"{'-':>9}", f"{'-':>11}")
+        print(f"{shape:>16} {pass_name:>15} {ms:9.4f} {torch_col} {gbs:10.0f} {100 * gbs / peak:7.1f} {ratio_col}")
     for row in rows[1:]:
         if row[0] != "resnet20_step":
             continue

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/kernels/copy.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/elementwise.h"
 
 namespace normgrad::nn {
@@ -253,6 +254,25 @@ Module& Module::to(DType dtype) {
   };
   ForEachTensor(false, true, true, convert);
   ForEachTensor(true, true, true, convert);
+  return *this;
+}
+
+Module& Module::to(Device device) {
+  struct Move {
+    Tensor tensor, data, grad;
+  };
+  std::vector<Move> moves;
+  const auto copy = [&](const std::string&, const Tensor& t) {
+    if (t.device() == device) return;
+    const Tensor grad = t.grad();
+    moves.push_back({t, kernels::to(t, device), grad.defined() ? kernels::to(grad, device) : Tensor()});
+  };
+  ForEachTensor(false, true, true, copy);
+  ForEachTensor(true, true, true, copy);
+  for (const Move& m : moves) {
+    RebindData(m.tensor, m.data);
+    m.tensor.set_grad(m.grad);
+  }
   return *this;
 }
 

@@ -109,6 +109,11 @@ class Module : public std::enable_shared_from_this<Module> {
   // keep their identity, so optimizers and other holders see the change. int64 buffers
   // (num_batches_tracked) stay int64. Throws for an int64 `dtype`. Returns *this.
   Module& to(DType dtype);
+  // Moves every parameter and buffer (and gradient) to `device` in place, keeping the tensors' identity as
+  // to(dtype) does; int64 buffers move too. Every copy is made before any tensor is rebound, so a device
+  // that cannot be used ("normgrad was built without CUDA; rebuild with --config=cuda") leaves the module
+  // unchanged. Returns *this.
+  Module& to(Device device);
 
   // ---- saved state
   // Every parameter and buffer by its dotted name (PyTorch's state_dict keys), sharing data with the

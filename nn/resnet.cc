@@ -52,7 +52,8 @@ Tensor ZeroPadShortcut::forward(const Tensor& input) {
   Shape front_shape = sub.shape(), back_shape = sub.shape();
   front_shape[1] = front;
   back_shape[1] = back;
-  return cat({zeros(front_shape, {.dtype = sub.dtype()}), sub, zeros(back_shape, {.dtype = sub.dtype()})}, 1);
+  const TensorOptions options{.dtype = sub.dtype(), .device = sub.device()};
+  return cat({zeros(front_shape, options), sub, zeros(back_shape, options)}, 1);
 }
 
 std::string ZeroPadShortcut::extra_repr() const {

@@ -46,7 +46,7 @@ Tensor ExtremeBackward(const Tensor& g, const Tensor& x, const Tensor& out, cons
 Tensor IndexMask(const Tensor& x, int64_t dim, const Tensor& indices_keepdim) {
   Shape along(x.dim(), 1);
   along[dim] = x.size(dim);
-  const Tensor positions = kernels::reshape(arange(x.size(dim)), along);
+  const Tensor positions = kernels::reshape(arange(x.size(dim), {.dtype = kInt64, .device = x.device()}), along);
   return kernels::to_dtype(kernels::eq(positions, indices_keepdim), x.dtype());
 }
 

@@ -61,7 +61,7 @@ Tensor t(const Tensor& x) {
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
   return Record("SliceBackward", kernels::slice(x, dim, start, end, step), {x},
                 [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-                  return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype()}), ctx.grad, dim, start, end, step)};
+                  return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), ctx.grad, dim, start, end, step)};
                 });
 }
 
@@ -69,7 +69,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   Tensor out = kernels::narrow(x, dim, start, length);
   if (start < 0) start += x.size(dim);
   return Record("NarrowBackward", std::move(out), {x}, [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype()}), ctx.grad, dim, start, start + length)};
+    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), ctx.grad, dim, start, start + length)};
   });
 }
 
@@ -78,7 +78,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   const int64_t d = WrapDim(dim, x.dim());
   if (index < 0) index += x.size(d);
   return Record("SelectBackward", std::move(out), {x}, [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype()}), unsqueeze(ctx.grad, d), d, index, index + 1)};
+    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), unsqueeze(ctx.grad, d), d, index, index + 1)};
   });
 }
 
@@ -99,7 +99,7 @@ Tensor slice_scatter(const Tensor& input, const Tensor& src, int64_t dim, int64_
     Tensor g_input, g_src;
     const Tensor g_window = slice(ctx.grad, dim, start, end, step);
     if (ctx.needs(0)) {
-      g_input = slice_scatter(ctx.grad, zeros(g_window.shape(), {.dtype = ctx.grad.dtype()}), dim, start, end, step);
+      g_input = slice_scatter(ctx.grad, zeros(g_window.shape(), {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), dim, start, end, step);
     }
     if (ctx.needs(1)) g_src = g_window;
     return {g_input, g_src};

@@ -87,6 +87,10 @@ int CurrentDevice() {
   return device;
 }
 
+void MakeCurrent(int index) {
+  if (CurrentDevice() != index) NG_CUDA_CHECK(cudaSetDevice(index));
+}
+
 DeviceGuard::DeviceGuard(int index) : previous_(CurrentDevice()) {
   if (index != previous_) NG_CUDA_CHECK(cudaSetDevice(index));
 }

@@ -41,6 +41,11 @@ const DeviceProperties& Properties(int index);
 // The device the calling thread's CUDA calls go to.
 int CurrentDevice();
 
+// Makes cuda:index the calling thread's current device (nothing to do when it already is). The device
+// switches of core/kernels call it before they hand a tensor's pointers to core/cuda, whose kernels run on
+// the current device: an op on tensors of cuda:1 runs on cuda:1, and cuda:1 stays current after it.
+void MakeCurrent(int index);
+
 // Makes cuda:index current for the scope and restores the previous device after it.
 class DeviceGuard {
  public:

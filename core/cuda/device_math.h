@@ -17,8 +17,6 @@ __device__ __forceinline__ float Log(float x) { return ::logf(x); }
 __device__ __forceinline__ double Log(double x) { return ::log(x); }
 __device__ __forceinline__ float Sqrt(float x) { return ::sqrtf(x); }
 __device__ __forceinline__ double Sqrt(double x) { return ::sqrt(x); }
-__device__ __forceinline__ float Rsqrt(float x) { return ::rsqrtf(x); }
-__device__ __forceinline__ double Rsqrt(double x) { return ::rsqrt(x); }
 __device__ __forceinline__ float Tanh(float x) { return ::tanhf(x); }
 __device__ __forceinline__ double Tanh(double x) { return ::tanh(x); }
 __device__ __forceinline__ float Pow(float x, float y) { return ::powf(x, y); }

@@ -2,6 +2,7 @@
 
 #include "core/cpu/conv.h"
 #include "core/cuda/conv.h"
+#include "core/cuda/device.h"
 #include "core/kernels/copy.h"
 
 namespace normgrad::kernels {
@@ -70,7 +71,9 @@ const Backend<T>& On(Device device) {
                                     cuda::Conv2dBackwardWeight<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

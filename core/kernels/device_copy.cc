@@ -2,6 +2,7 @@
 
 #include "core/cpu/copy.h"
 #include "core/cuda/copy.h"
+#include "core/cuda/device.h"
 #include "core/cuda/memory.h"
 #include "core/kernels/copy.h"
 
@@ -26,6 +27,7 @@ void StridedCopy(const Tensor& dst, const Tensor& src) {
                        ItemSize(src.dtype()));
       return;
     case Device::Type::kCUDA:
+      cuda::MakeCurrent(dst.device().index);
       cuda::StridedCopy(dst.data_ptr(), dst.strides(), src.data_ptr(), src.strides(), src.shape(),
                         ItemSize(src.dtype()));
       return;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/cpu/elementwise.h"
+#include "core/cuda/device.h"
 #include "core/cuda/elementwise.h"
 #include "core/kernels/device_copy.h"
 
@@ -32,7 +33,9 @@ const Backend& On(Device device) {
                                  cuda::Where, cuda::Fill,   cuda::Convert};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

@@ -6,6 +6,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cuda/blas.h"
+#include "core/cuda/device.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/view.h"
 
@@ -48,7 +49,9 @@ const Backend<T>& On(Device device) {
   static constexpr Backend<T> kCuda{cuda::Gemm<T>, cuda::GemmBatched<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

@@ -1,6 +1,7 @@
 #include "core/kernels/loss.h"
 
 #include "core/cpu/softmax.h"
+#include "core/cuda/device.h"
 #include "core/cuda/softmax.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/device_copy.h"
@@ -26,7 +27,9 @@ const Backend<T>& On(Device device) {
                                     cuda::NllLossForward<T>, cuda::CountCorrect<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

@@ -5,6 +5,7 @@
 
 #include "core/cpu/normalization.h"
 #include "core/cuda/batch_norm.h"
+#include "core/cuda/device.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/elementwise.h"
 
@@ -192,6 +193,7 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
       break;
     case Device::Type::kCUDA:
       // Only batch norm's layout gets here (CheckCpuOnly keeps the others on the CPU).
+      cuda::MakeCurrent(x.device().index);
       cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
                               mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
                               DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
@@ -244,6 +246,7 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
   switch (x.device().type) {
     case Device::Type::kCPU: break;
     case Device::Type::kCUDA:
+      cuda::MakeCurrent(x.device().index);
       return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps);
   }
   if (!training) {

@@ -7,6 +7,7 @@
 //   OptimizerStepOn<float>(p.device()).sgd(p.data_ptr<float>(), ...)
 
 #include "core/cpu/optimizer_step.h"
+#include "core/cuda/device.h"
 #include "core/cuda/optimizer_step.h"
 #include "core/device.h"
 
@@ -24,7 +25,9 @@ const OptimizerStepBackend<T>& OptimizerStepOn(Device device) {
   static constexpr OptimizerStepBackend<T> kCuda{cuda::SgdStep<T>, cuda::AdamStep<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

@@ -1,6 +1,7 @@
 #include "core/kernels/pooling.h"
 
 #include "core/cpu/pooling.h"
+#include "core/cuda/device.h"
 #include "core/cuda/pooling.h"
 #include "core/kernels/copy.h"
 
@@ -79,7 +80,9 @@ const Backend<T>& On(Device device) {
                                     cuda::AdaptiveAvgPool2dForward<T>, cuda::AdaptiveAvgPool2dBackward<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

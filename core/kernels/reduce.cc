@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_join.h"
 #include "core/cpu/reduce.h"
+#include "core/cuda/device.h"
 #include "core/cuda/reduce.h"
 #include "core/kernels/elementwise.h"
 
@@ -21,7 +22,9 @@ const Backend& On(Device device) {
   static constexpr Backend kCuda{cuda::Reduce, cuda::Variance, cuda::ArgReduce};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

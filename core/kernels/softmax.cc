@@ -1,6 +1,7 @@
 #include "core/kernels/softmax.h"
 
 #include "core/cpu/softmax.h"
+#include "core/cuda/device.h"
 #include "core/cuda/softmax.h"
 #include "core/kernels/copy.h"
 
@@ -25,7 +26,9 @@ const Backend<T>& On(Device device) {
                                     cuda::SoftmaxForward<T>, cuda::SoftmaxBackward<T>};
   switch (device.type) {
     case Device::Type::kCPU: return kCpu;
-    case Device::Type::kCUDA: return kCuda;
+    case Device::Type::kCUDA:
+      cuda::MakeCurrent(device.index);
+      return kCuda;
   }
   __builtin_unreachable();
 }

@@ -1,6 +1,7 @@
 #include "nn/functional/dropout.h"
 
 #include "autograd/ops.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/elementwise.h"
 
 namespace normgrad::nn::functional {
@@ -10,7 +11,8 @@ Tensor dropout(const Tensor& input, double p, bool training, Generator* generato
   NG_CHECK(IsFloating(input.dtype()), "dropout: expected a floating-point input (float32 or float64), got ",
            input.dtype());
   if (!training || p == 0) return input;
-  Tensor mask = bernoulli(input.shape(), 1 - p, {.dtype = input.dtype()}, generator);
+  // Drawn on the host (the same draws on every device), then moved to the input's device.
+  Tensor mask = kernels::to(bernoulli(input.shape(), 1 - p, {.dtype = input.dtype()}, generator), input.device());
   kernels::mul_(mask, 1 / (1 - p));
   return mul(input, mask);
 }

@@ -116,27 +116,12 @@ template <typename T>
 T atomicAdd(T* address, T value) {
   return std::atomic_ref<T>(*address).fetch_add(value);
 }
-inline unsigned int atomicInc(unsigned int* address, unsigned int limit) {
-  std::atomic_ref<unsigned int> a(*address);
-  unsigned int old = a.load();
-  while (!a.compare_exchange_weak(old, old >= limit ? 0 : old + 1)) {
-  }
-  return old;
-}
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
-// Loads that bypass (__ldcg) or use (__ldg) the GPU's non-coherent caches are plain loads on the host.
+// A load that bypasses the GPU's non-coherent L1 is a plain load on the host.
 template <typename T>
 T __ldcg(const T* p) {
   return *p;
 }
-template <typename T>
-T __ldg(const T* p) {
-  return *p;
-}
-
-// Device math functions the host's libm lacks.
-inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
-inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
 
 #endif  // NORMGRAD_CORE_CUDA_EMULATION_EXECUTION_H_

@@ -154,16 +154,6 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
 }
 
 cudaError_t cudaDeviceSynchronize() { return Enabled() ? cudaSuccess : Report(cudaErrorNoDevice); }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaDeviceSynchronize(); }
-
-cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
-  auto& m = memory();
-  std::lock_guard<std::mutex> lock(m.mutex);
-  *total = normgrad::cuda::emulation::kTotalMemory;
-  *free = *total - std::min(*total, m.allocated);
-  return cudaSuccess;
-}
-
 cudaError_t cudaMalloc(void** ptr, size_t size) {
   *ptr = nullptr;
   if (!Enabled()) return Report(cudaErrorNoDevice);
@@ -208,20 +198,12 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind 
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t count, cudaMemcpyKind kind, cudaStream_t) {
-  return cudaMemcpy(dst, src, count, kind);
-}
-
-cudaError_t cudaMemset(void* ptr, int value, size_t count) {
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t) {
   if (count == 0) return cudaSuccess;
   if (!IsDeviceMemory(ptr, count)) return Report(cudaErrorInvalidValue);
   ScopedDeviceAccess access;
   std::memset(ptr, value, count);
   return cudaSuccess;
-}
-
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t count, cudaStream_t) {
-  return cudaMemset(ptr, value, count);
 }
 
 // ---- cuBLAS
@@ -292,18 +274,6 @@ const char* cublasGetStatusString(cublasStatus_t status) {
     case CUBLAS_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
   }
   return "unknown error";
-}
-
-cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m,
-                           int n, int k, const float* alpha, const float* A, int lda, const float* B, int ldb,
-                           const float* beta, float* C, int ldc) {
-  return GemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
-}
-
-cublasStatus_t cublasDgemm(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m,
-                           int n, int k, const double* alpha, const double* A, int lda, const double* B,
-                           int ldb, const double* beta, double* C, int ldc) {
-  return GemmStridedBatched(handle, transa, transb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
 cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_t transa,
