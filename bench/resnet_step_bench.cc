@@ -7,15 +7,20 @@
 // Prints CSV, one line per measurement, for bench/resnet_step_bench.py (which puts PyTorch next to it):
 //   train,<batch>,<step ms>,<forward ms>,<loss ms>,<zero_grad ms>,<backward ms>,<step ms>   (one per step)
 //   eval,<batch>,<ms>                                                                      (one per forward)
-// and, with --summary, a readable table of medians instead.
+// and, with --summary, a readable table of medians instead, with the process's CPU time per step next to
+// the wall time (on a loaded machine the CPU time is the steadier measure of work done; at one thread it
+// excludes the time the process waited for a core).
 //
-// Usage: resnet_step_bench [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary]
+// --no-eval skips the eval forwards (for profiling the training step alone).
+//
+// Usage: resnet_step_bench [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary] [--no-eval]
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "core/parallel.h"
@@ -28,6 +33,12 @@ namespace ng = normgrad;
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+double CpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -48,7 +59,7 @@ constexpr const char* kPhaseNames[kPhases] = {"forward", "loss", "zero_grad", "b
 
 int main(int argc, char** argv) {
   int threads = 2, batch = 128, steps = 10, warmup = 3;
-  bool summary = false;
+  bool summary = false, run_eval = true;
   for (int i = 1; i < argc; ++i) {
     if (IntFlag(argv[i], "--threads", &threads) || IntFlag(argv[i], "--batch", &batch) ||
         IntFlag(argv[i], "--steps", &steps) || IntFlag(argv[i], "--warmup", &warmup)) {
@@ -58,7 +69,12 @@ int main(int argc, char** argv) {
       summary = true;
       continue;
     }
-    std::fprintf(stderr, "usage: %s [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary]\n", argv[0]);
+    if (std::strcmp(argv[i], "--no-eval") == 0) {
+      run_eval = false;
+      continue;
+    }
+    std::fprintf(stderr, "usage: %s [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary] [--no-eval]\n",
+                 argv[0]);
     return 2;
   }
   if (threads < 1 || batch < 1 || steps < 1 || warmup < 0) {
@@ -78,8 +94,10 @@ int main(int argc, char** argv) {
 
   model->train();
   std::vector<std::array<double, kPhases + 1>> train;  // total, then the phases
+  std::vector<double> train_cpu, eval_cpu;
   for (int s = 0; s < warmup + steps; ++s) {
     std::array<Clock::time_point, kPhases + 1> t;
+    const double cpu0 = CpuMs();
     t[0] = Clock::now();
     const ng::Tensor logits = (*model)(x);
     t[1] = Clock::now();
@@ -92,6 +110,7 @@ int main(int argc, char** argv) {
     opt.step();
     t[5] = Clock::now();
     if (s < warmup) continue;
+    train_cpu.push_back(CpuMs() - cpu0);
     std::array<double, kPhases + 1> row;
     row[0] = Ms(t[0], t[kPhases]);
     for (int p = 0; p < kPhases; ++p) row[p + 1] = Ms(t[p], t[p + 1]);
@@ -100,10 +119,13 @@ int main(int argc, char** argv) {
 
   model->eval();
   std::vector<double> eval;
-  for (int s = 0; s < warmup + steps; ++s) {
+  for (int s = 0; run_eval && s < warmup + steps; ++s) {
+    const double cpu0 = CpuMs();
     const auto t0 = Clock::now();
     ng::NoGrad([&] { return (*model)(x); });
-    if (s >= warmup) eval.push_back(Ms(t0, Clock::now()));
+    if (s < warmup) continue;
+    eval.push_back(Ms(t0, Clock::now()));
+    eval_cpu.push_back(CpuMs() - cpu0);
   }
 
   if (!summary) {
@@ -120,13 +142,17 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < train.size(); ++i) column[i] = train[i][c];
     return Median(column);
   };
-  const double step_ms = median_of(0), eval_ms = Median(eval);
+  const double step_ms = median_of(0);
   std::printf("ResNet-20, batch %d, %d threads, median of %d steps after %d warm-up\n", batch, threads, steps, warmup);
-  std::printf("%-22s %9.2f ms  %8.1f images/s\n", "train step", step_ms, batch * 1e3 / step_ms);
+  std::printf("%-22s %9.2f ms  %8.1f images/s  (CPU time %.2f ms)\n", "train step", step_ms,
+              batch * 1e3 / step_ms, Median(train_cpu));
   for (int p = 0; p < kPhases; ++p) {
     const double ms = median_of(p + 1);
     std::printf("  %-20s %9.2f ms  %5.1f%%\n", kPhaseNames[p], ms, 100 * ms / step_ms);
   }
-  std::printf("%-22s %9.2f ms  %8.1f images/s\n", "eval forward", eval_ms, batch * 1e3 / eval_ms);
+  if (!run_eval) return 0;
+  const double eval_ms = Median(eval);
+  std::printf("%-22s %9.2f ms  %8.1f images/s  (CPU time %.2f ms)\n", "eval forward", eval_ms,
+              batch * 1e3 / eval_ms, Median(eval_cpu));
   return 0;
 }
