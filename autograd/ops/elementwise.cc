@@ -130,7 +130,12 @@ Tensor abs(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   return Record(
       "ReluBackward", kernels::relu(x), {x},
-      [](const BackwardContext& ctx) -> Grads { return {mul(ctx.grad, kernels::gt(ctx.output, 0.0))}; },
+      [](const BackwardContext& ctx) -> Grads {
+        // One fused pass, unless the backward is being recorded: then a product, differentiable in the
+        // gradient (the same values but for the sign of a zero gradient).
+        if (GradMode::is_enabled()) return {mul(ctx.grad, kernels::gt(ctx.output, 0.0))};
+        return {kernels::relu_backward(ctx.grad, ctx.output)};
+      },
       /*keep_output=*/true);
 }
 

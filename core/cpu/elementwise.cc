@@ -206,6 +206,12 @@ void Clamp(DType dtype, const Shape& shape, const Operand& out, const Operand& a
   });
 }
 
+void ReluBackward(DType dtype, const Shape& shape, const Operand& out, const Operand& grad, const Operand& output) {
+  VisitDType(dtype, [&]<typename T>() {
+    RunBinary<T>(shape, out, grad, output, [](T g, T y) { return y > T(0) ? g : T(0); });
+  });
+}
+
 namespace {
 
 template <typename C, typename T>

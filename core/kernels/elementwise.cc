@@ -138,6 +138,15 @@ Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true);
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 
+Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  CheckSameDType("relu_backward", grad, output);
+  const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
+  Tensor out = empty(shape, {.dtype = grad.dtype()});
+  cpu::ReluBackward(grad.dtype(), shape, AsOperand(out), AsOperand(grad, shape, "relu_backward"),
+                    AsOperand(output, shape, "relu_backward"));
+  return out;
+}
+
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);
   if (hi) CheckScalar("clamp", x.dtype(), *hi);

@@ -83,6 +83,25 @@ TEST(Engine, GradientsDoNotAliasEachOther) {
   EXPECT_EQ(b.grad().item(), 1.0);
 }
 
+TEST(Engine, SummingContributionsInPlaceTouchesNoTensorSomeoneHolds) {
+  // Both inputs of add(h, h) get the caller's gradient itself; h's node sums the two contributions, and
+  // x gets three more through the other uses of x. None of them may be summed into the caller's tensor,
+  // nor into a tensor a node saved.
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor h = mul(x, 2.0);
+  Tensor y = add(add(h, h), mul(x, x));
+  Tensor z = add(y, x);
+  const Tensor gradient = from_vector<double>({1, 10});
+  z.backward(gradient, {.retain_graph = true});
+  EXPECT_EQ(gradient.to_vector<double>(), (std::vector<double>{1, 10}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1 * (4 + 2 + 1), 10 * (4 + 4 + 1)}));
+  EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{1, 2}));
+  // The retained graph gives the same gradients again, summed into grad().
+  z.backward(gradient);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{14, 180}));
+  EXPECT_EQ(gradient.to_vector<double>(), (std::vector<double>{1, 10}));
+}
+
 TEST(Engine, InPlaceChangeOfSavedTensorIsDetected) {
   Tensor x = from_vector<double>({1, 2}).set_requires_grad();
   Tensor c = from_vector<double>({3, 4});

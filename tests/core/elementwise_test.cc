@@ -141,6 +141,29 @@ TEST(Elementwise, SpecialValues) {
   EXPECT_EQ(ne, (std::vector<double>{1, 0, 0, 0}));
 }
 
+TEST(Elementwise, ReluBackwardPassesTheGradientWhereTheOutputIsPositive) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor grad = from_vector<double>({1.5, -2, 3, nan, 4});
+  const Tensor output = from_vector<double>({2, 0, -0.0, 0, nan});
+  const std::vector<double> dx = kernels::relu_backward(grad, output).to_vector<double>();
+  EXPECT_EQ(dx[0], 1.5);
+  EXPECT_EQ(dx[1], 0);
+  EXPECT_EQ(dx[2], 0);
+  EXPECT_EQ(dx[3], 0);  // a NaN gradient where the output is 0 gives 0, not NaN
+  EXPECT_EQ(dx[4], 0);  // NaN > 0 is false
+  // Large enough to run on several threads, float32, against the product it replaces.
+  Generator gen(3);
+  const Tensor g = randn({3, 70000}, {}, &gen), y = kernels::relu(randn({3, 70000}, {}, &gen));
+  EXPECT_EQ(kernels::relu_backward(g, y).to_vector<float>(), kernels::mul(g, kernels::gt(y, 0)).to_vector<float>());
+  // The output broadcast along a dim, a transposed gradient.
+  const Tensor gt = Transposed(from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}));  // [3, 2]
+  EXPECT_EQ(kernels::relu_backward(gt, from_vector<float>({0, 1}, {1, 2})).to_vector<float>(),
+            (std::vector<float>{0, 4, 0, 5, 0, 6}));
+  ExpectThrowWith([&] { kernels::relu_backward(g, zeros({3, 70000}, {.dtype = kFloat64})); },
+                  "relu_backward: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::relu_backward(g, zeros({2})); }, "relu_backward: expected broadcastable shapes");
+}
+
 TEST(Elementwise, ComparisonsKeepTheInputDType) {
   const Tensor a = from_vector<int64_t>({1, 2, 3});
   const Tensor b = from_vector<int64_t>({2, 2, 2});
