@@ -1,8 +1,6 @@
 #include "core/storage.h"
 
-#include <cstdlib>
-#include <new>
-
+#include "core/cpu/allocator.h"
 #include "core/error.h"
 
 namespace normgrad {
@@ -14,13 +12,12 @@ Storage Storage::Allocate(size_t nbytes, Device device) {
   s.impl_ = std::make_shared<Impl>();
   s.impl_->device = device;
   s.impl_->nbytes = nbytes;
-  // aligned_alloc needs a size that is a multiple of the alignment; never zero, so data() is non-null.
-  const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  s.impl_->data = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  if (s.impl_->data == nullptr) throw std::bad_alloc();
+  s.impl_->data = cpu::AllocateBlock(nbytes);  // never null, even for 0 bytes
   return s;
 }
 
-Storage::Impl::~Impl() { std::free(data); }
+static_assert(Storage::kAlignment == cpu::kBlockAlignment);
+
+Storage::Impl::~Impl() { cpu::FreeBlock(data, nbytes); }
 
 }  // namespace normgrad
