@@ -139,6 +139,17 @@ Tensor relu(const Tensor& x) {
       /*keep_output=*/true);
 }
 
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  return Record(
+      "AddReluBackward", kernels::add_relu(a, b), {a, b},
+      [](const BackwardContext& ctx) -> Grads {
+        const Tensor g = GradMode::is_enabled() ? mul(ctx.grad, kernels::gt(ctx.output, 0.0))
+                                                : kernels::relu_backward(ctx.grad, ctx.output);
+        return {ctx.needs(0) ? ReduceTo(ctx, 0, g) : Tensor(), ctx.needs(1) ? ReduceTo(ctx, 1, g) : Tensor()};
+      },
+      /*keep_output=*/true);
+}
+
 Tensor exp(const Tensor& x) {
   return Record(
       "ExpBackward", kernels::exp(x), {x},

@@ -138,6 +138,14 @@ Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true);
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  CheckSameDType("add_relu", a, b);
+  const Shape shape = BroadcastShapes(a.shape(), b.shape(), "add_relu");
+  Tensor out = empty(shape, {.dtype = a.dtype()});
+  cpu::AddRelu(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, "add_relu"), AsOperand(b, shape, "add_relu"));
+  return out;
+}
+
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
   CheckSameDType("relu_backward", grad, output);
   const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");

@@ -58,6 +58,9 @@ Tensor tanh(const Tensor& x);
 // min(max(x, lo), hi) with either bound optional (both absent: a copy). NaN stays NaN; lo > hi gives hi.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 
+// relu(a + b) in one pass (the same values as relu(add(a, b))); a and b broadcast, one dtype.
+Tensor add_relu(const Tensor& a, const Tensor& b);
+
 // relu's backward in one pass: grad where output > 0, else 0 (output = relu(x), so output > 0 exactly
 // where x > 0). grad and output broadcast together and have one dtype, which the result has.
 Tensor relu_backward(const Tensor& grad, const Tensor& output);

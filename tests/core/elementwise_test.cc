@@ -141,6 +141,25 @@ TEST(Elementwise, SpecialValues) {
   EXPECT_EQ(ne, (std::vector<double>{1, 0, 0, 0}));
 }
 
+TEST(Elementwise, AddReluIsReluOfTheSum) {
+  Generator gen(5);
+  const Tensor a = randn({3, 70000}, {}, &gen), b = randn({3, 70000}, {}, &gen);
+  EXPECT_EQ(kernels::add_relu(a, b).to_vector<float>(), kernels::relu(kernels::add(a, b)).to_vector<float>());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> r =
+      kernels::add_relu(from_vector<double>({1, -3, nan}, {3, 1}), from_vector<double>({0.5, 2.5}, {1, 2}))
+          .to_vector<double>();
+  ASSERT_EQ(r.size(), 6u);
+  EXPECT_EQ(r[0], 1.5);
+  EXPECT_EQ(r[1], 3.5);
+  EXPECT_EQ(r[2], 0);
+  EXPECT_EQ(r[3], 0);
+  EXPECT_TRUE(std::isnan(r[4]));  // NaN stays NaN, as in relu
+  ExpectThrowWith([&] { kernels::add_relu(a, zeros({3, 70000}, {.dtype = kFloat64})); },
+                  "add_relu: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::add_relu(a, zeros({2})); }, "add_relu: expected broadcastable shapes");
+}
+
 TEST(Elementwise, ReluBackwardPassesTheGradientWhereTheOutputIsPositive) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const Tensor grad = from_vector<double>({1.5, -2, 3, nan, 4});
