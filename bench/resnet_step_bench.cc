@@ -5,11 +5,11 @@
 // After --warmup steps, --steps steps are timed one by one, each phase (forward, loss, zero_grad, backward,
 // step) separately; then --steps eval-mode forwards without recording (model.eval(), NoGrad).
 // Prints CSV, one line per measurement, for bench/resnet_step_bench.py (which puts PyTorch next to it):
-//   train,<batch>,<step ms>,<forward ms>,<loss ms>,<zero_grad ms>,<backward ms>,<step ms>   (one per step)
-//   eval,<batch>,<ms>                                                                      (one per forward)
-// and, with --summary, a readable table of medians instead, with the process's CPU time per step next to
-// the wall time (on a loaded machine the CPU time is the steadier measure of work done; at one thread it
-// excludes the time the process waited for a core).
+//   train,<batch>,<ms>,<forward ms>,<loss ms>,<zero_grad ms>,<backward ms>,<step ms>,<CPU ms>  (one per step)
+//   eval,<batch>,<ms>,<CPU ms>                                                           (one per forward)
+// and, with --summary, a readable table of medians instead. The CPU time is the process's (all threads):
+// on a loaded machine it is the steadier measure of the work done, since it leaves out the time the
+// process waited for a core.
 //
 // --no-eval skips the eval forwards (for profiling the training step alone).
 //
@@ -129,12 +129,12 @@ int main(int argc, char** argv) {
   }
 
   if (!summary) {
-    for (const auto& row : train) {
+    for (size_t i = 0; i < train.size(); ++i) {
       std::printf("train,%d", batch);
-      for (double v : row) std::printf(",%.4f", v);
-      std::printf("\n");
+      for (double v : train[i]) std::printf(",%.4f", v);
+      std::printf(",%.4f\n", train_cpu[i]);
     }
-    for (double ms : eval) std::printf("eval,%d,%.4f\n", batch, ms);
+    for (size_t i = 0; i < eval.size(); ++i) std::printf("eval,%d,%.4f,%.4f\n", batch, eval[i], eval_cpu[i]);
     return 0;
   }
   std::vector<double> column(train.size());

@@ -92,6 +92,7 @@ def torch_worker(threads):
         model.train()
         train = []
         for s in range(warmup + steps):
+            cpu0 = time.process_time()
             t = [time.perf_counter()]
             logits = model(x)
             t.append(time.perf_counter())
@@ -104,15 +105,16 @@ def torch_worker(threads):
             opt.step()
             t.append(time.perf_counter())
             if s >= warmup:
-                train.append([(t[-1] - t[0]) * 1e3] + [(t[i + 1] - t[i]) * 1e3 for i in range(len(PHASES))])
+                train.append([(t[-1] - t[0]) * 1e3] + [(t[i + 1] - t[i]) * 1e3 for i in range(len(PHASES))] +
+                             [(time.process_time() - cpu0) * 1e3])
         model.eval()
         evals = []
         with torch.no_grad():
             for s in range(warmup + steps):
-                t0 = time.perf_counter()
+                cpu0, t0 = time.process_time(), time.perf_counter()
                 model(x)
                 if s >= warmup:
-                    evals.append((time.perf_counter() - t0) * 1e3)
+                    evals.append([(time.perf_counter() - t0) * 1e3, (time.process_time() - cpu0) * 1e3])
         print(json.dumps({"train": train, "eval": evals}), flush=True)
 
 
@@ -152,7 +154,7 @@ class Ours:
             if fields[0] == "train":
                 train.append([float(v) for v in fields[2:]])
             elif fields[0] == "eval":
-                evals.append(float(fields[2]))
+                evals.append([float(v) for v in fields[2:]])
         return train, evals
 
     def close(self):
@@ -205,18 +207,23 @@ def main():
           f"(after {args.warmup} warm-up steps each); ratio = images/s over {reference}'s")
     print(f"load average before and after: {load_before:.2f}, {os.getloadavg()[0]:.2f} (other processes on the "
           "machine slow both sides, PyTorch's OpenMP barriers the most)")
-    header = f"{'batch':>5} {'':<24} {'ms/step':>9} {'images/s':>9} {'ratio':>6}   {'eval ms':>8} " \
-             f"{'eval img/s':>10} {'ratio':>6}"
+    print("cpu ms: the process's CPU time per step, all threads (waiting for a core left out, spinning counted)")
+    header = f"{'batch':>5} {'':<24} {'ms/step':>9} {'images/s':>9} {'ratio':>6} {'cpu ms':>8}   {'eval ms':>8} " \
+             f"{'eval img/s':>10} {'ratio':>6} {'cpu ms':>8}"
     print(header)
     print("-" * len(header))
+
+    def medians(side, b):
+        t, e = train[(side.label, b)], evals[(side.label, b)]
+        return (statistics.median(r[0] for r in t), statistics.median(r[-1] for r in t),
+                statistics.median(r[0] for r in e), statistics.median(r[1] for r in e))
+
     for b in batches:
-        ref_ms = statistics.median(row[0] for row in train[(reference, b)])
-        ref_eval = statistics.median(evals[(reference, b)])
+        ref_ms, _, ref_eval, _ = medians(sides[1], b)
         for side in sides:
-            ms = statistics.median(row[0] for row in train[(side.label, b)])
-            ems = statistics.median(evals[(side.label, b)])
-            print(f"{b:>5} {side.label:<24} {ms:9.2f} {b * 1e3 / ms:9.1f} {ref_ms / ms:6.2f}   {ems:8.2f} "
-                  f"{b * 1e3 / ems:10.1f} {ref_eval / ems:6.2f}")
+            ms, cpu, ems, ecpu = medians(side, b)
+            print(f"{b:>5} {side.label:<24} {ms:9.2f} {b * 1e3 / ms:9.1f} {ref_ms / ms:6.2f} {cpu:8.1f}   "
+                  f"{ems:8.2f} {b * 1e3 / ems:10.1f} {ref_eval / ems:6.2f} {ecpu:8.1f}")
     if args.phases:
         print()
         header = f"{'batch':>5} {'':<24} " + " ".join(f"{p:>10}" for p in PHASES) + "   (median ms)"
