@@ -116,14 +116,16 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
       targets.results[it->second] = grad;
     }
     std::vector<Tensor> input_grads;
-    if (grad.defined()) {
-      input_grads = node->Apply(grad);
+    const bool has_grad = grad.defined();
+    if (has_grad) {
+      // Handed over: the node may write into it unless someone else holds it (a captured result).
+      input_grads = node->Apply(std::move(grad));
       NG_CHECK(input_grads.size() == node->edges().size(), "backward: ", node->name(), " returned ",
                input_grads.size(), " gradients for ", node->edges().size(), " inputs");
     }
     for (size_t i = 0; i < node->edges().size(); ++i) {
       const Edge& e = node->edges()[i];
-      Tensor g = grad.defined() ? std::move(input_grads[i]) : Tensor();
+      Tensor g = has_grad ? std::move(input_grads[i]) : Tensor();
       if (g.defined() && e.needs_grad()) CheckGradient(g, e.shape, e.dtype, node->name(), i);
       if (e.node) {
         if (g.defined()) {

@@ -155,6 +155,14 @@ Tensor relu_backward(const Tensor& grad, const Tensor& output) {
   return out;
 }
 
+void relu_backward_(const Tensor& grad, const Tensor& output) {
+  CheckSameDType("relu_backward_", grad, output);
+  CheckWritable("relu_backward_", grad);
+  const Tensor y = ReadableSource(grad, output);
+  cpu::ReluBackward(grad.dtype(), grad.shape(), AsOperand(grad), AsOperand(grad),
+                    AsOperand(y, grad.shape(), "relu_backward_"));
+}
+
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);
   if (hi) CheckScalar("clamp", x.dtype(), *hi);

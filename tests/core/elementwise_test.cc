@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/kernels/copy.h"
 #include "core/parallel.h"
 #include "core/random.h"
 
@@ -178,6 +179,15 @@ TEST(Elementwise, ReluBackwardPassesTheGradientWhereTheOutputIsPositive) {
   const Tensor gt = Transposed(from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}));  // [3, 2]
   EXPECT_EQ(kernels::relu_backward(gt, from_vector<float>({0, 1}, {1, 2})).to_vector<float>(),
             (std::vector<float>{0, 4, 0, 5, 0, 6}));
+  Tensor g2 = kernels::clone(g);
+  kernels::relu_backward_(g2, y);
+  EXPECT_EQ(g2.to_vector<float>(), kernels::relu_backward(g, y).to_vector<float>());
+  Tensor g3 = from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2});
+  kernels::relu_backward_(g3, from_vector<float>({0, 1}, {1, 2}));
+  EXPECT_EQ(g3.to_vector<float>(), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 2}, {.dtype = kFloat64})); },
+                  "relu_backward_: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 3})); }, "relu_backward_: expected a shape broadcastable");
   ExpectThrowWith([&] { kernels::relu_backward(g, zeros({3, 70000}, {.dtype = kFloat64})); },
                   "relu_backward: expected tensors of the same dtype, got float32 and float64");
   ExpectThrowWith([&] { kernels::relu_backward(g, zeros({2})); }, "relu_backward: expected broadcastable shapes");
