@@ -52,6 +52,15 @@ TEST(AllocatorSizes, EveryBlockIsAlignedAndWritable) {
   }
 }
 
+TEST(AllocatorSizes, BlocksOfAHugePageOrMoreStartOnAHugePage) {
+  for (size_t n : {2 * kMiB, 5 * kMiB + 12345}) {
+    void* p = AllocateBlock(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (2 * kMiB), 0u) << n;
+    std::memset(p, 1, n);
+    FreeBlock(p, n);
+  }
+}
+
 TEST_F(AllocatorTest, AFreedLargeBlockServesTheNextRequestOfItsClass) {
   const AllocatorStats before = GetAllocatorStats();
   void* a = AllocateBlock(8 * kMiB);
