@@ -16,7 +16,7 @@ median over every timed step of every round. Ratios are images/s over the first 
 
 Run from the repository root or anywhere:
     /usr/bin/python3 bench/resnet_step_bench.py [--threads 2] [--batch 128 --batch 32] [--rounds 3]
-        [--steps 5] [--warmup 2] [--phases] [--torch-python PATH ...]
+        [--steps 5] [--warmup 2] [--phases] [--torch-python PATH ...] [--compare LABEL=PATH ...]
 """
 
 import argparse
@@ -127,6 +127,7 @@ class Torch:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.version = json.loads(self.proc.stdout.readline())["version"]
         self.label = f"torch {self.version}"
+        self.path = python
 
     def run(self, batch, steps, warmup):
         self.proc.stdin.write(f"{batch} {steps} {warmup}\n")
@@ -140,13 +141,13 @@ class Torch:
 
 
 class Ours:
-    label = "normgrad"
-
-    def __init__(self, threads):
+    def __init__(self, threads, binary=BINARY, label="normgrad"):
         self.threads = threads
+        self.path = binary
+        self.label = label
 
     def run(self, batch, steps, warmup):
-        out = subprocess.run([BINARY, f"--threads={self.threads}", f"--batch={batch}", f"--steps={steps}",
+        out = subprocess.run([self.path, f"--threads={self.threads}", f"--batch={batch}", f"--steps={steps}",
                               f"--warmup={warmup}"], check=True, capture_output=True, text=True).stdout
         train, evals = [], []
         for line in out.strip().splitlines():
@@ -172,6 +173,8 @@ def main():
     parser.add_argument("--torch-python", action="append",
                         help="an interpreter with torch (repeatable; default: those of DEFAULT_PYTHONS that exist)")
     parser.add_argument("--no-build", action="store_true", help="use the binary already in bazel-bin")
+    parser.add_argument("--compare", action="append", metavar="LABEL=PATH",
+                        help="another resnet_step_bench build to time alongside (e.g. before a change); repeatable")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -186,10 +189,12 @@ def main():
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     load_before = os.getloadavg()[0]
-    sides = [Ours(args.threads)] + [Torch(p, args.threads) for p in pythons]
+    others = [Ours(args.threads, path, f"normgrad {label}") for label, path in
+              (spec.split("=", 1) for spec in args.compare or [])]
+    sides = [Ours(args.threads)] + [Torch(p, args.threads) for p in pythons] + others
     for i, side in enumerate(sides):
         if any(other.label == side.label for other in sides[:i]):
-            side.label += f" ({pythons[i - 1]})"
+            side.label += f" ({side.path})"
     train = {(s.label, b): [] for s in sides for b in batches}
     evals = {(s.label, b): [] for s in sides for b in batches}
     for r in range(args.rounds):
