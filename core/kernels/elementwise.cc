@@ -174,7 +174,9 @@ Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true);
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 
+// The fused relu kernels are CPU loops; on a GPU the same values come from the device's unfused kernels.
 Tensor add_relu(const Tensor& a, const Tensor& b) {
+  if (!a.device().is_cpu() || !b.device().is_cpu()) return relu(add(a, b));
   CheckSameDType("add_relu", a, b);
   const Shape shape = BroadcastShapes(a.shape(), b.shape(), "add_relu");
   Tensor out = empty(shape, {.dtype = a.dtype()});
@@ -183,6 +185,7 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
 }
 
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul(grad, gt(output, 0.0));
   CheckSameDType("relu_backward", grad, output);
   const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
   Tensor out = empty(shape, {.dtype = grad.dtype()});
@@ -192,6 +195,7 @@ Tensor relu_backward(const Tensor& grad, const Tensor& output) {
 }
 
 void relu_backward_(const Tensor& grad, const Tensor& output) {
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul_(grad, gt(output, 0.0));
   CheckSameDType("relu_backward_", grad, output);
   CheckWritable("relu_backward_", grad);
   const Tensor y = ReadableSource(grad, output);
