@@ -7,6 +7,7 @@
 #include "autograd/node.h"
 #include "autograd/ops/elementwise.h"
 #include "autograd/ops/view.h"
+#include "core/kernels/elementwise.h"
 
 namespace normgrad::autograd {
 namespace {
@@ -18,15 +19,33 @@ void CheckGradient(const Tensor& g, const Shape& shape, DType dtype, const char*
            " for its input ", input, ", expected ", DTypeName(dtype));
 }
 
-// Sums gradient contributions. Without create_graph the result must own its memory: it may become a
-// leaf's grad(), which users and optimizers modify in place, so it cannot alias another branch's gradient
-// or be a broadcast view.
-// `g` is taken by value so that the engine can hand over a gradient nobody else holds without a copy.
-Tensor Accumulate(const Tensor& sum, Tensor g, bool create_graph) {
-  if (sum.defined()) return add(sum, g);
-  if (create_graph) return g;
-  const bool exclusive = g.is_contiguous() && g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
-  return exclusive ? g : clone(g);
+// True when `t` is the only handle on its tensor and its memory, so that writing into it changes
+// nothing anyone else can see.
+bool Exclusive(const Tensor& t) {
+  return t.is_contiguous() && t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1;
+}
+
+// Sums gradient contributions, both taken by value so that one nobody else holds can be summed into in
+// place (no new buffer). Without create_graph, a sum that may become a leaf's grad() (`owned`) must own
+// its memory: users and optimizers modify grad() in place, so it cannot alias another branch's gradient
+// or be a broadcast view. A node's input buffer need not: it is only read by the node's backward.
+Tensor Accumulate(Tensor sum, Tensor g, bool create_graph, bool owned) {
+  if (!sum.defined()) {
+    if (create_graph || !owned || Exclusive(g)) return g;
+    return clone(g);
+  }
+  if (!create_graph && sum.shape() == g.shape() && sum.dtype() == g.dtype()) {
+    // Addition is commutative in floating point too, so either operand can take the sum.
+    if (Exclusive(sum)) {
+      kernels::add_(sum, g);
+      return sum;
+    }
+    if (Exclusive(g)) {
+      kernels::add_(g, sum);
+      return g;
+    }
+  }
+  return add(sum, g);
 }
 
 // Where the gradients that reach the graph's inputs go: accumulated into leaves' grad() (backward), or
@@ -40,10 +59,11 @@ struct Targets {
 
 void DeliverToLeaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, bool create_graph, Targets& targets) {
   if (auto it = targets.leaves.find(leaf.get()); it != targets.leaves.end()) {
-    targets.results[it->second] = Accumulate(targets.results[it->second], std::move(g), create_graph);
+    Tensor& result = targets.results[it->second];
+    result = Accumulate(std::move(result), std::move(g), create_graph, /*owned=*/true);
   } else if (targets.accumulate_into_leaves) {
     Tensor t(leaf);
-    t.set_grad(Accumulate(t.grad(), std::move(g), create_graph));
+    t.set_grad(Accumulate(t.grad(), std::move(g), create_graph, /*owned=*/true));
   }
 }
 
@@ -75,7 +95,8 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& root = roots[i];
     if (const auto& node = root.grad_fn()) {
-      buffers[node.get()] = Accumulate(buffers[node.get()], grads[i], create_graph);
+      Tensor& buffer = buffers[node.get()];
+      buffer = Accumulate(std::move(buffer), grads[i], create_graph, /*owned=*/false);
       // erase() makes a node that several roots share ready only once.
       if (dependencies[node.get()] == 0 && seen.erase(node.get())) ready.push_back(node);
     } else {
@@ -95,17 +116,22 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
       targets.results[it->second] = grad;
     }
     std::vector<Tensor> input_grads;
-    if (grad.defined()) {
-      input_grads = node->Apply(grad);
+    const bool has_grad = grad.defined();
+    if (has_grad) {
+      // Handed over: the node may write into it unless someone else holds it (a captured result).
+      input_grads = node->Apply(std::move(grad));
       NG_CHECK(input_grads.size() == node->edges().size(), "backward: ", node->name(), " returned ",
                input_grads.size(), " gradients for ", node->edges().size(), " inputs");
     }
     for (size_t i = 0; i < node->edges().size(); ++i) {
       const Edge& e = node->edges()[i];
-      Tensor g = grad.defined() ? std::move(input_grads[i]) : Tensor();
+      Tensor g = has_grad ? std::move(input_grads[i]) : Tensor();
       if (g.defined() && e.needs_grad()) CheckGradient(g, e.shape, e.dtype, node->name(), i);
       if (e.node) {
-        if (g.defined()) buffers[e.node.get()] = Accumulate(buffers[e.node.get()], std::move(g), create_graph);
+        if (g.defined()) {
+          Tensor& buffer = buffers[e.node.get()];
+          buffer = Accumulate(std::move(buffer), std::move(g), create_graph, /*owned=*/false);
+        }
         if (--dependencies[e.node.get()] == 0) ready.push_back(e.node);
       } else if (auto leaf = e.leaf.lock(); leaf && g.defined()) {
         DeliverToLeaf(leaf, std::move(g), create_graph, targets);

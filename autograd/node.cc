@@ -39,7 +39,15 @@ Node::~Node() {
   }
 }
 
-std::vector<Tensor> Node::Apply(const Tensor& grad) {
+std::vector<Tensor> Node::Apply(const Tensor& grad) { return Run(grad, false); }
+
+std::vector<Tensor> Node::Apply(Tensor&& grad) {
+  const Tensor owned = std::move(grad);
+  const bool exclusive = owned.is_contiguous() && owned.impl_ptr().use_count() == 1 && owned.storage().use_count() == 1;
+  return Run(owned, exclusive && !GradMode::is_enabled());
+}
+
+std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable) {
   NG_CHECK(!released_, "backward: ", name_, " was already run and its saved tensors freed; pass ",
            "{.retain_graph = true} to the first backward to run backward through the graph twice");
   Tensor output;
@@ -48,7 +56,7 @@ std::vector<Tensor> Node::Apply(const Tensor& grad) {
     output.set_grad_fn(shared_from_this());
   }
   try {
-    return fn_(BackwardContext{grad, output, edges_});
+    return fn_(BackwardContext{grad, output, edges_, grad_reusable});
   } catch (const Error& e) {
     throw Error(std::string(name_) + ": " + e.what());
   }

@@ -48,6 +48,9 @@ struct BackwardContext {
   const std::vector<Edge>& edges;
   // Whether input i needs a gradient; skip computing the others (return an undefined Tensor).
   bool needs(size_t i) const { return edges[i].needs_grad(); }
+  // True when nothing else can see grad's memory (the engine handed over its only reference, and backward
+  // is not being recorded): a backward function may write its result there instead of into a new tensor.
+  bool grad_reusable = false;
 };
 
 // Gradients with respect to each input, in the order the inputs were recorded. They are computed with
@@ -70,6 +73,9 @@ class Node : public std::enable_shared_from_this<Node> {
 
   // Runs the backward function. Throws if the graph was freed by an earlier backward.
   std::vector<Tensor> Apply(const Tensor& grad);
+  // The same, handing over `grad`: when it is the only reference to its tensor and memory, the backward
+  // function may overwrite it (BackwardContext::grad_reusable).
+  std::vector<Tensor> Apply(Tensor&& grad);
   // Frees what backward needed (saved tensors); Apply then throws.
   void Release();
   // Keeps a detached copy of the output for the backward function, which sees it re-attached to this
@@ -84,6 +90,8 @@ class Node : public std::enable_shared_from_this<Node> {
   Shape output_shape_;
   DType output_dtype_;
   bool released_ = false;
+
+  std::vector<Tensor> Run(const Tensor& grad, bool grad_reusable);
 };
 
 // True when grad mode is on and some input requires grad: only then do ops record a node.

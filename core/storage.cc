@@ -1,23 +1,19 @@
 #include "core/storage.h"
 
-#include <cstdlib>
-#include <new>
-
+#include "core/cpu/allocator.h"
 #include "core/cuda/memory.h"
 #include "core/error.h"
 
 namespace normgrad {
 
+static_assert(Storage::kAlignment == cpu::kBlockAlignment);
+
 Storage Storage::Allocate(size_t nbytes, Device device) {
   void* data = nullptr;
   switch (device.type) {
-    case Device::Type::kCPU: {
-      // aligned_alloc needs a size that is a multiple of the alignment; never zero, so data() is non-null.
-      const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-      data = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-      if (data == nullptr) throw std::bad_alloc();
+    case Device::Type::kCPU:
+      data = cpu::AllocateBlock(nbytes);  // never null, even for 0 bytes
       break;
-    }
     case Device::Type::kCUDA:
       data = cuda::Allocate(nbytes, device.index);
       break;
@@ -32,7 +28,7 @@ Storage Storage::Allocate(size_t nbytes, Device device) {
 
 Storage::Impl::~Impl() {
   switch (device.type) {
-    case Device::Type::kCPU: std::free(data); return;
+    case Device::Type::kCPU: cpu::FreeBlock(data, nbytes); return;
     case Device::Type::kCUDA: cuda::Free(data, device.index); return;
   }
 }

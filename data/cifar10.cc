@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file_io.h"
 
 namespace normgrad::data {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error.h"
-#include "data/file_io.h"
+#include "core/file_io.h"
 #include "data/gzip.h"
 
 namespace normgrad::data {

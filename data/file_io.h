@@ -2,7 +2,6 @@
 #define NORMGRAD_DATA_FILE_IO_H_
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -10,14 +9,7 @@
 
 namespace normgrad::data {
 
-// A whole file's bytes. NotFound when it does not exist, PermissionDenied / DataLoss otherwise; the
-// message names the file and the system's reason.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
-
-// Writes `bytes` to `path` so that a reader never sees a half-written file: the bytes go to a temporary
-// file in the same folder, which is flushed, fsync'ed and renamed over `path` (the folder is fsync'ed
-// too, so the rename survives a crash). On error the temporary is removed and `path` is untouched.
-[[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+// Whole-file reads and atomic writes are ReadFile and WriteFileAtomically in core/file_io.h.
 
 // Creates `path` and its missing parents (like mkdir -p).
 [[nodiscard]] absl::Status MakeDirectories(const std::string& path);

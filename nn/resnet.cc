@@ -84,7 +84,7 @@ BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Shortc
 Tensor BasicBlock::forward(const Tensor& input) {
   Tensor out = relu((*child("bn1"))((*child("conv1"))(input)));
   out = (*child("bn2"))((*child("conv2"))(out));
-  return relu(out + (*child("shortcut"))(input));
+  return add_relu(out, (*child("shortcut"))(input));
 }
 
 // ---- ResNet

@@ -1,18 +1,13 @@
 #include "nn/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <tuple>
 #include <vector>
 
+#include "core/file_io.h"
 #include "core/kernels/copy.h"
 #include "nlohmann/json.hpp"
 
@@ -43,87 +38,9 @@ std::optional<DType> ParseDType(const std::string& name) {
   return std::nullopt;
 }
 
-// ---- writing
-
-// A file descriptor that is closed when it goes out of scope (unless released by Close()).
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports close's error (which can be the first sign of a failed delayed write).
-  int Close() {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
-
-absl::Status ErrnoStatus(const std::string& what, const std::string& path) {
-  return absl::ErrnoToStatus(errno, "safetensors: " + what + " \"" + path + "\"");
-}
-
-absl::Status WriteAll(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t written = ::write(fd, p, n);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("cannot write", path);
-    }
-    p += written;
-    n -= static_cast<size_t>(written);
-  }
-  return absl::OkStatus();
-}
-
-std::string Folder(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Creates a new file next to `path` that no other writer uses (its name carries the process id and a
-// per-process counter; O_EXCL guards against leftovers of a crashed writer).
-absl::StatusOr<std::pair<int, std::string>> CreateTemporary(const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0) return std::make_pair(fd, std::move(tmp));
-    if (errno != EEXIST) return ErrnoStatus("cannot create a temporary file for", path);
-  }
-  return absl::AlreadyExistsError("safetensors: cannot find a free temporary name for \"" + path + "\"");
-}
-
-// Writes the bytes produced by `emit(fd)` to `path` through a temporary file, as WriteSafetensors
-// describes.
-template <typename Emit>
-absl::Status AtomicWrite(const std::string& path, Emit emit) {
-  NG_ASSIGN_OR_RETURN(auto created, CreateTemporary(path));
-  Fd fd(created.first);
-  const std::string& tmp = created.second;
-  absl::Status status = emit(fd.get(), tmp);
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoStatus("cannot fsync", tmp);
-  if (fd.Close() != 0 && status.ok()) status = ErrnoStatus("cannot close", tmp);
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoStatus("cannot rename into", path);
-  if (!status.ok()) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  // The rename is durable only once the folder's entry is on disk.
-  const std::string folder = Folder(path);
-  Fd dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) return ErrnoStatus("cannot open the folder", folder);
-  if (::fsync(dir.get()) != 0) return ErrnoStatus("cannot fsync the folder", folder);
-  return absl::OkStatus();
+// The status of a failed file operation, its message prefixed with "safetensors: ".
+absl::Status Prefixed(const absl::Status& status) {
+  return absl::Status(status.code(), "safetensors: " + std::string(status.message()));
 }
 
 // ---- reading
@@ -222,15 +139,14 @@ absl::Status WriteSafetensors(const std::string& path, const StateDict& tensors,
     return absl::InvalidArgumentError("safetensors: tensor names and metadata must be valid UTF-8");
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-  uint64_t length = text.size();
-  return AtomicWrite(path, [&](int fd, const std::string& tmp) -> absl::Status {
-    NG_RETURN_IF_ERROR(WriteAll(fd, &length, sizeof(length), tmp));
-    NG_RETURN_IF_ERROR(WriteAll(fd, text.data(), text.size(), tmp));
-    for (const auto& [name, t] : ordered) {
-      if (t.numel() > 0) NG_RETURN_IF_ERROR(WriteAll(fd, t.raw_data(), t.numel() * ItemSize(t.dtype()), tmp));
-    }
-    return absl::OkStatus();
-  });
+  const uint64_t length = text.size();
+  std::vector<std::string_view> pieces = {std::string_view(reinterpret_cast<const char*>(&length), sizeof(length)),
+                                          text};
+  for (const auto& [name, t] : ordered) {
+    if (t.numel() > 0) pieces.emplace_back(static_cast<const char*>(t.raw_data()), t.numel() * ItemSize(t.dtype()));
+  }
+  if (const absl::Status s = WriteFileAtomically(path, pieces); !s.ok()) return Prefixed(s);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SafetensorsContents> ParseSafetensors(std::string_view bytes) {
@@ -291,21 +207,9 @@ absl::StatusOr<SafetensorsContents> ParseSafetensors(std::string_view bytes) {
 }
 
 absl::StatusOr<SafetensorsContents> ReadSafetensors(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus("cannot open", path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat", path);
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus("cannot read", path);
-    if (n == 0) break;  // the file shrank while being read
-    got += static_cast<size_t>(n);
-  }
-  bytes.resize(got);
-  absl::StatusOr<SafetensorsContents> contents = ParseSafetensors(bytes);
+  const absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return Prefixed(bytes.status());
+  absl::StatusOr<SafetensorsContents> contents = ParseSafetensors(*bytes);
   if (!contents.ok()) {
     return absl::Status(contents.status().code(), std::string(contents.status().message()) + " (in \"" + path + "\")");
   }

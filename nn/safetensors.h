@@ -38,9 +38,9 @@ struct SafetensorsContents {
 // taken as a damaged file rather than an allocation to attempt.
 inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 
-// Writes `tensors` and `metadata` to `path` atomically: the bytes go to a new temporary file in the same
-// folder, which is flushed and fsynced, then renamed over `path`, and the folder is fsynced. A failure or
-// a crash at any point leaves any previous file at `path` as it was (a crash may leave the temporary
+// Writes `tensors` and `metadata` to `path` atomically, through WriteFileAtomically (core/file_io.h): the
+// bytes go to a new temporary file in the same folder, which is fsynced, then renamed over `path`. A failure
+// or a crash at any point leaves any previous file at `path` as it was (a crash may leave the temporary
 // "<path>.tmp.*" behind). Tensors are stored largest item size first, then by name, so that every
 // tensor's data is aligned to its item size.
 // Errors: InvalidArgument for an empty name, the name "__metadata__", an undefined tensor or one not on

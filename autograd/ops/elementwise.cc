@@ -19,6 +19,16 @@ Tensor ReduceTo(const BackwardContext& ctx, size_t i, const Tensor& g) {
   return sum_to(g, ctx.edges[i].shape);
 }
 
+// relu's gradient from a context that kept the output (relu, add_relu). One fused pass, into the incoming
+// gradient's memory when the engine handed it over; while backward is being recorded, a product that is
+// differentiable in the gradient (the same values but for the sign of a zero gradient).
+Tensor ReluGrad(const BackwardContext& ctx) {
+  if (GradMode::is_enabled()) return mul(ctx.grad, kernels::gt(ctx.output, 0.0));
+  if (!ctx.grad_reusable) return kernels::relu_backward(ctx.grad, ctx.output);
+  kernels::relu_backward_(ctx.grad, ctx.output);
+  return ctx.grad;
+}
+
 // sign(x): 1, 0 or -1, in x's dtype (not differentiated: its derivative is 0 almost everywhere).
 Tensor Sign(const Tensor& x) { return kernels::sub(kernels::gt(x, 0.0), kernels::lt(x, 0.0)); }
 
@@ -130,7 +140,16 @@ Tensor abs(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   return Record(
       "ReluBackward", kernels::relu(x), {x},
-      [](const BackwardContext& ctx) -> Grads { return {mul(ctx.grad, kernels::gt(ctx.output, 0.0))}; },
+      [](const BackwardContext& ctx) -> Grads { return {ReluGrad(ctx)}; }, /*keep_output=*/true);
+}
+
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  return Record(
+      "AddReluBackward", kernels::add_relu(a, b), {a, b},
+      [](const BackwardContext& ctx) -> Grads {
+        const Tensor g = ReluGrad(ctx);
+        return {ctx.needs(0) ? ReduceTo(ctx, 0, g) : Tensor(), ctx.needs(1) ? ReduceTo(ctx, 1, g) : Tensor()};
+      },
       /*keep_output=*/true);
 }
 

@@ -23,6 +23,17 @@ Tensor ReshapeRecord(const char* name, Tensor out, const Tensor& x) {
 
 int64_t WrapDim(int64_t dim, int64_t rank) { return dim < 0 ? dim + rank : dim; }
 
+// The gradient of a view that takes the window slice(x, dim, start, end, step) of an x of `shape`: zeros
+// with `grad` in the window. When backward is not being recorded, one fill and one copy (slice_scatter
+// would copy the zeros once more).
+Tensor ZerosWithWindow(const Shape& shape, const Tensor& grad, int64_t dim, int64_t start, int64_t end,
+                       int64_t step = 1) {
+  if (GradMode::is_enabled()) return slice_scatter(zeros(shape, {.dtype = grad.dtype(), .device = grad.device()}), grad, dim, start, end, step);
+  Tensor out = zeros(shape, {.dtype = grad.dtype(), .device = grad.device()});
+  kernels::copy_(kernels::slice(out, dim, start, end, step), grad);
+  return out;
+}
+
 }  // namespace
 
 Tensor view(const Tensor& x, const Shape& shape) { return ReshapeRecord("ViewBackward", kernels::view(x, shape), x); }
@@ -61,7 +72,7 @@ Tensor t(const Tensor& x) {
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
   return Record("SliceBackward", kernels::slice(x, dim, start, end, step), {x},
                 [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-                  return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), ctx.grad, dim, start, end, step)};
+                  return {ZerosWithWindow(shape, ctx.grad, dim, start, end, step)};
                 });
 }
 
@@ -69,7 +80,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   Tensor out = kernels::narrow(x, dim, start, length);
   if (start < 0) start += x.size(dim);
   return Record("NarrowBackward", std::move(out), {x}, [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), ctx.grad, dim, start, start + length)};
+    return {ZerosWithWindow(shape, ctx.grad, dim, start, start + length)};
   });
 }
 
@@ -78,7 +89,7 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   const int64_t d = WrapDim(dim, x.dim());
   if (index < 0) index += x.size(d);
   return Record("SelectBackward", std::move(out), {x}, [=, shape = x.shape()](const BackwardContext& ctx) -> Grads {
-    return {slice_scatter(zeros(shape, {.dtype = ctx.grad.dtype(), .device = ctx.grad.device()}), unsqueeze(ctx.grad, d), d, index, index + 1)};
+    return {ZerosWithWindow(shape, unsqueeze(ctx.grad, d), d, index, index + 1)};
   });
 }
 

@@ -206,6 +206,21 @@ void Clamp(DType dtype, const Shape& shape, const Operand& out, const Operand& a
   });
 }
 
+void AddRelu(DType dtype, const Shape& shape, const Operand& out, const Operand& a, const Operand& b) {
+  VisitDType(dtype, [&]<typename T>() {
+    RunBinary<T>(shape, out, a, b, [](T x, T y) {
+      const T s = x + y;
+      return s < T(0) ? T(0) : s;  // as kRelu: NaN stays NaN
+    });
+  });
+}
+
+void ReluBackward(DType dtype, const Shape& shape, const Operand& out, const Operand& grad, const Operand& output) {
+  VisitDType(dtype, [&]<typename T>() {
+    RunBinary<T>(shape, out, grad, output, [](T g, T y) { return y > T(0) ? g : T(0); });
+  });
+}
+
 namespace {
 
 template <typename C, typename T>

@@ -174,6 +174,35 @@ Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true);
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 
+// The fused relu kernels are CPU loops; on a GPU the same values come from the device's unfused kernels.
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  if (!a.device().is_cpu() || !b.device().is_cpu()) return relu(add(a, b));
+  CheckSameDType("add_relu", a, b);
+  const Shape shape = BroadcastShapes(a.shape(), b.shape(), "add_relu");
+  Tensor out = empty(shape, {.dtype = a.dtype()});
+  cpu::AddRelu(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, "add_relu"), AsOperand(b, shape, "add_relu"));
+  return out;
+}
+
+Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul(grad, gt(output, 0.0));
+  CheckSameDType("relu_backward", grad, output);
+  const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
+  Tensor out = empty(shape, {.dtype = grad.dtype()});
+  cpu::ReluBackward(grad.dtype(), shape, AsOperand(out), AsOperand(grad, shape, "relu_backward"),
+                    AsOperand(output, shape, "relu_backward"));
+  return out;
+}
+
+void relu_backward_(const Tensor& grad, const Tensor& output) {
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul_(grad, gt(output, 0.0));
+  CheckSameDType("relu_backward_", grad, output);
+  CheckWritable("relu_backward_", grad);
+  const Tensor y = ReadableSource(grad, output);
+  cpu::ReluBackward(grad.dtype(), grad.shape(), AsOperand(grad), AsOperand(grad),
+                    AsOperand(y, grad.shape(), "relu_backward_"));
+}
+
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);
   if (hi) CheckScalar("clamp", x.dtype(), *hi);

@@ -58,6 +58,15 @@ Tensor tanh(const Tensor& x);
 // min(max(x, lo), hi) with either bound optional (both absent: a copy). NaN stays NaN; lo > hi gives hi.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 
+// relu(a + b) in one pass (the same values as relu(add(a, b))); a and b broadcast, one dtype.
+Tensor add_relu(const Tensor& a, const Tensor& b);
+
+// relu's backward in one pass: grad where output > 0, else 0 (output = relu(x), so output > 0 exactly
+// where x > 0). grad and output broadcast together and have one dtype, which the result has.
+Tensor relu_backward(const Tensor& grad, const Tensor& output);
+// The same written into grad (output broadcast to grad's shape), as the in-place writes below.
+void relu_backward_(const Tensor& grad, const Tensor& output);
+
 // ---- comparisons: 1 where the relation holds, 0 elsewhere, in the inputs' dtype (see above)
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);

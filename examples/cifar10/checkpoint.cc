@@ -15,9 +15,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/random.h"
 #include "core/state_dict.h"
-#include "data/file_io.h"
 #include "examples/cifar10/trainer.h"
 #include "nn/safetensors.h"
 
@@ -136,10 +136,10 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
 }
 
 absl::Status Trainer::WriteLogAndChart() const {
-  NG_RETURN_IF_ERROR(data::WriteFileAtomically(PathIn(kMetricsLog), JsonLines(log_)));
+  NG_RETURN_IF_ERROR(WriteFileAtomically(PathIn(kMetricsLog), JsonLines(log_)));
   const std::string title = absl::StrFormat("%s on CIFAR-10: %s schedule, lr %g, batch %d, seed %d", config_.model,
                                             config_.schedule, config_.lr, config_.batch_size, config_.seed);
-  return data::WriteFileAtomically(PathIn(kCurvesChart), TrainingCurvesSvg(history_, title));
+  return WriteFileAtomically(PathIn(kCurvesChart), TrainingCurvesSvg(history_, title));
 }
 
 }  // namespace normgrad::cifar10

@@ -83,6 +83,50 @@ TEST(Engine, GradientsDoNotAliasEachOther) {
   EXPECT_EQ(b.grad().item(), 1.0);
 }
 
+TEST(Engine, SummingContributionsInPlaceTouchesNoTensorSomeoneHolds) {
+  // Both inputs of add(h, h) get the caller's gradient itself; h's node sums the two contributions, and
+  // x gets three more through the other uses of x. None of them may be summed into the caller's tensor,
+  // nor into a tensor a node saved.
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor h = mul(x, 2.0);
+  Tensor y = add(add(h, h), mul(x, x));
+  Tensor z = add(y, x);
+  const Tensor gradient = from_vector<double>({1, 10});
+  z.backward(gradient, {.retain_graph = true});
+  EXPECT_EQ(gradient.to_vector<double>(), (std::vector<double>{1, 10}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1 * (4 + 2 + 1), 10 * (4 + 4 + 1)}));
+  EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{1, 2}));
+  // The retained graph gives the same gradients again, summed into grad().
+  z.backward(gradient);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{14, 180}));
+  EXPECT_EQ(gradient.to_vector<double>(), (std::vector<double>{1, 10}));
+}
+
+TEST(Engine, HandsOverGradientsNobodyElseHolds) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  std::vector<bool> seen;
+  auto probe = [&seen](const Tensor& in) {
+    return autograd::Record("ProbeBackward", in.detach(), {in}, [&seen](const autograd::BackwardContext& ctx) {
+      seen.push_back(ctx.grad_reusable);
+      return std::vector<Tensor>{ctx.grad};
+    });
+  };
+  sum(mul(probe(x), 2.0)).backward();  // the gradient is mul's fresh result
+  probe(x).backward(ones({2}, {.dtype = kFloat64}));  // the caller's gradient
+  Tensor y = probe(x);
+  autograd::Grad({sum(mul(y, 2.0))}, {y});  // captured for the caller before y's node runs
+  Tensor z = probe(x);
+  autograd::Grad({sum(mul(z, 2.0))}, {x});
+  EXPECT_EQ(seen, (std::vector<bool>{true, false, false, true}));
+  Tensor w = probe(x);
+  sum(mul(w, w)).backward({}, {.create_graph = true});  // recorded: never overwritten
+  EXPECT_EQ(seen.back(), false);
+  // relu and add_relu write their gradient into the one they were handed: the results stay right.
+  Tensor a = from_vector<double>({-1, 2, 3}).set_requires_grad();
+  sum(mul(add_relu(relu(mul(a, 3.0)), a), 2.0)).backward();
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0, 8, 8}));
+}
+
 TEST(Engine, InPlaceChangeOfSavedTensorIsDetected) {
   Tensor x = from_vector<double>({1, 2}).set_requires_grad();
   Tensor c = from_vector<double>({3, 4});

@@ -39,6 +39,8 @@ std::vector<OpCase> ElementwiseOpCases() {
       {"neg", [](V x) { return neg(x[0]); }, {N({3})}},
       {"abs", [](V x) { return abs(x[0]); }, {N({2, 3})}},
       {"relu", [](V x) { return relu(x[0]); }, {N({2, 3})}},
+      {"add_relu", [](V x) { return add_relu(x[0], x[1]); }, {N({2, 3}), N({2, 3})}},
+      {"add_relu_broadcast", [](V x) { return add_relu(x[0], x[1]); }, {N({2, 1, 3}), N({4, 1})}},
       {"exp", [](V x) { return exp(x[0]); }, {N({2, 3})}},
       {"log", [](V x) { return log(x[0]); }, {U({2, 3}, 0.5, 2)}},
       {"sqrt", [](V x) { return sqrt(x[0]); }, {U({2, 3}, 0.5, 2)}},

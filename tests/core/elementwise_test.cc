@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/kernels/copy.h"
 #include "core/parallel.h"
 #include "core/random.h"
 
@@ -139,6 +140,57 @@ TEST(Elementwise, SpecialValues) {
   EXPECT_EQ(kernels::pow(x, 0).to_vector<double>()[0], 1);
   const std::vector<double> ne = kernels::ne(x, x).to_vector<double>();
   EXPECT_EQ(ne, (std::vector<double>{1, 0, 0, 0}));
+}
+
+TEST(Elementwise, AddReluIsReluOfTheSum) {
+  Generator gen(5);
+  const Tensor a = randn({3, 70000}, {}, &gen), b = randn({3, 70000}, {}, &gen);
+  EXPECT_EQ(kernels::add_relu(a, b).to_vector<float>(), kernels::relu(kernels::add(a, b)).to_vector<float>());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<double> r =
+      kernels::add_relu(from_vector<double>({1, -3, nan}, {3, 1}), from_vector<double>({0.5, 2.5}, {1, 2}))
+          .to_vector<double>();
+  ASSERT_EQ(r.size(), 6u);
+  EXPECT_EQ(r[0], 1.5);
+  EXPECT_EQ(r[1], 3.5);
+  EXPECT_EQ(r[2], 0);
+  EXPECT_EQ(r[3], 0);
+  EXPECT_TRUE(std::isnan(r[4]));  // NaN stays NaN, as in relu
+  ExpectThrowWith([&] { kernels::add_relu(a, zeros({3, 70000}, {.dtype = kFloat64})); },
+                  "add_relu: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::add_relu(a, zeros({2})); }, "add_relu: expected broadcastable shapes");
+}
+
+TEST(Elementwise, ReluBackwardPassesTheGradientWhereTheOutputIsPositive) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const Tensor grad = from_vector<double>({1.5, -2, 3, nan, 4});
+  const Tensor output = from_vector<double>({2, 0, -0.0, 0, nan});
+  const std::vector<double> dx = kernels::relu_backward(grad, output).to_vector<double>();
+  EXPECT_EQ(dx[0], 1.5);
+  EXPECT_EQ(dx[1], 0);
+  EXPECT_EQ(dx[2], 0);
+  EXPECT_EQ(dx[3], 0);  // a NaN gradient where the output is 0 gives 0, not NaN
+  EXPECT_EQ(dx[4], 0);  // NaN > 0 is false
+  // Large enough to run on several threads, float32, against the product it replaces.
+  Generator gen(3);
+  const Tensor g = randn({3, 70000}, {}, &gen), y = kernels::relu(randn({3, 70000}, {}, &gen));
+  EXPECT_EQ(kernels::relu_backward(g, y).to_vector<float>(), kernels::mul(g, kernels::gt(y, 0)).to_vector<float>());
+  // The output broadcast along a dim, a transposed gradient.
+  const Tensor gt = Transposed(from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}));  // [3, 2]
+  EXPECT_EQ(kernels::relu_backward(gt, from_vector<float>({0, 1}, {1, 2})).to_vector<float>(),
+            (std::vector<float>{0, 4, 0, 5, 0, 6}));
+  Tensor g2 = kernels::clone(g);
+  kernels::relu_backward_(g2, y);
+  EXPECT_EQ(g2.to_vector<float>(), kernels::relu_backward(g, y).to_vector<float>());
+  Tensor g3 = from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2});
+  kernels::relu_backward_(g3, from_vector<float>({0, 1}, {1, 2}));
+  EXPECT_EQ(g3.to_vector<float>(), (std::vector<float>{0, 2, 0, 4, 0, 6}));
+  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 2}, {.dtype = kFloat64})); },
+                  "relu_backward_: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 3})); }, "relu_backward_: expected a shape broadcastable");
+  ExpectThrowWith([&] { kernels::relu_backward(g, zeros({3, 70000}, {.dtype = kFloat64})); },
+                  "relu_backward: expected tensors of the same dtype, got float32 and float64");
+  ExpectThrowWith([&] { kernels::relu_backward(g, zeros({2})); }, "relu_backward: expected broadcastable shapes");
 }
 
 TEST(Elementwise, ComparisonsKeepTheInputDType) {

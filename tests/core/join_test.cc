@@ -5,19 +5,12 @@
 #include <string>
 
 #include "core/kernels/view.h"
+#include "tests/testing/error.h"
 
 namespace normgrad {
 namespace {
 
-template <typename Fn>
-void ExpectError(Fn&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing: " << message;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-  }
-}
+using testing::ExpectError;
 
 TEST(Cat, JoinsAlongAnyDim) {
   Tensor a = from_vector<double>({1, 2, 3, 4}, {2, 2});

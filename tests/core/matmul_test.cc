@@ -9,19 +9,12 @@
 #include "core/kernels/view.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "tests/testing/error.h"
 
 namespace normgrad {
 namespace {
 
-template <typename Fn>
-void ExpectError(Fn&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing: " << message;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-  }
-}
+using testing::ExpectError;
 
 // out[b, i, j] = sum_p a[b, i, p] * b[b, p, j] in double, element by element through at(): an
 // independent reference for 3-d operands of any layout.

@@ -8,11 +8,13 @@
 #include "core/cpu/copy.h"
 #include "core/kernels/copy.h"
 #include "core/parallel.h"
+#include "tests/testing/error.h"
 
 namespace normgrad {
 namespace {
 
 using kernels::contiguous;
+using testing::ExpectError;
 
 // 0, 1, ..., numel - 1 as float64 with `shape`.
 Tensor Iota(const Shape& shape) {
@@ -28,16 +30,6 @@ std::vector<double> Values(const Tensor& t) { return t.to_vector<double>(); }
 void Write(const Tensor& dst, const Tensor& src) {
   cpu::StridedCopy(dst.raw_data(), dst.strides(), src.raw_data(), src.strides(), src.shape(),
                    ItemSize(src.dtype()));
-}
-
-template <typename Fn>
-void ExpectError(Fn&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing: " << message;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-  }
 }
 
 TEST(View, ReshapeIsAViewOfContiguousTensors) {

@@ -15,7 +15,7 @@
 namespace normgrad {
 namespace {
 
-using testing::ExpectErrorWith;
+using testing::ExpectError;
 using testing::kCuda;
 
 TEST(CudaAvailability, AskingWithoutADeviceThrowsTheReason) {
@@ -30,12 +30,12 @@ TEST(CudaAvailability, AskingWithoutADeviceThrowsTheReason) {
   ASSERT_FALSE(count.ok());
   EXPECT_NE(count.status().message().find(reason), std::string::npos) << count.status();
   EXPECT_FALSE(cuda::CheckDevice(0).ok());
-  ExpectErrorWith([] { empty({2, 3}, {.device = kCuda}); }, reason);
-  ExpectErrorWith([] { zeros({4}, {.device = kCuda}); }, reason);
-  ExpectErrorWith([] { kernels::to(ones({4}), kCuda); }, reason);
+  ExpectError([] { empty({2, 3}, {.device = kCuda}); }, reason);
+  ExpectError([] { zeros({4}, {.device = kCuda}); }, reason);
+  ExpectError([] { kernels::to(ones({4}), kCuda); }, reason);
   // A module asked to move stays where it was.
   const std::shared_ptr<nn::ResNet> model = nn::ResNet::Cifar(8);
-  ExpectErrorWith([&] { model->to(kCuda); }, reason);
+  ExpectError([&] { model->to(kCuda); }, reason);
   for (const auto& [name, p] : model->named_parameters()) EXPECT_TRUE(p.device().is_cpu()) << name;
 }
 

@@ -15,6 +15,7 @@
 #include "core/kernels/elementwise.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "tests/testing/error.h"
 #if !defined(NORMGRAD_CUDA)
 #include "core/cuda/emulation/runtime.h"
 #endif
@@ -68,16 +69,6 @@ inline void ExpectClose(const Tensor& actual, const Tensor& expected, double rto
 
 // The float32 tolerance for one or a few roundings (elementwise math).
 inline constexpr double kElementwiseRtol = 2e-6;
-
-template <typename Fn>
-void ExpectErrorWith(Fn&& fn, const std::string& substring) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an Error containing: " << substring;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << e.what();
-  }
-}
 
 }  // namespace normgrad::testing
 

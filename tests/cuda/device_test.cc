@@ -16,7 +16,7 @@ namespace {
 
 using testing::CudaTest;
 using testing::ExpectClose;
-using testing::ExpectErrorWith;
+using testing::ExpectError;
 using testing::kCuda;
 using testing::RandomCpu;
 using testing::ToCuda;
@@ -27,7 +27,7 @@ TEST_F(CudaDevice, ReportsAnIndexBeyondTheDevices) {
   const absl::Status status = cuda::CheckDevice(99);
   EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
   EXPECT_NE(status.message().find("cuda:99 does not exist"), std::string::npos) << status;
-  ExpectErrorWith([] { empty({2}, {.device = Device::CUDA(99)}); }, "cuda:99 does not exist");
+  ExpectError([] { empty({2}, {.device = Device::CUDA(99)}); }, "cuda:99 does not exist");
 }
 
 TEST_F(CudaDevice, CopiesRoundTripEveryDType) {
@@ -83,15 +83,15 @@ TEST_F(CudaDevice, PrintsValuesWithTheDevice) {
 
 TEST_F(CudaDevice, HostPointerAccessIsRefused) {
   const Tensor v = ones({2}, {.device = kCuda});
-  ExpectErrorWith([&] { v.data<float>(); }, "data: expected a CPU tensor, got one on cuda:0");
-  ExpectErrorWith([&] { v.raw_data(); }, "data: expected a CPU tensor");
+  ExpectError([&] { v.data<float>(); }, "data: expected a CPU tensor, got one on cuda:0");
+  ExpectError([&] { v.raw_data(); }, "data: expected a CPU tensor");
 }
 
 TEST_F(CudaDevice, MixingDevicesIsAnError) {
   const Tensor a = ones({3}), b = ToCuda(ones({3}));
-  ExpectErrorWith([&] { kernels::add(a, b); }, "add: expected tensors on the same device, got cpu and cuda:0");
-  ExpectErrorWith([&] { kernels::mul_(b, a); }, "mul_: expected tensors on the same device, got cuda:0 and cpu");
-  ExpectErrorWith([&] { kernels::where(b, a, a); }, "where: expected tensors on the same device");
+  ExpectError([&] { kernels::add(a, b); }, "add: expected tensors on the same device, got cpu and cuda:0");
+  ExpectError([&] { kernels::mul_(b, a); }, "mul_: expected tensors on the same device, got cuda:0 and cpu");
+  ExpectError([&] { kernels::where(b, a, a); }, "where: expected tensors on the same device");
 }
 
 TEST_F(CudaDevice, CopyIntoATensorOnAnotherDevice) {

@@ -26,7 +26,7 @@ TEST(CudaEmulation, NotPartOfACudaBuild) { GTEST_SKIP() << "skipped: a CUDA buil
 
 using cuda::Launch;
 using testing::CudaTest;
-using testing::ExpectErrorWith;
+using testing::ExpectError;
 
 // Device buffers of ints, filled from and read back to std::vector.
 class DeviceInts {
@@ -157,13 +157,13 @@ __global__ void ShuffleFromAMissingLane(int* out) {
 
 TEST_F(CudaEmulation, ReportsBarrierAndShuffleMisuse) {
   DeviceInts out(64);
-  ExpectErrorWith([&] { Launch<EarlyReturnBeforeBarrier>(2, 64, out.get()); },
+  ExpectError([&] { Launch<EarlyReturnBeforeBarrier>(2, 64, out.get()); },
                   "kernel EarlyReturnBeforeBarrier, block (0, 0, 0): __syncthreads() was reached by 48 of 64 "
                   "threads; the others had returned");
-  ExpectErrorWith([&] { Launch<BarrierAgainstWarpBarrier>(1, 64, out.get()); },
+  ExpectError([&] { Launch<BarrierAgainstWarpBarrier>(1, 64, out.get()); },
                   "threads wait at different barriers");
   // Lanes 0-7 of warp 1 in a 40-thread block read lanes 16-23, which do not exist.
-  ExpectErrorWith([&] { Launch<ShuffleFromAMissingLane>(1, 40, out.get()); },
+  ExpectError([&] { Launch<ShuffleFromAMissingLane>(1, 40, out.get()); },
                   "which this block of 40 threads does not have");
   // The emulator is usable again after a failed launch.
   DeviceInts counter(1);
@@ -173,11 +173,11 @@ TEST_F(CudaEmulation, ReportsBarrierAndShuffleMisuse) {
 
 TEST_F(CudaEmulation, RejectsShapesCudaCannotLaunch) {
   DeviceInts counter(1);
-  ExpectErrorWith([&] { Launch<CountEveryThread>(1, 2048, counter.get()); },
+  ExpectError([&] { Launch<CountEveryThread>(1, 2048, counter.get()); },
                   "Launch CountEveryThread: expected 1 to 1024 threads per block");
-  ExpectErrorWith([&] { Launch<CountEveryThread>(dim3(1, 70000), 32, counter.get()); },
+  ExpectError([&] { Launch<CountEveryThread>(dim3(1, 70000), 32, counter.get()); },
                   "Launch CountEveryThread: expected a grid of 1 to 2^31 - 1 by 1 to 65535");
-  ExpectErrorWith([&] { Launch<CountEveryThread>(0, 32, counter.get()); }, "expected a grid");
+  ExpectError([&] { Launch<CountEveryThread>(0, 32, counter.get()); }, "expected a grid");
 }
 
 TEST_F(CudaEmulation, RecordsTheKernelsItRan) {

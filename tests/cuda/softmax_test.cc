@@ -90,10 +90,10 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
 }
 
 TEST_F(CudaSoftmax, BadLabelsAreReportedBeforeAnyWork) {
-  testing::ExpectErrorWith(
+  testing::ExpectError(
       [] { kernels::cross_entropy(ToCuda(zeros({2, 3})), ToCuda(from_vector<int64_t>({0, 3})), 0); },
       "cross_entropy: expected target values in [0, 3), got 3 at index 1");
-  testing::ExpectErrorWith([] { kernels::cross_entropy(ToCuda(zeros({2, 3})), from_vector<int64_t>({0, 1}), 0); },
+  testing::ExpectError([] { kernels::cross_entropy(ToCuda(zeros({2, 3})), from_vector<int64_t>({0, 1}), 0); },
                            "cross_entropy: expected logits and target on the same device, got cuda:0 and cpu");
 }
 

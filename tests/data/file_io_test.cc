@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/file_io.h"
 #include "tests/data/test_files.h"
 
 namespace normgrad::data {

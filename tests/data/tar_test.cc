@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "data/file_io.h"
+#include "core/file_io.h"
 #include "tests/data/test_files.h"
 
 namespace normgrad::data {

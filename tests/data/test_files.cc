@@ -4,10 +4,11 @@
 
 #include <filesystem>
 
+#include "core/file_io.h"
 #include "data/cifar10.h"
 #include "data/file_io.h"
 
-namespace normgrad::data::testing {
+namespace normgrad::testing {
 
 std::string FreshDir(const std::string& suffix) {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
@@ -28,7 +29,7 @@ std::string CifarRecords(const std::vector<uint8_t>& labels, int first_id) {
   std::string out;
   for (size_t i = 0; i < labels.size(); ++i) {
     out.push_back(static_cast<char>(labels[i]));
-    for (int64_t k = 0; k < kCifarImageBytes; ++k) {
+    for (int64_t k = 0; k < data::kCifarImageBytes; ++k) {
       out.push_back(static_cast<char>(((first_id + static_cast<int64_t>(i)) * 7 + k * 13) % 256));
     }
   }
@@ -36,11 +37,11 @@ std::string CifarRecords(const std::vector<uint8_t>& labels, int first_id) {
 }
 
 std::string Run(const std::vector<std::string>& argv) {
-  absl::StatusOr<CommandResult> r = RunCommand(argv);
+  absl::StatusOr<data::CommandResult> r = data::RunCommand(argv);
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return "";
   EXPECT_EQ(r->exit_code, 0) << argv[0] << ": " << r->output;
   return r->output;
 }
 
-}  // namespace normgrad::data::testing
+}  // namespace normgrad::testing

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace normgrad::data::testing {
+namespace normgrad::testing {
 
 // A fresh empty folder under the test's temporary directory, named after the running test plus `suffix`.
 std::string FreshDir(const std::string& suffix = "");
@@ -20,6 +20,6 @@ std::string CifarRecords(const std::vector<uint8_t>& labels, int first_id = 0);
 // Runs a program (no shell) and returns its output; fails the test when it cannot run or exits non-zero.
 std::string Run(const std::vector<std::string>& argv);
 
-}  // namespace normgrad::data::testing
+}  // namespace normgrad::testing
 
 #endif  // NORMGRAD_TESTS_DATA_TEST_FILES_H_

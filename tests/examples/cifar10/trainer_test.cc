@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "core/file_io.h"
 #include "core/random.h"
 #include "data/cifar10.h"
-#include "data/file_io.h"
 #include "examples/cifar10/interrupt.h"
 
 namespace normgrad::cifar10 {
@@ -40,10 +40,10 @@ std::string WriteData(const std::string& name, int per_file, int test, bool rand
     return out;
   };
   for (int b = 1; b <= 5; ++b) {
-    EXPECT_TRUE(data::WriteFileAtomically(absl::StrCat(dir, "/data_batch_", b, ".bin"), records(per_file)).ok());
+    EXPECT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/data_batch_", b, ".bin"), records(per_file)).ok());
   }
   if (test > 0) {
-    EXPECT_TRUE(data::WriteFileAtomically(dir + "/test_batch.bin", records(test)).ok());
+    EXPECT_TRUE(WriteFileAtomically(dir + "/test_batch.bin", records(test)).ok());
   }
   return dir;
 }

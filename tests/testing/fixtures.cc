@@ -1,4 +1,6 @@
-#include "tests/nn/nn_testing.h"
+#include "tests/testing/fixtures.h"
+
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
@@ -6,9 +8,9 @@
 
 namespace normgrad::testing {
 
-json LoadFixture(const std::string& file) {
-  std::ifstream in("tests/nn/testdata/" + file);
-  EXPECT_TRUE(in.good()) << "cannot open tests/nn/testdata/" << file;
+json LoadJson(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot open " << path;
   return json::parse(in);
 }
 
