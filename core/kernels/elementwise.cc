@@ -34,13 +34,21 @@ void CheckFloat(const char* op, const Tensor& t) {
 
 bool NeedsFloat(BinaryOp op) { return op == BinaryOp::kDiv || op == BinaryOp::kPow; }
 
-Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
+// out = run(dtype, shape, out, a, b) over a and b broadcast together, for any raw binary kernel.
+template <typename Run>
+Tensor BroadcastBinary(const char* op, const Tensor& a, const Tensor& b, Run run) {
   CheckSameDType(op, a, b);
-  if (NeedsFloat(bop)) CheckFloat(op, a);
   const Shape shape = BroadcastShapes(a.shape(), b.shape(), op);
   Tensor out = empty(shape, {.dtype = a.dtype()});
-  cpu::Binary(bop, a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
+  run(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
   return out;
+}
+
+Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
+  CheckSameDType(op, a, b);  // before the float check, so that mixed dtypes get this message
+  if (NeedsFloat(bop)) CheckFloat(op, a);
+  return BroadcastBinary(op, a, b, [bop](DType dtype, const Shape& shape, const Operand& out, const Operand& x,
+                                         const Operand& y) { cpu::Binary(bop, dtype, shape, out, x, y); });
 }
 
 Tensor BinaryScalar(BinaryOp bop, const char* op, const Tensor& a, double s, bool scalar_first) {
@@ -138,21 +146,10 @@ Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true);
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 
-Tensor add_relu(const Tensor& a, const Tensor& b) {
-  CheckSameDType("add_relu", a, b);
-  const Shape shape = BroadcastShapes(a.shape(), b.shape(), "add_relu");
-  Tensor out = empty(shape, {.dtype = a.dtype()});
-  cpu::AddRelu(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, "add_relu"), AsOperand(b, shape, "add_relu"));
-  return out;
-}
+Tensor add_relu(const Tensor& a, const Tensor& b) { return BroadcastBinary("add_relu", a, b, cpu::AddRelu); }
 
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
-  CheckSameDType("relu_backward", grad, output);
-  const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
-  Tensor out = empty(shape, {.dtype = grad.dtype()});
-  cpu::ReluBackward(grad.dtype(), shape, AsOperand(out), AsOperand(grad, shape, "relu_backward"),
-                    AsOperand(output, shape, "relu_backward"));
-  return out;
+  return BroadcastBinary("relu_backward", grad, output, cpu::ReluBackward);
 }
 
 void relu_backward_(const Tensor& grad, const Tensor& output) {
