@@ -41,7 +41,8 @@ FAMILIES = [
      r"view|View|mean|Mean"),
     ("optimizer step", r"optim::SGD|SgdStep", r"Optimizer\.step"),
     ("zero_grad", r"zero_grad", r"zero_grad"),
-    ("add (residual, gradient sums)", r"normgrad::add\b|kernels::add|Accumulate", r"aten::add\b|AddBackward|AccumulateGrad"),
+    ("add (residual, gradient sums)", r"normgrad::add\b|kernels::add|Accumulate",
+     r"aten::add\b|AddBackward|AccumulateGrad"),
     ("autograd engine, allocation", r"autograd::|Storage|AllocateBlock|FreeBlock|malloc|free\b|TensorImpl",
      r"autograd::engine|detach|empty|aten::to\b|copy_|fill_|zero_"),
 ]
