@@ -2,10 +2,10 @@
 """Where a ResNet-20 training step spends its time, by op family: normgrad next to PyTorch.
 
 normgrad: bench/resnet_step_bench (--no-eval) under `perf record --call-graph dwarf` (software cpu-clock
-samples, so it works without hardware counters) over the timed steps only (the bench prints when they ran;
-the warm-up step's first touches of memory are left out); each sample goes to the op whose function is
-nearest to it on the call stack (a memset inside a convolution counts as convolution, a page fault as the op that
-touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU time going to
+samples, so it works without hardware counters) over the timed steps only (the bench prints when they
+ran; the warm-up step's first touches of memory are left out); each sample goes to the op whose function
+is nearest to it on the call stack (a memset inside a convolution counts as convolution, a page fault as
+the op that touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU time going to
 the op family of its outermost recorded caller (an add_ inside SGD.step counts as the optimizer).
 Both at one thread by default, where every op runs on the calling thread and the split is exact.
 
