@@ -5,8 +5,9 @@ normgrad: bench/resnet_step_bench (--no-eval) under `perf record --call-graph dw
 samples, so it works without hardware counters) over the timed steps only (the bench prints when they
 ran; the warm-up step's first touches of memory are left out); each sample goes to the op whose function
 is nearest to it on the call stack (a memset inside a convolution counts as convolution, a page fault as
-the op that touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU time going to
-the op family of its outermost recorded caller (an add_ inside SGD.step counts as the optimizer).
+the op that touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU
+time going to the op family of its outermost recorded caller (an add_ inside SGD.step counts as the
+optimizer).
 Both at one thread by default, where every op runs on the calling thread and the split is exact.
 
 The step times in the table are CPU times per step split by those shares. On a loaded machine they are
@@ -65,8 +66,8 @@ def family_of(frames, column):
 def ours(binary, batch, steps, threads):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384", "-k", "CLOCK_MONOTONIC",
-                              "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
+        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384",
+                              "-k", "CLOCK_MONOTONIC", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
                               f"--threads={threads}", "--no-eval", "--summary"],
                              capture_output=True, text=True, check=True).stdout
         cpu_ms = float(re.search(r"CPU time ([\d.]+) ms", run)[1])
