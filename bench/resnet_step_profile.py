@@ -66,8 +66,8 @@ def family_of(frames, column):
 def ours(binary, batch, steps, threads):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384",
-                              "-k", "CLOCK_MONOTONIC", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
+        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "-k", "CLOCK_MONOTONIC",
+                              "--call-graph", "dwarf,16384", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
                               f"--threads={threads}", "--no-eval", "--summary"],
                              capture_output=True, text=True, check=True).stdout
         cpu_ms = float(re.search(r"CPU time ([\d.]+) ms", run)[1])
