@@ -66,10 +66,10 @@ def family_of(frames, column):
 def ours(binary, batch, steps, threads):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "-k", "CLOCK_MONOTONIC",
-                              "--call-graph", "dwarf,16384", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
-                              f"--threads={threads}", "--no-eval", "--summary"],
-                             capture_output=True, text=True, check=True).stdout
+        command = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "-k", "CLOCK_MONOTONIC", "--call-graph",
+                   "dwarf,16384", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
+                   f"--threads={threads}", "--no-eval", "--summary"]
+        run = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         cpu_ms = float(re.search(r"CPU time ([\d.]+) ms", run)[1])
         begin, end = map(float, re.search(r"monotonic clock ([\d.]+) to ([\d.]+) s", run).groups())
         script = subprocess.run(["perf", "script", "-i", data, "-F", "time,ip,sym"], capture_output=True,
