@@ -149,16 +149,33 @@ void SetNumThreads(int num_threads) {
 
 bool InParallelRegion() { return in_parallel_region; }
 
-void ParallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-  if (end <= begin) return;
-  const int64_t n = end - begin;
-  const int64_t threads = in_parallel_region ? 1 : Pool().num_threads();
-  const int64_t chunks = std::min<int64_t>(threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+namespace {
+
+// The threads a ParallelFor at this point may use: 1 inside another ParallelFor.
+int64_t AvailableThreads() { return in_parallel_region ? 1 : Pool().num_threads(); }
+
+void RunChunks(int64_t begin, int64_t end, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
   if (chunks <= 1) {
     fn(begin, end);
     return;
   }
   Pool().Run(begin, end, chunks, fn);
+}
+
+}  // namespace
+
+void ParallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t g = std::max<int64_t>(grain, 1);
+  RunChunks(begin, end, std::min<int64_t>(AvailableThreads(), (end - begin + g - 1) / g), fn);
+}
+
+void ParallelForBalanced(int64_t begin, int64_t end, int64_t grain,
+                         const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t threads = AvailableThreads();
+  const int64_t pieces = threads == 1 ? 1 : (end - begin) / std::max<int64_t>(grain, 1);
+  RunChunks(begin, end, std::min<int64_t>(threads * kPiecesPerThread, pieces), fn);
 }
 
 }  // namespace normgrad
