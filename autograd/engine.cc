@@ -19,28 +19,22 @@ void CheckGradient(const Tensor& g, const Shape& shape, DType dtype, const char*
            " for its input ", input, ", expected ", DTypeName(dtype));
 }
 
-// True when `t` is the only handle on its tensor and its memory, so that writing into it changes
-// nothing anyone else can see.
-bool Exclusive(const Tensor& t) {
-  return t.is_contiguous() && t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1;
-}
-
 // Sums gradient contributions, both taken by value so that one nobody else holds can be summed into in
 // place (no new buffer). Without create_graph, a sum that may become a leaf's grad() (`owned`) must own
 // its memory: users and optimizers modify grad() in place, so it cannot alias another branch's gradient
 // or be a broadcast view. A node's input buffer need not: it is only read by the node's backward.
 Tensor Accumulate(Tensor sum, Tensor g, bool create_graph, bool owned) {
   if (!sum.defined()) {
-    if (create_graph || !owned || Exclusive(g)) return g;
+    if (create_graph || !owned || IsExclusive(g)) return g;
     return clone(g);
   }
   if (!create_graph && sum.shape() == g.shape() && sum.dtype() == g.dtype()) {
     // Addition is commutative in floating point too, so either operand can take the sum.
-    if (Exclusive(sum)) {
+    if (IsExclusive(sum)) {
       kernels::add_(sum, g);
       return sum;
     }
-    if (Exclusive(g)) {
+    if (IsExclusive(g)) {
       kernels::add_(g, sum);
       return g;
     }

@@ -43,8 +43,7 @@ std::vector<Tensor> Node::Apply(const Tensor& grad) { return Run(grad, false); }
 
 std::vector<Tensor> Node::Apply(Tensor&& grad) {
   const Tensor owned = std::move(grad);
-  const bool exclusive = owned.is_contiguous() && owned.impl_ptr().use_count() == 1 && owned.storage().use_count() == 1;
-  return Run(owned, exclusive && !GradMode::is_enabled());
+  return Run(owned, IsExclusive(owned) && !GradMode::is_enabled());
 }
 
 std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable) {
@@ -66,6 +65,10 @@ void Node::Release() {
   released_ = true;
   fn_ = nullptr;
   kept_output_ = Tensor();
+}
+
+bool IsExclusive(const Tensor& t) {
+  return t.is_contiguous() && t.impl_ptr().use_count() == 1 && t.storage().use_count() == 1;
 }
 
 bool AnyRequiresGrad(const std::vector<Tensor>& inputs) {

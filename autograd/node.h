@@ -94,6 +94,10 @@ class Node : public std::enable_shared_from_this<Node> {
   std::vector<Tensor> Run(const Tensor& grad, bool grad_reusable);
 };
 
+// True when `t` is contiguous and the only handle on its tensor and its memory, so that writing into it
+// changes nothing anyone else can see (the engine's test for summing or computing into a gradient).
+bool IsExclusive(const Tensor& t);
+
 // True when grad mode is on and some input requires grad: only then do ops record a node.
 bool AnyRequiresGrad(std::initializer_list<Tensor> inputs);
 bool AnyRequiresGrad(const std::vector<Tensor>& inputs);

@@ -93,12 +93,14 @@ int main(int argc, char** argv) {
   const ng::Tensor y = ng::from_vector(labels);
 
   model->train();
+  Clock::time_point timed_from, timed_to;  // the timed training steps, for profilers
   std::vector<std::array<double, kPhases + 1>> train;  // total, then the phases
   std::vector<double> train_cpu, eval_cpu;
   for (int s = 0; s < warmup + steps; ++s) {
     std::array<Clock::time_point, kPhases + 1> t;
     const double cpu0 = CpuMs();
     t[0] = Clock::now();
+    if (s == warmup) timed_from = t[0];
     const ng::Tensor logits = (*model)(x);
     t[1] = Clock::now();
     const ng::Tensor loss = ng::nn::functional::cross_entropy(logits, y);
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
     t[4] = Clock::now();
     opt.step();
     t[5] = Clock::now();
+    timed_to = t[5];
     if (s < warmup) continue;
     train_cpu.push_back(CpuMs() - cpu0);
     std::array<double, kPhases + 1> row;
@@ -144,6 +147,9 @@ int main(int argc, char** argv) {
   };
   const double step_ms = median_of(0);
   std::printf("ResNet-20, batch %d, %d threads, median of %d steps after %d warm-up\n", batch, threads, steps, warmup);
+  // steady_clock is CLOCK_MONOTONIC, which `perf record -k CLOCK_MONOTONIC` stamps its samples with.
+  auto seconds = [](Clock::time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); };
+  std::printf("timed training steps: monotonic clock %.6f to %.6f s\n", seconds(timed_from), seconds(timed_to));
   std::printf("%-22s %9.2f ms  %8.1f images/s  (CPU time %.2f ms)\n", "train step", step_ms,
               batch * 1e3 / step_ms, Median(train_cpu));
   for (int p = 0; p < kPhases; ++p) {

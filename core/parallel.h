@@ -19,6 +19,15 @@ void SetNumThreads(int num_threads);
 void ParallelFor(int64_t begin, int64_t end, int64_t grain,
                  const std::function<void(int64_t, int64_t)>& fn);
 
+// ParallelFor for loops of many items that cost about the same (elementwise passes): the range is cut into
+// pieces of at least `grain` items, up to kPiecesPerThread per thread, that the threads claim one at a
+// time. A thread that starts late (woken from sleep) or runs slower than the others then does fewer pieces
+// instead of holding the others up at the end, at the price of one claim per piece. A range shorter than
+// 2 * grain runs inline, as does a call from inside another ParallelFor.
+inline constexpr int64_t kPiecesPerThread = 8;
+void ParallelForBalanced(int64_t begin, int64_t end, int64_t grain,
+                         const std::function<void(int64_t, int64_t)>& fn);
+
 // True on a thread that is running a ParallelFor chunk.
 bool InParallelRegion();
 

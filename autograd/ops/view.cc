@@ -28,8 +28,8 @@ int64_t WrapDim(int64_t dim, int64_t rank) { return dim < 0 ? dim + rank : dim; 
 // would copy the zeros once more).
 Tensor ZerosWithWindow(const Shape& shape, const Tensor& grad, int64_t dim, int64_t start, int64_t end,
                        int64_t step = 1) {
-  if (GradMode::is_enabled()) return slice_scatter(zeros(shape, {.dtype = grad.dtype(), .device = grad.device()}), grad, dim, start, end, step);
   Tensor out = zeros(shape, {.dtype = grad.dtype(), .device = grad.device()});
+  if (GradMode::is_enabled()) return slice_scatter(out, grad, dim, start, end, step);
   kernels::copy_(kernels::slice(out, dim, start, end, step), grad);
   return out;
 }

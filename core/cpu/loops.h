@@ -9,8 +9,9 @@
 //   2. orders dims so that the output (then the first input that tells) walks memory outermost-first,
 //   3. merges adjacent dims that every operand walks as one (a contiguous [N, C, H, W] becomes [NCHW]),
 // and then hands the innermost dim to a row function row(ptrs, strides, n) in pieces. Row functions
-// special-case unit strides so that the compiler vectorizes them. Large loops are split over threads
-// by linear element index; each thread starts mid-row where its range begins.
+// special-case unit strides so that the compiler vectorizes them. Large loops are cut by linear element
+// index into pieces that the threads claim one at a time (ParallelForBalanced); each piece starts mid-row
+// where its range begins.
 
 #include <algorithm>
 #include <array>
@@ -135,7 +136,7 @@ void ForEachElement(const Shape& shape, const std::array<Operand, N>& ops,
     RunLoopRange(plan, 0, plan.numel, row);
     return;
   }
-  ParallelFor(0, plan.numel, grain, [&](int64_t b, int64_t e) {
+  ParallelForBalanced(0, plan.numel, grain, [&](int64_t b, int64_t e) {
     Row local = row;
     RunLoopRange(plan, b, e, local);
   });

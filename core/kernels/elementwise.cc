@@ -68,14 +68,24 @@ void CheckFloat(const char* op, const Tensor& t) {
 
 bool NeedsFloat(BinaryOp op) { return op == BinaryOp::kDiv || op == BinaryOp::kPow; }
 
-Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
+// out = run(dtype, shape, out, a, b) over a and b broadcast together, for any raw binary kernel.
+template <typename Run>
+Tensor BroadcastBinary(const char* op, const Tensor& a, const Tensor& b, Run run) {
   CheckSameDType(op, a, b);
   CheckSameDevice(op, a, b);
-  if (NeedsFloat(bop)) CheckFloat(op, a);
   const Shape shape = BroadcastShapes(a.shape(), b.shape(), op);
   Tensor out = empty(shape, {.dtype = a.dtype(), .device = a.device()});
-  On(out.device()).binary(bop, a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
+  run(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, op), AsOperand(b, shape, op));
   return out;
+}
+
+Tensor Binary(BinaryOp bop, const char* op, const Tensor& a, const Tensor& b) {
+  CheckSameDType(op, a, b);  // before the float check, so that mixed dtypes get this message
+  if (NeedsFloat(bop)) CheckFloat(op, a);
+  const Device device = a.device();
+  return BroadcastBinary(op, a, b,
+                         [bop, device](DType dtype, const Shape& shape, const Operand& out, const Operand& x,
+                                       const Operand& y) { On(device).binary(bop, dtype, shape, out, x, y); });
 }
 
 Tensor BinaryScalar(BinaryOp bop, const char* op, const Tensor& a, double s, bool scalar_first) {
@@ -177,21 +187,12 @@ Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
 // The fused relu kernels are CPU loops; on a GPU the same values come from the device's unfused kernels.
 Tensor add_relu(const Tensor& a, const Tensor& b) {
   if (!a.device().is_cpu() || !b.device().is_cpu()) return relu(add(a, b));
-  CheckSameDType("add_relu", a, b);
-  const Shape shape = BroadcastShapes(a.shape(), b.shape(), "add_relu");
-  Tensor out = empty(shape, {.dtype = a.dtype()});
-  cpu::AddRelu(a.dtype(), shape, AsOperand(out), AsOperand(a, shape, "add_relu"), AsOperand(b, shape, "add_relu"));
-  return out;
+  return BroadcastBinary("add_relu", a, b, cpu::AddRelu);
 }
 
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
   if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul(grad, gt(output, 0.0));
-  CheckSameDType("relu_backward", grad, output);
-  const Shape shape = BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
-  Tensor out = empty(shape, {.dtype = grad.dtype()});
-  cpu::ReluBackward(grad.dtype(), shape, AsOperand(out), AsOperand(grad, shape, "relu_backward"),
-                    AsOperand(output, shape, "relu_backward"));
-  return out;
+  return BroadcastBinary("relu_backward", grad, output, cpu::ReluBackward);
 }
 
 void relu_backward_(const Tensor& grad, const Tensor& output) {

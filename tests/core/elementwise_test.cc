@@ -187,7 +187,8 @@ TEST(Elementwise, ReluBackwardPassesTheGradientWhereTheOutputIsPositive) {
   EXPECT_EQ(g3.to_vector<float>(), (std::vector<float>{0, 2, 0, 4, 0, 6}));
   ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 2}, {.dtype = kFloat64})); },
                   "relu_backward_: expected tensors of the same dtype, got float32 and float64");
-  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 3})); }, "relu_backward_: expected a shape broadcastable");
+  ExpectThrowWith([&] { kernels::relu_backward_(g3, zeros({3, 3})); },
+                  "relu_backward_: expected a shape broadcastable");
   ExpectThrowWith([&] { kernels::relu_backward(g, zeros({3, 70000}, {.dtype = kFloat64})); },
                   "relu_backward: expected tensors of the same dtype, got float32 and float64");
   ExpectThrowWith([&] { kernels::relu_backward(g, zeros({2})); }, "relu_backward: expected broadcastable shapes");

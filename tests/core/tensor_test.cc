@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
+
 #include "core/parallel.h"
 #include "core/random.h"
 
@@ -99,6 +102,34 @@ TEST(Parallel, CoversRangeAndPropagatesErrors) {
   });
   for (int h : hits) ASSERT_EQ(h, 1);
   EXPECT_THROW(ParallelFor(0, 100, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
+}
+
+TEST(Parallel, BalancedCutsPiecesOfAtLeastTheGrain) {
+  const int previous = GetNumThreads();
+  SetNumThreads(3);
+  std::vector<std::atomic<int>> hits(100000);
+  std::mutex mutex;
+  std::vector<int64_t> sizes;
+  ParallelForBalanced(5, 100000, 1000, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) ++hits[i];
+    std::lock_guard<std::mutex> lock(mutex);
+    sizes.push_back(hi - lo);
+  });
+  for (int64_t i = 0; i < 100000; ++i) ASSERT_EQ(hits[i].load(), i >= 5 ? 1 : 0) << i;
+  EXPECT_EQ(sizes.size(), static_cast<size_t>(3 * kPiecesPerThread));
+  for (int64_t s : sizes) EXPECT_GE(s, 1000);
+  sizes.clear();
+  ParallelForBalanced(0, 4500, 1000, [&](int64_t lo, int64_t hi) {
+    std::lock_guard<std::mutex> lock(mutex);
+    sizes.push_back(hi - lo);
+  });
+  EXPECT_EQ(sizes.size(), 4u);  // floor(4500 / 1000) pieces
+  for (int64_t s : sizes) EXPECT_GE(s, 1000);
+  sizes.clear();
+  ParallelForBalanced(0, 1999, 1000, [&](int64_t lo, int64_t hi) { sizes.push_back(hi - lo); });
+  EXPECT_EQ(sizes, (std::vector<int64_t>{1999}));  // too small to split: runs inline
+  EXPECT_THROW(ParallelForBalanced(0, 100000, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
+  SetNumThreads(previous);
 }
 
 }  // namespace
