@@ -1,8 +1,11 @@
 #ifndef NORMGRAD_CORE_DEVICE_H_
 #define NORMGRAD_CORE_DEVICE_H_
 
+#include <charconv>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace normgrad {
 
@@ -22,6 +25,20 @@ struct Device {
 
   std::string ToString() const {
     return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+  }
+
+  // The device that ToString() names: "cpu", "cuda:N", or "cuda" for cuda:0 (as torch.device reads them);
+  // nullopt for anything else. Whether the device exists is not checked (see cuda::CheckDevice).
+  static std::optional<Device> Parse(std::string_view text) {
+    if (text == "cpu") return CPU();
+    if (text == "cuda") return CUDA(0);
+    constexpr std::string_view kPrefix = "cuda:";
+    if (!text.starts_with(kPrefix) || text.size() == kPrefix.size()) return std::nullopt;
+    int index = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, error] = std::from_chars(text.data() + kPrefix.size(), end, index);
+    if (error != std::errc() || ptr != end || index < 0) return std::nullopt;
+    return CUDA(index);
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include "core/file_io.h"
 #include "core/kernels/copy.h"
+#include "core/kernels/device_copy.h"
 #include "nlohmann/json.hpp"
 
 namespace normgrad {
@@ -115,11 +116,7 @@ absl::Status WriteSafetensors(const std::string& path, const StateDict& tensors,
       return absl::InvalidArgumentError("safetensors: a tensor cannot be named \"" + name + "\"");
     }
     if (!t.defined()) return absl::InvalidArgumentError("safetensors: the tensor \"" + name + "\" is undefined");
-    if (!t.device().is_cpu()) {
-      return absl::InvalidArgumentError("safetensors: the tensor \"" + name + "\" is on " + t.device().ToString() +
-                                        "; copy it to the CPU first");
-    }
-    ordered.emplace_back(name, kernels::contiguous(t));
+    ordered.emplace_back(name, kernels::contiguous(kernels::to(t, kCPU)));  // device tensors come over first
   }
   std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
     return ItemSize(a.second.dtype()) > ItemSize(b.second.dtype());

@@ -42,9 +42,10 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 // bytes go to a new temporary file in the same folder, which is fsynced, then renamed over `path`. A failure
 // or a crash at any point leaves any previous file at `path` as it was (a crash may leave the temporary
 // "<path>.tmp.*" behind). Tensors are stored largest item size first, then by name, so that every
-// tensor's data is aligned to its item size.
-// Errors: InvalidArgument for an empty name, the name "__metadata__", an undefined tensor or one not on
-// the CPU, names or metadata that are not valid UTF-8; the errno-derived status (naming the path) for a failed open, write, fsync or rename.
+// tensor's data is aligned to its item size. Tensors on a CUDA device are copied to the host first.
+// Errors: InvalidArgument for an empty name, the name "__metadata__", an undefined tensor, names or
+// metadata that are not valid UTF-8; the errno-derived status (naming the path) for a failed open, write,
+// fsync or rename.
 [[nodiscard]] absl::Status WriteSafetensors(const std::string& path, const StateDict& tensors,
                                             const Metadata& metadata = {});
 

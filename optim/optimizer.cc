@@ -9,6 +9,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
 #include "core/error.h"
+#include "core/kernels/device_copy.h"
 
 namespace normgrad::optim {
 
@@ -65,6 +66,12 @@ StateDict Optimizer::state_dict() const {
   return out;
 }
 
+void Optimizer::MoveStateTo(Device device, std::map<std::string, Tensor>& state) {
+  for (auto& [slot, t] : state) {
+    if (t.dim() > 0 && t.device() != device) t = kernels::to(t, device);
+  }
+}
+
 absl::Status Optimizer::load_state_dict(const StateDict& state) {
   std::vector<const Tensor*> params;
   for (const Group& g : groups_) {
@@ -106,6 +113,7 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
                                      ", got ", DTypeName(t.dtype()), " of shape ", ShapeToString(t.shape())));
       }
       new_state[index][parts[2]] = NoGrad([&] { return clone(t); });
+      MoveStateTo(p.device(), new_state[index]);  // a checkpoint is read on the CPU
     } else {
       return bad(key, "unexpected key");
     }

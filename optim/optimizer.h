@@ -56,17 +56,25 @@ class Optimizer {
 
   // The names of the per-parameter state this optimizer keeps ("momentum_buffer", ...).
   virtual std::vector<std::string> StateSlots() const = 0;
-  // Calls fn(group, param, state) for every parameter that has a gradient.
+  // Calls fn(group, param, state) for every parameter that has a gradient, with the parameter's
+  // per-element state moved to its device first (the model may have moved since the last step).
   template <typename Fn>
   void ForEachParamWithGrad(Fn&& fn) {
     size_t k = 0;
     for (Group& g : groups_) {
       for (Tensor& p : g.params) {
-        if (p.grad().defined()) fn(g, p, state_[k]);
+        if (p.grad().defined()) {
+          MoveStateTo(p.device(), state_[k]);
+          fn(g, p, state_[k]);
+        }
         ++k;
       }
     }
   }
+
+  // Moves the tensors of `state` that have one value per element to `device`; step counts (rank 0) stay
+  // on the CPU, where the optimizers read them.
+  static void MoveStateTo(Device device, std::map<std::string, Tensor>& state);
 
   // Per-parameter state (momentum buffers, moments, step counts), indexed like state_dict's k.
   std::vector<std::map<std::string, Tensor>> state_;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/device.h"
 #include "core/error.h"
 
 namespace normgrad::cifar10 {
@@ -62,10 +63,7 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.max_train_batches < 0) return Bad("max_train_batches", "a count >= 0 (0: all)", absl::StrCat(c.max_train_batches));
   if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));
   if (c.threads < 0) return Bad("threads", "a count >= 0 (0: every core)", absl::StrCat(c.threads));
-  if (c.device != "cpu") {
-    return Bad("device", "cpu (this build trains on the CPU; CUDA training is not wired into train_cifar yet)",
-               absl::StrCat("\"", c.device, "\""));
-  }
+  if (!Device::Parse(c.device)) return Bad("device", "cpu, cuda or cuda:<index>", absl::StrCat("\"", c.device, "\""));
   if (c.checkpoint_dir.empty()) return Bad("checkpoint_dir", "a folder", "\"\"");
   if (c.resume && c.evaluate_only) return Bad("evaluate_only", "not together with --resume", "both");
   return absl::OkStatus();

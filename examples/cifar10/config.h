@@ -42,7 +42,7 @@ struct TrainConfig {
 
   // Running.
   int threads = 0;                  // kernel threads; 0: every core
-  std::string device = "cpu";
+  std::string device = "cpu";                  // cpu, cuda or cuda:<index> (Device::Parse)
   std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
   bool resume = false;
   bool evaluate_only = false;
@@ -52,7 +52,7 @@ struct TrainConfig {
 // InvalidArgument naming the first bad setting and its value (a model that is not a supported ResNet, a
 // schedule that is not one of the three, epochs or batch size < 1, a negative lr, momentum outside [0, 1),
 // Nesterov without momentum, milestones outside 1..epochs or not increasing, warm-up longer than the
-// run, a device other than cpu, ...).
+// run, a device that is not cpu, cuda or cuda:<index>, ...). Whether the device exists is checked by Trainer.
 [[nodiscard]] absl::Status Validate(const TrainConfig& config);
 
 // The depth of a model name: "resnet20" -> 20. Depths 6n + 2 and 18 are accepted (the flag's help lists

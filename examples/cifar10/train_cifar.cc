@@ -60,7 +60,8 @@ ABSL_FLAG(uint64_t, seed, kDefaults.seed,
 ABSL_FLAG(int, threads, kDefaults.threads, "Kernel threads (0: every core).");
 ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
           "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");
-ABSL_FLAG(std::string, device, kDefaults.device, "Where to train: cpu.");
+ABSL_FLAG(std::string, device, kDefaults.device, "Where to train: cpu, or cuda / cuda:<index> in a build with --config=cuda (the data is read and "
+          "augmented on the CPU either way).");
 ABSL_FLAG(std::string, checkpoint_dir, kDefaults.checkpoint_dir,
           "Folder for latest.safetensors, best.safetensors, metrics.jsonl and curves.svg (created if needed).");
 ABSL_FLAG(bool, resume, kDefaults.resume,

@@ -9,7 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "autograd/grad_mode.h"
+#include "core/cuda/device.h"
 #include "core/error.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/reduce.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -57,6 +59,12 @@ absl::Status Trainer::Setup() {
   NG_RETURN_IF_ERROR(Validate(config_));
   NG_ASSIGN_OR_RETURN(const int depth, ResNetDepth(config_.model));
   if (config_.threads > 0) SetNumThreads(config_.threads);
+  device_ = *Device::Parse(config_.device);
+  if (device_.is_cuda()) {
+    if (const absl::Status s = cuda::CheckDevice(device_.index); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("--device=", config_.device, ": ", s.message()));
+    }
+  }
 
   NG_ASSIGN_OR_RETURN(const std::string dir,
                       data::FindOrFetchCifar10(config_.data_dir,
@@ -94,6 +102,7 @@ absl::Status Trainer::Setup() {
 
   Generator init(config_.seed);
   model_ = nn::ResNet::Cifar(depth, {}, &init);
+  model_->to(device_);  // initialized on the CPU, so that every device starts from the same weights
   std::vector<optim::ParamGroup> groups = config_.norm_weight_decay ? optim::SingleGroup(model_->parameters())
                                                                    : optim::NoDecayOnNorms(*model_, config_.weight_decay);
   optimizer_ = std::make_unique<optim::SGD>(std::move(groups),
@@ -122,24 +131,24 @@ absl::StatusOr<RunResult> Trainer::Run() {
 }
 
 void Trainer::TrainStep(const data::Batch& batch) {
-  const Tensor logits = model_->forward(batch.images);
-  const Tensor loss =
-      nn::functional::cross_entropy(logits, batch.labels, {.label_smoothing = config_.label_smoothing});
+  const Tensor labels = kernels::to(batch.labels, device_);
+  const Tensor logits = model_->forward(kernels::to(batch.images, device_));
+  const Tensor loss = nn::functional::cross_entropy(logits, labels, {.label_smoothing = config_.label_smoothing});
   optimizer_->zero_grad();
   loss.backward();
   optimizer_->step();
   scheduler_->step();
   ++step_;
-  tally_.Add(loss.item<double>(), nn::functional::count_correct(logits, batch.labels), batch.labels.size(0));
+  tally_.Add(loss.item<double>(), nn::functional::count_correct(logits, labels), batch.labels.size(0));
 }
 
 absl::StatusOr<RunResult> Trainer::Train() {
   RunResult result;
-  std::fprintf(out_, "%s: %lld training images (%lld batches of %lld), %lld validation, %lld test; %d threads\n",
+  std::fprintf(out_, "%s: %lld training images (%lld batches of %lld), %lld validation, %lld test; %s, %d threads\n",
                config_.model.c_str(), static_cast<long long>(train_set_->size()),
                static_cast<long long>(train_loader_->num_batches()), static_cast<long long>(config_.batch_size),
                static_cast<long long>(val_set_ ? val_set_->size() : 0),
-               static_cast<long long>(test_set_ ? test_set_->size() : 0), GetNumThreads());
+               static_cast<long long>(test_set_ ? test_set_->size() : 0), device_.ToString().c_str(), GetNumThreads());
   while (epoch_ < config_.epochs) {
     model_->train();
     const double epoch_start = Now();
@@ -234,8 +243,8 @@ Evaluation Trainer::Evaluate(data::DataLoader& loader) {
   {
     NoGradGuard no_grad;
     while (std::optional<data::Batch> batch = loader.Next()) {
-      const Tensor logits = model_->forward(batch->images);
-      const double loss = nn::functional::cross_entropy(logits, batch->labels).item<double>();
+      const Tensor logits = model_->forward(kernels::to(batch->images, device_));
+      const double loss = nn::functional::cross_entropy(logits, kernels::to(batch->labels, device_)).item<double>();
       e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
     }
   }

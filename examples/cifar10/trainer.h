@@ -96,6 +96,7 @@ class Trainer {
 
   TrainConfig config_;
   std::FILE* out_;
+  Device device_ = kCPU;  // where the model trains; batches come from the loader on the CPU
 
   std::shared_ptr<const data::ImageDataset> train_set_, val_set_, test_set_;  // val, test may be null
   std::unique_ptr<data::DataLoader> train_loader_, val_loader_, test_loader_;

@@ -22,6 +22,16 @@ TEST(Tensor, CreationAndMetadata) {
   EXPECT_EQ(t.size(-1), 3);
 }
 
+TEST(Device, ParsesWhatToStringWrites) {
+  for (const Device d : {kCPU, Device::CUDA(0), Device::CUDA(3), Device::CUDA(12)}) {
+    EXPECT_EQ(Device::Parse(d.ToString()), d) << d;
+  }
+  EXPECT_EQ(Device::Parse("cuda"), Device::CUDA(0));
+  for (const char* bad : {"", "CPU", "gpu", "cuda:", "cuda:-1", "cuda:1x", "cuda:+1", "cuda: 1", "cpu:0", "cuda0"}) {
+    EXPECT_EQ(Device::Parse(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(Tensor, FromVectorAndAccess) {
   Tensor t = from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
   EXPECT_EQ(t.dtype(), kFloat32);

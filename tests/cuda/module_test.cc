@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/ops.h"
+#include "nn/checkpoint.h"
 #include "nn/functional/loss.h"
 #include "nn/resnet.h"
 #include "tests/cuda/cuda_test.h"
@@ -55,6 +56,30 @@ TEST_F(CudaModule, ResNetMovedToTheDeviceTrainsLikeTheCpu) {
   for (const auto& [name, p] : moved->named_parameters()) {
     EXPECT_TRUE(p.device().is_cpu()) << name;
     EXPECT_TRUE(p.grad().device().is_cpu()) << name;
+  }
+}
+
+// A checkpoint of a model on the device is written from host copies and loads into a model on either
+// device, values and devices as expected.
+TEST_F(CudaModule, CheckpointsOfDeviceModelsLoadOnEitherDevice) {
+  Generator gen(9);
+  const std::shared_ptr<nn::ResNet> dev = nn::ResNet::Cifar(8, {}, &gen);
+  dev->to(kCuda);
+  dev->forward(ToCuda(RandomCpu({4, 3, 32, 32}, 10)));  // in training mode: the running statistics change
+  const std::string path = ::testing::TempDir() + "/device_model.safetensors";
+  ASSERT_TRUE(Save(*dev, path).ok());
+  Generator other(10);
+  const std::shared_ptr<nn::ResNet> on_cpu = nn::ResNet::Cifar(8, {}, &other);
+  const std::shared_ptr<nn::ResNet> on_dev = nn::Clone(on_cpu);
+  on_dev->to(kCuda);
+  ASSERT_TRUE(Load(*on_cpu, path).ok());
+  ASSERT_TRUE(Load(*on_dev, path).ok());
+  const StateDict expected = dev->state_dict(), got_cpu = on_cpu->state_dict(), got_dev = on_dev->state_dict();
+  for (const auto& [name, t] : expected) {
+    EXPECT_TRUE(got_cpu.at(name).device().is_cpu()) << name;
+    EXPECT_EQ(got_dev.at(name).device(), kCuda) << name;
+    ExpectClose(got_cpu.at(name), t, 0, 0, "cpu " + name);
+    ExpectClose(got_dev.at(name), t, 0, 0, "cuda " + name);
   }
 }
 

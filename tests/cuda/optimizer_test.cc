@@ -9,6 +9,8 @@
 #include "autograd/grad_mode.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/optimizer_step.h"
+#include "autograd/ops.h"
+#include "nn/linear.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/sgd.h"
@@ -90,6 +92,40 @@ TEST_F(CudaOptimizerStep, OptimizersStepDeviceParameters) {
   EXPECT_EQ(dev.device(), testing::kCuda);
   ExpectClose(dev, cpu, 1e-6, 1e-6, "optim::SGD");
   ExpectClose(dev_adam, cpu_adam, 1e-6, 1e-6, "optim::Adam");
+}
+
+// Momentum buffers follow their parameter: to the device when the model moves after some steps, and from
+// a CPU state dict (a checkpoint) onto the device's parameters; the steps then go on as on the CPU.
+TEST_F(CudaOptimizerStep, StateFollowsTheParametersDevice) {
+  Generator gen(5);
+  const auto cpu = std::make_shared<nn::Linear>(nn::LinearOptions{.in_features = 4, .out_features = 3}, &gen);
+  const std::shared_ptr<nn::Linear> moved = nn::Clone(cpu), restored = nn::Clone(cpu);
+  const optim::SGDOptions options{.lr = 0.1, .momentum = 0.9, .nesterov = true};
+  optim::SGD sgd_cpu(cpu->parameters(), options), sgd_moved(moved->parameters(), options);
+  const Tensor x = RandomCpu({5, 4}, 6);
+  auto step = [&](nn::Linear& model, optim::SGD& sgd) {
+    sgd.zero_grad();
+    sum(model.forward(kernels::to(x, model.parameters()[0].device()))).backward();
+    sgd.step();
+  };
+  step(*cpu, sgd_cpu);
+  step(*moved, sgd_moved);
+  moved->to(testing::kCuda);  // its momentum buffers are still on the CPU
+  restored->to(testing::kCuda);
+  optim::SGD sgd_restored(restored->parameters(), options);
+  ASSERT_TRUE(restored->load_state_dict(cpu->state_dict()).ok());
+  ASSERT_TRUE(sgd_restored.load_state_dict(sgd_cpu.state_dict()).ok());
+  EXPECT_EQ(sgd_restored.state_dict().at("state.0.momentum_buffer").device(), testing::kCuda);
+  for (int i = 0; i < 2; ++i) {
+    step(*cpu, sgd_cpu);
+    step(*moved, sgd_moved);
+    step(*restored, sgd_restored);
+  }
+  EXPECT_EQ(sgd_moved.state_dict().at("state.0.momentum_buffer").device(), testing::kCuda);
+  for (size_t i = 0; i < cpu->parameters().size(); ++i) {
+    ExpectClose(moved->parameters()[i], cpu->parameters()[i], 1e-6, 1e-6, "SGD after the model moved");
+    ExpectClose(restored->parameters()[i], cpu->parameters()[i], 1e-6, 1e-6, "SGD restored onto the device");
+  }
 }
 
 TEST_F(CudaOptimizerStep, GradientClippingMatchesTheCpu) {

@@ -3,92 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
-#include "core/file_io.h"
-#include "core/random.h"
 #include "data/cifar10.h"
 #include "examples/cifar10/interrupt.h"
+#include "tests/examples/cifar10/trainer_testing.h"
 
 namespace normgrad::cifar10 {
 namespace {
-
-// A CIFAR-10 folder with `per_file` images in each of the five training files (and `test` in test_batch.bin):
-// image i has label i % 10 and pixels drawn around a colour that depends on the label, so a small network
-// can learn them; `random_labels` scrambles the labels instead (pure memorization).
-std::string WriteData(const std::string& name, int per_file, int test, bool random_labels = false) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "/", name, "_data");
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  Generator gen(99);
-  auto records = [&](int n) {
-    std::string out;
-    for (int i = 0; i < n; ++i) {
-      const int label = random_labels ? static_cast<int>(gen.NextBelow(10)) : i % 10;
-      out.push_back(static_cast<char>(label));
-      for (int c = 0; c < 3; ++c) {
-        const int base = (label * (37 + 50 * c)) % 200;
-        for (int k = 0; k < 1024; ++k) out.push_back(static_cast<char>(base + gen.NextBelow(56)));
-      }
-    }
-    return out;
-  };
-  for (int b = 1; b <= 5; ++b) {
-    EXPECT_TRUE(WriteFileAtomically(absl::StrCat(dir, "/data_batch_", b, ".bin"), records(per_file)).ok());
-  }
-  if (test > 0) {
-    EXPECT_TRUE(WriteFileAtomically(dir + "/test_batch.bin", records(test)).ok());
-  }
-  return dir;
-}
-
-// ResNet-8 (n = 1) on a handful of images: seconds per run.
-TrainConfig Tiny(const std::string& data_dir, const std::string& run) {
-  TrainConfig c;
-  c.data_dir = data_dir;
-  c.download = false;
-  c.model = "resnet8";
-  c.epochs = 2;
-  c.batch_size = 16;
-  c.val_split = 16;
-  c.lr = 0.05;
-  c.threads = 2;
-  c.loader_workers = 2;
-  c.eval_batch_size = 16;
-  c.checkpoint_dir = absl::StrCat(::testing::TempDir(), "/", run);
-  std::filesystem::remove_all(c.checkpoint_dir);
-  return c;
-}
-
-absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& c) {
-  static std::FILE* devnull = std::fopen("/dev/null", "w");  // progress output is not under test here
-  return Trainer::Create(c, devnull);
-}
-
-std::unique_ptr<Trainer> Make(const TrainConfig& c) {
-  absl::StatusOr<std::unique_ptr<Trainer>> t = Create(c);
-  EXPECT_TRUE(t.ok()) << t.status();
-  return t.ok() ? std::move(*t) : nullptr;
-}
-
-// Parameters and buffers are contiguous: their bytes can be compared directly.
-bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && a.dtype() == b.dtype() && a.is_contiguous() && b.is_contiguous() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * ItemSize(a.dtype())) == 0;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
   const std::string data = WriteData("resume", 16, 16);  // 80 training images: 64 to train on, 16 to validate
@@ -273,6 +198,13 @@ TEST(Trainer, Errors) {
   TrainConfig resume = c;
   resume.resume = true;
   EXPECT_NE(Create(resume).status().message().find("no checkpoint at"), std::string::npos);
+
+  // This build has no GPU (its CUDA kernels run on an emulator that only tests switch on).
+  TrainConfig cuda = c;
+  cuda.device = "cuda:0";
+  EXPECT_EQ(Create(cuda).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(Create(cuda).status().message().find("--device=cuda:0: normgrad was built without CUDA"),
+            std::string::npos) << Create(cuda).status();
 
   std::unique_ptr<Trainer> first = Make(c);
   ASSERT_NE(first, nullptr);

@@ -1,0 +1,88 @@
+// train_cifar's trainer on a CUDA device (the host emulator in a build without CUDA): it trains as on the
+// CPU, its checkpoints load on either device, and a resumed run is bit-exact on the device too.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "examples/cifar10/interrupt.h"
+#include "examples/cifar10/trainer.h"
+#include "tests/cuda/cuda_test.h"
+#include "tests/examples/cifar10/trainer_testing.h"
+
+namespace normgrad::cifar10 {
+namespace {
+
+using testing::ExpectClose;
+using testing::kCuda;
+
+class CudaTrainer : public testing::CudaTest {};
+
+TrainConfig OnDevice(TrainConfig c) {
+  c.device = "cuda:0";
+  return c;
+}
+
+TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
+  const std::string data = WriteData("cuda_parity", 16, 16);
+  std::unique_ptr<Trainer> cpu = Make(Tiny(data, "cuda_parity_cpu"));
+  const TrainConfig dev_config = OnDevice(Tiny(data, "cuda_parity_dev"));
+  std::unique_ptr<Trainer> dev = Make(dev_config);
+  ASSERT_NE(cpu, nullptr);
+  ASSERT_NE(dev, nullptr);
+  absl::StatusOr<RunResult> cpu_run = cpu->Run(), dev_run = dev->Run();
+  ASSERT_TRUE(cpu_run.ok()) << cpu_run.status();
+  ASSERT_TRUE(dev_run.ok()) << dev_run.status();
+  EXPECT_EQ(dev_run->steps, 8);
+  // Eight SGD steps from the same weights on the same batches; the devices differ only in float32 rounding
+  // (summation orders), which the steps amplify to some 1e-3 (a missed step or a wrong batch shows as 1e-1).
+  const StateDict want = cpu->model().state_dict(), got = dev->model().state_dict();
+  for (const auto& [key, tensor] : want) {
+    EXPECT_EQ(got.at(key).device(), kCuda) << key;
+    ExpectClose(got.at(key), tensor, 1e-2, 2e-3, key);
+  }
+  ASSERT_TRUE(dev_run->test.has_value());
+  EXPECT_EQ(dev_run->test->tally.images, 16);
+  EXPECT_NEAR(dev_run->test->tally.loss(), cpu_run->test->tally.loss(), 1e-2);
+
+  // The device run's best checkpoint, evaluated on the CPU: the same test numbers.
+  TrainConfig eval = dev_config;
+  eval.device = "cpu";
+  eval.evaluate_only = true;
+  std::unique_ptr<Trainer> reader = Make(eval);
+  ASSERT_NE(reader, nullptr);
+  absl::StatusOr<RunResult> evaluated = reader->Run();
+  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
+  EXPECT_NEAR(evaluated->test->tally.loss(), dev_run->test->tally.loss(), 1e-4);
+}
+
+TEST_F(CudaTrainer, ResumeOnTheDeviceIsBitExact) {
+  const std::string data = WriteData("cuda_resume", 16, 0);
+  std::unique_ptr<Trainer> reference = Make(OnDevice(Tiny(data, "cuda_uninterrupted")));
+  ASSERT_NE(reference, nullptr);
+  ASSERT_TRUE(reference->Run().ok());
+
+  TrainConfig config = OnDevice(Tiny(data, "cuda_interrupted"));
+  ClearInterrupt();
+  std::unique_ptr<Trainer> first = Make(config);
+  ASSERT_NE(first, nullptr);
+  first->after_step = [](int64_t step) {
+    if (step == 3) std::raise(SIGINT);
+  };
+  absl::StatusOr<RunResult> stopped = first->Run();
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_TRUE(stopped->interrupted);
+  ClearInterrupt();
+  config.resume = true;
+  std::unique_ptr<Trainer> resumed = Make(config);
+  ASSERT_NE(resumed, nullptr);
+  ASSERT_TRUE(resumed->Run().ok());
+  const StateDict want = reference->model().state_dict(), got = resumed->model().state_dict();
+  for (const auto& [key, tensor] : want) {
+    EXPECT_EQ(got.at(key).device(), kCuda) << key;
+    EXPECT_TRUE(SameBits(tensor, got.at(key))) << key;
+  }
+}
+
+}  // namespace
+}  // namespace normgrad::cifar10
