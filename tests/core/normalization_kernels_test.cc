@@ -16,22 +16,14 @@
 #include "core/kernels/view.h"
 #include "core/parallel.h"
 #include "core/random.h"
+#include "tests/testing/error.h"
 
 namespace normgrad {
 namespace {
 
 using kernels::NormBackwardResult;
 using kernels::NormForwardResult;
-
-template <typename Fn>
-void ExpectError(Fn&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing: " << message;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-  }
-}
+using testing::ExpectError;
 
 // Which statistic and which affine entry element i (row-major) belongs to.
 struct Mapping {

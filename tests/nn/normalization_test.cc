@@ -17,22 +17,14 @@
 #include "autograd/ops.h"
 #include "core/random.h"
 #include "nn/functional/normalization.h"
+#include "tests/testing/error.h"
 
 namespace normgrad {
 namespace {
 
 namespace F = nn::functional;
 using nlohmann::json;
-
-template <typename Fn>
-void ExpectError(Fn&& fn, const std::string& message) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error containing: " << message;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
-  }
-}
+using testing::ExpectError;
 
 // |actual - expected| <= rtol * (|expected| + 0.1 max|expected|): relative, with a floor for entries
 // near 0 (a float32 result is accurate to its rounding relative to the values it was computed from).
