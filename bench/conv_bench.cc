@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   normgrad::Generator gen(0);
   for (const Layer& l : kLayers) {
     if (!only_layer.empty() && only_layer != l.name) continue;
-    const normgrad::Conv2dOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
+    const normgrad::Conv2dFuncOptions options{.stride = {l.stride, l.stride}, .padding = {l.kernel / 2, l.kernel / 2}};
     const normgrad::Tensor x = normgrad::randn({batch, l.in_channels, l.size, l.size}, {}, &gen);
     const normgrad::Tensor w = normgrad::randn({l.out_channels, l.in_channels, l.kernel, l.kernel}, {}, &gen);
     const normgrad::Tensor y = k::conv2d(x, w, {}, options);

@@ -16,8 +16,8 @@ void CheckPoolOptions(const char* layer, const Pool2dOptions& o) {
   }
 }
 
-functional::Pool2dOptions ToFunctional(const Pool2dOptions& o) {
-  functional::Pool2dOptions f{.kernel_size = o.kernel_size.values, .padding = o.padding.values};
+functional::Pool2dFuncOptions ToFunctional(const Pool2dOptions& o) {
+  functional::Pool2dFuncOptions f{.kernel_size = o.kernel_size.values, .padding = o.padding.values};
   if (o.stride) f.stride = o.stride->values;
   return f;
 }

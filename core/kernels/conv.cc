@@ -11,7 +11,7 @@ namespace {
 // Checks the operands' ranks, dtypes and sizes against each other and the options (shapes only: the
 // backward passes check against the shapes of tensors they no longer have), and returns the geometry.
 cpu::ConvShape CheckConv2d(const Shape& input, DType input_dtype, const Shape& weight, DType weight_dtype,
-                           const Conv2dOptions& o) {
+                           const Conv2dFuncOptions& o) {
   NG_CHECK(input.size() == 4, "conv2d: expected input of 4 dims [N, C, H, W], got ", ShapeToString(input));
   NG_CHECK(weight.size() == 4, "conv2d: expected weight of 4 dims [C_out, C_in / groups, kH, kW], got ",
            ShapeToString(weight));
@@ -93,7 +93,7 @@ void CheckGradOutput(const char* op, const Tensor& grad_output, const cpu::ConvS
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
   const cpu::ConvShape s = CheckConv2d(input.shape(), input.dtype(), weight.shape(), weight.dtype(), options);
   if (bias.defined()) {
     NG_CHECK(bias.shape() == Shape{s.out_channels}, "conv2d: expected bias of shape [", s.out_channels, "], got ",
@@ -114,7 +114,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
 }
 
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
-                             const Conv2dOptions& options) {
+                             const Conv2dFuncOptions& options) {
   const cpu::ConvShape s = CheckConv2d(input_shape, weight.dtype(), weight.shape(), weight.dtype(), options);
   CheckGradOutput("conv2d_backward_input", grad_output, s, weight.dtype());
   CheckSameDevice("conv2d_backward_input", grad_output, "grad_output", weight, "weight");
@@ -128,7 +128,7 @@ Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, co
 }
 
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
-                              const Conv2dOptions& options) {
+                              const Conv2dFuncOptions& options) {
   const cpu::ConvShape s = CheckConv2d(input.shape(), input.dtype(), weight_shape, input.dtype(), options);
   CheckGradOutput("conv2d_backward_weight", grad_output, s, input.dtype());
   CheckSameDevice("conv2d_backward_weight", grad_output, "grad_output", input, "input");

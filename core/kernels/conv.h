@@ -29,7 +29,7 @@ namespace normgrad {
 // stride, padding, dilation (each [h, w]) and groups of a 2-d convolution. It lives in namespace normgrad
 // (as TensorOptions does) so that argument-dependent lookup never offers kernels::conv2d to a caller of
 // nn::functional::conv2d.
-struct Conv2dOptions {
+struct Conv2dFuncOptions {
   std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   int64_t groups = 1;
 };
@@ -39,16 +39,16 @@ struct Conv2dOptions {
 namespace normgrad::kernels {
 
 // out = conv(input, weight) + bias.
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& options = {});
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dFuncOptions& options = {});
 
 // d<grad_output, conv2d(input, weight)>/d input for an input of `input_shape`: the transposed convolution
 // of grad_output. Checks the shapes as conv2d does, and that grad_output has the output's shape.
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
-                             const Conv2dOptions& options = {});
+                             const Conv2dFuncOptions& options = {});
 
 // d<grad_output, conv2d(input, weight)>/d weight for a weight of `weight_shape`.
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
-                              const Conv2dOptions& options = {});
+                              const Conv2dFuncOptions& options = {});
 
 }  // namespace normgrad::kernels
 

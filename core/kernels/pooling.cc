@@ -20,7 +20,7 @@ cpu::PoolShape CheckPoolInput(const char* op, const Shape& input, DType dtype) {
   return s;
 }
 
-cpu::PoolShape CheckPool2d(const char* op, const Shape& input, DType dtype, const Pool2dOptions& o) {
+cpu::PoolShape CheckPool2d(const char* op, const Shape& input, DType dtype, const Pool2dFuncOptions& o) {
   cpu::PoolShape s = CheckPoolInput(op, input, dtype);
   const std::array<int64_t, 2> stride = o.stride.value_or(o.kernel_size);
   NG_CHECK(o.kernel_size[0] >= 1 && o.kernel_size[1] >= 1, op, ": expected kernel_size >= 1, got ",
@@ -100,7 +100,7 @@ Tensor Run(const char* op, const Tensor& in, const Shape& shape, Kernel&& kernel
 
 }  // namespace
 
-MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dOptions& options) {
+MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
   const cpu::PoolShape s = CheckPool2d("max_pool2d", input.shape(), input.dtype(), options);
   MaxPool2dResult r;
   r.indices = empty(OutputShape(input.shape(), s), {.dtype = kInt64, .device = input.device()});
@@ -128,13 +128,13 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, con
              });
 }
 
-Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options) {
+Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
   const cpu::PoolShape s = CheckPool2d("avg_pool2d", input.shape(), input.dtype(), options);
   return Run("avg_pool2d", input, OutputShape(input.shape(), s),
              [&]<typename T>(const Backend<T>& on, const T* x, T* y) { on.avg_forward(s, x, y); });
 }
 
-Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Pool2dOptions& options) {
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Pool2dFuncOptions& options) {
   const cpu::PoolShape s = CheckPool2d("avg_pool2d_backward", input_shape, grad_output.dtype(), options);
   CheckGradOutput("avg_pool2d_backward", grad_output, OutputShape(input_shape, s), grad_output.dtype());
   return Run("avg_pool2d_backward", grad_output, input_shape,

@@ -24,8 +24,8 @@
 namespace normgrad {
 
 // kernel_size, stride and padding (each [h, w]) of a 2-d pooling; in namespace normgrad for the reason
-// given at Conv2dOptions.
-struct Pool2dOptions {
+// given at Conv2dFuncOptions.
+struct Pool2dFuncOptions {
   std::array<int64_t, 2> kernel_size{};          // required: left out, it is [0, 0] and rejected
   std::optional<std::array<int64_t, 2>> stride;  // default: kernel_size
   std::array<int64_t, 2> padding{0, 0};
@@ -41,13 +41,13 @@ struct MaxPool2dResult {
 };
 
 // Largest value of each window, padding reading as -inf; the first largest on ties, NaN wins.
-MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dOptions& options);
+MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
 // grad_output routed to the input positions in `indices` (summed where windows overlap).
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
 
 // Mean of each window with padding counted as zeros: sum / (kernel_h * kernel_w).
-Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options);
-Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Pool2dOptions& options);
+Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Shape& input_shape, const Pool2dFuncOptions& options);
 
 // Mean over the windows rows [floor(i H / H_out), ceil((i + 1) H / H_out)) x cols likewise.
 Tensor adaptive_avg_pool2d(const Tensor& input, std::array<int64_t, 2> output_size);

@@ -12,7 +12,7 @@ using autograd::BackwardContext;
 using autograd::Save;
 using Grads = std::vector<Tensor>;
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
   Tensor out = kernels::conv2d(input, weight, bias, options);  // checks the arguments
   // The weight gradient needs the input, the input gradient the weight: keep only what will be used.
   const bool input_grad = input.requires_grad(), weight_grad = weight.requires_grad();

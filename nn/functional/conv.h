@@ -10,8 +10,9 @@
 
 namespace normgrad::nn::functional {
 
-// stride, padding, dilation (each [h, w]) and groups, as torch.nn.functional.conv2d takes them.
-using Conv2dOptions = normgrad::Conv2dOptions;
+// stride, padding, dilation (each [h, w]) and groups, as torch.nn.functional.conv2d takes them (named as
+// libtorch names it, apart from the module's nn::Conv2dOptions).
+using Conv2dFuncOptions = normgrad::Conv2dFuncOptions;
 
 // 2-d cross-correlation over NCHW (torch.nn.functional.conv2d):
 //   out[n, o, i, j] = bias[o] + sum_{c, p, q} weight[o, c, p, q]
@@ -22,7 +23,7 @@ using Conv2dOptions = normgrad::Conv2dOptions;
 // core/cpu/conv_direct.h). Double backward is refused: "conv2d: double backward is not supported".
 // Errors (mismatched channels, groups that do not divide the channels, non-positive stride or dilation,
 // a kernel larger than the padded input, wrong ranks or dtypes) are listed in core/kernels/conv.h.
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& options = {});
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dFuncOptions& options = {});
 
 // y = input weight^T + bias (torch.nn.functional.linear): input [..., in_features], weight
 // [out_features, in_features], bias [out_features] or undefined, y [..., out_features]. Built from

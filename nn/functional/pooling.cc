@@ -9,7 +9,7 @@ namespace normgrad::nn::functional {
 using autograd::BackwardContext;
 using Grads = std::vector<Tensor>;
 
-Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options) {
+Tensor max_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
   kernels::MaxPool2dResult r = kernels::max_pool2d(input, options);
   return autograd::Record("MaxPool2dBackward", std::move(r.output), {input},
                           [indices = r.indices, shape = input.shape()](const BackwardContext& ctx) -> Grads {
@@ -18,7 +18,7 @@ Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options) {
                           });
 }
 
-Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options) {
+Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
   return autograd::Record("AvgPool2dBackward", kernels::avg_pool2d(input, options), {input},
                           [shape = input.shape(), options](const BackwardContext& ctx) -> Grads {
                             NG_CHECK(!GradMode::is_enabled(), "avg_pool2d: double backward is not supported");

@@ -13,16 +13,17 @@
 
 namespace normgrad::nn::functional {
 
-// kernel_size (required), stride (default: kernel_size) and padding, each [h, w].
-using Pool2dOptions = normgrad::Pool2dOptions;
+// kernel_size (required), stride (default: kernel_size) and padding, each [h, w] (apart from the modules'
+// nn::Pool2dOptions).
+using Pool2dFuncOptions = normgrad::Pool2dFuncOptions;
 
 // Largest value of each window (padding reads as -inf); backward routes the gradient to the position of
 // the maximum (the first one on ties), summing where windows overlap.
-Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options);
+Tensor max_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
 
 // Mean of each window, padding counted as zeros (count_include_pad = true, PyTorch's default):
 // sum / (kernel_h * kernel_w). Backward spreads each gradient evenly over its window.
-Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options);
+Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
 
 // Mean over the windows rows [floor(i H / H_out), ceil((i + 1) H / H_out)) x cols likewise, so that the
 // output is output_size ({1, 1}: global average pooling).

@@ -20,7 +20,7 @@ Tensor N(const Shape& shape) { return randn(shape, {.dtype = kFloat64, .requires
 
 // Convolution and pooling refuse double backward (second_order = false).
 std::vector<OpCase> ConvOpCases() {
-  auto conv = [](F::Conv2dOptions options) {
+  auto conv = [](F::Conv2dFuncOptions options) {
     return [options](V x) { return F::conv2d(x[0], x[1], x.size() > 2 ? x[2] : Tensor(), options); };
   };
   return {

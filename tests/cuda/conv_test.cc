@@ -21,7 +21,7 @@ class CudaConv : public CudaTest {};
 
 struct Case {
   Shape input, weight;
-  Conv2dOptions options;
+  Conv2dFuncOptions options;
   bool bias;
 };
 

@@ -23,7 +23,7 @@ class CudaPooling : public CudaTest {};
 TEST_F(CudaPooling, MaxAndAveragePoolingMatchTheCpu) {
   struct Case {
     Shape input;
-    Pool2dOptions options;
+    Pool2dFuncOptions options;
   };
   const std::vector<Case> cases = {
       {{2, 3, 9, 7}, {.kernel_size = {2, 2}}},
@@ -55,7 +55,7 @@ TEST_F(CudaPooling, MaxAndAveragePoolingMatchTheCpu) {
 
 TEST_F(CudaPooling, MaxPoolingPropagatesNan) {
   const Tensor x = from_vector<float>({1, NAN, 3, 4, 5, 6, NAN, 8, 9}, {1, 3, 3});
-  const Pool2dOptions o{.kernel_size = {2, 2}, .stride = std::array<int64_t, 2>{1, 1}};
+  const Pool2dFuncOptions o{.kernel_size = {2, 2}, .stride = std::array<int64_t, 2>{1, 1}};
   ExpectClose(kernels::max_pool2d(ToCuda(x), o).output, kernels::max_pool2d(x, o).output, 0, 0, "values");
   ExpectClose(kernels::max_pool2d(ToCuda(x), o).indices, kernels::max_pool2d(x, o).indices, 0, 0, "indices");
 }

@@ -57,7 +57,7 @@ struct Model {
   }
 
   Tensor Loss(const Tensor& x, const Tensor& y) {
-    const Conv2dOptions same{.padding = {1, 1}};
+    const Conv2dFuncOptions same{.padding = {1, 1}};
     const Tensor h = relu(BatchNorm(F::conv2d(x, params["conv1"], {}, same), "bn1"));
     const Tensor r = relu(BatchNorm(F::conv2d(h, params["conv2"], {}, same), "bn2") + h);
     const Tensor pooled = F::flatten(F::adaptive_avg_pool2d(r, {1, 1}));

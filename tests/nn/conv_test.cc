@@ -26,7 +26,7 @@ TEST(Conv2d, MatchesPyTorchFixtures) {
       Tensor x = testing::FixtureInput(c["x"], c["x_shape"], dtype, true);
       Tensor w = testing::FixtureInput(c["w"], c["w_shape"], dtype, true);
       Tensor b = c.contains("b") ? testing::FixtureInput(c["b"], c["b_shape"], dtype, true) : Tensor();
-      const Conv2dOptions options{.stride = Pair(c["stride"]),
+      const Conv2dFuncOptions options{.stride = Pair(c["stride"]),
                                   .padding = Pair(c["padding"]),
                                   .dilation = Pair(c["dilation"]),
                                   .groups = c["groups"].get<int64_t>()};
@@ -72,7 +72,7 @@ TEST(Conv2d, Float32MatchesFloat64OnResNetShapes) {
                         Case{2, 16, 32, 16, 1, 2}, Case{1, 3, 16, 32, 3, 1}}) {
     const Tensor x = randn({c.batch, c.in_c, c.size, c.size}, {.dtype = kFloat64, .requires_grad = true}, &gen);
     const Tensor w = randn({c.out_c, c.in_c, c.kernel, c.kernel}, {.dtype = kFloat64, .requires_grad = true}, &gen);
-    const Conv2dOptions options{.stride = {c.stride, c.stride}, .padding = {c.kernel / 2, c.kernel / 2}};
+    const Conv2dFuncOptions options{.stride = {c.stride, c.stride}, .padding = {c.kernel / 2, c.kernel / 2}};
     const Tensor y64 = conv2d(x, w, {}, options);
     const Tensor dy = randn(y64.shape(), {.dtype = kFloat64}, &gen);
     y64.backward(dy);

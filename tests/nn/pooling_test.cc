@@ -31,7 +31,7 @@ TEST(Pooling, MatchesPyTorchFixtures) {
       if (op == "adaptive") {
         y = adaptive_avg_pool2d(x, Pair(c["kernel_size"]));
       } else {
-        Pool2dOptions options{.kernel_size = Pair(c["kernel_size"]), .padding = Pair(c["padding"])};
+        Pool2dFuncOptions options{.kernel_size = Pair(c["kernel_size"]), .padding = Pair(c["padding"])};
         if (!c["stride"].is_null()) options.stride = Pair(c["stride"]);
         y = op == "max" ? max_pool2d(x, options) : avg_pool2d(x, options);
       }
@@ -67,7 +67,7 @@ TEST(AvgPool2d, PaddingCountsAsZeros) {
 
 TEST(Pooling, DoubleBackwardIsRefused) {
   const Tensor x = randn({1, 1, 4, 4}, {.dtype = kFloat64, .requires_grad = true});
-  const Pool2dOptions options{.kernel_size = {2, 2}};
+  const Pool2dFuncOptions options{.kernel_size = {2, 2}};
   for (const auto& [op, y] :
        {std::pair{"max_pool2d", sum(max_pool2d(x, options))}, std::pair{"avg_pool2d", sum(avg_pool2d(x, options))},
         std::pair{"adaptive_avg_pool2d", sum(adaptive_avg_pool2d(x, {3, 3}))}}) {
