@@ -6,15 +6,13 @@
 //
 // Usage: batch_norm_bench [--threads=N] [--reps=N]
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bench/harness.h"
 #include "core/kernels/normalization.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -30,23 +28,8 @@ const std::vector<Shape> kShapes = {
     {128, 16, 32, 32}, {128, 32, 16, 16}, {128, 64, 8, 8}, {32, 64, 56, 56}, {256, 1024},
 };
 
-struct Timing {
-  double median_ms, min_ms;
-};
-
-// Median and fastest wall time of fn over `reps` calls, after a warm-up of at least 3 calls and 50 ms.
-Timing Time(const std::function<void()>& fn, int reps) {
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) fn();
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return {ms[ms.size() / 2], ms.front()};
-}
+using normgrad::bench::Time;
+using normgrad::bench::Timing;
 
 std::string Name(const Shape& shape) {
   std::string s;
@@ -58,18 +41,7 @@ std::string Name(const Shape& shape) {
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 21;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--reps=", 7) == 0) {
-      reps = std::atoi(argv[i] + 7);
-    } else {
-      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (threads < 1 || reps < 1) {
-    std::fprintf(stderr, "batch_norm_bench: expected --threads and --reps >= 1\n");
+  if (!normgrad::bench::Options("batch_norm_bench").Int("threads", &threads, 1).Int("reps", &reps, 1).Parse(argc, argv)) {
     return 2;
   }
   normgrad::SetNumThreads(threads);

@@ -8,16 +8,13 @@
 //   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
 //   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
 //               a loaded machine's time slicing leaves alone)
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "bench/harness.h"
 #include "core/cpu/conv.h"
 #include "core/kernels/conv.h"
 #include "core/kernels/linalg.h"
@@ -45,52 +42,33 @@ double Now(bool cpu_time) {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-// Median time of fn in ms, after a warm-up of at least 3 calls and 50 ms.
+// Median time of fn in ms (wall or CPU time), after a warm-up of at least 3 calls and 50 ms.
 double MedianMs(const std::function<void()>& fn, int reps, bool cpu_time) {
-  const double start = Now(cpu_time);
-  for (int i = 0; i < 3 || Now(cpu_time) - start < 0.05; ++i) fn();
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = Now(cpu_time);
-    fn();
-    ms.push_back(1e3 * (Now(cpu_time) - t0));
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return normgrad::bench::Sample(
+             [&] {
+               const double t0 = Now(cpu_time);
+               fn();
+               return 1e3 * (Now(cpu_time) - t0);
+             },
+             reps)
+      .median_ms;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, reps = 11;
-  int64_t batch = 128;
+  int threads = 2, reps = 11, batch = 128;
   bool cpu_time = false, im2col = false;
   std::string only_layer, only_pass;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--reps=", 7) == 0) {
-      reps = std::atoi(argv[i] + 7);
-    } else if (std::strncmp(argv[i], "--batch=", 8) == 0) {
-      batch = std::atoll(argv[i] + 8);
-    } else if (std::strcmp(argv[i], "--cpu-time") == 0) {
-      cpu_time = true;
-    } else if (std::strcmp(argv[i], "--im2col") == 0) {
-      im2col = true;
-    } else if (std::strncmp(argv[i], "--layer=", 8) == 0) {
-      only_layer = argv[i] + 8;
-    } else if (std::strncmp(argv[i], "--pass=", 7) == 0) {
-      only_pass = argv[i] + 7;
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: %s [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]\n",
-          argv[0]);
-      return 2;
-    }
-  }
-  if (threads < 1 || reps < 1 || batch < 1) {
-    std::fprintf(stderr, "conv_bench: expected --threads, --reps and --batch >= 1\n");
+  if (!normgrad::bench::Options("conv_bench")
+           .Int("threads", &threads, 1)
+           .Int("reps", &reps, 1)
+           .Int("batch", &batch, 1)
+           .Switch("cpu-time", &cpu_time)
+           .Switch("im2col", &im2col)
+           .String("layer", &only_layer)
+           .String("pass", &only_pass)
+           .Parse(argc, argv)) {
     return 2;
   }
   normgrad::SetNumThreads(threads);

@@ -11,12 +11,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/harness.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "data/cifar10.h"
@@ -66,22 +65,12 @@ int main(int argc, char** argv) {
   std::string data_dir;
   int threads = 2, batches = 60;
   double step_ms = 60;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--data_dir=", 11) == 0) {
-      data_dir = argv[i] + 11;
-    } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--step_ms=", 10) == 0) {
-      step_ms = std::atof(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--batches=", 10) == 0) {
-      batches = std::atoi(argv[i] + 10);
-    } else {
-      std::fprintf(stderr, "usage: %s [--data_dir=DIR] [--threads=N] [--step_ms=MS] [--batches=N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (threads < 1 || batches < 2 || step_ms < 0) {
-    std::fprintf(stderr, "data_loader_bench: expected --threads >= 1, --batches >= 2, --step_ms >= 0\n");
+  if (!normgrad::bench::Options("data_loader_bench")
+           .String("data_dir", &data_dir)
+           .Int("threads", &threads, 1)
+           .Double("step_ms", &step_ms, 0)
+           .Int("batches", &batches, 2)
+           .Parse(argc, argv)) {
     return 2;
   }
   normgrad::SetNumThreads(threads);
@@ -106,8 +95,7 @@ int main(int argc, char** argv) {
       loader.Next();
       ms.push_back(Ms(Clock::now() - t0));
     }
-    std::sort(ms.begin(), ms.end());
-    std::printf("prepare,%.4f\n", ms[ms.size() / 2]);
+    std::printf("prepare,%.4f\n", normgrad::bench::Median(ms));
   }
   // Waiting, with the workers preparing while the step keeps the cores busy.
   struct Config {

@@ -12,17 +12,15 @@
 // Usage: gpu_bench [--reps=N] [--batch=N] [--emulate]
 //   --emulate: in a build without CUDA, run on the host emulator (use a small --batch): checks the program,
 //   its numbers mean nothing.
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "autograd/ops.h"
+#include "bench/harness.h"
 #include "core/cuda/device.h"
 #include "core/kernels/device_copy.h"
 #include "core/kernels/normalization.h"
@@ -48,18 +46,15 @@ const ng::Device kCuda = ng::Device::CUDA(0);
 // Median milliseconds per call of fn: each sample queues `inner` calls and waits for the device, so that
 // the wait does not dominate short kernels. Warm-up: at least 3 samples and 50 ms.
 double MedianMs(const std::function<void()>& fn, int reps, int inner) {
-  auto sample = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < inner; ++i) fn();
-    ng::cuda::Synchronize(0);
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / inner;
-  };
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) sample();
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) ms.push_back(sample());
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return normgrad::bench::Sample(
+             [&] {
+               const auto t0 = std::chrono::steady_clock::now();
+               for (int i = 0; i < inner; ++i) fn();
+               ng::cuda::Synchronize(0);
+               return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / inner;
+             },
+             reps)
+      .median_ms;
 }
 
 std::string Name(const Shape& shape) {
@@ -185,17 +180,8 @@ void BenchResNet20(int batch, int reps) {
 int main(int argc, char** argv) {
   int reps = 21, batch = 128;
   bool emulate = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--reps=", 7) == 0) {
-      reps = std::max(1, std::atoi(argv[i] + 7));
-    } else if (std::strncmp(argv[i], "--batch=", 8) == 0) {
-      batch = std::max(2, std::atoi(argv[i] + 8));
-    } else if (std::strcmp(argv[i], "--emulate") == 0) {
-      emulate = true;
-    } else {
-      std::fprintf(stderr, "usage: gpu_bench [--reps=N] [--batch=N] [--emulate]\n");
-      return 2;
-    }
+  if (!ng::bench::Options("gpu_bench").Int("reps", &reps, 1).Int("batch", &batch, 2).Switch("emulate", &emulate).Parse(argc, argv)) {
+    return 2;
   }
 #if !defined(NORMGRAD_CUDA)
   ng::cuda::emulation::SetEnabled(emulate);

@@ -3,14 +3,11 @@
 // bench/matmul_bench.py runs this next to PyTorch and prints the comparison table.
 //
 // Usage: matmul_bench [--threads=N] [--reps=N]
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "bench/harness.h"
 #include "core/kernels/linalg.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -36,37 +33,14 @@ double MedianMs(const Shape3& s, int reps) {
   const Shape sa = s.batch ? Shape{s.batch, s.m, s.k} : Shape{s.m, s.k};
   const Shape sb = s.batch ? Shape{s.batch, s.k, s.n} : Shape{s.k, s.n};
   const normgrad::Tensor a = normgrad::randn(sa, {}, &gen), b = normgrad::randn(sb, {}, &gen);
-  // Warm-up (page faults, OpenBLAS buffers, clock ramp): at least 3 calls and 50 ms.
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 3 || std::chrono::steady_clock::now() - start < std::chrono::milliseconds(50); ++i) {
-    normgrad::kernels::matmul(a, b);
-  }
-  std::vector<double> ms;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    normgrad::kernels::matmul(a, b);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return normgrad::bench::Time([&] { normgrad::kernels::matmul(a, b); }, reps).median_ms;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 21;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
-      threads = std::atoi(argv[i] + 10);
-    } else if (std::strncmp(argv[i], "--reps=", 7) == 0) {
-      reps = std::atoi(argv[i] + 7);
-    } else {
-      std::fprintf(stderr, "usage: %s [--threads=N] [--reps=N]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (threads < 1 || reps < 1) {
-    std::fprintf(stderr, "matmul_bench: expected --threads and --reps >= 1\n");
+  if (!normgrad::bench::Options("matmul_bench").Int("threads", &threads, 1).Int("reps", &reps, 1).Parse(argc, argv)) {
     return 2;
   }
   normgrad::SetNumThreads(threads);

@@ -14,15 +14,13 @@
 // --no-eval skips the eval forwards (for profiling the training step alone).
 //
 // Usage: resnet_step_bench [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary] [--no-eval]
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <vector>
 
+#include "bench/harness.h"
 #include "core/parallel.h"
 #include "nn/functional/loss.h"
 #include "normgrad/normgrad.h"
@@ -40,17 +38,7 @@ double CpuMs() {
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-bool IntFlag(const char* arg, const char* name, int* value) {
-  const size_t n = std::strlen(name);
-  if (std::strncmp(arg, name, n) != 0 || arg[n] != '=') return false;
-  *value = std::atoi(arg + n + 1);
-  return true;
-}
+using ng::bench::Median;
 
 constexpr int kPhases = 5;  // forward, loss, zero_grad, backward, step
 constexpr const char* kPhaseNames[kPhases] = {"forward", "loss", "zero_grad", "backward", "step"};
@@ -59,26 +47,16 @@ constexpr const char* kPhaseNames[kPhases] = {"forward", "loss", "zero_grad", "b
 
 int main(int argc, char** argv) {
   int threads = 2, batch = 128, steps = 10, warmup = 3;
-  bool summary = false, run_eval = true;
-  for (int i = 1; i < argc; ++i) {
-    if (IntFlag(argv[i], "--threads", &threads) || IntFlag(argv[i], "--batch", &batch) ||
-        IntFlag(argv[i], "--steps", &steps) || IntFlag(argv[i], "--warmup", &warmup)) {
-      continue;
-    }
-    if (std::strcmp(argv[i], "--summary") == 0) {
-      summary = true;
-      continue;
-    }
-    if (std::strcmp(argv[i], "--no-eval") == 0) {
-      run_eval = false;
-      continue;
-    }
-    std::fprintf(stderr, "usage: %s [--threads=N] [--batch=N] [--steps=N] [--warmup=N] [--summary] [--no-eval]\n",
-                 argv[0]);
-    return 2;
-  }
-  if (threads < 1 || batch < 1 || steps < 1 || warmup < 0) {
-    std::fprintf(stderr, "resnet_step_bench: expected --threads, --batch, --steps >= 1 and --warmup >= 0\n");
+  bool summary = false;
+  bool no_eval = false;
+  if (!ng::bench::Options("resnet_step_bench")
+           .Int("threads", &threads, 1)
+           .Int("batch", &batch, 1)
+           .Int("steps", &steps, 1)
+           .Int("warmup", &warmup, 0)
+           .Switch("summary", &summary)
+           .Switch("no-eval", &no_eval)
+           .Parse(argc, argv)) {
     return 2;
   }
   ng::SetNumThreads(threads);
@@ -122,7 +100,7 @@ int main(int argc, char** argv) {
 
   model->eval();
   std::vector<double> eval;
-  for (int s = 0; run_eval && s < warmup + steps; ++s) {
+  for (int s = 0; !no_eval && s < warmup + steps; ++s) {
     const double cpu0 = CpuMs();
     const auto t0 = Clock::now();
     ng::NoGrad([&] { return (*model)(x); });
@@ -156,7 +134,7 @@ int main(int argc, char** argv) {
     const double ms = median_of(p + 1);
     std::printf("  %-20s %9.2f ms  %5.1f%%\n", kPhaseNames[p], ms, 100 * ms / step_ms);
   }
-  if (!run_eval) return 0;
+  if (no_eval) return 0;
   const double eval_ms = Median(eval);
   std::printf("%-22s %9.2f ms  %8.1f images/s  (CPU time %.2f ms)\n", "eval forward", eval_ms,
               batch * 1e3 / eval_ms, Median(eval_cpu));

@@ -5,7 +5,6 @@
 #include "core/cuda/device.h"
 #include "core/cuda/device_math.h"
 #include "core/cuda/launch.h"
-#include "core/cuda/memory.h"
 
 namespace normgrad::cuda {
 namespace {
@@ -71,14 +70,24 @@ __global__ void MaxPool2dForwardKernel(PoolShape s, const T* input, T* output, i
   }
 }
 
-// grad_input (zeroed first) += each output's gradient at the position its index names: atomics, as the
-// backward has only the indices, not the windows.
+// grad_input[pos] = the sum of the gradients of the outputs whose maximum is at pos. Each input gathers
+// from the outputs whose windows may hold it (an index is always inside its output's window), in output
+// order: no atomics, so the result is the same every run and the CPU's, which adds in that order.
 template <typename T>
 __global__ void MaxPool2dBackwardKernel(PoolShape s, const T* grad_output, const int64_t* indices, T* grad_input) {
-  const int64_t plane_out = s.out_h * s.out_w;
-  for (int64_t e = GlobalThreadIndex(); e < s.planes * plane_out; e += GridStride()) {
-    const int64_t p = e / plane_out;
-    atomicAdd(grad_input + p * s.in_h * s.in_w + indices[e], grad_output[e]);
+  const int64_t plane_in = s.in_h * s.in_w, plane_out = s.out_h * s.out_w;
+  for (int64_t e = GlobalThreadIndex(); e < s.planes * plane_in; e += GridStride()) {
+    const int64_t p = e / plane_in, pos = e - p * plane_in, y = pos / s.in_w, x = pos - y * s.in_w;
+    const Window is = Candidates<false>(y, true, s), js = Candidates<false>(x, false, s);
+    const T* g = grad_output + p * plane_out;
+    const int64_t* index = indices + p * plane_out;
+    T sum = 0;
+    for (int64_t i = is.lo; i < is.hi; ++i) {
+      for (int64_t j = js.lo; j < js.hi; ++j) {
+        if (index[i * s.out_w + j] == pos) sum += g[i * s.out_w + j];
+      }
+    }
+    grad_input[e] = sum;
   }
 }
 
@@ -133,9 +142,8 @@ void MaxPool2dForward(const PoolShape& s, const T* input, T* output, int64_t* in
 
 template <typename T>
 void MaxPool2dBackward(const PoolShape& s, const T* grad_output, const int64_t* indices, T* grad_input) {
-  Zero(grad_input, Inputs(s) * sizeof(T), CurrentDevice());
-  if (Outputs(s) > 0) {
-    Launch<MaxPool2dBackwardKernel<T>>(GridSize(Outputs(s)), kBlockSize, s, grad_output, indices, grad_input);
+  if (Inputs(s) > 0) {
+    Launch<MaxPool2dBackwardKernel<T>>(GridSize(Inputs(s)), kBlockSize, s, grad_output, indices, grad_input);
   }
 }
 
