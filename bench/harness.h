@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,7 +57,7 @@ class Options {
     return Add(name, "=N", [=](const std::string& text) {
       char* end = nullptr;
       const long v = std::strtol(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || v < min) return false;
+      if (text.empty() || *end != '\0' || v < min || v > std::numeric_limits<int>::max()) return false;
       *value = static_cast<int>(v);
       return true;
     });

@@ -33,11 +33,15 @@ struct Device {
     if (text == "cpu") return CPU();
     if (text == "cuda") return CUDA(0);
     constexpr std::string_view kPrefix = "cuda:";
-    if (!text.starts_with(kPrefix) || text.size() == kPrefix.size()) return std::nullopt;
+    if (!text.starts_with(kPrefix)) return std::nullopt;
+    // Digits without a sign or leading zeros, as ToString() writes them.
+    const std::string_view digits = text.substr(kPrefix.size());
+    if (digits.empty() || digits[0] < '0' || digits[0] > '9' || (digits[0] == '0' && digits.size() > 1)) {
+      return std::nullopt;
+    }
     int index = 0;
-    const char* end = text.data() + text.size();
-    const auto [ptr, error] = std::from_chars(text.data() + kPrefix.size(), end, index);
-    if (error != std::errc() || ptr != end || index < 0) return std::nullopt;
+    const auto [ptr, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
+    if (error != std::errc() || ptr != digits.data() + digits.size()) return std::nullopt;
     return CUDA(index);
   }
 };

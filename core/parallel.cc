@@ -35,6 +35,8 @@ bool SpinUntil(Done done) {
     if (i % 64 == 63 && std::chrono::steady_clock::now() > deadline) return false;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
 #endif
   }
 }
@@ -137,7 +139,7 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   Job job_;
   int64_t next_chunk_ = 0;
-  // Written under mutex_; atomic so that a polling thread may read them without it.
+  // Written under mutex_ while workers exist; atomic so that a polling thread may read them without it.
   std::atomic<int64_t> pending_ = 0;
   std::atomic<uint64_t> generation_ = 0;
   std::atomic<bool> stopping_ = false;

@@ -26,12 +26,12 @@ void Adam::step() {
     NG_CHECK(p.is_contiguous(), name_, ": expected contiguous parameters, got one of shape ",
              ShapeToString(p.shape()));
     const Tensor grad = contiguous(p.grad());
-    if (!state.count("step")) {
-      state["step"] = zeros({}, {.dtype = kFloat64});
+    if (!state.count(kStepSlot)) {
+      state[kStepSlot] = zeros({}, {.dtype = kFloat64});
       state["exp_avg"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
       state["exp_avg_sq"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
     }
-    double& t = *state["step"].data<double>();
+    double& t = *state[kStepSlot].data<double>();
     t += 1;
     VisitFloatDType(p.dtype(), name_, [&]<typename T>() {
       kernels::OptimizerStepOn<T>(p.device())

@@ -32,7 +32,7 @@ class Adam : public Optimizer {
   Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled);
 
  private:
-  std::vector<std::string> StateSlots() const override { return {"step", "exp_avg", "exp_avg_sq"}; }
+  std::vector<std::string> StateSlots() const override { return {kStepSlot, "exp_avg", "exp_avg_sq"}; }
   AdamOptions options_;
   bool decoupled_;
 };

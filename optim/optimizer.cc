@@ -68,7 +68,7 @@ StateDict Optimizer::state_dict() const {
 
 void Optimizer::MoveStateTo(Device device, std::map<std::string, Tensor>& state) {
   for (auto& [slot, t] : state) {
-    if (t.dim() > 0 && t.device() != device) t = kernels::to(t, device);
+    if (slot != kStepSlot && t.device() != device) t = kernels::to(t, device);
   }
 }
 
@@ -107,9 +107,12 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
       const Tensor& p = *params[index];
       const std::vector<std::string> slots = StateSlots();
       if (std::find(slots.begin(), slots.end(), parts[2]) == slots.end()) return bad(key, "unexpected key");
-      const bool per_element = t.dim() > 0;
-      if (per_element && (t.shape() != p.shape() || t.dtype() != p.dtype())) {
-        return bad(key, absl::StrCat("expected ", DTypeName(p.dtype()), " of shape ", ShapeToString(p.shape()),
+      // A step count is a float64 scalar; every other slot has the parameter's shape and dtype.
+      const bool step = parts[2] == kStepSlot;
+      const Shape want_shape = step ? Shape{} : p.shape();
+      const DType want_dtype = step ? kFloat64 : p.dtype();
+      if (t.shape() != want_shape || t.dtype() != want_dtype) {
+        return bad(key, absl::StrCat("expected ", DTypeName(want_dtype), " of shape ", ShapeToString(want_shape),
                                      ", got ", DTypeName(t.dtype()), " of shape ", ShapeToString(t.shape())));
       }
       new_state[index][parts[2]] = NoGrad([&] { return clone(t); });

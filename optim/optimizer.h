@@ -72,8 +72,10 @@ class Optimizer {
     }
   }
 
-  // Moves the tensors of `state` that have one value per element to `device`; step counts (rank 0) stay
-  // on the CPU, where the optimizers read them.
+  // The state slot of step counts (a float64 scalar), which stays on the CPU, where the optimizers read it.
+  static constexpr const char* kStepSlot = "step";
+
+  // Moves every tensor of `state` but the step count to `device`.
   static void MoveStateTo(Device device, std::map<std::string, Tensor>& state);
 
   // Per-parameter state (momentum buffers, moments, step counts), indexed like state_dict's k.

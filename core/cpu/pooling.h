@@ -25,7 +25,8 @@ int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
 template <typename T>
 void MaxPool2dForward(const PoolShape& s, const T* input, T* output, int64_t* indices);
 
-// grad_input (overwritten) = grad_output routed to the positions in `indices`, summed where windows share one.
+// grad_input (overwritten) = grad_output routed to the positions in `indices`, summed in output order
+// where windows share one. Only planes and sizes of `s` are used here; the CUDA twin uses the windows too.
 template <typename T>
 void MaxPool2dBackward(const PoolShape& s, const T* grad_output, const int64_t* indices, T* grad_input);
 

@@ -2,12 +2,11 @@
 #define NORMGRAD_CORE_CUDA_POOLING_H_
 
 // 2-d pooling on a CUDA device, the counterparts of core/cpu/pooling.h with the same arguments (device
-// pointers; see cpu::PoolShape for the shape legend) and the same results, bit for bit where the CPU's
-// order of additions is kept: forwards run one thread per output; the average backwards gather, one
-// thread per input element, the gradients of the outputs whose windows hold it, in output order (no
-// atomics, so results do not depend on scheduling). Max pooling's backward knows only the indices, not
-// the windows, so it adds each output's gradient at its index with an atomic: with overlapping windows
-// (kernel > stride), the order of additions at a shared maximum, and so its last bit, may vary.
+// pointers; see cpu::PoolShape for the shape legend) and the same results, bit for bit: forwards run one
+// thread per output; backwards gather, one thread per input element, the gradients of the outputs whose
+// windows hold it (max pooling: those whose index names it), in output order as the CPU adds them (no
+// atomics, so results do not depend on scheduling). Max pooling's backward needs the whole shape, the
+// windows included, not only the indices.
 
 #include <cstdint>
 

@@ -110,17 +110,17 @@ MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options
   return r;
 }
 
-Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape) {
-  cpu::PoolShape s = CheckPoolInput("max_pool2d_backward", input_shape, grad_output.dtype());
-  NG_CHECK(indices.dtype() == kInt64 && indices.shape() == grad_output.shape() &&
-               grad_output.dim() == static_cast<int64_t>(input_shape.size()),
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape,
+                           const Pool2dFuncOptions& options) {
+  // The windows matter to the CUDA kernel, which gathers each input's gradient from the outputs around it.
+  const cpu::PoolShape s = CheckPool2d("max_pool2d_backward", input_shape, grad_output.dtype(), options);
+  CheckGradOutput("max_pool2d_backward", grad_output, OutputShape(input_shape, s), grad_output.dtype());
+  NG_CHECK(indices.dtype() == kInt64 && indices.shape() == grad_output.shape(),
            "max_pool2d_backward: expected int64 indices of grad_output's shape ", ShapeToString(grad_output.shape()),
            ", got ", indices.dtype(), " ", ShapeToString(indices.shape()));
   NG_CHECK(indices.device() == grad_output.device(),
            "max_pool2d_backward: expected indices and grad_output on the same device, got ", indices.device(),
            " and ", grad_output.device());
-  s.out_h = grad_output.size(-2);
-  s.out_w = grad_output.size(-1);
   const Tensor idx = contiguous(indices);
   return Run("max_pool2d_backward", grad_output, input_shape,
              [&]<typename T>(const Backend<T>& on, const T* dy, T* dx) {

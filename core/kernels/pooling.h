@@ -42,8 +42,10 @@ struct MaxPool2dResult {
 
 // Largest value of each window, padding reading as -inf; the first largest on ties, NaN wins.
 MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
-// grad_output routed to the input positions in `indices` (summed where windows overlap).
-Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape);
+// grad_output routed to the input positions in `indices` (summed where windows overlap): the indices
+// max_pool2d returned for an input of `input_shape` with the same options.
+Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape,
+                           const Pool2dFuncOptions& options);
 
 // Mean of each window with padding counted as zeros: sum / (kernel_h * kernel_w).
 Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options);

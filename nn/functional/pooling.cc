@@ -12,9 +12,9 @@ using Grads = std::vector<Tensor>;
 Tensor max_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
   kernels::MaxPool2dResult r = kernels::max_pool2d(input, options);
   return autograd::Record("MaxPool2dBackward", std::move(r.output), {input},
-                          [indices = r.indices, shape = input.shape()](const BackwardContext& ctx) -> Grads {
+                          [indices = r.indices, shape = input.shape(), options](const BackwardContext& ctx) -> Grads {
                             NG_CHECK(!GradMode::is_enabled(), "max_pool2d: double backward is not supported");
-                            return {kernels::max_pool2d_backward(ctx.grad, indices, shape)};
+                            return {kernels::max_pool2d_backward(ctx.grad, indices, shape, options)};
                           });
 }
 

@@ -27,7 +27,7 @@ TEST(Device, ParsesWhatToStringWrites) {
     EXPECT_EQ(Device::Parse(d.ToString()), d) << d;
   }
   EXPECT_EQ(Device::Parse("cuda"), Device::CUDA(0));
-  for (const char* bad : {"", "CPU", "gpu", "cuda:", "cuda:-1", "cuda:1x", "cuda:+1", "cuda: 1", "cpu:0", "cuda0"}) {
+  for (const char* bad : {"", "CPU", "gpu", "cuda:", "cuda:-1", "cuda:-0", "cuda:01", "cuda:1x", "cuda:+1", "cuda: 1", "cpu:0", "cuda0"}) {
     EXPECT_EQ(Device::Parse(bad), std::nullopt) << bad;
   }
 }
@@ -115,7 +115,10 @@ TEST(Parallel, CoversRangeAndPropagatesErrors) {
 }
 
 TEST(Parallel, BalancedCutsPiecesOfAtLeastTheGrain) {
-  const int previous = GetNumThreads();
+  struct RestoreThreads {
+    int previous = GetNumThreads();
+    ~RestoreThreads() { SetNumThreads(previous); }
+  } restore;  // also when an ASSERT returns early
   SetNumThreads(3);
   std::vector<std::atomic<int>> hits(100000);
   std::mutex mutex;
@@ -139,7 +142,6 @@ TEST(Parallel, BalancedCutsPiecesOfAtLeastTheGrain) {
   ParallelForBalanced(0, 1999, 1000, [&](int64_t lo, int64_t hi) { sizes.push_back(hi - lo); });
   EXPECT_EQ(sizes, (std::vector<int64_t>{1999}));  // too small to split: runs inline
   EXPECT_THROW(ParallelForBalanced(0, 100000, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
-  SetNumThreads(previous);
 }
 
 }  // namespace

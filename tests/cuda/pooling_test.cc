@@ -42,8 +42,9 @@ TEST_F(CudaPooling, MaxAndAveragePoolingMatchTheCpu) {
       ExpectClose(dev.indices, cpu.indices, 0, 0, "max_pool2d indices " + what);
       const Tensor dy = RandomCpu(cpu.output.shape(), 2, dtype);
       // Overlapping windows share maxima, whose gradients both devices add in output order: bit for bit.
-      ExpectClose(kernels::max_pool2d_backward(ToCuda(dy), dev.indices, c.input),
-                  kernels::max_pool2d_backward(dy, cpu.indices, c.input), 0, 0, "max_pool2d_backward " + what);
+      ExpectClose(kernels::max_pool2d_backward(ToCuda(dy), dev.indices, c.input, c.options),
+                  kernels::max_pool2d_backward(dy, cpu.indices, c.input, c.options), 0, 0,
+                  "max_pool2d_backward " + what);
       const Tensor avg = kernels::avg_pool2d(x, c.options);
       ExpectClose(kernels::avg_pool2d(ToCuda(x), c.options), avg, 0, 0, "avg_pool2d " + what);
       ExpectClose(kernels::avg_pool2d_backward(ToCuda(dy), c.input, c.options),

@@ -181,6 +181,19 @@ TEST(State, MismatchedStateIsRejectedAndChangesNothing) {
   for (const auto& [key, t] : before) EXPECT_EQ(after.at(key).to_vector<double>(), t.to_vector<double>()) << key;
 }
 
+TEST(State, AdamStepCountsMustBeFloat64Scalars) {
+  std::vector<Tensor> params = InitialParams();
+  Adam opt(params, {.lr = 0.01});
+  SetGradients(params, 0);
+  opt.step();
+  StateDict bad = opt.state_dict();
+  bad["state.0.step"] = full({}, 1.0);  // float32, as PyTorch keeps it
+  EXPECT_THAT(std::string(opt.load_state_dict(bad).message()),
+              HasSubstr("state.0.step: expected float64 of shape [], got float32 of shape []"));
+  bad["state.0.step"] = full({1}, 1.0, {.dtype = kFloat64});
+  EXPECT_THAT(std::string(opt.load_state_dict(bad).message()), HasSubstr("got float64 of shape [1]"));
+}
+
 TEST(Errors, BadHyperparameters) {
   std::vector<Tensor> ps = InitialParams();
   auto message = [](auto&& make) -> std::string {

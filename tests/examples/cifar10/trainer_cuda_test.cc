@@ -41,19 +41,24 @@ TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
     EXPECT_EQ(got.at(key).device(), kCuda) << key;
     ExpectClose(got.at(key), tensor, 1e-2, 2e-3, key);
   }
-  ASSERT_TRUE(dev_run->test.has_value());
+  ASSERT_TRUE(dev_run->test.has_value() && cpu_run->test.has_value());
   EXPECT_EQ(dev_run->test->tally.images, 16);
   EXPECT_NEAR(dev_run->test->tally.loss(), cpu_run->test->tally.loss(), 1e-2);
 
-  // The device run's best checkpoint, evaluated on the CPU: the same test numbers.
-  TrainConfig eval = dev_config;
-  eval.device = "cpu";
-  eval.evaluate_only = true;
-  std::unique_ptr<Trainer> reader = Make(eval);
-  ASSERT_NE(reader, nullptr);
-  absl::StatusOr<RunResult> evaluated = reader->Run();
-  ASSERT_TRUE(evaluated.ok()) << evaluated.status();
-  EXPECT_NEAR(evaluated->test->tally.loss(), dev_run->test->tally.loss(), 1e-4);
+  // The device run's best checkpoint, evaluated on the CPU and on the device: the same test numbers.
+  double losses[2];
+  for (const char* device : {"cpu", "cuda:0"}) {
+    TrainConfig eval = dev_config;
+    eval.device = device;
+    eval.evaluate_only = true;
+    std::unique_ptr<Trainer> reader = Make(eval);
+    ASSERT_NE(reader, nullptr);
+    absl::StatusOr<RunResult> evaluated = reader->Run();
+    ASSERT_TRUE(evaluated.ok()) << evaluated.status();
+    ASSERT_TRUE(evaluated->test.has_value());
+    losses[eval.device == "cpu" ? 0 : 1] = evaluated->test->tally.loss();
+  }
+  EXPECT_NEAR(losses[0], losses[1], 1e-5);
 }
 
 TEST_F(CudaTrainer, ResumeOnTheDeviceIsBitExact) {
