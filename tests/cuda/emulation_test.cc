@@ -122,7 +122,9 @@ TEST_F(CudaEmulation, WarpShufflesFollowCudaRules) {
   for (int t = 0; t < 64; ++t) {
     const int lane = t % 32, warp = t / 32;
     const int warp_sum = 32 * 32 * warp + 31 * 32 / 2;
-    if (lane == 0) EXPECT_EQ(got[t * 5 + 0], warp_sum);
+    if (lane == 0) {
+      EXPECT_EQ(got[t * 5 + 0], warp_sum);
+    }
     EXPECT_EQ(got[t * 5 + 1], warp_sum) << t;
     EXPECT_EQ(got[t * 5 + 2], lane >= 3 ? t - 3 : t) << t;          // lanes below 3 keep their own
     EXPECT_EQ(got[t * 5 + 3], t / 16 * 16 + 5) << t;                 // lane 5 of each 16-lane segment
