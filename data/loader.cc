@@ -34,6 +34,7 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   const LoaderOptions& o = options_;
   NG_CHECK(o.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ", o.batch_size);
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
+  NG_CHECK(o.cutout >= 0, "DataLoader: expected cutout >= 0, got ", o.cutout);
   NG_CHECK(o.num_workers >= 0, "DataLoader: expected num_workers >= 0, got ", o.num_workers);
   NG_CHECK(o.prefetch >= 1, "DataLoader: expected prefetch >= 1, got ", o.prefetch);
   NG_CHECK(o.mean.size() == o.std.size() && (o.mean.empty() || static_cast<int64_t>(o.mean.size()) == data_->channels),
@@ -167,6 +168,8 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   float* out = batch.images.data<float>();
   int64_t* labels = batch.labels.data<int64_t>();
   Generator augment(AugmentationSeed(options_.seed, epoch, index));
+  // Cutout draws from a stream of its own, so that turning it on leaves the crops and flips as they were.
+  Generator cutout(SplitMix64(AugmentationSeed(options_.seed, epoch, index)));
   for (int64_t i = 0; i < count; ++i) {
     const int64_t item = order_[begin + i];
     const uint8_t* src = d.image(item);
@@ -188,6 +191,17 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
         for (int64_t x = 0; x < W; ++x) {
           const int64_t sx = (flip ? W - 1 - x : x) + dx - pad;
           row[x] = sx >= 0 && sx < W ? lut[src_row[sx]] : lut[0];
+        }
+      }
+    }
+    if (options_.cutout > 0) {
+      const int64_t y0 = static_cast<int64_t>(cutout.NextBelow(H)) - options_.cutout / 2;
+      const int64_t x0 = static_cast<int64_t>(cutout.NextBelow(W)) - options_.cutout / 2;
+      const int64_t x_begin = std::max<int64_t>(x0, 0), x_end = std::min(x0 + options_.cutout, W);
+      for (int64_t c = 0; c < C; ++c) {
+        for (int64_t y = std::max<int64_t>(y0, 0); y < std::min(y0 + options_.cutout, H); ++y) {
+          float* row = out + ((i * C + c) * H + y) * W;
+          std::fill(row + x_begin, row + x_end, 0.0f);
         }
       }
     }

@@ -31,6 +31,10 @@ struct LoaderOptions {
   int64_t crop_padding = 0;
   // Mirror each image left-right with probability 1/2 (after the crop).
   bool horizontal_flip = false;
+  // Cutout (DeVries & Taylor 2017): after the crop and flip, set a cutout x cutout square centred on a
+  // uniformly drawn pixel (clipped where it crosses the border) to 0 in every channel, which after
+  // normalization is the channel mean. 0 turns it off; its draws do not move the crops' and flips'.
+  int64_t cutout = 0;
   // Per-channel normalization of pixel/255: (pixel/255 - mean[c]) / std[c]. Empty: pixel/255 only.
   std::vector<double> mean;
   std::vector<double> std;
@@ -66,7 +70,7 @@ struct LoaderStats {
 //   while (std::optional<Batch> b = loader.Next()) { ... b->images, b->labels ... }   // one epoch
 //
 // Determinism: epoch e's order is a permutation drawn from the shuffle generator, which carries over from
-// epoch to epoch; batch b's crops and flips come from a generator seeded with a hash of (seed, e, b).
+// epoch to epoch; batch b's crops, flips and cutouts come from a generator seeded with a hash of (seed, e, b).
 // Workers prepare batches in any order and the caller receives them in order, so the batches are the same
 // bit for bit whatever num_workers and prefetch are, and across an exact resume (state()/set_state()).
 //
@@ -74,7 +78,7 @@ struct LoaderStats {
 // once, so that evaluation between epochs overlaps with it. Not thread-safe: one thread calls Next().
 class DataLoader {
  public:
-  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, num_workers < 0, prefetch < 1, or
+  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, num_workers < 0, prefetch < 1, or
   // mean/std that are not one positive std per channel.
   DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options);
   ~DataLoader();

@@ -59,6 +59,7 @@ absl::Status Validate(const TrainConfig& c) {
                  absl::StrJoin(c.milestones, ","));
     }
   }
+  if (c.cutout < 0) return Bad("cutout", "a side in pixels >= 0 (0: none)", absl::StrCat(c.cutout));
   if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
   if (c.max_train_batches < 0) return Bad("max_train_batches", "a count >= 0 (0: all)", absl::StrCat(c.max_train_batches));
   if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));
@@ -108,19 +109,17 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"seed", c.seed},
           {"val_split", c.val_split},
           {"max_train_batches", c.max_train_batches},
-          {"augment", c.augment}};
+          {"augment", c.augment},
+          {"cutout", c.cutout}};
 }
 
 std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config) {
   std::vector<std::string> out;
-  const nlohmann::json now = TrajectoryJson(config);
+  const nlohmann::json now = TrajectoryJson(config), defaults = TrajectoryJson(TrainConfig());
   for (const auto& [key, value] : now.items()) {
     const auto it = saved.find(key);
-    if (it == saved.end()) {
-      out.push_back(absl::StrCat(key, ": not in the checkpoint"));
-    } else if (*it != value) {
-      out.push_back(absl::StrCat(key, ": checkpoint ", it->dump(), ", now ", value.dump()));
-    }
+    const nlohmann::json& before = it != saved.end() ? *it : defaults.at(key);
+    if (before != value) out.push_back(absl::StrCat(key, ": checkpoint ", before.dump(), ", now ", value.dump()));
   }
   return out;
 }

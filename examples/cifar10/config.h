@@ -22,6 +22,7 @@ struct TrainConfig {
   int64_t val_split = 5000;         // training images held out (the last ones) to validate on
   int64_t max_train_batches = 0;    // > 0: train on only that many batches per epoch (smoke runs)
   bool augment = true;              // random crops with 4-pixel padding and horizontal flips
+  int64_t cutout = 0;               // > 0: also cut out a square of that side (data::LoaderOptions::cutout)
   int loader_workers = 2;           // background threads preparing batches
 
   // Model and optimization.
@@ -72,6 +73,7 @@ optim::SchedulePtr MakeSchedule(const TrainConfig& config, int64_t steps_per_epo
 nlohmann::json TrajectoryJson(const TrainConfig& config);
 
 // The settings of `saved` (a TrajectoryJson) that differ from `config`'s: "epochs: checkpoint 30, now 40".
+// A setting the checkpoint predates counts as its default (what runs had before it existed).
 std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config);
 
 }  // namespace normgrad::cifar10

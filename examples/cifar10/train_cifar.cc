@@ -54,6 +54,9 @@ ABSL_FLAG(double, label_smoothing, kDefaults.label_smoothing,
           "Label smoothing e for the training loss: targets put 1 - e + e/10 on the label and e/10 on every "
           "other class (0: plain cross-entropy; evaluation always reports plain cross-entropy).");
 ABSL_FLAG(bool, augment, kDefaults.augment, "Random crops (4-pixel zero padding) and horizontal flips.");
+ABSL_FLAG(int64_t, cutout, kDefaults.cutout,
+          "Cutout: also blank a square of this many pixels a side, centred on a random pixel of each training "
+          "image (DeVries & Taylor 2017 use 16 for CIFAR-10); 0: none.");
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   c.val_split = absl::GetFlag(FLAGS_val_split);
   c.max_train_batches = absl::GetFlag(FLAGS_max_train_batches);
   c.augment = absl::GetFlag(FLAGS_augment);
+  c.cutout = absl::GetFlag(FLAGS_cutout);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);
   c.model = absl::GetFlag(FLAGS_model);
   c.epochs = absl::GetFlag(FLAGS_epochs);

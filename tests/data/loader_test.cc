@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -168,6 +169,61 @@ TEST(DataLoader, RandomCropWithZeroPaddingAndFlips) {
   EXPECT_TRUE(FindAugmentation(*one, 0, *normalized.Next(), 0, 3, normalize, &dy, &dx, &flip));
 }
 
+TEST(DataLoader, CutoutZeroesOneClippedSquarePerImage) {
+  // Images of pixel value 255 everywhere, unnormalized: 1.0 except where cut out.
+  auto data = std::make_shared<ImageDataset>();
+  data->channels = 2, data->height = 10, data->width = 12, data->num_classes = 10;
+  data->labels.assign(300, 0);
+  data->pixels.assign(300 * 2 * 10 * 12, 255);
+  const int64_t s = 6;
+  DataLoader loader(data, {.batch_size = 100, .shuffle = false, .cutout = s, .seed = 3});
+  int whole = 0, clipped = 0;
+  for (const Batch& b : Epoch(loader)) {
+    const float* p = b.images.data<float>();
+    for (int64_t i = 0; i < b.images.size(0); ++i) {
+      // The zeros of channel 0 span a rectangle; channel 1 has the same zeros.
+      int64_t y_min = 10, y_max = -1, x_min = 12, x_max = -1, zeros = 0;
+      for (int64_t y = 0; y < 10; ++y) {
+        for (int64_t x = 0; x < 12; ++x) {
+          const float v = p[((i * 2) * 10 + y) * 12 + x];
+          ASSERT_EQ(v, p[((i * 2 + 1) * 10 + y) * 12 + x]) << "image " << i;
+          ASSERT_TRUE(v == 0.0f || v == 1.0f) << v;
+          if (v == 0.0f) {
+            ++zeros;
+            y_min = std::min(y_min, y), y_max = std::max(y_max, y), x_min = std::min(x_min, x), x_max = std::max(x_max, x);
+          }
+        }
+      }
+      const int64_t h = y_max - y_min + 1, w = x_max - x_min + 1;
+      ASSERT_EQ(zeros, h * w) << "image " << i << ": the zeros are not a rectangle";
+      // Centre c covers [c - 3, c + 3): clipped to between 3 and 6 rows and columns.
+      EXPECT_TRUE(h >= s / 2 && h <= s && w >= s / 2 && w <= s) << h << " x " << w;
+      EXPECT_TRUE(h == s || y_min == 0 || y_max == 9) << "only the border clips";
+      EXPECT_TRUE(w == s || x_min == 0 || x_max == 11) << "only the border clips";
+      (h == s && w == s ? whole : clipped) += 1;
+    }
+  }
+  EXPECT_GT(whole, 30);  // centres in rows 3..6 and columns 3..8: 24 of 120, about 60 of 300
+  EXPECT_GT(clipped, 150);
+
+  // Cutout draws after the crop and the flip, so those stay as they were without it.
+  auto synthetic = Synthetic(16);
+  LoaderOptions with = kAugmented;
+  with.cutout = 2;
+  DataLoader plain(synthetic, kAugmented), cut(synthetic, with);
+  const Batch a = *plain.Next(), b = *cut.Next();
+  int64_t differing = 0;
+  for (int64_t k = 0; k < a.images.numel(); ++k) {
+    const float x = a.images.data<float>()[k], y = b.images.data<float>()[k];
+    if (x != y) {
+      ++differing;
+      EXPECT_EQ(y, 0.0f);
+    }
+  }
+  EXPECT_GT(differing, 0);
+  EXPECT_LE(differing, 8 * 3 * 2 * 2);  // at most a 2 x 2 square per channel and image
+}
+
 TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
   auto data = Synthetic(70);
   LoaderOptions options = kAugmented;
@@ -245,6 +301,7 @@ TEST(DataLoader, BadOptionsThrow) {
   auto data = Synthetic(4);
   EXPECT_THROW(DataLoader(data, {.batch_size = 0}), Error);
   EXPECT_THROW(DataLoader(data, {.crop_padding = -1}), Error);
+  EXPECT_THROW(DataLoader(data, {.cutout = -1}), Error);
   EXPECT_THROW(DataLoader(data, {.num_workers = -1}), Error);
   EXPECT_THROW(DataLoader(data, {.prefetch = 0}), Error);
   EXPECT_THROW(DataLoader(data, {.mean = {0.5}, .std = {0.5}}), Error);  // 3 channels

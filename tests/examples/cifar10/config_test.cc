@@ -42,6 +42,7 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.milestones = {10, 5}; }, "--milestones: expected increasing epochs after the warm-up, up to 30, got 10,5"},
       {[](TrainConfig& c) { c.milestones = {31}; }, "--milestones"},
       {[](TrainConfig& c) { c.warmup_epochs = 5, c.milestones = {5}; }, "--milestones"},
+      {[](TrainConfig& c) { c.cutout = -4; }, "--cutout: expected a side in pixels >= 0 (0: none), got -4"},
       {[](TrainConfig& c) { c.val_split = -1; }, "--val_split"},
       {[](TrainConfig& c) { c.max_train_batches = -1; }, "--max_train_batches"},
       {[](TrainConfig& c) { c.threads = -1; }, "--threads"},
@@ -128,9 +129,13 @@ TEST(Config, TrajectoryDifferences) {
   ASSERT_EQ(d.size(), 2u);
   EXPECT_EQ(d[0], "epochs: checkpoint 30, now 40");
   EXPECT_EQ(d[1], "lr: checkpoint 0.1, now 0.2");
-  nlohmann::json partial = saved;
-  partial.erase("seed");
-  EXPECT_EQ(TrajectoryDifferences(partial, a), std::vector<std::string>{"seed: not in the checkpoint"});
+  // A checkpoint from before a setting existed ran with its default.
+  nlohmann::json older = saved;
+  older.erase("cutout");
+  EXPECT_TRUE(TrajectoryDifferences(older, a).empty());
+  TrainConfig c = a;
+  c.cutout = 16;
+  EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"cutout: checkpoint 0, now 16"});
 }
 
 }  // namespace
