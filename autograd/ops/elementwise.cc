@@ -3,6 +3,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/reduce.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/elementwise.h"
 
 namespace normgrad {
@@ -226,7 +227,21 @@ Tensor lt(const Tensor& a, double s) { return kernels::lt(a, s); }
 Tensor le(const Tensor& a, double s) { return kernels::le(a, s); }
 Tensor gt(const Tensor& a, double s) { return kernels::gt(a, s); }
 Tensor ge(const Tensor& a, double s) { return kernels::ge(a, s); }
-Tensor to_dtype(const Tensor& x, DType dtype) { return kernels::to_dtype(x, dtype); }
+Tensor to_dtype(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  Tensor out = kernels::to_dtype(x, dtype);
+  if (!IsFloating(x.dtype()) || !IsFloating(dtype)) return out;
+  return Record("ToDtypeBackward", std::move(out), {x}, [from = x.dtype()](const BackwardContext& ctx) -> Grads {
+    return {to_dtype(ctx.grad, from)};
+  });
+}
+
+Tensor to(const Tensor& x, Device device) {
+  if (x.device() == device) return x;
+  return Record("ToDeviceBackward", kernels::to(x, device), {x}, [from = x.device()](const BackwardContext& ctx) -> Grads {
+    return {to(ctx.grad, from)};
+  });
+}
 
 // ---- operators
 

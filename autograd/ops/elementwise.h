@@ -65,8 +65,15 @@ Tensor le(const Tensor& a, double s);
 Tensor gt(const Tensor& a, double s);
 Tensor ge(const Tensor& a, double s);
 
-// x converted to `dtype` (not differentiable; x itself when it already has that dtype).
+// x converted to `dtype` (x itself when it already has that dtype). Differentiable between floating
+// dtypes: the gradient is converted back to x's dtype ("ToDtypeBackward"). A conversion to or from int64
+// is not differentiated.
 Tensor to_dtype(const Tensor& x, DType dtype);
+
+// x on `device` (x itself when it is already there; kernels::to's errors otherwise). Differentiable: the
+// gradient is copied back to x's device ("ToDeviceBackward"), so a graph may span devices. Module::to
+// moves parameters without this (they stay leaves).
+Tensor to(const Tensor& x, Device device);
 
 // ---- operators, the same ops
 Tensor operator+(const Tensor& a, const Tensor& b);

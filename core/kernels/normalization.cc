@@ -6,6 +6,8 @@
 #include "core/cpu/normalization.h"
 #include "core/cuda/batch_norm.h"
 #include "core/cuda/device.h"
+#include "core/cuda/group_norm.h"
+#include "core/kernels/device_copy.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/elementwise.h"
 
@@ -64,12 +66,6 @@ void CheckSameDevice(const Tensor& input, std::initializer_list<const Tensor*> o
   }
 }
 
-// Of the family, only batch norm has CUDA kernels so far.
-void CheckCpuOnly(const Tensor& input, const char* op) {
-  NG_CHECK(input.device().is_cpu(), op, ": expected a CPU input (only batch_norm runs on CUDA devices), got one on ",
-           input.device());
-}
-
 // Batch norm of a contiguous [n, c, s] x on a CUDA device (core/cuda/batch_norm.h): statistics,
 // normalization and the running-statistics update all on the device.
 NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
@@ -121,6 +117,36 @@ Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const 
   return out;
 }
 
+// A per-sample normalization of a contiguous x on its device: y, and the statistics as float64 tensors of
+// shape `stats_shape` (layout.num_stats() values): mean, biased var and invstd.
+struct PerSample {
+  Tensor out, mean, var, invstd;
+};
+
+PerSample NormalizePerSample(const Tensor& x, const NormLayout& layout, const Tensor& weight, const Tensor& bias,
+                             double eps, const Shape& stats_shape) {
+  const Tensor w = weight.defined() ? contiguous(weight) : Tensor();
+  const Tensor b = bias.defined() ? contiguous(bias) : Tensor();
+  // The family's device switch for per-sample statistics.
+  switch (x.device().type) {
+    case Device::Type::kCPU: break;
+    case Device::Type::kCUDA: {
+      cuda::MakeCurrent(x.device().index);
+      const TensorOptions stats{.dtype = kFloat64, .device = x.device()};
+      PerSample r{empty(x.shape(), {.dtype = x.dtype(), .device = x.device()}), empty(stats_shape, stats),
+                  empty(stats_shape, stats), empty(stats_shape, stats)};
+      cuda::GroupNormForward(x.dtype(), {layout.n, layout.g, layout.k, layout.s}, x.data_ptr(), DataOrNull(w),
+                             DataOrNull(b), eps, r.out.data_ptr(), r.mean.data_ptr<double>(), r.var.data_ptr<double>(),
+                             r.invstd.data_ptr<double>());
+      return r;
+    }
+  }
+  BatchStats stats;
+  Tensor out = NormalizeWithBatchStats(x, layout, w, b, eps, &stats);
+  return {out, from_vector(stats.mean, stats_shape), from_vector(stats.var, stats_shape),
+          from_vector(stats.rstd, stats_shape)};
+}
+
 // y of a contiguous [N, C, S] x normalized with given per-channel statistics; fills mean and invstd.
 Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
                                  const Tensor& running_var, const Tensor& weight, const Tensor& bias, double eps,
@@ -151,6 +177,16 @@ void UpdateRunning(const Tensor& running, const std::vector<double>& batch, doub
       r = static_cast<T>(momentum * batch[c] + (1 - momentum) * static_cast<double>(r));
     }
   });
+  running.BumpVersion();
+}
+
+// UpdateRunning for running statistics on any device: on a CUDA device through a host copy (instance
+// norm's, [C]: small).
+void UpdateRunningAnywhere(const Tensor& running, const std::vector<double>& batch, double momentum) {
+  if (running.device().is_cpu()) return UpdateRunning(running, batch, momentum);
+  const Tensor host = to(running, kCPU);
+  UpdateRunning(host, batch, momentum);
+  copy_(running, to(host, running.device()));
   running.BumpVersion();
 }
 
@@ -192,11 +228,16 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
                         DataOrNull(r.grad_bias));
       break;
     case Device::Type::kCUDA:
-      // Only batch norm's layout gets here (CheckCpuOnly keeps the others on the CPU).
       cuda::MakeCurrent(x.device().index);
-      cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
-                              mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
-                              DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
+      if (layout.per_sample) {  // always through the statistics
+        cuda::GroupNormBackward(x.dtype(), {layout.n, layout.g, layout.k, layout.s}, x.data_ptr(), dy.data_ptr(),
+                                DataOrNull(w), mean.data_ptr<double>(), invstd.data_ptr<double>(),
+                                DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
+      } else {  // per-channel statistics (K = 1): batch norm, and instance norm with the running ones
+        cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
+                                mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
+                                DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
+      }
       break;
   }
   return r;
@@ -278,7 +319,6 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
                                         bool use_input_stats, double momentum, double eps) {
   const char* op = "instance_norm";
   CheckInput(input, 2, op);
-  CheckCpuOnly(input, op);
   const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
   CheckOptional(weight, "weight", {c}, input.dtype(), op);
   CheckOptional(bias, "bias", {c}, input.dtype(), op);
@@ -292,34 +332,37 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
     NG_CHECK(running_mean.defined(), op,
              ": expected running_mean and running_var when use_input_stats is false");
   }
+  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias}, op);
   const Tensor x = contiguous(input);
-  if (!use_input_stats) {
+  if (!use_input_stats) {  // batch norm in eval mode
+    if (!x.device().is_cpu()) {
+      cuda::MakeCurrent(x.device().index);
+      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, false, momentum, eps);
+    }
     std::vector<double> mean, invstd;
     Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);
     return {out, from_vector(mean, {c}), from_vector(invstd, {c})};
   }
-  BatchStats stats;
-  Tensor out = NormalizeWithBatchStats(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = true}, weight, bias,
-                                       eps, &stats);
+  const PerSample r = NormalizePerSample(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = true}, weight, bias, eps,
+                                         {n, c});
   if (running_mean.defined() && n > 0) {
     // The running statistics move towards the batch average of the per-instance statistics.
-    const std::vector<double> unbiased = Unbiased(stats.var, s);
+    const std::vector<double> means = r.mean.to_vector<double>(), unbiased = Unbiased(r.var.to_vector<double>(), s);
     std::vector<double> mean(c, 0.0), var(c, 0.0);
     for (int64_t i = 0; i < n * c; ++i) {
-      mean[i % c] += stats.mean[i] / n;
+      mean[i % c] += means[i] / n;
       var[i % c] += unbiased[i] / n;
     }
-    UpdateRunning(running_mean, mean, momentum);
-    UpdateRunning(running_var, var, momentum);
+    UpdateRunningAnywhere(running_mean, mean, momentum);
+    UpdateRunningAnywhere(running_var, var, momentum);
   }
-  return {out, from_vector(stats.mean, {n, c}), from_vector(stats.rstd, {n, c})};
+  return {r.out, r.mean, r.invstd};
 }
 
 NormBackwardResult instance_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                           const Tensor& save_mean, const Tensor& save_invstd,
                                           bool use_input_stats, NormGradMask mask) {
   CheckInput(input, 2, "instance_norm_backward");
-  CheckCpuOnly(input, "instance_norm_backward");
   const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input),
                           .per_sample = use_input_stats};
   return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, use_input_stats,
@@ -330,14 +373,13 @@ NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, co
                                      const Tensor& bias, double eps) {
   const char* op = "group_norm";
   CheckInput(input, 2, op);
-  CheckCpuOnly(input, op);
   const NormLayout layout = GroupNormLayout(input, num_groups, op);
   CheckOptional(weight, "weight", {input.size(1)}, input.dtype(), op);
   CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
   CheckEps(eps, op);
-  BatchStats stats;
-  Tensor out = NormalizeWithBatchStats(contiguous(input), layout, weight, bias, eps, &stats);
-  return {out, from_vector(stats.mean, {layout.n, num_groups}), from_vector(stats.rstd, {layout.n, num_groups})};
+  CheckSameDevice(input, {&weight, &bias}, op);
+  const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n, num_groups});
+  return {r.out, r.mean, r.invstd};
 }
 
 NormBackwardResult group_norm_backward(const Tensor& grad_output, const Tensor& input, int64_t num_groups,
@@ -345,7 +387,6 @@ NormBackwardResult group_norm_backward(const Tensor& grad_output, const Tensor& 
                                        NormGradMask mask) {
   const char* op = "group_norm_backward";
   CheckInput(input, 2, op);
-  CheckCpuOnly(input, op);
   return RunBackward(grad_output, input, GroupNormLayout(input, num_groups, op), weight, {input.size(1)},
                      save_mean, save_invstd, true, mask, op);
 }
@@ -354,14 +395,13 @@ NormForwardResult layer_norm_forward(const Tensor& input, const Shape& normalize
                                      const Tensor& bias, double eps) {
   const char* op = "layer_norm";
   CheckInput(input, 1, op);
-  CheckCpuOnly(input, op);
   const NormLayout layout = LayerNormLayout(input, normalized_shape, op);
   CheckOptional(weight, "weight", normalized_shape, input.dtype(), op);
   CheckOptional(bias, "bias", normalized_shape, input.dtype(), op);
   CheckEps(eps, op);
-  BatchStats stats;
-  Tensor out = NormalizeWithBatchStats(contiguous(input), layout, weight, bias, eps, &stats);
-  return {out, from_vector(stats.mean, {layout.n}), from_vector(stats.rstd, {layout.n})};
+  CheckSameDevice(input, {&weight, &bias}, op);
+  const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n});
+  return {r.out, r.mean, r.invstd};
 }
 
 NormBackwardResult layer_norm_backward(const Tensor& grad_output, const Tensor& input,
@@ -369,7 +409,6 @@ NormBackwardResult layer_norm_backward(const Tensor& grad_output, const Tensor& 
                                        const Tensor& save_mean, const Tensor& save_invstd, NormGradMask mask) {
   const char* op = "layer_norm_backward";
   CheckInput(input, 1, op);
-  CheckCpuOnly(input, op);
   return RunBackward(grad_output, input, LayerNormLayout(input, normalized_shape, op), weight, normalized_shape,
                      save_mean, save_invstd, true, mask, op);
 }

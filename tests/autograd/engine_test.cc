@@ -179,5 +179,22 @@ TEST(Engine, LongChainDoesNotOverflowTheStack) {
   }
 }
 
+
+TEST(Engine, ConversionsSendTheGradientBackInTheSourcesDtypeAndDevice) {
+  Tensor x = from_vector<double>({1, -2, 4}).set_requires_grad();
+  const Tensor y = to_dtype(x, kFloat32);
+  ASSERT_EQ(y.dtype(), kFloat32);
+  EXPECT_STREQ(y.grad_fn()->name(), "ToDtypeBackward");
+  sum(mul(y, y)).backward();
+  ASSERT_EQ(x.grad().dtype(), kFloat64);
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, -4, 8}));
+
+  // No node where nothing changes or where the result is an integer.
+  EXPECT_TRUE(to_dtype(x, kFloat64).is_same(x));
+  EXPECT_TRUE(to(x, kCPU).is_same(x));
+  const Tensor labels = to_dtype(x, kInt64);
+  EXPECT_FALSE(labels.requires_grad());
+  EXPECT_EQ(labels.to_vector<int64_t>(), (std::vector<int64_t>{1, -2, 4}));
+}
 }  // namespace
 }  // namespace normgrad

@@ -20,7 +20,7 @@ class GradCheckTest : public ::testing::TestWithParam<OpCase> {};
 TEST_P(GradCheckTest, MatchesFiniteDifferences) {
   const OpCase& c = GetParam();
   const absl::Status s =
-      autograd::GradCheck(c.fn, c.inputs, {.check_second_order = c.second_order});
+      autograd::GradCheck(c.fn, c.inputs, {.eps = c.eps, .check_second_order = c.second_order});
   EXPECT_TRUE(s.ok()) << c.name << ": " << s;
 }
 
@@ -72,8 +72,11 @@ TEST(OpList, CoversEveryRecordedNode) {
     }
   }
   ASSERT_FALSE(in_sources.empty()) << "no op sources found in the test's runfiles";
+  // Nodes that need two devices to be recorded: checked by the gradient checker in tests/cuda instead.
+  const std::set<std::string> two_devices = {"ToDeviceBackward"};
   const std::set<std::string> recorded = RecordedNodeNames();
   for (const std::string& name : in_sources) {
+    if (two_devices.count(name)) continue;
     EXPECT_TRUE(recorded.count(name)) << name << " is recorded by an op but no case in the op list reaches it";
   }
 }

@@ -50,6 +50,10 @@ std::vector<OpCase> ElementwiseOpCases() {
       {"clamp", [](V x) { return clamp(x[0], -0.5, 0.5); }, {N({3, 3})}},
       {"clamp_lower_only", [](V x) { return clamp(x[0], 0.0, std::nullopt); }, {N({3, 3})}},
       {"where", [](V x) { return where(gt(x[0].detach(), 0.0), x[0], x[1]); }, {N({2, 3}), N({3})}},
+      // Through float32 and back: inputs and steps of a few bits, so that float32 holds every perturbed
+      // value exactly and the finite differences are exact.
+      {"to_dtype_float32_and_back", [](V x) { return to_dtype(mul(to_dtype(x[0], kFloat32), 3.0), kFloat64); },
+       {from_vector<double>({0.125, -1.5, 2.25, 3}).set_requires_grad()}, true, 1.0 / 1024},
   };
 }
 

@@ -15,6 +15,7 @@ struct OpCase {
   std::function<Tensor(const std::vector<Tensor>&)> fn;
   std::vector<Tensor> inputs;
   bool second_order = true;  // false only where double backward is refused by design
+  double eps = 1e-6;         // finite-difference step: larger where the case rounds through float32
 };
 
 using OpCaseFamily = std::vector<OpCase> (*)();

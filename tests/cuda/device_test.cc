@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "autograd/gradcheck.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
 #include "core/cuda/device.h"
 #include "core/cuda/memory.h"
 #include "core/kernels/copy.h"
@@ -136,5 +139,21 @@ TEST_F(CudaDevice, EmulatedDeviceMemoryFaultsOnHostAccess) {
 }
 #endif
 
+
+// A graph that crosses devices: the gradient of the copy is copied back, checked in float64 against
+// finite differences, and a CPU leaf receives a CPU gradient.
+TEST_F(CudaDevice, CopiesBetweenDevicesAreDifferentiable) {
+  const autograd::TensorFn across = [](const std::vector<Tensor>& x) {
+    const Tensor on_device = to(x[0], kCuda);
+    return to(mul(exp(on_device), on_device), kCPU);
+  };
+  Tensor x = RandomCpu({2, 3}, 5, kFloat64).set_requires_grad();
+  EXPECT_STREQ(to(x, kCuda).grad_fn()->name(), "ToDeviceBackward");
+  const absl::Status s = autograd::GradCheck(across, {x}, {.check_second_order = true});
+  EXPECT_TRUE(s.ok()) << s;
+  sum(across({x})).backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_TRUE(x.grad().device().is_cpu());
+}
 }  // namespace
 }  // namespace normgrad
