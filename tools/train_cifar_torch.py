@@ -5,14 +5,15 @@ Reads CIFAR-10 in the official binary layout (data_batch_1..5.bin, directly in D
 cifar-10-batches-bin/), holds out the last --val_split training images as train_cifar does, and trains the
 CIFAR ResNet of tools/cifar_resnet_torch.py (He-initialized as nn/resnet.cc does): SGD with (Nesterov) momentum, weight decay off the batch-norm
 parameters and biases, the learning rate annealed per batch by a cosine to 0, random crops of the image
-padded by 4 black pixels and horizontal flips, per-channel normalization. After every epoch it evaluates
+padded by 4 black pixels and horizontal flips, per-channel normalization and, with --cutout, a square of
+zeros (the mean, after normalization) centred at a uniform pixel and clipped at the borders. After every epoch it evaluates
 on the validation images in eval mode and appends one JSON line per epoch to --log, with train_cifar's
 keys (epoch, lr, train_loss, train_accuracy, val_loss, val_accuracy, epoch_seconds), so that both runs'
 metrics.jsonl can be compared line by line. The random streams are PyTorch's, not normgrad's: the two
 runs agree in distribution, not batch for batch.
 
     /usr/bin/python3 tools/train_cifar_torch.py --data_dir DIR [--epochs 90] [--threads 2] [--log torch.jsonl]
-        [--max_train_batches N]   (a smoke run)
+        [--cutout 16] [--max_train_batches N]   (a smoke run)
 """
 import argparse
 import json
@@ -62,6 +63,18 @@ def augment(batch, gen):
     return out
 
 
+def cutout(batch, side, gen):
+    # A side x side square of zeros, centred at a uniform pixel and clipped at the borders, as the
+    # data loader's cutout does.
+    n, _, h, w = batch.shape
+    cy = torch.randint(0, h, (n,), generator=gen) - side // 2
+    cx = torch.randint(0, w, (n,), generator=gen) - side // 2
+    for i in range(n):
+        y0, x0 = max(int(cy[i]), 0), max(int(cx[i]), 0)
+        batch[i, :, y0:max(int(cy[i]) + side, 0), x0:max(int(cx[i]) + side, 0)] = 0
+    return batch
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data_dir", required=True)
@@ -71,6 +84,7 @@ def main():
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight_decay", type=float, default=5e-4)
+    p.add_argument("--cutout", type=int, default=0, help="side of the cutout square in pixels (0: none)")
     p.add_argument("--val_split", type=int, default=5000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
@@ -106,6 +120,8 @@ def main():
             for b in range(batches):
                 idx = order[b * a.batch_size:(b + 1) * a.batch_size]
                 x = normalize(augment(train_x[idx], gen))
+                if a.cutout:
+                    x = cutout(x, a.cutout, gen)
                 y = train_y[idx]
                 logits = model(x)
                 loss = F.cross_entropy(logits, y)

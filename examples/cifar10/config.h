@@ -47,6 +47,7 @@ struct TrainConfig {
   std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
   bool resume = false;
   bool evaluate_only = false;
+  bool flip_tta = false;            // evaluation averages the logits of each image and of its mirror image
   int64_t eval_batch_size = 500;
 };
 

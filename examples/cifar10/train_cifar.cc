@@ -73,6 +73,9 @@ ABSL_FLAG(bool, resume, kDefaults.resume,
 ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
           "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best) on "
           "the validation and test images and print per-class accuracy.");
+ABSL_FLAG(bool, flip_tta, kDefaults.flip_tta,
+          "Test-time augmentation: evaluate each validation and test image and its mirror image and average "
+          "the two logits (twice the evaluation time; training is unchanged).");
 ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
           "Training images held out for validation (the last ones of data_batch_5.bin); 0: none.");
 ABSL_FLAG(int64_t, max_train_batches, kDefaults.max_train_batches,
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   c.checkpoint_dir = FromWorkingDirectory(absl::GetFlag(FLAGS_checkpoint_dir));
   c.resume = absl::GetFlag(FLAGS_resume);
   c.evaluate_only = absl::GetFlag(FLAGS_evaluate_only);
+  c.flip_tta = absl::GetFlag(FLAGS_flip_tta);
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
 
   normgrad::cifar10::InstallInterruptHandler();

@@ -12,6 +12,7 @@
 #include "core/cuda/device.h"
 #include "core/error.h"
 #include "core/kernels/device_copy.h"
+#include "core/kernels/elementwise.h"
 #include "core/kernels/reduce.h"
 #include "core/parallel.h"
 #include "core/random.h"
@@ -39,6 +40,16 @@ int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<Cla
     ++classes[truth[i]].images;
   }
   return correct;
+}
+
+// The images of a contiguous float32 [N, C, H, W] batch mirrored left to right.
+Tensor MirrorImages(const Tensor& images) {
+  Tensor mirrored = empty(images.shape());
+  const int64_t width = images.size(3), rows = images.numel() / width;
+  const float* in = images.data<float>();
+  float* out = mirrored.data<float>();
+  for (int64_t r = 0; r < rows; ++r) std::reverse_copy(in + r * width, in + (r + 1) * width, out + r * width);
+  return mirrored;
 }
 
 std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
@@ -244,7 +255,10 @@ Evaluation Trainer::Evaluate(data::DataLoader& loader) {
   {
     NoGradGuard no_grad;
     while (std::optional<data::Batch> batch = loader.Next()) {
-      const Tensor logits = model_->forward(kernels::to(batch->images, device_));
+      Tensor logits = model_->forward(kernels::to(batch->images, device_));
+      if (config_.flip_tta) {
+        logits = kernels::mul(kernels::add(logits, model_->forward(kernels::to(MirrorImages(batch->images), device_))), 0.5);
+      }
       const double loss = nn::functional::cross_entropy(logits, kernels::to(batch->labels, device_)).item<double>();
       e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
     }

@@ -65,7 +65,8 @@ class Trainer {
   absl::StatusOr<RunResult> Run();
 
   // Evaluates the model in eval mode (running statistics, no gradient, no buffer touched) on `loader`'s
-  // next epoch, and restores the model's previous mode.
+  // next epoch, and restores the model's previous mode. With config().flip_tta, each image's logits are
+  // the mean of its own and its mirror image's.
   Evaluation Evaluate(data::DataLoader& loader);
 
   nn::ResNet& model() { return *model_; }

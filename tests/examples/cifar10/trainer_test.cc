@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <sstream>
@@ -134,6 +135,38 @@ TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
   EXPECT_FALSE(SameBits(before[0].second, t->model().state_dict().at(before[0].first)) &&
                SameBits(before[1].second, t->model().state_dict().at(before[1].first)) &&
                SameBits(before[2].second, t->model().state_dict().at(before[2].first)));
+}
+
+TEST(Trainer, FlipTtaEvaluationDoesNotSeeMirroring) {
+  const std::string data = WriteData("tta", 16, 0);
+  absl::StatusOr<data::Cifar10> cifar = data::LoadCifar10(data);
+  ASSERT_TRUE(cifar.ok()) << cifar.status();
+  auto images = std::make_shared<const data::ImageDataset>(cifar->train);
+  data::ImageDataset mirrored_set = cifar->train;
+  const int64_t width = mirrored_set.width;
+  for (size_t row = 0; row < mirrored_set.pixels.size(); row += width) {
+    std::reverse(mirrored_set.pixels.begin() + row, mirrored_set.pixels.begin() + row + width);
+  }
+  auto mirrored = std::make_shared<const data::ImageDataset>(std::move(mirrored_set));
+  auto evaluate = [&](Trainer& t, std::shared_ptr<const data::ImageDataset> set) {
+    data::DataLoader loader(set, {.batch_size = 16, .shuffle = false, .num_workers = 0});
+    return t.Evaluate(loader).tally;
+  };
+
+  // The same initial weights (the same seed), evaluated with and without the test-time flip.
+  TrainConfig config = Tiny(data, "tta");
+  std::unique_ptr<Trainer> plain = Make(config);
+  config.flip_tta = true;
+  std::unique_ptr<Trainer> tta = Make(config);
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(tta, nullptr);
+  const Tally plain_original = evaluate(*plain, images), plain_mirrored = evaluate(*plain, mirrored);
+  const Tally tta_original = evaluate(*tta, images), tta_mirrored = evaluate(*tta, mirrored);
+  EXPECT_NE(plain_original.loss_sum, plain_mirrored.loss_sum);  // the network alone is not mirror-symmetric
+  EXPECT_EQ(tta_original.loss_sum, tta_mirrored.loss_sum);      // the mean of both views is
+  EXPECT_EQ(tta_original.correct, tta_mirrored.correct);
+  EXPECT_EQ(tta_original.images, 80);
+  EXPECT_NE(tta_original.loss_sum, plain_original.loss_sum);
 }
 
 TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
