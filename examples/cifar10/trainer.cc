@@ -257,7 +257,8 @@ Evaluation Trainer::Evaluate(data::DataLoader& loader) {
     while (std::optional<data::Batch> batch = loader.Next()) {
       Tensor logits = model_->forward(kernels::to(batch->images, device_));
       if (config_.flip_tta) {
-        logits = kernels::mul(kernels::add(logits, model_->forward(kernels::to(MirrorImages(batch->images), device_))), 0.5);
+        const Tensor mirrored = model_->forward(kernels::to(MirrorImages(batch->images), device_));
+        logits = kernels::mul(kernels::add(logits, mirrored), 0.5);
       }
       const double loss = nn::functional::cross_entropy(logits, kernels::to(batch->labels, device_)).item<double>();
       e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
