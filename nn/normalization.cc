@@ -45,7 +45,11 @@ void BatchNormBase::reset_running_stats() {
   buffer("num_batches_tracked").zero_();
 }
 
-Tensor BatchNormBase::forward(const Tensor& input) {
+Tensor BatchNormBase::forward(const Tensor& input) { return Normalize(input, /*relu=*/false); }
+
+Tensor BatchNormBase::forward_relu(const Tensor& input) { return Normalize(input, /*relu=*/true); }
+
+Tensor BatchNormBase::Normalize(const Tensor& input, bool relu) {
   NG_CHECK(input.dim() >= min_rank_ && input.dim() <= max_rank_, type_name(), ": expected ",
            min_rank_ == max_rank_ ? absl::StrCat(min_rank_, "D") : absl::StrCat(min_rank_, "D or ", max_rank_, "D"),
            " input, got ", input.dim(), "D input of shape ", ShapeToString(input.shape()));
@@ -57,8 +61,9 @@ Tensor BatchNormBase::forward(const Tensor& input) {
   if (update_stats && !options_.momentum) momentum = 1.0 / static_cast<double>(tracked.item<int64_t>() + 1);
   // Batch statistics in training, and in eval too when there are no running ones (PyTorch's rule).
   const bool use_batch_stats = is_training() || !options_.track_running_stats;
-  Tensor out = F::batch_norm(input, buffer("running_mean"), buffer("running_var"), parameter("weight"),
-                             parameter("bias"), use_batch_stats, momentum, options_.eps);
+  const Tensor rm = buffer("running_mean"), rv = buffer("running_var"), w = parameter("weight"), b = parameter("bias");
+  Tensor out = relu ? F::batch_norm_relu(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps)
+                    : F::batch_norm(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps);
   // Counted once the batch went through, so that a rejected input leaves the count as it was.
   if (update_stats) tracked.add_(1.0);
   return out;

@@ -42,6 +42,9 @@ struct BatchNormOptions {
 class BatchNormBase : public Module, public NormalizationLayer {
  public:
   Tensor forward(const Tensor& input) override;
+  // relu(forward(input)) as one op (functional::batch_norm_relu): the same values, gradients and buffer
+  // updates, fewer passes over memory.
+  Tensor forward_relu(const Tensor& input);
   std::string extra_repr() const override;
   const BatchNormOptions& options() const { return options_; }
   // running_mean = 0, running_var = 1, num_batches_tracked = 0.
@@ -52,6 +55,9 @@ class BatchNormBase : public Module, public NormalizationLayer {
   BatchNormBase(std::string type_name, const BatchNormOptions& options, int64_t min_rank, int64_t max_rank);
 
  private:
+  // forward, or forward_relu with relu.
+  Tensor Normalize(const Tensor& input, bool relu);
+
   BatchNormOptions options_;
   int64_t min_rank_, max_rank_;
 };

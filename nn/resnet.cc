@@ -82,7 +82,7 @@ BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Shortc
 }
 
 Tensor BasicBlock::forward(const Tensor& input) {
-  Tensor out = relu((*child("bn1"))((*child("conv1"))(input)));
+  Tensor out = child_as<BatchNorm2d>("bn1")->forward_relu((*child("conv1"))(input));
   out = (*child("bn2"))((*child("conv2"))(out));
   return add_relu(out, (*child("shortcut"))(input));
 }
@@ -129,7 +129,7 @@ ResNet::ResNet(int depth, const std::vector<int64_t>& widths, const std::vector<
 Tensor ResNet::forward(const Tensor& input) {
   NG_CHECK(input.dim() == 4 && input.size(1) == 3, "ResNet: expected input [N, 3, H, W], got shape ",
            ShapeToString(input.shape()));
-  Tensor x = relu((*child("bn1"))((*child("conv1"))(input)));
+  Tensor x = child_as<BatchNorm2d>("bn1")->forward_relu((*child("conv1"))(input));
   for (int64_t s = 1; s <= num_stages_; ++s) x = (*child("layer" + std::to_string(s)))(x);
   x = flatten(functional::adaptive_avg_pool2d(x, {1, 1}), 1);
   return (*child("linear"))(x);

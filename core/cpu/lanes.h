@@ -149,17 +149,24 @@ inline void AddCenteredSums(DoubleSum& s1, DoubleSum& s2, const T* x, const RunS
 }
 
 // sdy += sum(g), sdyx += sum(g * (x - c)) over the set (the same offsets in x and dy), with g = dy, or
-// g = dy * w for a single run (set.runs == 1) when w, indexed like the run, is given.
+// g = dy * w for a single run (set.runs == 1) when w, indexed like the run, is given. With relu_out (a
+// fused relu's output, indexed like x), g is first masked as relu's backward masks it: dy where
+// relu_out > 0, else 0.
 template <typename T>
 inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c,
-                        const T* w = nullptr) {
+                        const T* w = nullptr, const T* relu_out = nullptr) {
   Vec<T> a[kUnroll] = {}, b[kUnroll] = {};
-  auto grad = [&](int64_t i) { return w ? Load(dy + i) * Load(w + i) : Load(dy + i); };
+  auto grad = [&](int64_t i) {
+    Vec<T> g = w ? Load(dy + i) * Load(w + i) : Load(dy + i);
+    if (relu_out) g = Load(relu_out + i) > T(0) ? g : Vec<T>{};
+    return g;
+  };
   ForEachStep<T>(
       set,
       [&](int64_t i) {
         Prefetch(x + i + set.stride);
         Prefetch(dy + i + set.stride);
+        if (relu_out) Prefetch(relu_out + i + set.stride);
         for (int u = 0; u < kUnroll; ++u) {
           const Vec<T> g = grad(i + u * kWidth<T>);
           a[u] += g;
@@ -174,7 +181,8 @@ inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy
         }
       },
       [&](int64_t i) {
-        const double g = w ? static_cast<double>(dy[i] * w[i]) : static_cast<double>(dy[i]);
+        double g = w ? static_cast<double>(dy[i] * w[i]) : static_cast<double>(dy[i]);
+        if (relu_out && !(relu_out[i] > T(0))) g = 0;
         sdy.tail += g;
         sdyx.tail += g * static_cast<double>(x[i] - c);
       });

@@ -25,6 +25,8 @@ using normalization_internal::kMinRun;
 using normalization_internal::Merge;
 using normalization_internal::Moments;
 using normalization_internal::MomentsInDouble;
+using normalization_internal::Relu;
+using normalization_internal::ReluGrad;
 using normalization_internal::UsesColumns;
 using normalization_internal::WeightOf;
 
@@ -81,7 +83,7 @@ Moments RunMoments(const T* x, const Runs& runs) {
 // Statistic i over runs of K channel rows of S: moments, then the affine pass over the same runs.
 template <typename T>
 void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T* b, double eps, T* y,
-                 double* mean, double* var, double* rstd, std::vector<T>& scale, std::vector<T>& shift) {
+                 double* mean, double* var, double* rstd, std::vector<T>& scale, std::vector<T>& shift, bool relu) {
   const Runs runs = RunsOf(l, i);
   const Moments m = RunMoments(x, runs);
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -120,35 +122,39 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
     scale[k] = a.scale;
     shift[k] = a.shift;
   }
-  for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
-    const T* xr = x + runs.first + r * runs.stride;
-    T* yr = y + runs.first + r * runs.stride;
-    for (int64_t k = 0; k < l.k; ++k) {
-      const T sc = scale[k], sh = shift[k];
-      for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = std::fma(xr[s] - c, sc, sh);
+  auto normalize = [&](auto act) {
+    for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
+      const T* xr = x + runs.first + r * runs.stride;
+      T* yr = y + runs.first + r * runs.stride;
+      for (int64_t k = 0; k < l.k; ++k) {
+        const T sc = scale[k], sh = shift[k];
+        for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = act(std::fma(xr[s] - c, sc, sh));
+      }
     }
-  }
+  };
+  if (relu) return normalize([](T v) { return Relu(v); });
+  normalize([](T v) { return v; });
 }
 
 template <typename T>
 void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-             double* var, double* rstd) {
+             double* var, double* rstd, bool relu) {
   if (UsesColumns(l)) {
-    ForwardByColumns(l, x, w, b, eps, y, mean, var, rstd);
+    ForwardByColumns(l, x, w, b, eps, y, mean, var, rstd, relu);
     return;
   }
   const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
   ParallelFor(0, l.num_stats(), grain, [&](int64_t i0, int64_t i1) {
     std::vector<T> scale(l.s == 1 ? 0 : l.k), shift(scale.size());
-    for (int64_t i = i0; i < i1; ++i) ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift);
+    for (int64_t i = i0; i < i1; ++i) ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift, relu);
   });
 }
 
 // ---- given statistics
 
-template <typename T>
+template <typename T, typename Act>
 void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, const double* scale,
-            const double* shift, T* y) {
+            const double* shift, T* y, Act act) {
   std::vector<T> ctr(c), sc(c), sh(c);
   for (int64_t ch = 0; ch < c; ++ch) {
     const Centered<T> m(center ? center[ch] : 0.0);
@@ -162,7 +168,7 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
         const T* xr = x + r * s;
         T* yr = y + r * s;
         const T cc = ctr[r % c], a = sc[r % c], b = sh[r % c];
-        for (int64_t i = 0; i < s; ++i) yr[i] = std::fma(xr[i] - cc, a, b);
+        for (int64_t i = 0; i < s; ++i) yr[i] = act(std::fma(xr[i] - cc, a, b));
       }
     });
     return;
@@ -179,7 +185,7 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * width;
       T* yr = y + r * width;
-      for (int64_t j = 0; j < width; ++j) yr[j] = std::fma(xr[j] - cc[j], cs[j], ch[j]);
+      for (int64_t j = 0; j < width; ++j) yr[j] = act(std::fma(xr[j] - cc[j], cs[j], ch[j]));
     }
   });
 }
@@ -254,7 +260,8 @@ void BackwardRow(const NormLayout& l, const Runs& runs, const T* x, const T* dy,
 // Statistic i over runs: per channel sum(dy) and sum(dy * (x - mean)), then (training) dx.
 template <typename T>
 void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const T* w, const double* mean,
-                  const double* rstd, bool through_stats, T* dx, ChannelSums out, RunScratch<T>& t) {
+                  const double* rstd, bool through_stats, T* dx, ChannelSums out, RunScratch<T>& t,
+                  const T* relu_out) {
   const Runs runs = RunsOf(l, i);
   const Centered<T> ctr(mean[i]);
   const T c = ctr.center;
@@ -269,7 +276,8 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
   const lanes::RunSet set{runs.num, runs.stride, l.s};
   for (int64_t k = 0; k < l.k; ++k) {
     const int64_t off = runs.first + k * l.s;
-    lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c);
+    lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c, static_cast<const T*>(nullptr),
+                       relu_out ? relu_out + off : nullptr);
   }
   for (int64_t k = 0; k < l.k; ++k) {
     t.a[k] = t.sdy[k].Total();
@@ -289,26 +297,43 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
   if (!through_stats || dx == nullptr) return;
   const GradCoefficients<T> gc(ctr, inv, sum_a, sum_b, static_cast<double>(runs.num * runs.len));
   const T beta = gc.beta, gamma = gc.gamma;
-  for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
-    const int64_t off = runs.first + r * runs.stride;
-    const T* xr = x + off;
-    const T* gr = dy + off;
-    T* dr = dx + off;
-    for (int64_t k = 0; k < l.k; ++k) {
-      const T ak = t.alpha[k];
-      for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) dr[s] = std::fma(gr[s], ak, std::fma(xr[s] - c, beta, gamma));
+  auto input_grad = [&](auto grad) {
+    for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
+      const int64_t off = runs.first + r * runs.stride;
+      const T* xr = x + off;
+      T* dr = dx + off;
+      for (int64_t k = 0; k < l.k; ++k) {
+        const T ak = t.alpha[k];
+        for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) {
+          dr[s] = std::fma(grad(off + s), ak, std::fma(xr[s] - c, beta, gamma));
+        }
+      }
     }
-  }
+  };
+  if (relu_out) return input_grad([&](int64_t e) { return ReluGrad(dy[e], relu_out[e]); });
+  input_grad([&](int64_t e) { return dy[e]; });
 }
 
 template <typename T>
 void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const double* mean, const double* rstd,
-              bool through_stats, T* dx, T* dw, T* db) {
+              bool through_stats, T* dx, T* dw, T* db, const T* relu_out) {
   const int64_t channels = l.channels();
+  std::vector<T> masked;
+  if (relu_out != nullptr && (!through_stats || UsesColumns(l))) {
+    // Eval (rare in a training loop) and short runs: the masked gradient once, then the plain backward
+    // (masking on the fly inside the column sums would let the compiler contract their products
+    // differently from the plain backward's, and the results would no longer match it bit for bit).
+    masked.resize(l.n * channels * l.s);
+    ParallelFor(0, static_cast<int64_t>(masked.size()), kGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) masked[i] = ReluGrad(dy[i], relu_out[i]);
+    });
+    dy = masked.data();
+    relu_out = nullptr;
+  }
   if (!through_stats && dx != nullptr) {
     std::vector<double> scale(channels);
     for (int64_t c = 0; c < channels; ++c) scale[c] = rstd[c / l.k] * static_cast<double>(WeightOf(w, c));
-    Affine(l.n, channels, l.s, dy, nullptr, scale.data(), nullptr, dx);
+    Affine(l.n, channels, l.s, dy, nullptr, scale.data(), nullptr, dx, [](T v) { return v; });
   }
   if (!(through_stats && dx != nullptr) && dw == nullptr && db == nullptr) return;
 
@@ -328,7 +353,9 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   } else {
     auto run = [&](int64_t i0, int64_t i1, ChannelSums out) {
       RunScratch<T> scratch(l);
-      for (int64_t i = i0; i < i1; ++i) BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch);
+      for (int64_t i = i0; i < i1; ++i) {
+        BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch, relu_out);
+      }
       scratch.Flush(out);
     };
     if (!l.per_sample) {
@@ -354,26 +381,30 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
 }  // namespace
 
 void NormForward(DType dtype, const NormLayout& layout, const void* x, const void* weight, const void* bias,
-                 double eps, void* y, double* mean, double* var, double* rstd) {
+                 double eps, void* y, double* mean, double* var, double* rstd, bool relu) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     Forward(layout, static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(bias), eps,
-            static_cast<T*>(y), mean, var, rstd);
+            static_cast<T*>(y), mean, var, rstd, relu);
   });
 }
 
 void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, const double* center,
-                   const double* scale, const double* shift, void* y) {
+                   const double* scale, const double* shift, void* y, bool relu) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
-    Affine(n, c, s, static_cast<const T*>(x), center, scale, shift, static_cast<T*>(y));
+    const T* in = static_cast<const T*>(x);
+    T* out = static_cast<T*>(y);
+    if (relu) return Affine(n, c, s, in, center, scale, shift, out, [](T v) { return Relu(v); });
+    Affine(n, c, s, in, center, scale, shift, out, [](T v) { return v; });
   });
 }
 
 void NormBackward(DType dtype, const NormLayout& layout, const void* x, const void* dy, const void* weight,
                   const double* mean, const double* rstd, bool through_stats, void* dx, void* dweight,
-                  void* dbias) {
+                  void* dbias, const void* relu_out) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     Backward(layout, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<const T*>(weight), mean,
-             rstd, through_stats, static_cast<T*>(dx), static_cast<T*>(dweight), static_cast<T*>(dbias));
+             rstd, through_stats, static_cast<T*>(dx), static_cast<T*>(dweight), static_cast<T*>(dbias),
+             static_cast<const T*>(relu_out));
   });
 }
 

@@ -50,13 +50,16 @@ struct NormLayout {
 // rstd[i] = 1 / sqrt(var[i] + eps) for every statistic i, and
 //   y = (x - mean) * rstd * weight[c] + bias[c]
 // with weight and bias optional (null: 1 and 0). A statistic over no elements has NaN mean and var.
+// relu: y = relu(that) in the same pass, the same values as the relu op applied after (batch norm
+// followed by relu, without a pass over memory for the relu); only for !layout.per_sample.
 void NormForward(DType dtype, const NormLayout& layout, const void* x, const void* weight, const void* bias,
-                 double eps, void* y, double* mean, double* var, double* rstd);
+                 double eps, void* y, double* mean, double* var, double* rstd, bool relu = false);
 
 // y = (x - center[c]) * scale[c] + shift[c] over x of shape [N, C, S] (the normalize-and-affine pass with
 // given statistics: eval mode, and the eval-mode input gradient). center and shift are optional (0).
+// relu: y = relu(that), as in NormForward.
 void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, const double* center,
-                   const double* scale, const double* shift, void* y);
+                   const double* scale, const double* shift, void* y, bool relu = false);
 
 // Gradients of y = (x - mean) * rstd * weight[c] + bias[c] (weight optional: 1) given dy:
 //   through_stats (mean and rstd are x's batch statistics, training):
@@ -66,9 +69,12 @@ void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, 
 //     dx = dy * weight * rstd;
 //   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over every element of channel c.
 // Each of dx, dweight, dbias may be null (not computed). mean and rstd hold layout.num_stats() values.
+// relu_out (optional, only for !layout.per_sample): the output of a NormForward with relu, whose gradient
+// dy is; dy then goes through relu's backward first (dy where relu_out > 0, else 0), read and masked on
+// the fly, with the same results as that backward's output passed as dy.
 void NormBackward(DType dtype, const NormLayout& layout, const void* x, const void* dy, const void* weight,
                   const double* mean, const double* rstd, bool through_stats, void* dx, void* dweight,
-                  void* dbias);
+                  void* dbias, const void* relu_out = nullptr);
 
 }  // namespace normgrad::cpu
 

@@ -62,10 +62,11 @@ void AddColumns(int64_t rows, int64_t nc, double* acc1, F1 f1, double* acc2, F2 
 }
 
 // Groups [g0, g1) of a column layout: per-column sums over the rows (the mean), then per-column sums of
-// deviations from the group's center, then the affine pass, all while the block is in cache.
-template <typename T>
+// deviations from the group's center, then the affine pass (followed by act), all while the block is in
+// cache.
+template <typename T, typename Act>
 void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, const T* w, const T* b,
-                    double eps, T* y, double* mean, double* var, double* rstd) {
+                    double eps, T* y, double* mean, double* var, double* rstd, Act act) {
   const int64_t len = l.k * l.s, width = l.g * len, nc = (g1 - g0) * len;
   const T* xb = x + g0 * len;
   const double count = static_cast<double>(l.n * len);
@@ -110,7 +111,7 @@ void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, con
   for (int64_t n = 0; n < l.n; ++n) {
     const T* xr = xb + n * width;
     T* yr = y + g0 * len + n * width;
-    for (int64_t j = 0; j < nc; ++j) yr[j] = std::fma(xr[j] - ctr[j], scale[j], shift[j]);
+    for (int64_t j = 0; j < nc; ++j) yr[j] = act(std::fma(xr[j] - ctr[j], scale[j], shift[j]));
   }
 }
 
@@ -169,8 +170,11 @@ void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, co
 
 template <typename T>
 void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-                      double* var, double* rstd) {
-  ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd); });
+                      double* var, double* rstd, bool relu) {
+  ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) {
+    if (relu) return ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, [](T v) { return Relu(v); });
+    ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, [](T v) { return v; });
+  });
 }
 
 template <typename T>
@@ -182,9 +186,9 @@ void BackwardByColumns(const NormLayout& l, const T* x, const T* dy, const T* w,
 }
 
 template void ForwardByColumns(const NormLayout&, const float*, const float*, const float*, double, float*,
-                               double*, double*, double*);
+                               double*, double*, double*, bool);
 template void ForwardByColumns(const NormLayout&, const double*, const double*, const double*, double, double*,
-                               double*, double*, double*);
+                               double*, double*, double*, bool);
 template void BackwardByColumns(const NormLayout&, const float*, const float*, const float*, const double*,
                                 const double*, bool, float*, ChannelSums);
 template void BackwardByColumns(const NormLayout&, const double*, const double*, const double*, const double*,

@@ -63,6 +63,17 @@ struct Centered {
   double rest;
 };
 
+// The relu op's forward and backward on one value (core/cpu/elementwise.cc): NaN stays NaN, the gradient
+// passes where the output is positive.
+template <typename T>
+inline T Relu(T v) {
+  return v < T(0) ? T(0) : v;
+}
+template <typename T>
+inline T ReluGrad(T g, T out) {
+  return out > T(0) ? g : T(0);
+}
+
 template <typename T>
 inline T WeightOf(const T* w, int64_t c) {
   return w ? w[c] : T(1);
@@ -106,7 +117,7 @@ struct ChannelSums {
 // statistics, output and backward sums with the same contracts as the run path.
 template <typename T>
 void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-                      double* var, double* rstd);
+                      double* var, double* rstd, bool relu);
 template <typename T>
 void BackwardByColumns(const NormLayout& l, const T* x, const T* dy, const T* w, const double* mean,
                        const double* rstd, bool through_stats, T* dx, ChannelSums out);

@@ -102,9 +102,9 @@ struct BatchStats {
   std::vector<double> mean, var, rstd;
 };
 
-// y and the batch statistics of a contiguous x.
+// y (relu(y) with relu) and the batch statistics of a contiguous x.
 Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const Tensor& weight, const Tensor& bias,
-                               double eps, BatchStats* stats) {
+                               double eps, BatchStats* stats, bool relu = false) {
   Tensor out = empty(x.shape(), {.dtype = x.dtype()});
   const int64_t n = layout.num_stats();
   stats->mean.resize(n);
@@ -113,7 +113,7 @@ Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const 
   const Tensor w = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor b = bias.defined() ? contiguous(bias) : Tensor();
   cpu::NormForward(x.dtype(), layout, x.raw_data(), DataOrNull(w), DataOrNull(b), eps, out.raw_data(),
-                   stats->mean.data(), stats->var.data(), stats->rstd.data());
+                   stats->mean.data(), stats->var.data(), stats->rstd.data(), relu);
   return out;
 }
 
@@ -147,10 +147,11 @@ PerSample NormalizePerSample(const Tensor& x, const NormLayout& layout, const Te
           from_vector(stats.rstd, stats_shape)};
 }
 
-// y of a contiguous [N, C, S] x normalized with given per-channel statistics; fills mean and invstd.
+// y (relu(y) with relu) of a contiguous [N, C, S] x normalized with given per-channel statistics; fills
+// mean and invstd.
 Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
                                  const Tensor& running_var, const Tensor& weight, const Tensor& bias, double eps,
-                                 std::vector<double>* mean, std::vector<double>* invstd) {
+                                 std::vector<double>* mean, std::vector<double>* invstd, bool relu = false) {
   *mean = running_mean.to_vector<double>();
   *invstd = running_var.to_vector<double>();
   const std::vector<double> w = weight.defined() ? weight.to_vector<double>() : std::vector<double>(c, 1.0);
@@ -162,7 +163,7 @@ Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t 
   const std::vector<double> shift = bias.defined() ? bias.to_vector<double>() : std::vector<double>();
   Tensor out = empty(x.shape(), {.dtype = x.dtype()});
   cpu::ChannelAffine(x.dtype(), n, c, s, x.raw_data(), mean->data(), scale.data(),
-                     bias.defined() ? shift.data() : nullptr, out.raw_data());
+                     bias.defined() ? shift.data() : nullptr, out.raw_data(), relu);
   return out;
 }
 
@@ -198,10 +199,11 @@ std::vector<double> Unbiased(const std::vector<double>& var, int64_t count) {
   return out;
 }
 
+// relu_output (optional, per-channel layouts only): see batch_norm_backward.
 NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, const NormLayout& layout,
                                const Tensor& weight, const Shape& affine_shape, const Tensor& save_mean,
                                const Tensor& save_invstd, bool through_stats, NormGradMask mask,
-                               const char* op) {
+                               const char* op, const Tensor& relu_output = {}) {
   NG_CHECK(grad_output.defined() && input.defined(), op, ": expected grad_output and input tensors");
   NG_CHECK(grad_output.shape() == input.shape(), op, ": expected grad_output of shape ",
            ShapeToString(input.shape()), " (the input's), got ", ShapeToString(grad_output.shape()));
@@ -212,8 +214,17 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
     NG_CHECK(t->defined() && t->dtype() == kFloat64 && t->numel() == layout.num_stats(), op,
              ": expected saved statistics of ", layout.num_stats(), " float64 values");
   }
-  CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd}, op);
-  const Tensor x = contiguous(input), dy = contiguous(grad_output), w = weight.defined() ? contiguous(weight) : Tensor();
+  if (relu_output.defined()) {
+    NG_CHECK(relu_output.shape() == input.shape() && relu_output.dtype() == input.dtype(), op,
+             ": expected relu_output of shape ", ShapeToString(input.shape()), " and dtype ", input.dtype(),
+             " (the input's), got ", ShapeToString(relu_output.shape()), " ", relu_output.dtype());
+  }
+  CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd, &relu_output}, op);
+  const Tensor x = contiguous(input), w = weight.defined() ? contiguous(weight) : Tensor();
+  const Tensor relu_out = relu_output.defined() ? contiguous(relu_output) : Tensor();
+  // The CUDA kernels take the gradient through the relu first, as its own pass.
+  const Tensor dy = relu_out.defined() && !x.device().is_cpu() ? relu_backward(grad_output, relu_out)
+                                                                : contiguous(grad_output);
   const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
   NormBackwardResult r;
   const TensorOptions options{.dtype = x.dtype(), .device = x.device()};
@@ -225,7 +236,7 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
     case Device::Type::kCPU:
       cpu::NormBackward(x.dtype(), layout, x.data_ptr(), dy.data_ptr(), DataOrNull(w), mean.data_ptr<double>(),
                         invstd.data_ptr<double>(), through_stats, DataOrNull(r.grad_input), DataOrNull(r.grad_weight),
-                        DataOrNull(r.grad_bias));
+                        DataOrNull(r.grad_bias), DataOrNull(relu_out));
       break;
     case Device::Type::kCUDA:
       cuda::MakeCurrent(x.device().index);
@@ -266,7 +277,7 @@ NormLayout GroupNormLayout(const Tensor& input, int64_t num_groups, const char* 
 
 NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                      const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                                     double eps) {
+                                     double eps, bool relu) {
   const char* op = "batch_norm";
   CheckInput(input, 2, op);
   const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
@@ -286,18 +297,23 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
   // The family's device switch for batch norm's forward.
   switch (x.device().type) {
     case Device::Type::kCPU: break;
-    case Device::Type::kCUDA:
+    case Device::Type::kCUDA: {
       cuda::MakeCurrent(x.device().index);
-      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps);
+      NormForwardResult r =
+          BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps);
+      if (relu) r.output = kernels::relu(r.output);  // its own pass on the device
+      return r;
+    }
   }
   if (!training) {
     std::vector<double> mean, invstd;
-    Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);
+    Tensor out =
+        NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd, relu);
     return {out, from_vector(mean, {c}), from_vector(invstd, {c})};
   }
   BatchStats stats;
   Tensor out = NormalizeWithBatchStats(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = false}, weight, bias,
-                                       eps, &stats);
+                                       eps, &stats, relu);
   if (running_mean.defined()) {
     UpdateRunning(running_mean, stats.mean, momentum);
     UpdateRunning(running_var, Unbiased(stats.var, n * s), momentum);
@@ -307,11 +323,11 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
 
 NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                       NormGradMask mask) {
+                                       NormGradMask mask, const Tensor& relu_output) {
   CheckInput(input, 2, "batch_norm_backward");
   const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input), .per_sample = false};
   return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, training, mask,
-                     "batch_norm_backward");
+                     "batch_norm_backward", relu_output);
 }
 
 NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& running_mean,

@@ -56,13 +56,17 @@ struct NormBackwardResult {
 // Training: batch statistics; running_mean/running_var (optional, [C], the input's dtype) updated in
 // place to (1 - momentum) * running + momentum * batch, with the unbiased batch variance for running_var.
 // Eval: normalizes with the running statistics, which are required.
+// relu: the output is relu(y), the same values as kernels::relu(y) (on the CPU in the same pass).
 NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                      const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                                     double eps);
+                                     double eps, bool relu = false);
 // training: through the batch statistics; else the statistics are constants.
+// relu_output: the output of a batch_norm_forward with relu, the op grad_output is the gradient of; the
+// gradients are then those of batch norm at relu_backward(grad_output, relu_output) (on the CPU without
+// that intermediate tensor).
 NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                       NormGradMask mask = {});
+                                       NormGradMask mask = {}, const Tensor& relu_output = {});
 
 // use_input_stats: per-instance statistics; running statistics, when given, move towards their mean over
 // the batch (running_var towards the mean of the unbiased variances). Otherwise the running statistics

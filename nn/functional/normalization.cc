@@ -48,13 +48,14 @@ using KernelBackward = std::function<kernels::NormBackwardResult(
     const Tensor& grad, const Tensor& input, const Tensor& weight, const Tensor& mean, const Tensor& invstd,
     kernels::NormGradMask mask)>;
 
-// The gradients written with differentiable ops, for create_graph: the statistics are recomputed from the
-// input, so that the recorded backward graph is exact and can be differentiated again.
-std::vector<Tensor> DifferentiableBackward(const BackwardContext& ctx, const Saved& s) {
+// The gradients written with differentiable ops, for create_graph, given d(loss)/d(output) `grad`: the
+// statistics are recomputed from the input, so that the recorded backward graph is exact and can be
+// differentiated again.
+std::vector<Tensor> DifferentiableBackward(const BackwardContext& ctx, const Tensor& grad, const Saved& s) {
   const Geometry& geo = s.geometry;
   const Tensor& x = s.input.get();
   const Tensor& w = s.weight.get();
-  const Tensor xv = reshape(x, geo.view), dy = reshape(ctx.grad, geo.view);
+  const Tensor xv = reshape(x, geo.view), dy = reshape(grad, geo.view);
   Tensor xhat, rstd;
   if (s.through_stats) {
     // Centered on the forward's mean (a constant) first: x - center is exact in float32 near the mean,
@@ -87,7 +88,7 @@ std::vector<Tensor> DifferentiableBackward(const BackwardContext& ctx, const Sav
 // Gradients for (input, weight, bias): the fused kernel, or the differentiable form when backward is
 // being recorded (create_graph).
 std::vector<Tensor> NormBackward(const BackwardContext& ctx, const Saved& s, const KernelBackward& kernel) {
-  if (GradMode::is_enabled()) return DifferentiableBackward(ctx, s);
+  if (GradMode::is_enabled()) return DifferentiableBackward(ctx, ctx.grad, s);
   const kernels::NormBackwardResult r = kernel(ctx.grad, s.input.get(), s.weight.get(), s.mean, s.invstd,
                                                {.input = ctx.needs(0), .weight = ctx.needs(1), .bias = ctx.needs(2)});
   return {r.grad_input, r.grad_weight, r.grad_bias};
@@ -114,6 +115,29 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
                     return kernels::batch_norm_backward(g, x, w, m, r, s.through_stats, mask);
                   });
                 });
+}
+
+Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+  const kernels::NormForwardResult f = kernels::batch_norm_forward(input, running_mean, running_var, weight, bias,
+                                                                   training, momentum, eps, /*relu=*/true);
+  if (!autograd::AnyRequiresGrad({input, weight, bias})) return f.output;
+  return Record(
+      "BatchNormReluBackward", f.output, {input, weight, bias},
+      [s = MakeSaved(input, weight, f, {input.size(1)}, PerChannel(input, false), training, eps)](
+          const BackwardContext& ctx) -> std::vector<Tensor> {
+        // While backward is being recorded: relu's gradient as the differentiable product relu's own
+        // backward records, then batch norm's.
+        if (GradMode::is_enabled()) {
+          return DifferentiableBackward(ctx, mul(ctx.grad, kernels::gt(ctx.output, 0.0)), s);
+        }
+        const kernels::NormBackwardResult r =
+            kernels::batch_norm_backward(ctx.grad, s.input.get(), s.weight.get(), s.mean, s.invstd, s.through_stats,
+                                         {.input = ctx.needs(0), .weight = ctx.needs(1), .bias = ctx.needs(2)},
+                                         ctx.output);
+        return {r.grad_input, r.grad_weight, r.grad_bias};
+      },
+      /*keep_output=*/true);
 }
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,

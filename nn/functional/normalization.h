@@ -48,6 +48,14 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                   const BatchNormOptions& options);
 
+// relu(batch_norm(...)) as one op, the same values and gradients as the two ops (bit for bit), without
+// the relu's passes over memory on the CPU: the normalization writes relu's output, and the backward
+// masks the incoming gradient as it reads it. A network's usual batch norm + relu pair (ResNet's blocks
+// use it). Records "BatchNormReluBackward".
+Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight = {}, const Tensor& bias = {}, bool training = false,
+                       double momentum = 0.1, double eps = 1e-5);
+
 // input [*, normalized_shape...]: each sample normalized over its trailing normalized_shape dims;
 // weight and bias have shape normalized_shape (an elementwise affine). Records "LayerNormBackward".
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = {},

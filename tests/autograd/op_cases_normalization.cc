@@ -52,6 +52,19 @@ std::vector<OpCase> NormalizationOpCases() {
       {"batch_norm_eval_2d",
        [rm2, rv2](V x) { return F::batch_norm(x[0], rm2, rv2, {}, {}, /*training=*/false, 0.1, 0.1); },
        {N({5, 2})}},
+      // batch norm + relu as one op: runs long enough for the run-by-run kernels ([2, 2, 4, 8]) and short
+      // ones by columns; the bias keeps the normalized values away from the relu's kink.
+      {"batch_norm_relu_train_4d_affine",
+       [](V x) { return F::batch_norm_relu(x[0], {}, {}, x[1], x[2], /*training=*/true); },
+       {N({2, 2, 4, 8}), N({2}, 1), N({2}, 0.3)}},
+      {"batch_norm_relu_train_2d_running_stats",
+       [rm = Buffer({3}, 0, 1), rv = Variances(3)](V x) {
+         return F::batch_norm_relu(x[0], rm, rv, x[1], {}, /*training=*/true, 0.3, 1e-3);
+       },
+       {N({5, 3}, 1, 2), N({3}, 1)}},
+      {"batch_norm_relu_eval_3d_affine",
+       [rm3, rv3](V x) { return F::batch_norm_relu(x[0], rm3, rv3, x[1], x[2], /*training=*/false); },
+       {N({2, 3, 4}), N({3}, 1), N({3})}},
       {"instance_norm_affine",
        [](V x) { return F::instance_norm(x[0], {}, {}, x[1], x[2]); },
        {N({2, 3, 4}), N({3}, 1), N({3})}},

@@ -12,8 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "autograd/node.h"
 #include "autograd/ops.h"
 #include "core/random.h"
 #include "nn/functional/normalization.h"
@@ -144,6 +146,48 @@ TEST(Normalization, OptionsOverloadIsThePositionalOne) {
   const Tensor e = F::batch_norm(x, rm1, rv1, {.weight = w});
   const Tensor ep = F::batch_norm(x, rm1, rv1, w, {}, false, 0.1, 1e-5);
   EXPECT_EQ(e.to_vector<float>(), ep.to_vector<float>());
+}
+
+// batch_norm_relu is relu(batch_norm(...)) bit for bit: outputs, running statistics and the gradients of
+// input, weight and bias, in both dtypes, training and eval, for channel runs long enough for the
+// run-by-run kernels ([N, C, 6, 6]) and short ones done by columns ([N, C, 3, 3] and [N, C]). The bias
+// puts about half of each channel below 0, so the relu's mask matters.
+TEST(Normalization, BatchNormReluIsReluOfBatchNormBitForBit) {
+  Generator gen(12);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
+      for (bool training : {true, false}) {
+        const int64_t c = shape[1];
+        const std::string what = absl::StrCat(DTypeName(dtype), " ", ShapeToString(shape), training ? " train" : " eval");
+        SCOPED_TRACE(what);
+        const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
+        const Tensor x = normal(shape, 0.5, 2, leaf, &gen), w = normal({c}, 1, 0.5, leaf, &gen);
+        const Tensor b = normal({c}, 0, 1, leaf, &gen), dy = randn(shape, {.dtype = dtype}, &gen);
+        const Tensor rm0 = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen), rv0 = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
+        Tensor rm_fused = clone(rm0), rv_fused = clone(rv0), rm_plain = clone(rm0), rv_plain = clone(rv0);
+        const Tensor fused = F::batch_norm_relu(x, rm_fused, rv_fused, w, b, training, 0.2, 1e-3);
+        const Tensor plain = relu(F::batch_norm(x, rm_plain, rv_plain, w, b, training, 0.2, 1e-3));
+        EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>()) << what;
+        EXPECT_EQ(rm_fused.to_vector<double>(), rm_plain.to_vector<double>()) << what;
+        EXPECT_EQ(rv_fused.to_vector<double>(), rv_plain.to_vector<double>()) << what;
+        const std::vector<Tensor> g_fused = autograd::Grad({fused}, {x, w, b}, {dy});
+        const std::vector<Tensor> g_plain = autograd::Grad({plain}, {x, w, b}, {dy});
+        for (size_t i = 0; i < 3; ++i) {
+          EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << what << " gradient " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(Normalization, BatchNormReluRecordsOneNode) {
+  Generator gen(13);
+  const Tensor x = randn({4, 3, 5}, {.requires_grad = true}, &gen);
+  const Tensor y = F::batch_norm_relu(x, {}, {}, {}, {}, /*training=*/true);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_STREQ(y.grad_fn()->name(), "BatchNormReluBackward");
+  for (float v : y.to_vector<float>()) EXPECT_GE(v, 0.0f);
+  EXPECT_FALSE(F::batch_norm_relu(x.detach(), {}, {}, {}, {}, true).requires_grad());
 }
 
 // Running statistics are buffers: updated in place with their version bumped, never part of the graph.
