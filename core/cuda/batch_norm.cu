@@ -119,6 +119,18 @@ __global__ void BatchNormEvalStatsKernel(int64_t channels, const T* running_mean
   }
 }
 
+// relu's forward and backward on one value, as the elementwise kernels have them: NaN stays NaN, the
+// gradient passes where the output is positive.
+template <typename T>
+__device__ __forceinline__ T Relu(T v) {
+  return v < T(0) ? T(0) : v;
+}
+// dy at element i, through relu's backward when relu_out (the output of a fused batch norm + relu) is given.
+template <typename T>
+__device__ __forceinline__ T GradAt(const T* dy, const T* relu_out, int64_t i) {
+  return relu_out != nullptr && !(relu_out[i] > T(0)) ? T(0) : dy[i];
+}
+
 // The two sums of the backward: sum(dy) and sum(dy * (x - center)).
 struct Sums {
   double dy, dy_xc;
@@ -149,17 +161,18 @@ __device__ __forceinline__ Coefficients<T> BackwardCoefficients(double mean, dou
 // Grid (blocks per channel, C) x kStatsThreads, as the statistics kernel: the channel's last block turns
 // the sums into dweight, dbias and the coefficients of dx.
 template <typename T>
-__global__ void BatchNormBackwardReduceKernel(BatchNormShape sh, const T* x, const T* dy, const T* weight,
-                                              const double* mean, const double* invstd, bool through_stats,
-                                              T* dweight, T* dbias, Coefficients<T>* coef, Sums* partials,
-                                              unsigned int* tickets) {
+__global__ void BatchNormBackwardReduceKernel(BatchNormShape sh, const T* x, const T* dy, const T* relu_out,
+                                              const T* weight, const double* mean, const double* invstd,
+                                              bool through_stats, T* dweight, T* dbias, Coefficients<T>* coef,
+                                              Sums* partials, unsigned int* tickets) {
   const int64_t c = blockIdx.y;
   const Slice slice = BlockSlice(sh);
   const T center = static_cast<T>(mean[c]);
   T sum_dy = 0, sum_dy_xc = 0;
   ForEachOfThread(sh, c, slice.begin, slice.end, [&](int64_t i) {
-    sum_dy += dy[i];
-    sum_dy_xc += dy[i] * (x[i] - center);
+    const T g = GradAt(dy, relu_out, i);
+    sum_dy += g;
+    sum_dy_xc += g * (x[i] - center);
   });
   const auto add = [](const Sums& p, const Sums& q) { return Sums{p.dy + q.dy, p.dy_xc + q.dy_xc}; };
   Sums acc = BlockReduce(Sums{static_cast<double>(sum_dy), static_cast<double>(sum_dy_xc)}, add, Sums{0, 0});
@@ -188,18 +201,20 @@ __global__ void BatchNormEvalBackwardCoefficientsKernel(int64_t channels, const 
 
 // The elementwise passes over [N, C, S], a row being one (n, c): a block takes one row at a time when S is
 // at least the block size, else as many whole rows as fit (one division per thread, not per element).
-// Forward: out = (in - center) * a + c. Backward: out = dy * a + (in - center) * b + c.
+// Forward: out = (in - center) * a + c, relu of that with relu. Backward: out = g * a + (in - center) * b + c,
+// g = dy, or dy through relu's backward with relu_out.
 template <typename T, bool kBackward>
-__global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const T* dy, const Coefficients<T>* coef,
-                                           T* out) {
+__global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
+                                           const Coefficients<T>* coef, T* out) {
   const int64_t rows = sh.n * sh.c, threads = blockDim.x;
   const auto apply = [&](int64_t row, int64_t s) {
     const Coefficients<T> k = coef[row % sh.c];
     const int64_t i = row * sh.s + s;
     if constexpr (kBackward) {
-      out[i] = Fma(dy[i], k.a, Fma(in[i] - k.center, k.b, k.c));
+      out[i] = Fma(GradAt(dy, relu_out, i), k.a, Fma(in[i] - k.center, k.b, k.c));
     } else {
-      out[i] = Fma(in[i] - k.center, k.a, k.c);
+      const T y = Fma(in[i] - k.center, k.a, k.c);
+      out[i] = relu ? Relu(y) : y;
     }
   };
   if (sh.s >= threads) {
@@ -216,10 +231,12 @@ __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const
 }
 
 template <typename T, bool kBackward>
-void LaunchElementwise(BatchNormShape sh, const T* in, const T* dy, const Coefficients<T>* coef, T* out) {
+void LaunchElementwise(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
+                       const Coefficients<T>* coef, T* out) {
   const int64_t rows_per_block = std::max<int64_t>(1, kBlockSize / sh.s);
   const int64_t blocks = (sh.n * sh.c + rows_per_block - 1) / rows_per_block;
-  Launch<BatchNormElementwiseKernel<T, kBackward>>(GridSize(blocks * kBlockSize), kBlockSize, sh, in, dy, coef, out);
+  Launch<BatchNormElementwiseKernel<T, kBackward>>(GridSize(blocks * kBlockSize), kBlockSize, sh, in, dy, relu_out,
+                                                   relu, coef, out);
 }
 
 void CheckShape(const BatchNormShape& sh, const char* op) {
@@ -239,7 +256,7 @@ int BatchNormBlocksPerChannel(BatchNormShape sh) {
 
 void BatchNormForwardTraining(DType dtype, BatchNormShape sh, const void* x, const void* weight, const void* bias,
                               void* running_mean, void* running_var, double momentum, double eps, void* y,
-                              double* mean, double* invstd) {
+                              double* mean, double* invstd, bool relu) {
   CheckShape(sh, "cuda::BatchNormForwardTraining");
   NG_CHECK(sh.n * sh.s > 1, "cuda::BatchNormForwardTraining: expected more than 1 value per channel, got [", sh.n,
            ", ", sh.c, ", ", sh.s, "]");
@@ -257,13 +274,14 @@ void BatchNormForwardTraining(DType dtype, BatchNormShape sh, const void* x, con
                                     static_cast<T*>(running_mean), static_cast<T*>(running_var), momentum, eps, mean,
                                     invstd, coef.as<Coefficients<T>>(), partials.as<Welford<double>>(),
                                     tickets.as<unsigned int>());
-    LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, coef.as<Coefficients<T>>(), static_cast<T*>(y));
+    LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, nullptr, relu, coef.as<Coefficients<T>>(),
+                                static_cast<T*>(y));
   });
 }
 
 void BatchNormForwardEval(DType dtype, BatchNormShape sh, const void* x, const void* weight, const void* bias,
                           const void* running_mean, const void* running_var, double eps, void* y, double* mean,
-                          double* invstd) {
+                          double* invstd, bool relu) {
   CheckShape(sh, "cuda::BatchNormForwardEval");
   NG_CHECK(running_mean != nullptr && running_var != nullptr,
            "cuda::BatchNormForwardEval: expected running_mean and running_var");
@@ -273,7 +291,7 @@ void BatchNormForwardEval(DType dtype, BatchNormShape sh, const void* x, const v
                                         static_cast<const T*>(running_var), static_cast<const T*>(weight),
                                         static_cast<const T*>(bias), eps, mean, invstd, coef.as<Coefficients<T>>());
     if (sh.n > 0) {
-      LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, coef.as<Coefficients<T>>(),
+      LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, nullptr, relu, coef.as<Coefficients<T>>(),
                                   static_cast<T*>(y));
     }
   });
@@ -281,7 +299,7 @@ void BatchNormForwardEval(DType dtype, BatchNormShape sh, const void* x, const v
 
 void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void* dy, const void* weight,
                        const double* mean, const double* invstd, bool through_stats, void* dx, void* dweight,
-                       void* dbias) {
+                       void* dbias, const void* relu_out) {
   CheckShape(sh, "cuda::BatchNormBackward");
   VisitFloatDType(dtype, "cuda::BatchNormBackward", [&]<typename T>() {
     const int device = CurrentDevice();
@@ -297,7 +315,8 @@ void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void
       DeviceBuffer tickets(sh.c * sizeof(unsigned int), device);
       Zero(tickets.as<void>(), sh.c * sizeof(unsigned int), device);
       Launch<BatchNormBackwardReduceKernel<T>>(dim3(slices, sh.c), kStatsThreads, sh, static_cast<const T*>(x),
-                                               static_cast<const T*>(dy), static_cast<const T*>(weight), mean, invstd,
+                                               static_cast<const T*>(dy), static_cast<const T*>(relu_out),
+                                               static_cast<const T*>(weight), mean, invstd,
                                                through_stats, static_cast<T*>(dweight), static_cast<T*>(dbias),
                                                coef.as<Coefficients<T>>(), partials.as<Sums>(),
                                                tickets.as<unsigned int>());
@@ -307,8 +326,8 @@ void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void
                                                          coef.as<Coefficients<T>>());
     }
     if (dx != nullptr && sh.n > 0) {
-      LaunchElementwise<T, true>(sh, static_cast<const T*>(x), static_cast<const T*>(dy), coef.as<Coefficients<T>>(),
-                                 static_cast<T*>(dx));
+      LaunchElementwise<T, true>(sh, static_cast<const T*>(x), static_cast<const T*>(dy),
+                                 static_cast<const T*>(relu_out), false, coef.as<Coefficients<T>>(), static_cast<T*>(dx));
     }
   });
 }

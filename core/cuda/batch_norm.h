@@ -33,26 +33,28 @@ struct BatchNormShape {
 // Training forward: the batch statistics (biased variance) of every channel normalize x into y; mean and
 // invstd receive them. With running_mean and running_var (both or neither), they are updated in place on
 // the device: running = momentum * batch + (1 - momentum) * running, in double, with the unbiased
-// variance (count - 1) for running_var. Throws unless N * S > 1.
+// variance (count - 1) for running_var. Throws unless N * S > 1. relu: y = relu(that) in the same pass
+// (batch norm + relu as one op, the same values as the relu kernel applied after).
 void BatchNormForwardTraining(DType dtype, BatchNormShape shape, const void* x, const void* weight,
                               const void* bias, void* running_mean, void* running_var, double momentum, double eps,
-                              void* y, double* mean, double* invstd);
+                              void* y, double* mean, double* invstd, bool relu = false);
 
 // Eval forward: y from the running statistics (required); mean and invstd receive running_mean and
-// 1 / sqrt(running_var + eps), the constants a backward in eval mode needs.
+// 1 / sqrt(running_var + eps), the constants a backward in eval mode needs. relu: as in training.
 void BatchNormForwardEval(DType dtype, BatchNormShape shape, const void* x, const void* weight, const void* bias,
                           const void* running_mean, const void* running_var, double eps, void* y, double* mean,
-                          double* invstd);
+                          double* invstd, bool relu = false);
 
 // Backward of y = (x - mean) * invstd * weight + bias given dy:
 //   through_stats (training; mean and invstd are x's batch statistics):
 //     dx = invstd * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * weight, xhat = (x - mean) * invstd,
 //   otherwise (eval; constant statistics): dx = dy * weight * invstd;
 //   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over the channel's elements.
-// Each of dx, dweight, dbias may be null (not computed).
+// Each of dx, dweight, dbias may be null (not computed). relu_out (optional): the output of a forward with
+// relu, whose gradient dy is; dy then counts only where relu_out > 0 (relu's backward, read on the fly).
 void BatchNormBackward(DType dtype, BatchNormShape shape, const void* x, const void* dy, const void* weight,
                        const double* mean, const double* invstd, bool through_stats, void* dx, void* dweight,
-                       void* dbias);
+                       void* dbias, const void* relu_out = nullptr);
 
 // Blocks per channel of the statistics kernels for `shape` on the current device: about one full wave of
 // the device over all channels, with at least 1024 elements per block.

@@ -70,7 +70,7 @@ void CheckSameDevice(const Tensor& input, std::initializer_list<const Tensor*> o
 // normalization and the running-statistics update all on the device.
 NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
                                        const Tensor& running_var, const Tensor& weight, const Tensor& bias,
-                                       bool training, double momentum, double eps) {
+                                       bool training, double momentum, double eps, bool relu) {
   const Device device = x.device();
   Tensor y = empty(x.shape(), {.dtype = x.dtype(), .device = device});
   Tensor mean = empty({c}, {.dtype = kFloat64, .device = device}), invstd = empty({c}, {.dtype = kFloat64, .device = device});
@@ -81,12 +81,13 @@ NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, in
   const cuda::BatchNormShape shape{n, c, s};
   if (!training) {
     cuda::BatchNormForwardEval(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), rm.data_ptr(),
-                               rv.data_ptr(), eps, y.data_ptr(), mean.data_ptr<double>(), invstd.data_ptr<double>());
+                               rv.data_ptr(), eps, y.data_ptr(), mean.data_ptr<double>(), invstd.data_ptr<double>(),
+                               relu);
     return {y, mean, invstd};
   }
   cuda::BatchNormForwardTraining(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), DataOrNull(rm),
                                  DataOrNull(rv), momentum, eps, y.data_ptr(), mean.data_ptr<double>(),
-                                 invstd.data_ptr<double>());
+                                 invstd.data_ptr<double>(), relu);
   if (running_mean.defined()) {
     if (!rm.is_same(running_mean)) copy_(running_mean, rm);
     if (!rv.is_same(running_var)) copy_(running_var, rv);
@@ -221,10 +222,7 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   }
   CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd, &relu_output}, op);
   const Tensor x = contiguous(input), w = weight.defined() ? contiguous(weight) : Tensor();
-  const Tensor relu_out = relu_output.defined() ? contiguous(relu_output) : Tensor();
-  // The CUDA kernels take the gradient through the relu first, as its own pass.
-  const Tensor dy = relu_out.defined() && !x.device().is_cpu() ? relu_backward(grad_output, relu_out)
-                                                                : contiguous(grad_output);
+  const Tensor dy = contiguous(grad_output), relu_out = relu_output.defined() ? contiguous(relu_output) : Tensor();
   const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
   NormBackwardResult r;
   const TensorOptions options{.dtype = x.dtype(), .device = x.device()};
@@ -247,7 +245,8 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
       } else {  // per-channel statistics (K = 1): batch norm, and instance norm with the running ones
         cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
                                 mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
-                                DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias));
+                                DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias),
+                                DataOrNull(relu_out));
       }
       break;
   }
@@ -297,13 +296,9 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
   // The family's device switch for batch norm's forward.
   switch (x.device().type) {
     case Device::Type::kCPU: break;
-    case Device::Type::kCUDA: {
+    case Device::Type::kCUDA:
       cuda::MakeCurrent(x.device().index);
-      NormForwardResult r =
-          BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps);
-      if (relu) r.output = kernels::relu(r.output);  // its own pass on the device
-      return r;
-    }
+      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps, relu);
   }
   if (!training) {
     std::vector<double> mean, invstd;
@@ -353,7 +348,8 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
   if (!use_input_stats) {  // batch norm in eval mode
     if (!x.device().is_cpu()) {
       cuda::MakeCurrent(x.device().index);
-      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, false, momentum, eps);
+      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, false, momentum, eps,
+                                  /*relu=*/false);
     }
     std::vector<double> mean, invstd;
     Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd);

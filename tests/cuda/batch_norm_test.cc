@@ -22,6 +22,7 @@ namespace {
 
 using testing::CudaTest;
 using testing::ExpectClose;
+using testing::HostDoubles;
 using testing::RandomCpu;
 using testing::ToCuda;
 
@@ -233,6 +234,35 @@ TEST_F(CudaBatchNorm, TensorKernelsMatchTheCpu) {
           ToCuda(dy), ToCuda(x), Tensor(), dev.save_mean, dev.save_invstd, training, {.weight = false, .bias = false});
       EXPECT_FALSE(only_input.grad_weight.defined());
       EXPECT_EQ(only_input.grad_input.device(), testing::kCuda);
+    }
+  }
+}
+
+// Batch norm + relu on the device (the relu inside the elementwise pass forward, the mask read on the fly
+// backward) equals the two kernels one after the other on the device, bit for bit.
+TEST_F(CudaBatchNorm, FusedReluIsReluAfterBatchNormBitForBit) {
+  for (const Shape& shape : std::vector<Shape>{{32, 16, 17, 19}, {9, 5}}) {
+    const int64_t c = shape[1];
+    const Tensor x = ToCuda(RandomCpu(shape, 21, kFloat32, 0.5, 2)), dy = ToCuda(RandomCpu(shape, 22));
+    const Tensor w = ToCuda(RandomCpu({c}, 23, kFloat32, 1, 0.2)), b = ToCuda(RandomCpu({c}, 24));
+    const Tensor stats = kernels::add(kernels::abs(RandomCpu({2 * c}, 25)), 0.5);
+    for (bool training : {true, false}) {
+      SCOPED_TRACE(ShapeToString(shape) + (training ? " training" : " eval"));
+      const Tensor rm1 = ToCuda(kernels::slice(stats, 0, 0, c, 1)), rv1 = ToCuda(kernels::slice(stats, 0, c, 2 * c, 1));
+      const Tensor rm2 = kernels::clone(rm1), rv2 = kernels::clone(rv1);
+      const kernels::NormForwardResult fused = kernels::batch_norm_forward(x, rm1, rv1, w, b, training, 0.1, 1e-5, true);
+      const kernels::NormForwardResult plain = kernels::batch_norm_forward(x, rm2, rv2, w, b, training, 0.1, 1e-5);
+      const Tensor relu_out = kernels::relu(plain.output);
+      EXPECT_EQ(HostDoubles(fused.output), HostDoubles(relu_out));
+      EXPECT_EQ(HostDoubles(rm1), HostDoubles(rm2));
+      EXPECT_EQ(HostDoubles(rv1), HostDoubles(rv2));
+      const kernels::NormBackwardResult gf =
+          kernels::batch_norm_backward(dy, x, w, fused.save_mean, fused.save_invstd, training, {}, fused.output);
+      const kernels::NormBackwardResult gp = kernels::batch_norm_backward(
+          kernels::relu_backward(dy, relu_out), x, w, plain.save_mean, plain.save_invstd, training);
+      EXPECT_EQ(HostDoubles(gf.grad_input), HostDoubles(gp.grad_input));
+      EXPECT_EQ(HostDoubles(gf.grad_weight), HostDoubles(gp.grad_weight));
+      EXPECT_EQ(HostDoubles(gf.grad_bias), HostDoubles(gp.grad_bias));
     }
   }
 }
