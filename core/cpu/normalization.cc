@@ -25,10 +25,11 @@ using normalization_internal::kMinRun;
 using normalization_internal::Merge;
 using normalization_internal::Moments;
 using normalization_internal::MomentsInDouble;
-using normalization_internal::Relu;
+using normalization_internal::NoActivation;
 using normalization_internal::ReluGrad;
 using normalization_internal::UsesColumns;
 using normalization_internal::WeightOf;
+using normalization_internal::WithActivation;
 
 constexpr int64_t kChunk = 4096;       // elements whose two moment passes run from L1
 constexpr int64_t kMaxPartials = 64;   // per-block weight/bias gradient partials (per-sample layouts)
@@ -132,8 +133,7 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
       }
     }
   };
-  if (relu) return normalize([](T v) { return Relu(v); });
-  normalize([](T v) { return v; });
+  WithActivation(relu, normalize);
 }
 
 template <typename T>
@@ -333,7 +333,7 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
   if (!through_stats && dx != nullptr) {
     std::vector<double> scale(channels);
     for (int64_t c = 0; c < channels; ++c) scale[c] = rstd[c / l.k] * static_cast<double>(WeightOf(w, c));
-    Affine(l.n, channels, l.s, dy, nullptr, scale.data(), nullptr, dx, [](T v) { return v; });
+    Affine(l.n, channels, l.s, dy, nullptr, scale.data(), nullptr, dx, NoActivation{});
   }
   if (!(through_stats && dx != nullptr) && dw == nullptr && db == nullptr) return;
 
@@ -393,8 +393,7 @@ void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, 
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     const T* in = static_cast<const T*>(x);
     T* out = static_cast<T*>(y);
-    if (relu) return Affine(n, c, s, in, center, scale, shift, out, [](T v) { return Relu(v); });
-    Affine(n, c, s, in, center, scale, shift, out, [](T v) { return v; });
+    WithActivation(relu, [&](auto act) { Affine(n, c, s, in, center, scale, shift, out, act); });
   });
 }
 

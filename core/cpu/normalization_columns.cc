@@ -172,8 +172,7 @@ template <typename T>
 void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
                       double* var, double* rstd, bool relu) {
   ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) {
-    if (relu) return ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, [](T v) { return Relu(v); });
-    ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, [](T v) { return v; });
+    WithActivation(relu, [&](auto act) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, act); });
   });
 }
 

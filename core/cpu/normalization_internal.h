@@ -74,6 +74,27 @@ inline T ReluGrad(T g, T out) {
   return out > T(0) ? g : T(0);
 }
 
+// What the normalize-and-affine passes apply to each value they write: nothing, or relu (batch norm + relu
+// as one op). WithActivation calls fn with the one `relu` selects; each is its own type, so a pass is
+// compiled once per activation and tests nothing per element.
+struct NoActivation {
+  template <typename T>
+  T operator()(T v) const {
+    return v;
+  }
+};
+struct ReluActivation {
+  template <typename T>
+  T operator()(T v) const {
+    return Relu(v);
+  }
+};
+template <typename Fn>
+void WithActivation(bool relu, Fn&& fn) {
+  if (relu) return fn(ReluActivation{});
+  fn(NoActivation{});
+}
+
 template <typename T>
 inline T WeightOf(const T* w, int64_t c) {
   return w ? w[c] : T(1);
