@@ -93,6 +93,8 @@ class DataLoader {
   int64_t epoch() const { return epoch_; }         // the epoch in progress, or the next to start
   int64_t batch_index() const { return next_batch_; }  // batches of epoch() handed out so far
   const ImageDataset& dataset() const { return *data_; }
+  // Channel c's value of a black pixel (0) after normalization: the crops' padding.
+  float black(int64_t c) const { return lut_[c * 256]; }
 
   // Text that set_state() turns back into this exact position: epoch, batches handed out, and the shuffle
   // generator's state before this epoch's permutation was drawn (the permutation is drawn again).

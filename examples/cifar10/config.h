@@ -48,6 +48,7 @@ struct TrainConfig {
   bool resume = false;
   bool evaluate_only = false;
   bool flip_tta = false;            // evaluation averages the logits of each image and of its mirror image
+  int64_t tta_shift = 0;            // > 0: the final evaluation also averages views shifted that far (tta.h)
   int64_t eval_batch_size = 500;
 };
 

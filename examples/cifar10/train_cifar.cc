@@ -76,6 +76,11 @@ ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
 ABSL_FLAG(bool, flip_tta, kDefaults.flip_tta,
           "Test-time augmentation: evaluate each validation and test image and its mirror image and average "
           "the two logits (twice the evaluation time; training is unchanged).");
+ABSL_FLAG(int64_t, tta_shift, kDefaults.tta_shift,
+          "Test-time augmentation in the final evaluation (the per-class report at the end of training, and "
+          "--evaluate_only): also average the logits of each image moved this many pixels up, down, left and "
+          "right, border filled as the training crops' padding (each with its mirror image under --flip_tta: "
+          "10 views). The per-epoch validation keeps to --flip_tta's views; training is unchanged. 0: none.");
 ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
           "Training images held out for validation (the last ones of data_batch_5.bin); 0: none.");
 ABSL_FLAG(int64_t, max_train_batches, kDefaults.max_train_batches,
@@ -139,6 +144,7 @@ int main(int argc, char** argv) {
   c.resume = absl::GetFlag(FLAGS_resume);
   c.evaluate_only = absl::GetFlag(FLAGS_evaluate_only);
   c.flip_tta = absl::GetFlag(FLAGS_flip_tta);
+  c.tta_shift = absl::GetFlag(FLAGS_tta_shift);
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
 
   normgrad::cifar10::InstallInterruptHandler();

@@ -20,6 +20,7 @@
 #include "data/cifar10_fetch.h"
 #include "data/file_io.h"
 #include "examples/cifar10/interrupt.h"
+#include "examples/cifar10/tta.h"
 #include "nn/functional/loss.h"
 #include "optim/param_groups.h"
 
@@ -40,16 +41,6 @@ int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<Cla
     ++classes[truth[i]].images;
   }
   return correct;
-}
-
-// The images of a contiguous float32 [N, C, H, W] batch mirrored left to right.
-Tensor MirrorImages(const Tensor& images) {
-  Tensor mirrored = empty(images.shape());
-  const int64_t width = images.size(3), rows = images.numel() / width;
-  const float* in = images.data<float>();
-  float* out = mirrored.data<float>();
-  for (int64_t r = 0; r < rows; ++r) std::reverse_copy(in + r * width, in + (r + 1) * width, out + r * width);
-  return mirrored;
 }
 
 std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
@@ -246,20 +237,24 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   return absl::OkStatus();
 }
 
-Evaluation Trainer::Evaluate(data::DataLoader& loader) {
+Evaluation Trainer::Evaluate(data::DataLoader& loader, bool final) {
   const bool was_training = model_->is_training();
   model_->eval();
   Evaluation e;
   const data::ImageDataset& d = loader.dataset();
   for (int c = 0; c < d.num_classes; ++c) e.classes.push_back({d.ClassName(c), 0, 0});
+  std::vector<float> black;
+  for (int64_t c = 0; c < d.channels; ++c) black.push_back(loader.black(c));
+  const int64_t shift = final ? config_.tta_shift : 0;
   {
     NoGradGuard no_grad;
     while (std::optional<data::Batch> batch = loader.Next()) {
-      Tensor logits = model_->forward(kernels::to(batch->images, device_));
-      if (config_.flip_tta) {
-        const Tensor mirrored = model_->forward(kernels::to(MirrorImages(batch->images), device_));
-        logits = kernels::mul(kernels::add(logits, mirrored), 0.5);
+      const std::vector<Tensor> views = TtaViews(batch->images, config_.flip_tta, shift, black);
+      Tensor logits = model_->forward(kernels::to(views[0], device_));
+      for (size_t v = 1; v < views.size(); ++v) {
+        logits = kernels::add(logits, model_->forward(kernels::to(views[v], device_)));
       }
+      if (views.size() > 1) logits = kernels::mul(logits, 1.0 / static_cast<double>(views.size()));
       const double loss = nn::functional::cross_entropy(logits, kernels::to(batch->labels, device_)).item<double>();
       e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
     }
@@ -274,7 +269,7 @@ void Trainer::PrintPerClass(RunResult& result) {
   const std::pair<const char*, data::DataLoader*> splits[] = {{"val", val_loader_.get()}, {"test", test_loader_.get()}};
   for (const auto& [name, loader] : splits) {
     if (!loader) continue;
-    Evaluation e = Evaluate(*loader);
+    Evaluation e = Evaluate(*loader, /*final=*/true);
     progress_->Print(std::string(absl::StripSuffix(PerClassTable(name, e.classes), "\n")));
     log_.push_back(PerClassJson(name, e.classes));
     (std::string(name) == "val" ? result.val : result.test) = std::move(e);

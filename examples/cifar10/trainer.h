@@ -65,9 +65,11 @@ class Trainer {
   absl::StatusOr<RunResult> Run();
 
   // Evaluates the model in eval mode (running statistics, no gradient, no buffer touched) on `loader`'s
-  // next epoch, and restores the model's previous mode. With config().flip_tta, each image's logits are
-  // the mean of its own and its mirror image's.
-  Evaluation Evaluate(data::DataLoader& loader);
+  // next epoch, and restores the model's previous mode. Each image's logits are the mean over its test-time
+  // views (TtaViews): with config().flip_tta its mirror image too, and in the `final` evaluation (the
+  // per-class report at the end of a run or of --evaluate_only) also the views shifted by
+  // config().tta_shift pixels.
+  Evaluation Evaluate(data::DataLoader& loader, bool final = false);
 
   nn::ResNet& model() { return *model_; }
   const TrainConfig& config() const { return config_; }

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "core/error.h"
 #include "data/cifar10.h"
 #include "examples/cifar10/interrupt.h"
 #include "tests/examples/cifar10/trainer_testing.h"
@@ -137,21 +139,31 @@ TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
                SameBits(before[2].second, t->model().state_dict().at(before[2].first)));
 }
 
+// A data set's images, and the same images mirrored left-right.
+struct MirroredSets {
+  std::shared_ptr<const data::ImageDataset> images, mirrored;
+};
+
+MirroredSets LoadMirrored(const std::string& data) {
+  absl::StatusOr<data::Cifar10> cifar = data::LoadCifar10(data);
+  NG_CHECK(cifar.ok(), cifar.status().ToString());
+  data::ImageDataset mirrored = cifar->train;
+  const int64_t width = mirrored.width;
+  for (size_t row = 0; row < mirrored.pixels.size(); row += width) {
+    std::reverse(mirrored.pixels.begin() + row, mirrored.pixels.begin() + row + width);
+  }
+  return {std::make_shared<const data::ImageDataset>(cifar->train),
+          std::make_shared<const data::ImageDataset>(std::move(mirrored))};
+}
+
+Tally EvaluateOn(Trainer& t, std::shared_ptr<const data::ImageDataset> set, bool final = false) {
+  data::DataLoader loader(set, {.batch_size = 16, .shuffle = false, .num_workers = 0});
+  return t.Evaluate(loader, final).tally;
+}
+
 TEST(Trainer, FlipTtaEvaluationDoesNotSeeMirroring) {
   const std::string data = WriteData("tta", 16, 0);
-  absl::StatusOr<data::Cifar10> cifar = data::LoadCifar10(data);
-  ASSERT_TRUE(cifar.ok()) << cifar.status();
-  auto images = std::make_shared<const data::ImageDataset>(cifar->train);
-  data::ImageDataset mirrored_set = cifar->train;
-  const int64_t width = mirrored_set.width;
-  for (size_t row = 0; row < mirrored_set.pixels.size(); row += width) {
-    std::reverse(mirrored_set.pixels.begin() + row, mirrored_set.pixels.begin() + row + width);
-  }
-  auto mirrored = std::make_shared<const data::ImageDataset>(std::move(mirrored_set));
-  auto evaluate = [&](Trainer& t, std::shared_ptr<const data::ImageDataset> set) {
-    data::DataLoader loader(set, {.batch_size = 16, .shuffle = false, .num_workers = 0});
-    return t.Evaluate(loader).tally;
-  };
+  const MirroredSets sets = LoadMirrored(data);
 
   // The same initial weights (the same seed), evaluated with and without the test-time flip.
   TrainConfig config = Tiny(data, "tta");
@@ -160,13 +172,36 @@ TEST(Trainer, FlipTtaEvaluationDoesNotSeeMirroring) {
   std::unique_ptr<Trainer> tta = Make(config);
   ASSERT_NE(plain, nullptr);
   ASSERT_NE(tta, nullptr);
-  const Tally plain_original = evaluate(*plain, images), plain_mirrored = evaluate(*plain, mirrored);
-  const Tally tta_original = evaluate(*tta, images), tta_mirrored = evaluate(*tta, mirrored);
+  const Tally plain_original = EvaluateOn(*plain, sets.images), plain_mirrored = EvaluateOn(*plain, sets.mirrored);
+  const Tally tta_original = EvaluateOn(*tta, sets.images), tta_mirrored = EvaluateOn(*tta, sets.mirrored);
   EXPECT_NE(plain_original.loss_sum, plain_mirrored.loss_sum);  // the network alone is not mirror-symmetric
   EXPECT_EQ(tta_original.loss_sum, tta_mirrored.loss_sum);      // the mean of both views is
   EXPECT_EQ(tta_original.correct, tta_mirrored.correct);
   EXPECT_EQ(tta_original.images, 80);
   EXPECT_NE(tta_original.loss_sum, plain_original.loss_sum);
+}
+
+TEST(Trainer, ShiftedViewsOnlyInTheFinalEvaluation) {
+  const std::string data = WriteData("tta_shift", 16, 0);
+  const MirroredSets sets = LoadMirrored(data);
+  TrainConfig config = Tiny(data, "tta_shift");
+  config.flip_tta = true;
+  std::unique_ptr<Trainer> flips = Make(config);
+  config.tta_shift = 2;
+  std::unique_ptr<Trainer> shifts = Make(config);
+  ASSERT_NE(flips, nullptr);
+  ASSERT_NE(shifts, nullptr);
+
+  // Per epoch: the flips' two views, whatever tta_shift says.
+  EXPECT_EQ(EvaluateOn(*shifts, sets.images).loss_sum, EvaluateOn(*flips, sets.images).loss_sum);
+  // The final evaluation adds the shifted views, and stays blind to mirroring (up to the order of the sums).
+  const Tally final_flips = EvaluateOn(*flips, sets.images, /*final=*/true);
+  const Tally original = EvaluateOn(*shifts, sets.images, /*final=*/true);
+  const Tally mirrored = EvaluateOn(*shifts, sets.mirrored, /*final=*/true);
+  EXPECT_NE(original.loss_sum, final_flips.loss_sum);
+  EXPECT_NEAR(original.loss_sum, mirrored.loss_sum, 1e-5 * original.loss_sum);
+  EXPECT_EQ(original.correct, mirrored.correct);
+  EXPECT_EQ(original.images, 80);
 }
 
 TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
