@@ -12,7 +12,9 @@ Each PyTorch interpreter (--torch-python, repeatable; by default Debian's /usr/b
 and, when it exists, /work/venv-torch/bin/python) runs this file as a worker that keeps its model between
 rounds. On a shared machine the load changes from second to second, so the sides run in alternating
 rounds (the order rotating each round), each round a warm-up and then timed steps; the table shows the
-median over every timed step of every round. Ratios are images/s over the first torch's.
+median over every timed step of every round. Ratios are images/s over the first torch's. Below the table,
+the training ratio of each round on its own (the sides of a round run back to back, under the same load)
+and their median, which a drift of the machine's speed between rounds moves less.
 
 Run from the repository root or anywhere:
     /usr/bin/python3 bench/resnet_step_bench.py [--threads 2] [--batch 128 --batch 32] [--rounds 3]
@@ -197,6 +199,7 @@ def main():
             side.label += f" ({side.path})"
     train = {(s.label, b): [] for s in sides for b in batches}
     evals = {(s.label, b): [] for s in sides for b in batches}
+    round_ms = {(s.label, b): [] for s in sides for b in batches}  # each round's median step time
     for r in range(args.rounds):
         order = sides[r % len(sides):] + sides[:r % len(sides)]
         for b in batches:
@@ -204,6 +207,7 @@ def main():
                 t, e = side.run(b, args.steps, args.warmup)
                 train[(side.label, b)] += t
                 evals[(side.label, b)] += e
+                round_ms[(side.label, b)].append(statistics.median(row[0] for row in t))
     for side in sides:
         side.close()
 
@@ -229,6 +233,18 @@ def main():
             ms, cpu, ems, ecpu = medians(side, b)
             print(f"{b:>5} {side.label:<24} {ms:9.2f} {b * 1e3 / ms:9.1f} {ref_ms / ms:6.2f} {cpu:8.1f}   "
                   f"{ems:8.2f} {b * 1e3 / ems:10.1f} {ref_eval / ems:6.2f} {ecpu:8.1f}")
+    # The machine's speed drifts between rounds (neighbours on a shared host); within a round the sides run
+    # back to back, so each round's ratio compares them under the same conditions.
+    print()
+    print(f"training ratio over {reference}, round by round (sides back to back; median, then each round):")
+    for b in batches:
+        ref_rounds = round_ms[(reference, b)]
+        for side in sides:
+            if side.label == reference:
+                continue
+            ratios = [ref / ours for ref, ours in zip(ref_rounds, round_ms[(side.label, b)])]
+            print(f"{b:>5} {side.label:<24} {statistics.median(ratios):6.2f}   "
+                  + " ".join(f"{x:.2f}" for x in ratios))
     if args.phases:
         print()
         header = f"{'batch':>5} {'':<24} " + " ".join(f"{p:>10}" for p in PHASES) + "   (median ms)"
