@@ -45,11 +45,16 @@ void BatchNormBase::reset_running_stats() {
   buffer("num_batches_tracked").zero_();
 }
 
-Tensor BatchNormBase::forward(const Tensor& input) { return Normalize(input, /*relu=*/false); }
+Tensor BatchNormBase::forward(const Tensor& input) { return Normalize(input, /*relu=*/false, {}); }
 
-Tensor BatchNormBase::forward_relu(const Tensor& input) { return Normalize(input, /*relu=*/true); }
+Tensor BatchNormBase::forward_relu(const Tensor& input) { return Normalize(input, /*relu=*/true, {}); }
 
-Tensor BatchNormBase::Normalize(const Tensor& input, bool relu) {
+Tensor BatchNormBase::forward_add_relu(const Tensor& input, const Tensor& residual) {
+  NG_CHECK(residual.defined(), type_name(), ": expected a residual tensor, got an undefined one");
+  return Normalize(input, /*relu=*/true, residual);
+}
+
+Tensor BatchNormBase::Normalize(const Tensor& input, bool relu, const Tensor& residual) {
   NG_CHECK(input.dim() >= min_rank_ && input.dim() <= max_rank_, type_name(), ": expected ",
            min_rank_ == max_rank_ ? absl::StrCat(min_rank_, "D") : absl::StrCat(min_rank_, "D or ", max_rank_, "D"),
            " input, got ", input.dim(), "D input of shape ", ShapeToString(input.shape()));
@@ -62,8 +67,10 @@ Tensor BatchNormBase::Normalize(const Tensor& input, bool relu) {
   // Batch statistics in training, and in eval too when there are no running ones (PyTorch's rule).
   const bool use_batch_stats = is_training() || !options_.track_running_stats;
   const Tensor rm = buffer("running_mean"), rv = buffer("running_var"), w = parameter("weight"), b = parameter("bias");
-  Tensor out = relu ? F::batch_norm_relu(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps)
-                    : F::batch_norm(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps);
+  Tensor out = residual.defined()
+                   ? F::batch_norm_add_relu(input, residual, rm, rv, w, b, use_batch_stats, momentum, options_.eps)
+               : relu ? F::batch_norm_relu(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps)
+                      : F::batch_norm(input, rm, rv, w, b, use_batch_stats, momentum, options_.eps);
   // Counted once the batch went through, so that a rejected input leaves the count as it was.
   if (update_stats) tracked.add_(1.0);
   return out;

@@ -45,6 +45,9 @@ class BatchNormBase : public Module, public NormalizationLayer {
   // relu(forward(input)) as one op (functional::batch_norm_relu): the same values, gradients and buffer
   // updates, fewer passes over memory.
   Tensor forward_relu(const Tensor& input);
+  // relu(forward(input) + residual) as one op (functional::batch_norm_add_relu, the end of a residual
+  // block): the same values, gradients and buffer updates as add_relu after forward.
+  Tensor forward_add_relu(const Tensor& input, const Tensor& residual);
   std::string extra_repr() const override;
   const BatchNormOptions& options() const { return options_; }
   // running_mean = 0, running_var = 1, num_batches_tracked = 0.
@@ -55,8 +58,8 @@ class BatchNormBase : public Module, public NormalizationLayer {
   BatchNormBase(std::string type_name, const BatchNormOptions& options, int64_t min_rank, int64_t max_rank);
 
  private:
-  // forward, or forward_relu with relu.
-  Tensor Normalize(const Tensor& input, bool relu);
+  // forward, forward_relu with relu, forward_add_relu with a residual too.
+  Tensor Normalize(const Tensor& input, bool relu, const Tensor& residual);
 
   BatchNormOptions options_;
   int64_t min_rank_, max_rank_;

@@ -83,8 +83,8 @@ BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Shortc
 
 Tensor BasicBlock::forward(const Tensor& input) {
   Tensor out = child_as<BatchNorm2d>("bn1")->forward_relu((*child("conv1"))(input));
-  out = (*child("bn2"))((*child("conv2"))(out));
-  return add_relu(out, (*child("shortcut"))(input));
+  out = (*child("conv2"))(out);
+  return child_as<BatchNorm2d>("bn2")->forward_add_relu(out, (*child("shortcut"))(input));
 }
 
 // ---- ResNet

@@ -84,7 +84,8 @@ Moments RunMoments(const T* x, const Runs& runs) {
 // Statistic i over runs of K channel rows of S: moments, then the affine pass over the same runs.
 template <typename T>
 void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T* b, double eps, T* y,
-                 double* mean, double* var, double* rstd, std::vector<T>& scale, std::vector<T>& shift, bool relu) {
+                 double* mean, double* var, double* rstd, std::vector<T>& scale, std::vector<T>& shift, bool relu,
+                 const T* residual) {
   const Runs runs = RunsOf(l, i);
   const Moments m = RunMoments(x, runs);
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -125,28 +126,31 @@ void ForwardRuns(const NormLayout& l, int64_t i, const T* x, const T* w, const T
   }
   auto normalize = [&](auto act) {
     for (int64_t r = runs.num - 1; r >= 0; --r) {  // last read first: it is the likeliest still in cache
-      const T* xr = x + runs.first + r * runs.stride;
-      T* yr = y + runs.first + r * runs.stride;
+      const int64_t off = runs.first + r * runs.stride;
+      const T* xr = x + off;
+      T* yr = y + off;
       for (int64_t k = 0; k < l.k; ++k) {
         const T sc = scale[k], sh = shift[k];
-        for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = act(std::fma(xr[s] - c, sc, sh));
+        for (int64_t s = k * l.s; s < (k + 1) * l.s; ++s) yr[s] = act(std::fma(xr[s] - c, sc, sh), off + s);
       }
     }
   };
-  WithActivation(relu, normalize);
+  WithActivation(relu, residual, normalize);
 }
 
 template <typename T>
 void Forward(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-             double* var, double* rstd, bool relu) {
+             double* var, double* rstd, bool relu, const T* residual) {
   if (UsesColumns(l)) {
-    ForwardByColumns(l, x, w, b, eps, y, mean, var, rstd, relu);
+    ForwardByColumns(l, x, w, b, eps, y, mean, var, rstd, relu, residual);
     return;
   }
   const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(1, l.count()));
   ParallelFor(0, l.num_stats(), grain, [&](int64_t i0, int64_t i1) {
     std::vector<T> scale(l.s == 1 ? 0 : l.k), shift(scale.size());
-    for (int64_t i = i0; i < i1; ++i) ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift, relu);
+    for (int64_t i = i0; i < i1; ++i) {
+      ForwardRuns(l, i, x, w, b, eps, y, mean, var, rstd, scale, shift, relu, residual);
+    }
   });
 }
 
@@ -168,7 +172,7 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
         const T* xr = x + r * s;
         T* yr = y + r * s;
         const T cc = ctr[r % c], a = sc[r % c], b = sh[r % c];
-        for (int64_t i = 0; i < s; ++i) yr[i] = act(std::fma(xr[i] - cc, a, b));
+        for (int64_t i = 0; i < s; ++i) yr[i] = act(std::fma(xr[i] - cc, a, b), r * s + i);
       }
     });
     return;
@@ -185,7 +189,7 @@ void Affine(int64_t n, int64_t c, int64_t s, const T* x, const double* center, c
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * width;
       T* yr = y + r * width;
-      for (int64_t j = 0; j < width; ++j) yr[j] = act(std::fma(xr[j] - cc[j], cs[j], ch[j]));
+      for (int64_t j = 0; j < width; ++j) yr[j] = act(std::fma(xr[j] - cc[j], cs[j], ch[j]), r * width + j);
     }
   });
 }
@@ -261,7 +265,7 @@ void BackwardRow(const NormLayout& l, const Runs& runs, const T* x, const T* dy,
 template <typename T>
 void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const T* w, const double* mean,
                   const double* rstd, bool through_stats, T* dx, ChannelSums out, RunScratch<T>& t,
-                  const T* relu_out) {
+                  const T* relu_out, T* masked_dy) {
   const Runs runs = RunsOf(l, i);
   const Centered<T> ctr(mean[i]);
   const T c = ctr.center;
@@ -277,7 +281,12 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
   for (int64_t k = 0; k < l.k; ++k) {
     const int64_t off = runs.first + k * l.s;
     lanes::AddGradSums(t.sdy[k], t.sdyx[k], x + off, dy + off, set, c, static_cast<const T*>(nullptr),
-                       relu_out ? relu_out + off : nullptr);
+                       relu_out ? relu_out + off : nullptr, masked_dy ? masked_dy + off : nullptr);
+  }
+  // The masked gradient, once written, is dx's pass's dy: two arrays to read instead of three.
+  if (masked_dy) {
+    dy = masked_dy;
+    relu_out = nullptr;
   }
   for (int64_t k = 0; k < l.k; ++k) {
     t.a[k] = t.sdy[k].Total();
@@ -316,19 +325,24 @@ void BackwardRuns(const NormLayout& l, int64_t i, const T* x, const T* dy, const
 
 template <typename T>
 void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const double* mean, const double* rstd,
-              bool through_stats, T* dx, T* dw, T* db, const T* relu_out) {
+              bool through_stats, T* dx, T* dw, T* db, const T* relu_out, T* masked_dy) {
   const int64_t channels = l.channels();
   std::vector<T> masked;
-  if (relu_out != nullptr && (!through_stats || UsesColumns(l))) {
-    // Eval (rare in a training loop) and short runs: the masked gradient once, then the plain backward
-    // (masking on the fly inside the column sums would let the compiler contract their products
-    // differently from the plain backward's, and the results would no longer match it bit for bit).
-    masked.resize(l.n * channels * l.s);
-    ParallelFor(0, static_cast<int64_t>(masked.size()), kGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) masked[i] = ReluGrad(dy[i], relu_out[i]);
+  if (relu_out != nullptr && (!through_stats || UsesColumns(l) || (masked_dy != nullptr && dx == nullptr))) {
+    // Eval (rare in a training loop), short runs, and a masked gradient wanted without dx (whose sums pass
+    // writes it otherwise): the masked gradient once, then the plain backward (masking on the fly inside
+    // the column sums would let the compiler contract their products differently from the plain
+    // backward's, and the results would no longer match it bit for bit).
+    const int64_t size = l.n * channels * l.s;
+    if (masked_dy == nullptr) masked.resize(size);
+    T* out = masked_dy != nullptr ? masked_dy : masked.data();
+    ParallelFor(0, size, kGrain, [&](int64_t b, int64_t e) {
+#pragma GCC ivdep  // out is dy itself or overlaps nothing
+      for (int64_t i = b; i < e; ++i) out[i] = ReluGrad(dy[i], relu_out[i]);
     });
-    dy = masked.data();
+    dy = out;
     relu_out = nullptr;
+    masked_dy = nullptr;
   }
   if (!through_stats && dx != nullptr) {
     std::vector<double> scale(channels);
@@ -354,7 +368,7 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
     auto run = [&](int64_t i0, int64_t i1, ChannelSums out) {
       RunScratch<T> scratch(l);
       for (int64_t i = i0; i < i1; ++i) {
-        BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch, relu_out);
+        BackwardRuns(l, i, x, dy, w, mean, rstd, through_stats, dx, out, scratch, relu_out, masked_dy);
       }
       scratch.Flush(out);
     };
@@ -381,29 +395,30 @@ void Backward(const NormLayout& l, const T* x, const T* dy, const T* w, const do
 }  // namespace
 
 void NormForward(DType dtype, const NormLayout& layout, const void* x, const void* weight, const void* bias,
-                 double eps, void* y, double* mean, double* var, double* rstd, bool relu) {
+                 double eps, void* y, double* mean, double* var, double* rstd, bool relu, const void* residual) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     Forward(layout, static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<const T*>(bias), eps,
-            static_cast<T*>(y), mean, var, rstd, relu);
+            static_cast<T*>(y), mean, var, rstd, relu, static_cast<const T*>(residual));
   });
 }
 
 void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, const double* center,
-                   const double* scale, const double* shift, void* y, bool relu) {
+                   const double* scale, const double* shift, void* y, bool relu, const void* residual) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     const T* in = static_cast<const T*>(x);
     T* out = static_cast<T*>(y);
-    WithActivation(relu, [&](auto act) { Affine(n, c, s, in, center, scale, shift, out, act); });
+    WithActivation(relu, static_cast<const T*>(residual),
+                   [&](auto act) { Affine(n, c, s, in, center, scale, shift, out, act); });
   });
 }
 
 void NormBackward(DType dtype, const NormLayout& layout, const void* x, const void* dy, const void* weight,
                   const double* mean, const double* rstd, bool through_stats, void* dx, void* dweight,
-                  void* dbias, const void* relu_out) {
+                  void* dbias, const void* relu_out, void* masked_dy) {
   VisitFloatDType(dtype, "normalization", [&]<typename T>() {
     Backward(layout, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<const T*>(weight), mean,
              rstd, through_stats, static_cast<T*>(dx), static_cast<T*>(dweight), static_cast<T*>(dbias),
-             static_cast<const T*>(relu_out));
+             static_cast<const T*>(relu_out), static_cast<T*>(masked_dy));
   });
 }
 

@@ -52,14 +52,18 @@ struct NormLayout {
 // with weight and bias optional (null: 1 and 0). A statistic over no elements has NaN mean and var.
 // relu: y = relu(that) in the same pass, the same values as the relu op applied after (batch norm
 // followed by relu, without a pass over memory for the relu); only for !layout.per_sample.
+// residual (optional, with relu; an array shaped as x): y = relu(that + residual), the same values as the
+// add_relu op applied after (the end of a residual block, without the passes over the intermediate).
 void NormForward(DType dtype, const NormLayout& layout, const void* x, const void* weight, const void* bias,
-                 double eps, void* y, double* mean, double* var, double* rstd, bool relu = false);
+                 double eps, void* y, double* mean, double* var, double* rstd, bool relu = false,
+                 const void* residual = nullptr);
 
 // y = (x - center[c]) * scale[c] + shift[c] over x of shape [N, C, S] (the normalize-and-affine pass with
 // given statistics: eval mode, and the eval-mode input gradient). center and shift are optional (0).
-// relu: y = relu(that), as in NormForward.
+// relu, residual: as in NormForward.
 void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, const double* center,
-                   const double* scale, const double* shift, void* y, bool relu = false);
+                   const double* scale, const double* shift, void* y, bool relu = false,
+                   const void* residual = nullptr);
 
 // Gradients of y = (x - mean) * rstd * weight[c] + bias[c] (weight optional: 1) given dy:
 //   through_stats (mean and rstd are x's batch statistics, training):
@@ -72,9 +76,12 @@ void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, 
 // relu_out (optional, only for !layout.per_sample): the output of a NormForward with relu, whose gradient
 // dy is; dy then goes through relu's backward first (dy where relu_out > 0, else 0), read and masked on
 // the fly, with the same results as that backward's output passed as dy.
+// masked_dy (optional, with relu_out; dy itself or an array that overlaps no other): receives that masked
+// gradient, which is also the gradient of a forward's residual. It is written by the pass that takes the
+// gradient sums, and dx's pass then reads it instead of dy and relu_out.
 void NormBackward(DType dtype, const NormLayout& layout, const void* x, const void* dy, const void* weight,
                   const double* mean, const double* rstd, bool through_stats, void* dx, void* dweight,
-                  void* dbias, const void* relu_out = nullptr);
+                  void* dbias, const void* relu_out = nullptr, void* masked_dy = nullptr);
 
 }  // namespace normgrad::cpu
 

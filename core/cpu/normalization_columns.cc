@@ -111,7 +111,8 @@ void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, con
   for (int64_t n = 0; n < l.n; ++n) {
     const T* xr = xb + n * width;
     T* yr = y + g0 * len + n * width;
-    for (int64_t j = 0; j < nc; ++j) yr[j] = act(std::fma(xr[j] - ctr[j], scale[j], shift[j]));
+    const int64_t first = g0 * len + n * width;
+    for (int64_t j = 0; j < nc; ++j) yr[j] = act(std::fma(xr[j] - ctr[j], scale[j], shift[j]), first + j);
   }
 }
 
@@ -170,9 +171,10 @@ void BackwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, co
 
 template <typename T>
 void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-                      double* var, double* rstd, bool relu) {
+                      double* var, double* rstd, bool relu, const T* residual) {
   ForEachColumnBlock<T>(l, [&](int64_t g0, int64_t g1) {
-    WithActivation(relu, [&](auto act) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, act); });
+    WithActivation(relu, residual,
+                   [&](auto act) { ForwardColumns(l, g0, g1, x, w, b, eps, y, mean, var, rstd, act); });
   });
 }
 
@@ -185,9 +187,9 @@ void BackwardByColumns(const NormLayout& l, const T* x, const T* dy, const T* w,
 }
 
 template void ForwardByColumns(const NormLayout&, const float*, const float*, const float*, double, float*,
-                               double*, double*, double*, bool);
+                               double*, double*, double*, bool, const float*);
 template void ForwardByColumns(const NormLayout&, const double*, const double*, const double*, double, double*,
-                               double*, double*, double*, bool);
+                               double*, double*, double*, bool, const double*);
 template void BackwardByColumns(const NormLayout&, const float*, const float*, const float*, const double*,
                                 const double*, bool, float*, ChannelSums);
 template void BackwardByColumns(const NormLayout&, const double*, const double*, const double*, const double*,

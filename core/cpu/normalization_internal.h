@@ -74,23 +74,31 @@ inline T ReluGrad(T g, T out) {
   return out > T(0) ? g : T(0);
 }
 
-// What the normalize-and-affine passes apply to each value they write: nothing, or relu (batch norm + relu
-// as one op). WithActivation calls fn with the one `relu` selects; each is its own type, so a pass is
-// compiled once per activation and tests nothing per element.
+// What the normalize-and-affine passes do with each value v they write, at element e of the output:
+// nothing, relu (batch norm + relu as one op) or relu(v + residual[e]) (batch norm + residual add + relu,
+// the end of a residual block). WithActivation calls fn with the one that relu and residual select; each is
+// its own type, so a pass is compiled once per activation and tests nothing per element.
 struct NoActivation {
   template <typename T>
-  T operator()(T v) const {
+  T operator()(T v, int64_t) const {
     return v;
   }
 };
 struct ReluActivation {
   template <typename T>
-  T operator()(T v) const {
+  T operator()(T v, int64_t) const {
     return Relu(v);
   }
 };
-template <typename Fn>
-void WithActivation(bool relu, Fn&& fn) {
+template <typename T>
+struct AddReluActivation {
+  const T* residual;
+  T operator()(T v, int64_t e) const { return Relu(v + residual[e]); }
+};
+// residual (optional) requires relu.
+template <typename T, typename Fn>
+void WithActivation(bool relu, const T* residual, Fn&& fn) {
+  if (residual != nullptr) return fn(AddReluActivation<T>{residual});
   if (relu) return fn(ReluActivation{});
   fn(NoActivation{});
 }
@@ -138,7 +146,7 @@ struct ChannelSums {
 // statistics, output and backward sums with the same contracts as the run path.
 template <typename T>
 void ForwardByColumns(const NormLayout& l, const T* x, const T* w, const T* b, double eps, T* y, double* mean,
-                      double* var, double* rstd, bool relu);
+                      double* var, double* rstd, bool relu, const T* residual);
 template <typename T>
 void BackwardByColumns(const NormLayout& l, const T* x, const T* dy, const T* w, const double* mean,
                        const double* rstd, bool through_stats, T* dx, ChannelSums out);

@@ -1,6 +1,7 @@
 #include "core/cuda/batch_norm.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/cuda/block_reduce.h"
 #include "core/cuda/device.h"
@@ -201,20 +202,24 @@ __global__ void BatchNormEvalBackwardCoefficientsKernel(int64_t channels, const 
 
 // The elementwise passes over [N, C, S], a row being one (n, c): a block takes one row at a time when S is
 // at least the block size, else as many whole rows as fit (one division per thread, not per element).
-// Forward: out = (in - center) * a + c, relu of that with relu. Backward: out = g * a + (in - center) * b + c,
-// g = dy, or dy through relu's backward with relu_out.
+// Forward: out = (in - center) * a + c; relu of that with relu, relu(that + residual) with a residual too
+// (`extra`). Backward: out (when given) = g * a + (in - center) * b + c, g = dy, or dy through relu's backward
+// with relu_out, g also written to `extra` when given (the gradient of the forward's residual).
 template <typename T, bool kBackward>
 __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
-                                           const Coefficients<T>* coef, T* out) {
+                                           const Coefficients<T>* coef, T* out,
+                                           std::conditional_t<kBackward, T*, const T*> extra) {
   const int64_t rows = sh.n * sh.c, threads = blockDim.x;
   const auto apply = [&](int64_t row, int64_t s) {
     const Coefficients<T> k = coef[row % sh.c];
     const int64_t i = row * sh.s + s;
     if constexpr (kBackward) {
-      out[i] = Fma(GradAt(dy, relu_out, i), k.a, Fma(in[i] - k.center, k.b, k.c));
+      const T g = GradAt(dy, relu_out, i);
+      if (extra != nullptr) extra[i] = g;
+      if (out != nullptr) out[i] = Fma(g, k.a, Fma(in[i] - k.center, k.b, k.c));
     } else {
       const T y = Fma(in[i] - k.center, k.a, k.c);
-      out[i] = relu ? Relu(y) : y;
+      out[i] = extra != nullptr ? Relu(y + extra[i]) : relu ? Relu(y) : y;
     }
   };
   if (sh.s >= threads) {
@@ -232,11 +237,11 @@ __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const
 
 template <typename T, bool kBackward>
 void LaunchElementwise(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
-                       const Coefficients<T>* coef, T* out) {
+                       const Coefficients<T>* coef, T* out, std::conditional_t<kBackward, T*, const T*> extra) {
   const int64_t rows_per_block = std::max<int64_t>(1, kBlockSize / sh.s);
   const int64_t blocks = (sh.n * sh.c + rows_per_block - 1) / rows_per_block;
   Launch<BatchNormElementwiseKernel<T, kBackward>>(GridSize(blocks * kBlockSize), kBlockSize, sh, in, dy, relu_out,
-                                                   relu, coef, out);
+                                                   relu, coef, out, extra);
 }
 
 void CheckShape(const BatchNormShape& sh, const char* op) {
@@ -256,7 +261,7 @@ int BatchNormBlocksPerChannel(BatchNormShape sh) {
 
 void BatchNormForwardTraining(DType dtype, BatchNormShape sh, const void* x, const void* weight, const void* bias,
                               void* running_mean, void* running_var, double momentum, double eps, void* y,
-                              double* mean, double* invstd, bool relu) {
+                              double* mean, double* invstd, bool relu, const void* residual) {
   CheckShape(sh, "cuda::BatchNormForwardTraining");
   NG_CHECK(sh.n * sh.s > 1, "cuda::BatchNormForwardTraining: expected more than 1 value per channel, got [", sh.n,
            ", ", sh.c, ", ", sh.s, "]");
@@ -275,13 +280,13 @@ void BatchNormForwardTraining(DType dtype, BatchNormShape sh, const void* x, con
                                     invstd, coef.as<Coefficients<T>>(), partials.as<Welford<double>>(),
                                     tickets.as<unsigned int>());
     LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, nullptr, relu, coef.as<Coefficients<T>>(),
-                                static_cast<T*>(y));
+                                static_cast<T*>(y), static_cast<const T*>(residual));
   });
 }
 
 void BatchNormForwardEval(DType dtype, BatchNormShape sh, const void* x, const void* weight, const void* bias,
                           const void* running_mean, const void* running_var, double eps, void* y, double* mean,
-                          double* invstd, bool relu) {
+                          double* invstd, bool relu, const void* residual) {
   CheckShape(sh, "cuda::BatchNormForwardEval");
   NG_CHECK(running_mean != nullptr && running_var != nullptr,
            "cuda::BatchNormForwardEval: expected running_mean and running_var");
@@ -292,15 +297,16 @@ void BatchNormForwardEval(DType dtype, BatchNormShape sh, const void* x, const v
                                         static_cast<const T*>(bias), eps, mean, invstd, coef.as<Coefficients<T>>());
     if (sh.n > 0) {
       LaunchElementwise<T, false>(sh, static_cast<const T*>(x), nullptr, nullptr, relu, coef.as<Coefficients<T>>(),
-                                  static_cast<T*>(y));
+                                  static_cast<T*>(y), static_cast<const T*>(residual));
     }
   });
 }
 
 void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void* dy, const void* weight,
                        const double* mean, const double* invstd, bool through_stats, void* dx, void* dweight,
-                       void* dbias, const void* relu_out) {
+                       void* dbias, const void* relu_out, void* masked_dy) {
   CheckShape(sh, "cuda::BatchNormBackward");
+  NG_CHECK(masked_dy == nullptr || relu_out != nullptr, "cuda::BatchNormBackward: expected relu_out with masked_dy");
   VisitFloatDType(dtype, "cuda::BatchNormBackward", [&]<typename T>() {
     const int device = CurrentDevice();
     DeviceBuffer coef(sh.c * sizeof(Coefficients<T>), device);
@@ -325,9 +331,10 @@ void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void
                                                          static_cast<const T*>(weight), mean, invstd,
                                                          coef.as<Coefficients<T>>());
     }
-    if (dx != nullptr && sh.n > 0) {
+    if ((dx != nullptr || masked_dy != nullptr) && sh.n > 0) {
       LaunchElementwise<T, true>(sh, static_cast<const T*>(x), static_cast<const T*>(dy),
-                                 static_cast<const T*>(relu_out), false, coef.as<Coefficients<T>>(), static_cast<T*>(dx));
+                                 static_cast<const T*>(relu_out), false, coef.as<Coefficients<T>>(),
+                                 static_cast<T*>(dx), static_cast<T*>(masked_dy));
     }
   });
 }

@@ -34,16 +34,18 @@ struct BatchNormShape {
 // invstd receive them. With running_mean and running_var (both or neither), they are updated in place on
 // the device: running = momentum * batch + (1 - momentum) * running, in double, with the unbiased
 // variance (count - 1) for running_var. Throws unless N * S > 1. relu: y = relu(that) in the same pass
-// (batch norm + relu as one op, the same values as the relu kernel applied after).
+// (batch norm + relu as one op, the same values as the relu kernel applied after). residual (optional, with
+// relu; [N, C, S] as x): y = relu(that + residual), the same values as add and relu applied after.
 void BatchNormForwardTraining(DType dtype, BatchNormShape shape, const void* x, const void* weight,
                               const void* bias, void* running_mean, void* running_var, double momentum, double eps,
-                              void* y, double* mean, double* invstd, bool relu = false);
+                              void* y, double* mean, double* invstd, bool relu = false,
+                              const void* residual = nullptr);
 
 // Eval forward: y from the running statistics (required); mean and invstd receive running_mean and
-// 1 / sqrt(running_var + eps), the constants a backward in eval mode needs. relu: as in training.
+// 1 / sqrt(running_var + eps), the constants a backward in eval mode needs. relu, residual: as in training.
 void BatchNormForwardEval(DType dtype, BatchNormShape shape, const void* x, const void* weight, const void* bias,
                           const void* running_mean, const void* running_var, double eps, void* y, double* mean,
-                          double* invstd, bool relu = false);
+                          double* invstd, bool relu = false, const void* residual = nullptr);
 
 // Backward of y = (x - mean) * invstd * weight + bias given dy:
 //   through_stats (training; mean and invstd are x's batch statistics):
@@ -52,9 +54,11 @@ void BatchNormForwardEval(DType dtype, BatchNormShape shape, const void* x, cons
 //   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over the channel's elements.
 // Each of dx, dweight, dbias may be null (not computed). relu_out (optional): the output of a forward with
 // relu, whose gradient dy is; dy then counts only where relu_out > 0 (relu's backward, read on the fly).
+// masked_dy (optional, with relu_out): receives that masked dy (the gradient of the forward's residual), in
+// dx's pass.
 void BatchNormBackward(DType dtype, BatchNormShape shape, const void* x, const void* dy, const void* weight,
                        const double* mean, const double* invstd, bool through_stats, void* dx, void* dweight,
-                       void* dbias, const void* relu_out = nullptr);
+                       void* dbias, const void* relu_out = nullptr, void* masked_dy = nullptr);
 
 // Blocks per channel of the statistics kernels for `shape` on the current device: about one full wave of
 // the device over all channels, with at least 1024 elements per block.

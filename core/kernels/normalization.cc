@@ -66,11 +66,12 @@ void CheckSameDevice(const Tensor& input, std::initializer_list<const Tensor*> o
   }
 }
 
-// Batch norm of a contiguous [n, c, s] x on a CUDA device (core/cuda/batch_norm.h): statistics,
-// normalization and the running-statistics update all on the device.
+// Batch norm of a contiguous [n, c, s] x (and residual, when defined) on a CUDA device
+// (core/cuda/batch_norm.h): statistics, normalization and the running-statistics update all on the device.
 NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
                                        const Tensor& running_var, const Tensor& weight, const Tensor& bias,
-                                       bool training, double momentum, double eps, bool relu) {
+                                       bool training, double momentum, double eps, bool relu,
+                                       const Tensor& residual = {}) {
   const Device device = x.device();
   Tensor y = empty(x.shape(), {.dtype = x.dtype(), .device = device});
   Tensor mean = empty({c}, {.dtype = kFloat64, .device = device}), invstd = empty({c}, {.dtype = kFloat64, .device = device});
@@ -82,12 +83,12 @@ NormForwardResult BatchNormForwardCuda(const Tensor& x, int64_t n, int64_t c, in
   if (!training) {
     cuda::BatchNormForwardEval(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), rm.data_ptr(),
                                rv.data_ptr(), eps, y.data_ptr(), mean.data_ptr<double>(), invstd.data_ptr<double>(),
-                               relu);
+                               relu, DataOrNull(residual));
     return {y, mean, invstd};
   }
   cuda::BatchNormForwardTraining(x.dtype(), shape, x.data_ptr(), DataOrNull(w), DataOrNull(b), DataOrNull(rm),
                                  DataOrNull(rv), momentum, eps, y.data_ptr(), mean.data_ptr<double>(),
-                                 invstd.data_ptr<double>(), relu);
+                                 invstd.data_ptr<double>(), relu, DataOrNull(residual));
   if (running_mean.defined()) {
     if (!rm.is_same(running_mean)) copy_(running_mean, rm);
     if (!rv.is_same(running_var)) copy_(running_var, rv);
@@ -103,9 +104,10 @@ struct BatchStats {
   std::vector<double> mean, var, rstd;
 };
 
-// y (relu(y) with relu) and the batch statistics of a contiguous x.
+// y (relu(y) with relu, relu(y + residual) with a contiguous residual too) and the batch statistics of a
+// contiguous x.
 Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const Tensor& weight, const Tensor& bias,
-                               double eps, BatchStats* stats, bool relu = false) {
+                               double eps, BatchStats* stats, bool relu = false, const Tensor& residual = {}) {
   Tensor out = empty(x.shape(), {.dtype = x.dtype()});
   const int64_t n = layout.num_stats();
   stats->mean.resize(n);
@@ -114,7 +116,7 @@ Tensor NormalizeWithBatchStats(const Tensor& x, const NormLayout& layout, const 
   const Tensor w = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor b = bias.defined() ? contiguous(bias) : Tensor();
   cpu::NormForward(x.dtype(), layout, x.raw_data(), DataOrNull(w), DataOrNull(b), eps, out.raw_data(),
-                   stats->mean.data(), stats->var.data(), stats->rstd.data(), relu);
+                   stats->mean.data(), stats->var.data(), stats->rstd.data(), relu, DataOrNull(residual));
   return out;
 }
 
@@ -148,11 +150,12 @@ PerSample NormalizePerSample(const Tensor& x, const NormLayout& layout, const Te
           from_vector(stats.rstd, stats_shape)};
 }
 
-// y (relu(y) with relu) of a contiguous [N, C, S] x normalized with given per-channel statistics; fills
-// mean and invstd.
+// y (with relu and residual as in NormalizeWithBatchStats) of a contiguous [N, C, S] x normalized with given
+// per-channel statistics; fills mean and invstd.
 Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t s, const Tensor& running_mean,
                                  const Tensor& running_var, const Tensor& weight, const Tensor& bias, double eps,
-                                 std::vector<double>* mean, std::vector<double>* invstd, bool relu = false) {
+                                 std::vector<double>* mean, std::vector<double>* invstd, bool relu = false,
+                                 const Tensor& residual = {}) {
   *mean = running_mean.to_vector<double>();
   *invstd = running_var.to_vector<double>();
   const std::vector<double> w = weight.defined() ? weight.to_vector<double>() : std::vector<double>(c, 1.0);
@@ -164,7 +167,7 @@ Tensor NormalizeWithRunningStats(const Tensor& x, int64_t n, int64_t c, int64_t 
   const std::vector<double> shift = bias.defined() ? bias.to_vector<double>() : std::vector<double>();
   Tensor out = empty(x.shape(), {.dtype = x.dtype()});
   cpu::ChannelAffine(x.dtype(), n, c, s, x.raw_data(), mean->data(), scale.data(),
-                     bias.defined() ? shift.data() : nullptr, out.raw_data(), relu);
+                     bias.defined() ? shift.data() : nullptr, out.raw_data(), relu, DataOrNull(residual));
   return out;
 }
 
@@ -204,7 +207,7 @@ std::vector<double> Unbiased(const std::vector<double>& var, int64_t count) {
 NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, const NormLayout& layout,
                                const Tensor& weight, const Shape& affine_shape, const Tensor& save_mean,
                                const Tensor& save_invstd, bool through_stats, NormGradMask mask,
-                               const char* op, const Tensor& relu_output = {}) {
+                               const char* op, const Tensor& relu_output = {}, bool reuse_grad_output = false) {
   NG_CHECK(grad_output.defined() && input.defined(), op, ": expected grad_output and input tensors");
   NG_CHECK(grad_output.shape() == input.shape(), op, ": expected grad_output of shape ",
            ShapeToString(input.shape()), " (the input's), got ", ShapeToString(grad_output.shape()));
@@ -220,6 +223,8 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
              ": expected relu_output of shape ", ShapeToString(input.shape()), " and dtype ", input.dtype(),
              " (the input's), got ", ShapeToString(relu_output.shape()), " ", relu_output.dtype());
   }
+  NG_CHECK(!mask.residual || relu_output.defined(), op,
+           ": expected relu_output for the residual's gradient (mask.residual)");
   CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd, &relu_output}, op);
   const Tensor x = contiguous(input), w = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor dy = contiguous(grad_output), relu_out = relu_output.defined() ? contiguous(relu_output) : Tensor();
@@ -229,12 +234,17 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   if (mask.input) r.grad_input = empty(x.shape(), options);
   if (mask.weight) r.grad_weight = empty(affine_shape, options);
   if (mask.bias) r.grad_bias = empty(affine_shape, options);
+  // The residual's gradient overwrites dy when nobody else sees it (dx's pass reads each element of dy
+  // before writing it): no new memory to bring into cache.
+  if (mask.residual) {
+    r.grad_residual = reuse_grad_output || !dy.is_same(grad_output) ? dy : empty(x.shape(), options);
+  }
   // The family's device switch for backward.
   switch (x.device().type) {
     case Device::Type::kCPU:
       cpu::NormBackward(x.dtype(), layout, x.data_ptr(), dy.data_ptr(), DataOrNull(w), mean.data_ptr<double>(),
                         invstd.data_ptr<double>(), through_stats, DataOrNull(r.grad_input), DataOrNull(r.grad_weight),
-                        DataOrNull(r.grad_bias), DataOrNull(relu_out));
+                        DataOrNull(r.grad_bias), DataOrNull(relu_out), DataOrNull(r.grad_residual));
       break;
     case Device::Type::kCUDA:
       cuda::MakeCurrent(x.device().index);
@@ -246,7 +256,7 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
         cuda::BatchNormBackward(x.dtype(), {layout.n, layout.g, layout.s}, x.data_ptr(), dy.data_ptr(), DataOrNull(w),
                                 mean.data_ptr<double>(), invstd.data_ptr<double>(), through_stats,
                                 DataOrNull(r.grad_input), DataOrNull(r.grad_weight), DataOrNull(r.grad_bias),
-                                DataOrNull(relu_out));
+                                DataOrNull(relu_out), DataOrNull(r.grad_residual));
       }
       break;
   }
@@ -276,39 +286,42 @@ NormLayout GroupNormLayout(const Tensor& input, int64_t num_groups, const char* 
 
 NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                      const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                                     double eps, bool relu) {
+                                     double eps, bool relu, const Tensor& residual) {
   const char* op = "batch_norm";
   CheckInput(input, 2, op);
   const int64_t n = input.size(0), c = input.size(1), s = Spatial(input);
   CheckOptional(weight, "weight", {c}, input.dtype(), op);
   CheckOptional(bias, "bias", {c}, input.dtype(), op);
+  CheckOptional(residual, "residual", input.shape(), input.dtype(), op);
+  NG_CHECK(relu || !residual.defined(), op, ": expected relu with a residual (relu(y + residual))");
   CheckRunning(running_mean, running_var, c, input.dtype(), op);
   CheckMomentum(momentum, op);
   CheckEps(eps, op);
-  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias}, op);
+  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias, &residual}, op);
   if (training) {
     NG_CHECK(n * s > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
              ShapeToString(input.shape()));
   } else {
     NG_CHECK(running_mean.defined(), op, ": expected running_mean and running_var in eval mode (training = false)");
   }
-  const Tensor x = contiguous(input);
+  const Tensor x = contiguous(input), r = residual.defined() ? contiguous(residual) : Tensor();
   // The family's device switch for batch norm's forward.
   switch (x.device().type) {
     case Device::Type::kCPU: break;
     case Device::Type::kCUDA:
       cuda::MakeCurrent(x.device().index);
-      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps, relu);
+      return BatchNormForwardCuda(x, n, c, s, running_mean, running_var, weight, bias, training, momentum, eps, relu,
+                                  r);
   }
   if (!training) {
     std::vector<double> mean, invstd;
-    Tensor out =
-        NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd, relu);
+    Tensor out = NormalizeWithRunningStats(x, n, c, s, running_mean, running_var, weight, bias, eps, &mean, &invstd,
+                                           relu, r);
     return {out, from_vector(mean, {c}), from_vector(invstd, {c})};
   }
   BatchStats stats;
   Tensor out = NormalizeWithBatchStats(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = false}, weight, bias,
-                                       eps, &stats, relu);
+                                       eps, &stats, relu, r);
   if (running_mean.defined()) {
     UpdateRunning(running_mean, stats.mean, momentum);
     UpdateRunning(running_var, Unbiased(stats.var, n * s), momentum);
@@ -318,11 +331,11 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
 
 NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                       NormGradMask mask, const Tensor& relu_output) {
+                                       NormGradMask mask, const Tensor& relu_output, bool reuse_grad_output) {
   CheckInput(input, 2, "batch_norm_backward");
   const NormLayout layout{.n = input.size(0), .g = input.size(1), .k = 1, .s = Spatial(input), .per_sample = false};
   return RunBackward(grad_output, input, layout, weight, {input.size(1)}, save_mean, save_invstd, training, mask,
-                     "batch_norm_backward", relu_output);
+                     "batch_norm_backward", relu_output, reuse_grad_output);
 }
 
 NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& running_mean,

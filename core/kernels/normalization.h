@@ -45,28 +45,35 @@ struct NormGradMask {
   bool input = true;
   bool weight = true;
   bool bias = true;
+  bool residual = false;  // batch_norm_backward with relu_output only
 };
 
 struct NormBackwardResult {
   Tensor grad_input;
   Tensor grad_weight;
   Tensor grad_bias;
+  Tensor grad_residual;
 };
 
 // Training: batch statistics; running_mean/running_var (optional, [C], the input's dtype) updated in
 // place to (1 - momentum) * running + momentum * batch, with the unbiased batch variance for running_var.
 // Eval: normalizes with the running statistics, which are required.
-// relu: the output is relu(y), the same values as kernels::relu(y) (on the CPU in the same pass).
+// relu: the output is relu(y), the same values as kernels::relu(y), in the same pass.
+// residual (optional, with relu; the input's shape, dtype and device, any strides): the output is
+// relu(y + residual), the same values as kernels::add_relu(y, residual), in the same pass.
 NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                                      const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                                     double eps, bool relu = false);
+                                     double eps, bool relu = false, const Tensor& residual = {});
 // training: through the batch statistics; else the statistics are constants.
 // relu_output: the output of a batch_norm_forward with relu, the op grad_output is the gradient of; the
 // gradients are then those of batch norm at relu_backward(grad_output, relu_output) (on the CPU without
-// that intermediate tensor).
+// that intermediate tensor). mask.residual (with relu_output): grad_residual is that relu_backward, the
+// gradient of a forward's residual, written by a pass the backward makes anyway; with reuse_grad_output
+// (nothing else sees grad_output's memory) into grad_output itself.
 NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
-                                       NormGradMask mask = {}, const Tensor& relu_output = {});
+                                       NormGradMask mask = {}, const Tensor& relu_output = {},
+                                       bool reuse_grad_output = false);
 
 // use_input_stats: per-instance statistics; running statistics, when given, move towards their mean over
 // the batch (running_var towards the mean of the unbiased variances). Otherwise the running statistics

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/kernels/copy.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/normalization.h"
 #include "core/kernels/reduce.h"
@@ -216,6 +217,40 @@ TEST(NormalizationKernels, StridedInputsAndMaskedGradients) {
   EXPECT_FALSE(g.grad_bias.defined());
   const NormBackwardResult full = kernels::batch_norm_backward(dy, contiguous_x, {}, b.save_mean, b.save_invstd, true);
   EXPECT_EQ(g.grad_weight.to_vector<double>(), full.grad_weight.to_vector<double>());
+}
+
+// The residual's gradient (relu's backward of dy) overwrites grad_output only when the caller allows it;
+// a strided grad_output is never written (its contiguous copy is).
+TEST(NormalizationKernels, ResidualGradientOverwritesGradOutputOnlyWhenAllowed) {
+  const Tensor x = Random({4, 3, 6, 6}, kFloat32, 43), r = Random({4, 3, 6, 6}, kFloat32, 44);
+  const NormForwardResult f = kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5, /*relu=*/true, r);
+  EXPECT_EQ(f.output.to_vector<float>(),
+            kernels::add_relu(kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5).output, r)
+                .to_vector<float>());
+  const Tensor dy = Random(x.shape(), kFloat32, 45), dy_before = kernels::clone(dy);
+  const std::vector<float> masked = kernels::relu_backward(dy, f.output).to_vector<float>();
+  const NormBackwardResult kept =
+      kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true, {.residual = true}, f.output);
+  EXPECT_FALSE(kept.grad_residual.is_same(dy));
+  EXPECT_EQ(kept.grad_residual.to_vector<float>(), masked);
+  EXPECT_EQ(dy.to_vector<float>(), dy_before.to_vector<float>());
+  const NormBackwardResult reused = kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true,
+                                                                 {.residual = true}, f.output, true);
+  EXPECT_TRUE(reused.grad_residual.is_same(dy));
+  EXPECT_EQ(dy.to_vector<float>(), masked);
+  EXPECT_EQ(reused.grad_input.to_vector<float>(), kept.grad_input.to_vector<float>());
+
+  const Tensor strided = kernels::transpose(kernels::clone(kernels::transpose(dy_before, 0, 3)), 0, 3);
+  ASSERT_FALSE(strided.is_contiguous());
+  const NormBackwardResult copied = kernels::batch_norm_backward(strided, x, {}, f.save_mean, f.save_invstd, true,
+                                                                 {.residual = true}, f.output, true);
+  EXPECT_EQ(copied.grad_residual.to_vector<float>(), masked);
+  EXPECT_EQ(strided.to_vector<float>(), dy_before.to_vector<float>());
+
+  ExpectError([&] { kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true, {.residual = true}); },
+              "batch_norm_backward: expected relu_output for the residual's gradient (mask.residual)");
+  ExpectError([&] { kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5, /*relu=*/false, r); },
+              "batch_norm: expected relu with a residual (relu(y + residual))");
 }
 
 TEST(NormalizationKernels, SameBitsOnAnyThreadCount) {

@@ -267,6 +267,51 @@ TEST_F(CudaBatchNorm, FusedReluIsReluAfterBatchNormBitForBit) {
   }
 }
 
+// Batch norm + residual add + relu on the device equals batch norm, then add and relu, bit for bit; the
+// residual's gradient (written in dx's pass, or alone without dx) is relu's backward of dy, and overwriting
+// dy with it (reuse_grad_output) gives the same gradients.
+TEST_F(CudaBatchNorm, FusedAddReluIsAddReluAfterBatchNormBitForBit) {
+  for (const Shape& shape : std::vector<Shape>{{32, 16, 17, 19}, {9, 5}}) {
+    const int64_t c = shape[1];
+    const Tensor x = ToCuda(RandomCpu(shape, 31, kFloat32, 0.5, 2)), dy = ToCuda(RandomCpu(shape, 32));
+    const Tensor r = ToCuda(RandomCpu(shape, 33)), w = ToCuda(RandomCpu({c}, 34, kFloat32, 1, 0.2));
+    const Tensor b = ToCuda(RandomCpu({c}, 35));
+    const Tensor stats = kernels::add(kernels::abs(RandomCpu({2 * c}, 36)), 0.5);
+    for (bool training : {true, false}) {
+      SCOPED_TRACE(ShapeToString(shape) + (training ? " training" : " eval"));
+      const Tensor rm1 = ToCuda(kernels::slice(stats, 0, 0, c, 1)), rv1 = ToCuda(kernels::slice(stats, 0, c, 2 * c, 1));
+      const Tensor rm2 = kernels::clone(rm1), rv2 = kernels::clone(rv1);
+      const kernels::NormForwardResult fused =
+          kernels::batch_norm_forward(x, rm1, rv1, w, b, training, 0.1, 1e-5, /*relu=*/true, r);
+      const kernels::NormForwardResult plain = kernels::batch_norm_forward(x, rm2, rv2, w, b, training, 0.1, 1e-5);
+      const Tensor out = kernels::relu(kernels::add(plain.output, r));
+      EXPECT_EQ(HostDoubles(fused.output), HostDoubles(out));
+      EXPECT_EQ(HostDoubles(rm1), HostDoubles(rm2));
+      const Tensor masked = kernels::relu_backward(dy, out);
+      const kernels::NormBackwardResult gp =
+          kernels::batch_norm_backward(masked, x, w, plain.save_mean, plain.save_invstd, training);
+      const kernels::NormBackwardResult gf = kernels::batch_norm_backward(
+          dy, x, w, fused.save_mean, fused.save_invstd, training, {.residual = true}, fused.output);
+      EXPECT_EQ(HostDoubles(gf.grad_input), HostDoubles(gp.grad_input));
+      EXPECT_EQ(HostDoubles(gf.grad_weight), HostDoubles(gp.grad_weight));
+      EXPECT_EQ(HostDoubles(gf.grad_bias), HostDoubles(gp.grad_bias));
+      EXPECT_EQ(HostDoubles(gf.grad_residual), HostDoubles(masked));
+      const kernels::NormBackwardResult alone =
+          kernels::batch_norm_backward(dy, x, w, fused.save_mean, fused.save_invstd, training,
+                                       {.input = false, .weight = false, .bias = false, .residual = true}, fused.output);
+      EXPECT_FALSE(alone.grad_input.defined());
+      EXPECT_EQ(HostDoubles(alone.grad_residual), HostDoubles(masked));
+      const Tensor reused = kernels::clone(dy);
+      const kernels::NormBackwardResult in_place =
+          kernels::batch_norm_backward(reused, x, w, fused.save_mean, fused.save_invstd, training, {.residual = true},
+                                       fused.output, /*reuse_grad_output=*/true);
+      EXPECT_TRUE(in_place.grad_residual.is_same(reused));
+      EXPECT_EQ(HostDoubles(reused), HostDoubles(masked));
+      EXPECT_EQ(HostDoubles(in_place.grad_input), HostDoubles(gp.grad_input));
+    }
+  }
+}
+
 TEST_F(CudaBatchNorm, TensorKernelsCheckDevices) {
   testing::ExpectError(
       [] { kernels::batch_norm_forward(ToCuda(ones({4, 3})), zeros({3}), ones({3}), Tensor(), Tensor(), true, 0.1, 1e-5); },

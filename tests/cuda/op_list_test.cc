@@ -22,7 +22,7 @@ namespace {
 // Why a case cannot run on the device, by the prefix of its name; empty when it can.
 std::string WhyNotOnCuda(const std::string& name) {
   for (const char* prefix : {"cross_entropy", "nll_loss", "batch_norm_train_3d_running_stats", "batch_norm_eval",
-                             "batch_norm_relu_train_2d_running_stats", "batch_norm_relu_eval",
+                             "batch_norm_relu_train_2d_running_stats", "batch_norm_relu_eval", "batch_norm_add_relu_eval",
                              "instance_norm_4d_running_stats", "instance_norm_eval"}) {
     if (name.rfind(prefix, 0) == 0) return "the case's function holds CPU tensors (targets or running statistics)";
   }

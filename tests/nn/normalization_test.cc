@@ -190,6 +190,79 @@ TEST(Normalization, BatchNormReluRecordsOneNode) {
   EXPECT_FALSE(F::batch_norm_relu(x.detach(), {}, {}, {}, {}, true).requires_grad());
 }
 
+// batch_norm_add_relu is add_relu(batch_norm(...), residual) bit for bit: outputs, running statistics and
+// the gradients of input, weight, bias and residual, in both dtypes, training and eval, run-by-run and
+// column layouts; also when only the residual wants a gradient (no dx pass to write it in). The caller's
+// upstream gradient is left as it was.
+TEST(Normalization, BatchNormAddReluIsAddReluOfBatchNormBitForBit) {
+  Generator gen(14);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
+      for (bool training : {true, false}) {
+        const int64_t c = shape[1];
+        const std::string what = absl::StrCat(DTypeName(dtype), " ", ShapeToString(shape), training ? " train" : " eval");
+        SCOPED_TRACE(what);
+        const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
+        const Tensor x = normal(shape, 0.5, 2, leaf, &gen), w = normal({c}, 1, 0.5, leaf, &gen);
+        const Tensor b = normal({c}, 0, 1, leaf, &gen), r = randn(shape, leaf, &gen);
+        const Tensor dy = randn(shape, {.dtype = dtype}, &gen), dy_before = clone(dy);
+        const Tensor rm0 = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen), rv0 = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
+        Tensor rm_fused = clone(rm0), rv_fused = clone(rv0), rm_plain = clone(rm0), rv_plain = clone(rv0);
+        const Tensor fused = F::batch_norm_add_relu(x, r, rm_fused, rv_fused, w, b, training, 0.2, 1e-3);
+        const Tensor plain = add_relu(F::batch_norm(x, rm_plain, rv_plain, w, b, training, 0.2, 1e-3), r);
+        EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>());
+        EXPECT_EQ(rm_fused.to_vector<double>(), rm_plain.to_vector<double>());
+        EXPECT_EQ(rv_fused.to_vector<double>(), rv_plain.to_vector<double>());
+        const std::vector<Tensor> g_fused = autograd::Grad({fused}, {x, w, b, r}, {dy}, {.retain_graph = true});
+        const std::vector<Tensor> g_plain = autograd::Grad({plain}, {x, w, b, r}, {dy});
+        for (size_t i = 0; i < 4; ++i) {
+          EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << "gradient " << i;
+        }
+        EXPECT_EQ(dy.to_vector<double>(), dy_before.to_vector<double>());
+        const std::vector<Tensor> residual_only = autograd::Grad({fused}, {r}, {dy});
+        EXPECT_EQ(residual_only[0].to_vector<double>(), g_plain[3].to_vector<double>());
+      }
+    }
+  }
+}
+
+// In a graph, the gradient that reaches the fused op is the engine's own (here mul's): the residual's
+// gradient is then written over it, and the results stay those of the unfused ops. The residual is also
+// the convolution-free branch's input, as in a ResNet block, so its gradients add up.
+TEST(Normalization, BatchNormAddReluInAGraph) {
+  Generator gen(15);
+  const TensorOptions leaf{.requires_grad = true};
+  const Tensor x = randn({4, 3, 6, 6}, leaf, &gen), a = randn({4, 3, 6, 6}, leaf, &gen);
+  const Tensor w = normal({3}, 1, 0.3, leaf, &gen), b = randn({3}, leaf, &gen);
+  auto loss = [&](bool fused) {
+    const Tensor r = mul(a, 1.5);
+    const Tensor y = fused ? F::batch_norm_add_relu(mul(x, r), r, {}, {}, w, b, true)
+                           : add_relu(F::batch_norm(mul(x, r), {}, {}, w, b, true), r);
+    return sum(mul(y, 3.0));
+  };
+  const std::vector<Tensor> g_fused = autograd::Grad({loss(true)}, {x, a, w, b});
+  const std::vector<Tensor> g_plain = autograd::Grad({loss(false)}, {x, a, w, b});
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(g_fused[i].to_vector<float>(), g_plain[i].to_vector<float>()) << i;
+}
+
+TEST(Normalization, BatchNormAddReluRecordsOneNodeAndChecksTheResidual) {
+  Generator gen(16);
+  const Tensor x = randn({4, 3, 5}, {.requires_grad = true}, &gen), r = randn({4, 3, 5}, {}, &gen);
+  const Tensor y = F::batch_norm_add_relu(x, r, {}, {}, {}, {}, /*training=*/true);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_STREQ(y.grad_fn()->name(), "BatchNormAddReluBackward");
+  for (float v : y.to_vector<float>()) EXPECT_GE(v, 0.0f);
+  EXPECT_FALSE(F::batch_norm_add_relu(x.detach(), r, {}, {}, {}, {}, true).requires_grad());
+  Tensor rm = zeros({3}), rv = ones({3});
+  ExpectError([&] { F::batch_norm_add_relu(x, randn({4, 3, 6}), rm, rv, {}, {}, true); },
+              "batch_norm: expected residual of shape [4, 3, 5], got [4, 3, 6]");
+  ExpectError([&] { F::batch_norm_add_relu(x, randn({4, 3, 5}, {.dtype = kFloat64}), rm, rv, {}, {}, true); },
+              "batch_norm: expected residual of dtype float32 (the input's), got float64");
+  ExpectError([&] { F::batch_norm_add_relu(x, Tensor(), rm, rv, {}, {}, true); },
+              "batch_norm_add_relu: expected a residual tensor, got an undefined one");
+  EXPECT_EQ(rm.to_vector<float>(), std::vector<float>(3, 0.0f));  // a rejected call updates nothing
+}
+
 // Running statistics are buffers: updated in place with their version bumped, never part of the graph.
 TEST(Normalization, RunningStatisticsAreBuffers) {
   Generator gen(4);
