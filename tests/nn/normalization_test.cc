@@ -148,32 +148,45 @@ TEST(Normalization, OptionsOverloadIsThePositionalOne) {
   EXPECT_EQ(e.to_vector<float>(), ep.to_vector<float>());
 }
 
-// batch_norm_relu is relu(batch_norm(...)) bit for bit: outputs, running statistics and the gradients of
-// input, weight and bias, in both dtypes, training and eval, for channel runs long enough for the
-// run-by-run kernels ([N, C, 6, 6]) and short ones done by columns ([N, C, 3, 3] and [N, C]). The bias
-// puts about half of each channel below 0, so the relu's mask matters.
-TEST(Normalization, BatchNormReluIsReluOfBatchNormBitForBit) {
+// batch_norm_relu is relu(batch_norm(...)) and batch_norm_add_relu is add_relu(batch_norm(...), residual),
+// bit for bit: outputs, running statistics and the gradients of input, weight, bias (and residual), in both
+// dtypes, training and eval, for channel runs long enough for the run-by-run kernels ([N, C, 6, 6]) and
+// short ones done by columns ([N, C, 3, 3] and [N, C]); with a residual also when only the residual wants a
+// gradient (no dx). The bias puts about half of each channel below 0, so the relu's mask matters. The
+// caller's upstream gradient is left as it was.
+TEST(Normalization, FusedBatchNormReluOpsAreTheSeparateOpsBitForBit) {
   Generator gen(12);
-  for (DType dtype : {kFloat32, kFloat64}) {
-    for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
-      for (bool training : {true, false}) {
-        const int64_t c = shape[1];
-        const std::string what = absl::StrCat(DTypeName(dtype), " ", ShapeToString(shape), training ? " train" : " eval");
-        SCOPED_TRACE(what);
-        const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
-        const Tensor x = normal(shape, 0.5, 2, leaf, &gen), w = normal({c}, 1, 0.5, leaf, &gen);
-        const Tensor b = normal({c}, 0, 1, leaf, &gen), dy = randn(shape, {.dtype = dtype}, &gen);
-        const Tensor rm0 = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen), rv0 = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
-        Tensor rm_fused = clone(rm0), rv_fused = clone(rv0), rm_plain = clone(rm0), rv_plain = clone(rv0);
-        const Tensor fused = F::batch_norm_relu(x, rm_fused, rv_fused, w, b, training, 0.2, 1e-3);
-        const Tensor plain = relu(F::batch_norm(x, rm_plain, rv_plain, w, b, training, 0.2, 1e-3));
-        EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>()) << what;
-        EXPECT_EQ(rm_fused.to_vector<double>(), rm_plain.to_vector<double>()) << what;
-        EXPECT_EQ(rv_fused.to_vector<double>(), rv_plain.to_vector<double>()) << what;
-        const std::vector<Tensor> g_fused = autograd::Grad({fused}, {x, w, b}, {dy});
-        const std::vector<Tensor> g_plain = autograd::Grad({plain}, {x, w, b}, {dy});
-        for (size_t i = 0; i < 3; ++i) {
-          EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << what << " gradient " << i;
+  for (bool add : {false, true}) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
+        for (bool training : {true, false}) {
+          const int64_t c = shape[1];
+          SCOPED_TRACE(absl::StrCat(add ? "add_relu " : "relu ", DTypeName(dtype), " ", ShapeToString(shape),
+                                    training ? " train" : " eval"));
+          const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
+          const Tensor x = normal(shape, 0.5, 2, leaf, &gen), w = normal({c}, 1, 0.5, leaf, &gen);
+          const Tensor b = normal({c}, 0, 1, leaf, &gen), r = randn(shape, leaf, &gen);
+          const Tensor dy = randn(shape, {.dtype = dtype}, &gen), dy_before = clone(dy);
+          const Tensor rm0 = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen);
+          const Tensor rv0 = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
+          Tensor rm_fused = clone(rm0), rv_fused = clone(rv0), rm_plain = clone(rm0), rv_plain = clone(rv0);
+          const Tensor fused = add ? F::batch_norm_add_relu(x, r, rm_fused, rv_fused, w, b, training, 0.2, 1e-3)
+                                   : F::batch_norm_relu(x, rm_fused, rv_fused, w, b, training, 0.2, 1e-3);
+          const Tensor normalized = F::batch_norm(x, rm_plain, rv_plain, w, b, training, 0.2, 1e-3);
+          const Tensor plain = add ? add_relu(normalized, r) : relu(normalized);
+          EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>());
+          EXPECT_EQ(rm_fused.to_vector<double>(), rm_plain.to_vector<double>());
+          EXPECT_EQ(rv_fused.to_vector<double>(), rv_plain.to_vector<double>());
+          const std::vector<Tensor> leaves = add ? std::vector<Tensor>{x, w, b, r} : std::vector<Tensor>{x, w, b};
+          const std::vector<Tensor> g_fused = autograd::Grad({fused}, leaves, {dy}, {.retain_graph = true});
+          const std::vector<Tensor> g_plain = autograd::Grad({plain}, leaves, {dy});
+          for (size_t i = 0; i < leaves.size(); ++i) {
+            EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << "gradient " << i;
+          }
+          EXPECT_EQ(dy.to_vector<double>(), dy_before.to_vector<double>());
+          if (!add) continue;
+          const std::vector<Tensor> residual_only = autograd::Grad({fused}, {r}, {dy});
+          EXPECT_EQ(residual_only[0].to_vector<double>(), g_plain[3].to_vector<double>());
         }
       }
     }
@@ -188,42 +201,6 @@ TEST(Normalization, BatchNormReluRecordsOneNode) {
   EXPECT_STREQ(y.grad_fn()->name(), "BatchNormReluBackward");
   for (float v : y.to_vector<float>()) EXPECT_GE(v, 0.0f);
   EXPECT_FALSE(F::batch_norm_relu(x.detach(), {}, {}, {}, {}, true).requires_grad());
-}
-
-// batch_norm_add_relu is add_relu(batch_norm(...), residual) bit for bit: outputs, running statistics and
-// the gradients of input, weight, bias and residual, in both dtypes, training and eval, run-by-run and
-// column layouts; also when only the residual wants a gradient (no dx pass to write it in). The caller's
-// upstream gradient is left as it was.
-TEST(Normalization, BatchNormAddReluIsAddReluOfBatchNormBitForBit) {
-  Generator gen(14);
-  for (DType dtype : {kFloat32, kFloat64}) {
-    for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
-      for (bool training : {true, false}) {
-        const int64_t c = shape[1];
-        const std::string what = absl::StrCat(DTypeName(dtype), " ", ShapeToString(shape), training ? " train" : " eval");
-        SCOPED_TRACE(what);
-        const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
-        const Tensor x = normal(shape, 0.5, 2, leaf, &gen), w = normal({c}, 1, 0.5, leaf, &gen);
-        const Tensor b = normal({c}, 0, 1, leaf, &gen), r = randn(shape, leaf, &gen);
-        const Tensor dy = randn(shape, {.dtype = dtype}, &gen), dy_before = clone(dy);
-        const Tensor rm0 = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen), rv0 = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
-        Tensor rm_fused = clone(rm0), rv_fused = clone(rv0), rm_plain = clone(rm0), rv_plain = clone(rv0);
-        const Tensor fused = F::batch_norm_add_relu(x, r, rm_fused, rv_fused, w, b, training, 0.2, 1e-3);
-        const Tensor plain = add_relu(F::batch_norm(x, rm_plain, rv_plain, w, b, training, 0.2, 1e-3), r);
-        EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>());
-        EXPECT_EQ(rm_fused.to_vector<double>(), rm_plain.to_vector<double>());
-        EXPECT_EQ(rv_fused.to_vector<double>(), rv_plain.to_vector<double>());
-        const std::vector<Tensor> g_fused = autograd::Grad({fused}, {x, w, b, r}, {dy}, {.retain_graph = true});
-        const std::vector<Tensor> g_plain = autograd::Grad({plain}, {x, w, b, r}, {dy});
-        for (size_t i = 0; i < 4; ++i) {
-          EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << "gradient " << i;
-        }
-        EXPECT_EQ(dy.to_vector<double>(), dy_before.to_vector<double>());
-        const std::vector<Tensor> residual_only = autograd::Grad({fused}, {r}, {dy});
-        EXPECT_EQ(residual_only[0].to_vector<double>(), g_plain[3].to_vector<double>());
-      }
-    }
-  }
 }
 
 // In a graph, the gradient that reaches the fused op is the engine's own (here mul's): the residual's
