@@ -219,35 +219,53 @@ TEST(NormalizationKernels, StridedInputsAndMaskedGradients) {
   EXPECT_EQ(g.grad_weight.to_vector<double>(), full.grad_weight.to_vector<double>());
 }
 
-// The residual's gradient (relu's backward of dy) overwrites grad_output only when the caller allows it;
-// a strided grad_output is never written (its contiguous copy is).
-TEST(NormalizationKernels, ResidualGradientOverwritesGradOutputOnlyWhenAllowed) {
-  const Tensor x = Random({4, 3, 6, 6}, kFloat32, 43), r = Random({4, 3, 6, 6}, kFloat32, 44);
-  const NormForwardResult f = kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5, /*relu=*/true, r);
-  EXPECT_EQ(f.output.to_vector<float>(),
-            kernels::add_relu(kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5).output, r)
-                .to_vector<float>());
-  const Tensor dy = Random(x.shape(), kFloat32, 45), dy_before = kernels::clone(dy);
-  const std::vector<float> masked = kernels::relu_backward(dy, f.output).to_vector<float>();
-  const NormBackwardResult kept =
-      kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true, {.residual = true}, f.output);
-  EXPECT_FALSE(kept.grad_residual.is_same(dy));
-  EXPECT_EQ(kept.grad_residual.to_vector<float>(), masked);
-  EXPECT_EQ(dy.to_vector<float>(), dy_before.to_vector<float>());
-  const NormBackwardResult reused = kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true,
-                                                                 {.residual = true}, f.output, true);
-  EXPECT_TRUE(reused.grad_residual.is_same(dy));
-  EXPECT_EQ(dy.to_vector<float>(), masked);
-  EXPECT_EQ(reused.grad_input.to_vector<float>(), kept.grad_input.to_vector<float>());
-
-  const Tensor strided = kernels::transpose(kernels::clone(kernels::transpose(dy_before, 0, 3)), 0, 3);
-  ASSERT_FALSE(strided.is_contiguous());
-  const NormBackwardResult copied = kernels::batch_norm_backward(strided, x, {}, f.save_mean, f.save_invstd, true,
-                                                                 {.residual = true}, f.output, true);
-  EXPECT_EQ(copied.grad_residual.to_vector<float>(), masked);
-  EXPECT_EQ(strided.to_vector<float>(), dy_before.to_vector<float>());
-
-  ExpectError([&] { kernels::batch_norm_backward(dy, x, {}, f.save_mean, f.save_invstd, true, {.residual = true}); },
+// The residual's gradient is relu's backward of dy, on every path of the backward: runs and columns,
+// training and eval, with dx, with only dweight, alone. It overwrites grad_output only when the caller
+// allows it, and then the other gradients stay the same; a strided grad_output is never written (its
+// contiguous copy is).
+TEST(NormalizationKernels, ResidualGradient) {
+  uint64_t seed = 43;
+  for (const Shape& shape : {Shape{4, 3, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
+    for (bool training : {true, false}) {
+      SCOPED_TRACE(ShapeToString(shape) + (training ? " training" : " eval"));
+      const int64_t c = shape[1];
+      const Tensor x = Random(shape, kFloat32, ++seed), r = Random(shape, kFloat32, ++seed);
+      const Tensor rm = Random({c}, kFloat32, ++seed), rv = kernels::add(kernels::abs(Random({c}, kFloat32, ++seed)), 1.0);
+      const NormForwardResult f = kernels::batch_norm_forward(x, rm, rv, {}, {}, training, 0.0, 1e-5, true, r);
+      const Tensor normalized = kernels::batch_norm_forward(x, rm, rv, {}, {}, training, 0.0, 1e-5).output;
+      EXPECT_EQ(f.output.to_vector<float>(), kernels::add_relu(normalized, r).to_vector<float>());
+      const Tensor dy = Random(shape, kFloat32, ++seed), dy_before = kernels::clone(dy);
+      const std::vector<float> masked = kernels::relu_backward(dy, f.output).to_vector<float>();
+      auto backward = [&](const Tensor& grad, kernels::NormGradMask mask, bool reuse) {
+        return kernels::batch_norm_backward(grad, x, {}, f.save_mean, f.save_invstd, training, mask, f.output, reuse);
+      };
+      const NormBackwardResult kept = backward(dy, {.residual = true}, false);
+      EXPECT_FALSE(kept.grad_residual.is_same(dy));
+      EXPECT_EQ(kept.grad_residual.to_vector<float>(), masked);
+      EXPECT_EQ(dy.to_vector<float>(), dy_before.to_vector<float>());
+      for (kernels::NormGradMask mask : {kernels::NormGradMask{.input = false, .bias = false, .residual = true},
+                                         kernels::NormGradMask{.input = false, .weight = false, .bias = false,
+                                                               .residual = true}}) {
+        const NormBackwardResult partial = backward(dy, mask, false);
+        EXPECT_FALSE(partial.grad_input.defined());
+        EXPECT_EQ(partial.grad_residual.to_vector<float>(), masked);
+        if (mask.weight) EXPECT_EQ(partial.grad_weight.to_vector<float>(), kept.grad_weight.to_vector<float>());
+      }
+      const Tensor owned = kernels::clone(dy);
+      const NormBackwardResult reused = backward(owned, {.residual = true}, true);
+      EXPECT_TRUE(reused.grad_residual.is_same(owned));
+      EXPECT_EQ(owned.to_vector<float>(), masked);
+      EXPECT_EQ(reused.grad_input.to_vector<float>(), kept.grad_input.to_vector<float>());
+      EXPECT_EQ(reused.grad_bias.to_vector<float>(), kept.grad_bias.to_vector<float>());
+      const Tensor strided = kernels::transpose(kernels::clone(kernels::transpose(dy, 0, 1)), 0, 1);
+      ASSERT_FALSE(strided.is_contiguous());
+      EXPECT_EQ(backward(strided, {.residual = true}, true).grad_residual.to_vector<float>(), masked);
+      EXPECT_EQ(strided.to_vector<float>(), dy_before.to_vector<float>());
+    }
+  }
+  const Tensor x = Random({4, 3, 5}, kFloat32, 1), r = Random({4, 3, 5}, kFloat32, 2);
+  const NormForwardResult f = kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5, true, r);
+  ExpectError([&] { kernels::batch_norm_backward(x, x, {}, f.save_mean, f.save_invstd, true, {.residual = true}); },
               "batch_norm_backward: expected relu_output for the residual's gradient (mask.residual)");
   ExpectError([&] { kernels::batch_norm_forward(x, {}, {}, {}, {}, true, 0.1, 1e-5, /*relu=*/false, r); },
               "batch_norm: expected relu with a residual (relu(y + residual))");
