@@ -190,13 +190,23 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
   return BroadcastBinary("add_relu", a, b, cpu::AddRelu);
 }
 
+namespace {
+
+// Off the CPU a select, as the CPU kernel and PyTorch's threshold_backward: an inf or NaN gradient where the
+// output is not positive gives 0 (a product with the mask would give NaN).
+Tensor DeviceReluBackward(const Tensor& grad, const Tensor& output) {
+  return where(gt(output, 0.0), grad, zeros({}, {.dtype = grad.dtype(), .device = grad.device()}));
+}
+
+}  // namespace
+
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
-  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul(grad, gt(output, 0.0));
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return DeviceReluBackward(grad, output);
   return BroadcastBinary("relu_backward", grad, output, cpu::ReluBackward);
 }
 
 void relu_backward_(const Tensor& grad, const Tensor& output) {
-  if (!grad.device().is_cpu() || !output.device().is_cpu()) return mul_(grad, gt(output, 0.0));
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return copy_(grad, DeviceReluBackward(grad, output));
   CheckSameDType("relu_backward_", grad, output);
   CheckWritable("relu_backward_", grad);
   const Tensor y = ReadableSource(grad, output);

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "core/kernels/copy.h"
 #include "core/kernels/elementwise.h"
@@ -60,6 +63,23 @@ TEST_F(CudaElementwise, UnaryOpsMatchTheCpu) {
 TEST_F(CudaElementwise, ReluKeepsNan) {
   const Tensor x = from_vector<float>({-1, std::nanf(""), 2});
   ExpectClose(kernels::relu(ToCuda(x)), kernels::relu(x), 0, 0, "relu nan");
+}
+
+// relu's backward selects: an inf or NaN gradient where the output is 0 gives 0, as on the CPU.
+TEST_F(CudaElementwise, ReluBackwardSelectsLikeTheCpu) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor grad = from_vector<float>({inf, std::nanf(""), -inf, -2, 2, std::nanf("")});
+  const Tensor output = from_vector<float>({0, 0, 0, 0, 3, 1});
+  const std::vector<double> expected = {0, 0, 0, 0, 2, std::nan("")};
+  const Tensor cpu = kernels::relu_backward(grad, output);
+  ExpectClose(kernels::relu_backward(ToCuda(grad), ToCuda(output)), cpu, 0, 0, "relu_backward");
+  const Tensor in_place = ToCuda(grad);
+  kernels::relu_backward_(in_place, ToCuda(output));
+  ExpectClose(in_place, cpu, 0, 0, "relu_backward_");
+  const std::vector<double> got = testing::HostDoubles(cpu);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(got[i] == expected[i] || (std::isnan(got[i]) && std::isnan(expected[i]))) << i;
+  }
 }
 
 struct BinaryCase {
