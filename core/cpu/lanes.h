@@ -154,8 +154,9 @@ inline void AddCenteredSums(DoubleSum& s1, DoubleSum& s2, const T* x, const RunS
 // relu_out > 0, else 0. masked (optional, indexed like x; dy itself or overlapping no other) receives g.
 // Always inlined, so that the pointers a caller passes as null fold away.
 template <typename T>
-[[gnu::always_inline]] inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy, const RunSet& set, T c,
-                        const T* w = nullptr, const T* relu_out = nullptr, T* masked = nullptr) {
+[[gnu::always_inline]] inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy,
+                                               const RunSet& set, T c, const T* w = nullptr,
+                                               const T* relu_out = nullptr, T* masked = nullptr) {
   Vec<T> a[kUnroll] = {}, b[kUnroll] = {};
   auto grad = [&](int64_t i) {
     Vec<T> g = w ? Load(dy + i) * Load(w + i) : Load(dy + i);

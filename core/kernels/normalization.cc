@@ -234,8 +234,8 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   if (mask.input) r.grad_input = empty(x.shape(), options);
   if (mask.weight) r.grad_weight = empty(affine_shape, options);
   if (mask.bias) r.grad_bias = empty(affine_shape, options);
-  // The residual's gradient overwrites dy when nobody else sees it (dx's pass reads each element of dy
-  // before writing it): no new memory to bring into cache.
+  // The residual's gradient overwrites dy when nobody else sees it (the pass that writes it reads each
+  // element of dy first): no new memory to bring into cache.
   if (mask.residual) {
     r.grad_residual = reuse_grad_output || !dy.is_same(grad_output) ? dy : empty(x.shape(), options);
   }

@@ -100,41 +100,27 @@ Saved MakeSaved(const Tensor& input, const Tensor& weight, const kernels::NormFo
           through_stats, eps};
 }
 
-// batch_norm_relu (residual undefined) and batch_norm_add_relu: the forward, and the backward of their one
-// node over (input, weight, bias) and the residual when there is one, whose gradient is relu's backward of
-// the incoming one.
-struct FusedRelu {
-  Tensor output;
-  std::vector<Tensor> inputs;
-  autograd::BackwardFn backward;
-};
-
-FusedRelu BatchNormRelu(const Tensor& input, const Tensor& residual, const Tensor& running_mean,
-                        const Tensor& running_var, const Tensor& weight, const Tensor& bias, bool training,
-                        double momentum, double eps) {
-  const kernels::NormForwardResult f = kernels::batch_norm_forward(input, running_mean, running_var, weight, bias,
-                                                                   training, momentum, eps, /*relu=*/true, residual);
-  const bool add = residual.defined();
-  std::vector<Tensor> inputs{input, weight, bias};
-  if (add) inputs.push_back(residual);
-  return {f.output, std::move(inputs),
-          [s = MakeSaved(input, weight, f, {input.size(1)}, PerChannel(input, false), training, eps),
-           add](const BackwardContext& ctx) -> std::vector<Tensor> {
-            // While backward is being recorded: relu's gradient as the differentiable product relu's own
-            // backward records, then batch norm's.
-            if (GradMode::is_enabled()) {
-              const Tensor masked = mul(ctx.grad, kernels::gt(ctx.output, 0.0));
-              std::vector<Tensor> grads = DifferentiableBackward(ctx, masked, s);
-              if (add) grads.push_back(ctx.needs(3) ? masked : Tensor());
-              return grads;
-            }
-            const kernels::NormBackwardResult r = kernels::batch_norm_backward(
-                ctx.grad, s.input.get(), s.weight.get(), s.mean, s.invstd, s.through_stats,
-                {.input = ctx.needs(0), .weight = ctx.needs(1), .bias = ctx.needs(2), .residual = add && ctx.needs(3)},
-                ctx.output, /*reuse_grad_output=*/ctx.grad_reusable);
-            if (add) return {r.grad_input, r.grad_weight, r.grad_bias, r.grad_residual};
-            return {r.grad_input, r.grad_weight, r.grad_bias};
-          }};
+// The backward of batch_norm_relu's node over (input, weight, bias), and with `add` of batch_norm_add_relu's,
+// whose fourth input, the residual, gets relu's backward of the incoming gradient.
+autograd::BackwardFn FusedReluBackward(const Tensor& input, const Tensor& weight, const kernels::NormForwardResult& f,
+                                       bool training, double eps, bool add) {
+  return [s = MakeSaved(input, weight, f, {input.size(1)}, PerChannel(input, false), training, eps),
+          add](const BackwardContext& ctx) -> std::vector<Tensor> {
+    // While backward is being recorded: relu's gradient as the differentiable product relu's own backward
+    // records, then batch norm's.
+    if (GradMode::is_enabled()) {
+      const Tensor masked = mul(ctx.grad, kernels::gt(ctx.output, 0.0));
+      std::vector<Tensor> grads = DifferentiableBackward(ctx, masked, s);
+      if (add) grads.push_back(ctx.needs(3) ? masked : Tensor());
+      return grads;
+    }
+    const kernels::NormBackwardResult r = kernels::batch_norm_backward(
+        ctx.grad, s.input.get(), s.weight.get(), s.mean, s.invstd, s.through_stats,
+        {.input = ctx.needs(0), .weight = ctx.needs(1), .bias = ctx.needs(2), .residual = add && ctx.needs(3)},
+        ctx.output, /*reuse_grad_output=*/ctx.grad_reusable);
+    if (add) return {r.grad_input, r.grad_weight, r.grad_bias, r.grad_residual};
+    return {r.grad_input, r.grad_weight, r.grad_bias};
+  };
 }
 
 }  // namespace
@@ -156,18 +142,22 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 
 Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
-  FusedRelu op = BatchNormRelu(input, {}, running_mean, running_var, weight, bias, training, momentum, eps);
-  if (!autograd::AnyRequiresGrad(op.inputs)) return op.output;
-  return Record("BatchNormReluBackward", op.output, op.inputs, std::move(op.backward), /*keep_output=*/true);
+  const kernels::NormForwardResult f = kernels::batch_norm_forward(input, running_mean, running_var, weight, bias,
+                                                                   training, momentum, eps, /*relu=*/true);
+  if (!autograd::AnyRequiresGrad({input, weight, bias})) return f.output;
+  return Record("BatchNormReluBackward", f.output, {input, weight, bias},
+                FusedReluBackward(input, weight, f, training, eps, /*add=*/false), /*keep_output=*/true);
 }
 
 Tensor batch_norm_add_relu(const Tensor& input, const Tensor& residual, const Tensor& running_mean,
                            const Tensor& running_var, const Tensor& weight, const Tensor& bias, bool training,
                            double momentum, double eps) {
   NG_CHECK(residual.defined(), "batch_norm_add_relu: expected a residual tensor, got an undefined one");
-  FusedRelu op = BatchNormRelu(input, residual, running_mean, running_var, weight, bias, training, momentum, eps);
-  if (!autograd::AnyRequiresGrad(op.inputs)) return op.output;
-  return Record("BatchNormAddReluBackward", op.output, op.inputs, std::move(op.backward), /*keep_output=*/true);
+  const kernels::NormForwardResult f = kernels::batch_norm_forward(input, running_mean, running_var, weight, bias,
+                                                                   training, momentum, eps, /*relu=*/true, residual);
+  if (!autograd::AnyRequiresGrad({input, weight, bias, residual})) return f.output;
+  return Record("BatchNormAddReluBackward", f.output, {input, weight, bias, residual},
+                FusedReluBackward(input, weight, f, training, eps, /*add=*/true), /*keep_output=*/true);
 }
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,

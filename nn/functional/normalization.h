@@ -59,7 +59,7 @@ Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Te
 // relu(batch_norm(input, ...) + residual) as one op, the same values and gradients as batch_norm followed by
 // add_relu (bit for bit): the end of a residual block (ResNet's BasicBlock), without the passes over the
 // normalized intermediate. residual: the input's shape, dtype and device; its gradient is relu's backward of
-// the incoming gradient, written in the pass that computes the input's. Records "BatchNormAddReluBackward".
+// the incoming gradient, written by a pass the backward makes anyway. Records "BatchNormAddReluBackward".
 Tensor batch_norm_add_relu(const Tensor& input, const Tensor& residual, const Tensor& running_mean,
                            const Tensor& running_var, const Tensor& weight = {}, const Tensor& bias = {},
                            bool training = false, double momentum = 0.1, double eps = 1e-5);
