@@ -1,6 +1,8 @@
 #include "core/kernels/normalization.h"
 
 #include <cmath>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "core/cpu/normalization.h"
@@ -58,11 +60,12 @@ int64_t Spatial(const Tensor& input) {
 
 void* DataOrNull(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
-// Every defined tensor of `others` on the input's device.
-void CheckSameDevice(const Tensor& input, std::initializer_list<const Tensor*> others, const char* op) {
-  for (const Tensor* t : others) {
-    NG_CHECK(!t->defined() || t->device() == input.device(), op, ": expected every tensor on the input's device (",
-             input.device(), "), got one on ", t->device());
+// Every defined tensor of `others` (argument name, tensor) on the input's device.
+void CheckSameDevice(const Tensor& input, std::initializer_list<std::pair<const char*, const Tensor*>> others,
+                     const char* op) {
+  for (const auto& [name, t] : others) {
+    NG_CHECK(!t->defined() || t->device() == input.device(), op, ": expected ", name, " on the input's device (",
+             input.device(), "), got ", t->device());
   }
 }
 
@@ -225,7 +228,13 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   }
   NG_CHECK(!mask.residual || relu_output.defined(), op,
            ": expected relu_output for the residual's gradient (mask.residual)");
-  CheckSameDevice(input, {&grad_output, &weight, &save_mean, &save_invstd, &relu_output}, op);
+  CheckSameDevice(input,
+                  {{"grad_output", &grad_output},
+                   {"weight", &weight},
+                   {"save_mean", &save_mean},
+                   {"save_invstd", &save_invstd},
+                   {"relu_output", &relu_output}},
+                  op);
   const Tensor x = contiguous(input), w = weight.defined() ? contiguous(weight) : Tensor();
   const Tensor dy = contiguous(grad_output), relu_out = relu_output.defined() ? contiguous(relu_output) : Tensor();
   const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
@@ -297,7 +306,13 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
   CheckRunning(running_mean, running_var, c, input.dtype(), op);
   CheckMomentum(momentum, op);
   CheckEps(eps, op);
-  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias, &residual}, op);
+  CheckSameDevice(input,
+                  {{"running_mean", &running_mean},
+                   {"running_var", &running_var},
+                   {"weight", &weight},
+                   {"bias", &bias},
+                   {"residual", &residual}},
+                  op);
   if (training) {
     NG_CHECK(n * s > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
              ShapeToString(input.shape()));
@@ -356,7 +371,9 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
     NG_CHECK(running_mean.defined(), op,
              ": expected running_mean and running_var when use_input_stats is false");
   }
-  CheckSameDevice(input, {&running_mean, &running_var, &weight, &bias}, op);
+  CheckSameDevice(
+      input, {{"running_mean", &running_mean}, {"running_var", &running_var}, {"weight", &weight}, {"bias", &bias}},
+      op);
   const Tensor x = contiguous(input);
   if (!use_input_stats) {  // batch norm in eval mode
     if (!x.device().is_cpu()) {
@@ -402,7 +419,7 @@ NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, co
   CheckOptional(weight, "weight", {input.size(1)}, input.dtype(), op);
   CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
   CheckEps(eps, op);
-  CheckSameDevice(input, {&weight, &bias}, op);
+  CheckSameDevice(input, {{"weight", &weight}, {"bias", &bias}}, op);
   const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n, num_groups});
   return {r.out, r.mean, r.invstd};
 }
@@ -424,7 +441,7 @@ NormForwardResult layer_norm_forward(const Tensor& input, const Shape& normalize
   CheckOptional(weight, "weight", normalized_shape, input.dtype(), op);
   CheckOptional(bias, "bias", normalized_shape, input.dtype(), op);
   CheckEps(eps, op);
-  CheckSameDevice(input, {&weight, &bias}, op);
+  CheckSameDevice(input, {{"weight", &weight}, {"bias", &bias}}, op);
   const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n});
   return {r.out, r.mean, r.invstd};
 }

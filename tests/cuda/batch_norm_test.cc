@@ -315,7 +315,13 @@ TEST_F(CudaBatchNorm, FusedAddReluIsAddReluAfterBatchNormBitForBit) {
 TEST_F(CudaBatchNorm, TensorKernelsCheckDevices) {
   testing::ExpectError(
       [] { kernels::batch_norm_forward(ToCuda(ones({4, 3})), zeros({3}), ones({3}), Tensor(), Tensor(), true, 0.1, 1e-5); },
-      "batch_norm: expected every tensor on the input's device (cuda:0), got one on cpu");
+      "batch_norm: expected running_mean on the input's device (cuda:0), got cpu");
+  testing::ExpectError(
+      [] {
+        kernels::batch_norm_forward(ToCuda(ones({4, 3})), Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-5,
+                                    /*relu=*/true, ones({4, 3}));
+      },
+      "batch_norm: expected residual on the input's device (cuda:0), got cpu");
 }
 
 TEST_F(CudaBatchNorm, RejectsTrainingOnOneValuePerChannel) {

@@ -83,10 +83,10 @@ TEST_F(CudaGroupNorm, InstanceNormUpdatesRunningStatisticsOnTheDevice) {
 
 TEST_F(CudaGroupNorm, TensorKernelsCheckDevices) {
   testing::ExpectError([] { kernels::layer_norm_forward(ToCuda(ones({4, 3})), {3}, ones({3}), Tensor(), 1e-5); },
-                       "layer_norm: expected every tensor on the input's device (cuda:0), got one on cpu");
+                       "layer_norm: expected weight on the input's device (cuda:0), got cpu");
   testing::ExpectError(
       [] { kernels::instance_norm_forward(ToCuda(ones({2, 3, 4})), zeros({3}), ones({3}), Tensor(), Tensor(), true, 0.1, 1e-5); },
-      "instance_norm: expected every tensor on the input's device (cuda:0), got one on cpu");
+      "instance_norm: expected running_mean on the input's device (cuda:0), got cpu");
 }
 
 }  // namespace
