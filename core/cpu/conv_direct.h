@@ -12,7 +12,12 @@
 // kernel_w copies of the image instead of the kernel_h * kernel_w of im2col (a 1 x 1 kernel at stride 1
 // reads the image in place). Why not im2col + sgemm: ResNet's products are thin (16 to 64 output
 // channels), where OpenBLAS reaches a fraction of its peak; `bench/conv_bench.py --im2col` shows that
-// path 3 to 4 times slower on a CIFAR ResNet-20's convolutions.
+// path 3 to 4 times slower on a CIFAR ResNet-20's convolutions. Why not Winograd F(2x2, 3x3) for the 3 x 3
+// layers: built on these kernels' GEMM tile and measured, it lost at batch 128 (one thread, forward: 5.8 ms
+// against 4.6 at 16 channels, 4.2 against 3.8 at 32, 4.7 against 3.4 at 64). Its 16 products per image sum
+// over in_channels terms only (9 times fewer than here) across few columns (256, 64, 16 tiles), where the
+// tile's accumulator traffic weighs more; with the transforms left out, they alone took 3.1 ms at 16
+// channels and no less than the direct product at 64.
 //   forward          out[o, :] = bias[o] + sum_k W[o, k] * run_k            (W broadcast, runs as vectors)
 //   backward-input   the same product over slices of grad_output with the flipped, transposed kernel; a
 //                    strided convolution splits into stride_h * stride_w phases of the input, each its own
