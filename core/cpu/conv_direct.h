@@ -16,8 +16,8 @@
 // layers: built on these kernels' GEMM tile and measured, it lost at batch 128 (one thread, forward: 5.8 ms
 // against 4.6 at 16 channels, 4.2 against 3.8 at 32, 4.7 against 3.4 at 64). Its 16 products per image sum
 // over in_channels terms only (9 times fewer than here) across few columns (256, 64, 16 tiles), where the
-// tile's accumulator traffic weighs more; with the transforms left out, they alone took 3.1 ms at 16
-// channels and no less than the direct product at 64.
+// tile's accumulator traffic weighs more: at 16 channels the products alone took 3.1 ms, so even free
+// transforms would have saved only a third of the direct time.
 //   forward          out[o, :] = bias[o] + sum_k W[o, k] * run_k            (W broadcast, runs as vectors)
 //   backward-input   the same product over slices of grad_output with the flipped, transposed kernel; a
 //                    strided convolution splits into stride_h * stride_w phases of the input, each its own
