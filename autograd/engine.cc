@@ -42,6 +42,35 @@ Tensor Accumulate(Tensor sum, Tensor g, bool create_graph, bool owned) {
   return add(sum, g);
 }
 
+// The gradients already summed for `node`'s inputs from their other uses, handed over for the node to add
+// its own into (BackwardContext::partial_sums): only those nobody else holds, each taken out of `buffers`
+// once. Empty when there are none.
+std::vector<Tensor> TakePartialSums(const Node& node, std::unordered_map<const Node*, Tensor>& buffers) {
+  std::vector<Tensor> partial_sums;
+  for (size_t i = 0; i < node.edges().size(); ++i) {
+    const Edge& e = node.edges()[i];
+    if (!e.node) continue;
+    auto it = buffers.find(e.node.get());
+    if (it == buffers.end() || !it->second.defined() || it->second.shape() != e.shape ||
+        it->second.dtype() != e.dtype || !IsExclusive(it->second)) {
+      continue;
+    }
+    partial_sums.resize(node.edges().size());
+    partial_sums[i] = std::move(it->second);
+    buffers.erase(it);
+  }
+  return partial_sums;
+}
+
+// What input i's edge adds to its node's buffer: the node's gradient `g` plus the partial sum it was handed,
+// which the node may already have added g into (then g is that tensor).
+Tensor WithPartialSum(Tensor g, std::vector<Tensor>& partial_sums, size_t i, bool create_graph) {
+  if (i >= partial_sums.size() || !partial_sums[i].defined()) return g;
+  Tensor partial = std::move(partial_sums[i]);
+  if (!g.defined() || g.impl() == partial.impl()) return g.defined() ? g : partial;
+  return Accumulate(std::move(partial), std::move(g), create_graph, /*owned=*/false);
+}
+
 // Where the gradients that reach the graph's inputs go: accumulated into leaves' grad() (backward), or
 // captured for a list of tensors (Grad).
 struct Targets {
@@ -109,11 +138,12 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
     if (auto it = targets.nodes.find(node.get()); it != targets.nodes.end() && grad.defined()) {
       targets.results[it->second] = grad;
     }
-    std::vector<Tensor> input_grads;
+    std::vector<Tensor> input_grads, partial_sums;
     const bool has_grad = grad.defined();
     if (has_grad) {
+      if (!create_graph) partial_sums = TakePartialSums(*node, buffers);
       // Handed over: the node may write into it unless someone else holds it (a captured result).
-      input_grads = node->Apply(std::move(grad));
+      input_grads = node->Apply(std::move(grad), partial_sums);
       NG_CHECK(input_grads.size() == node->edges().size(), "backward: ", node->name(), " returned ",
                input_grads.size(), " gradients for ", node->edges().size(), " inputs");
     }
@@ -122,6 +152,7 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
       Tensor g = has_grad ? std::move(input_grads[i]) : Tensor();
       if (g.defined() && e.needs_grad()) CheckGradient(g, e.shape, e.dtype, node->name(), i);
       if (e.node) {
+        g = WithPartialSum(std::move(g), partial_sums, i, create_graph);
         if (g.defined()) {
           Tensor& buffer = buffers[e.node.get()];
           buffer = Accumulate(std::move(buffer), std::move(g), create_graph, /*owned=*/false);

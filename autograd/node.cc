@@ -39,14 +39,20 @@ Node::~Node() {
   }
 }
 
-std::vector<Tensor> Node::Apply(const Tensor& grad) { return Run(grad, false); }
-
-std::vector<Tensor> Node::Apply(Tensor&& grad) {
-  const Tensor owned = std::move(grad);
-  return Run(owned, IsExclusive(owned) && !GradMode::is_enabled());
+const Tensor& BackwardContext::partial_sum(size_t i) const {
+  static const Tensor kNone;
+  return partial_sums != nullptr && i < partial_sums->size() ? (*partial_sums)[i] : kNone;
 }
 
-std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable) {
+std::vector<Tensor> Node::Apply(const Tensor& grad) { return Run(grad, false, nullptr); }
+
+std::vector<Tensor> Node::Apply(Tensor&& grad, const std::vector<Tensor>& partial_sums) {
+  const Tensor owned = std::move(grad);
+  const bool recording = GradMode::is_enabled();
+  return Run(owned, IsExclusive(owned) && !recording, recording ? nullptr : &partial_sums);
+}
+
+std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable, const std::vector<Tensor>* partial_sums) {
   NG_CHECK(!released_, "backward: ", name_, " was already run and its saved tensors freed; pass ",
            "{.retain_graph = true} to the first backward to run backward through the graph twice");
   Tensor output;
@@ -55,7 +61,7 @@ std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable) {
     output.set_grad_fn(shared_from_this());
   }
   try {
-    return fn_(BackwardContext{grad, output, edges_, grad_reusable});
+    return fn_(BackwardContext{grad, output, edges_, grad_reusable, partial_sums});
   } catch (const Error& e) {
     throw Error(std::string(name_) + ": " + e.what());
   }

@@ -51,6 +51,12 @@ struct BackwardContext {
   // True when nothing else can see grad's memory (the engine handed over its only reference, and backward
   // is not being recorded): a backward function may write its result there instead of into a new tensor.
   bool grad_reusable = false;
+  // Per input, the gradient that the input's other uses have summed so far, when the engine can hand it over
+  // (nothing else holds it, and backward is not being recorded); empty or undefined otherwise. A backward
+  // function may add its gradient for input i into partial_sum(i) in place and return that tensor: the
+  // engine then skips its own sum (a residual block's input: the convolution adds to the shortcut's part).
+  const std::vector<Tensor>* partial_sums = nullptr;
+  const Tensor& partial_sum(size_t i) const;
 };
 
 // Gradients with respect to each input, in the order the inputs were recorded. They are computed with
@@ -74,8 +80,9 @@ class Node : public std::enable_shared_from_this<Node> {
   // Runs the backward function. Throws if the graph was freed by an earlier backward.
   std::vector<Tensor> Apply(const Tensor& grad);
   // The same, handing over `grad`: when it is the only reference to its tensor and memory, the backward
-  // function may overwrite it (BackwardContext::grad_reusable).
-  std::vector<Tensor> Apply(Tensor&& grad);
+  // function may overwrite it (BackwardContext::grad_reusable). `partial_sums` (one per input, or empty)
+  // become BackwardContext::partial_sums.
+  std::vector<Tensor> Apply(Tensor&& grad, const std::vector<Tensor>& partial_sums = {});
   // Frees what backward needed (saved tensors); Apply then throws.
   void Release();
   // Keeps a detached copy of the output for the backward function, which sees it re-attached to this
@@ -91,7 +98,7 @@ class Node : public std::enable_shared_from_this<Node> {
   DType output_dtype_;
   bool released_ = false;
 
-  std::vector<Tensor> Run(const Tensor& grad, bool grad_reusable);
+  std::vector<Tensor> Run(const Tensor& grad, bool grad_reusable, const std::vector<Tensor>* partial_sums);
 };
 
 // True when `t` is contiguous and the only handle on its tensor and its memory, so that writing into it

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
         {"backward_input",
          [&] {
            if (!im2col) return (void)k::conv2d_backward_input(dy, w, x.shape(), options);
-           cpu::Conv2dBackwardInputGemm<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>());
+           cpu::Conv2dBackwardInputGemm<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>(), false);
          }},
         {"backward_weight",
          [&] {

@@ -43,9 +43,9 @@ void Im2col(const ConvShape& s, int64_t channels, const T* image, T* col) {
 
 // The adjoint of Im2col: image (zeroed here) accumulates every col entry at the position it was read from.
 template <typename T>
-void Col2im(const ConvShape& s, int64_t channels, const T* col, T* image) {
+void Col2im(const ConvShape& s, int64_t channels, const T* col, bool accumulate, T* image) {
   const int64_t ohw = s.out_h * s.out_w;
-  std::fill_n(image, channels * s.in_h * s.in_w, T(0));
+  if (!accumulate) std::fill_n(image, channels * s.in_h * s.in_w, T(0));
   for (int64_t c = 0; c < channels; ++c) {
     for (int64_t p = 0; p < s.kernel_h; ++p) {
       for (int64_t q = 0; q < s.kernel_w; ++q) {
@@ -146,7 +146,7 @@ void Conv2dForwardGemm(const ConvShape& s, const T* input, const T* weight, cons
 }
 
 template <typename T>
-void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input) {
+void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   const GemmDims d(s);
   std::vector<T> col(d.items_per_chunk * d.k * d.ohw);
   ForEachChunk(s, d, [&](int64_t first, int64_t count) {
@@ -156,7 +156,7 @@ void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* 
                    d.ohw);
     ParallelFor(0, count, 1, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
-        Col2im(s, d.cg, col.data() + i * d.k * d.ohw, grad_input + (first + i) * d.cg * s.in_h * s.in_w);
+        Col2im(s, d.cg, col.data() + i * d.k * d.ohw, accumulate, grad_input + (first + i) * d.cg * s.in_h * s.in_w);
       }
     });
   });
@@ -189,11 +189,11 @@ void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T*
 }
 
 template <typename T>
-void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input) {
+void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    if (s.groups == 1) return DirectConv2dBackwardInput(s, grad_output, weight, grad_input);
+    if (s.groups == 1) return DirectConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
   }
-  Conv2dBackwardInputGemm(s, grad_output, weight, grad_input);
+  Conv2dBackwardInputGemm(s, grad_output, weight, grad_input, accumulate);
 }
 
 template <typename T>
@@ -204,12 +204,12 @@ void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* inp
   Conv2dBackwardWeightGemm(s, grad_output, input, grad_weight);
 }
 
-#define NG_INSTANTIATE_CONV(T)                                                            \
-  template void Conv2dForward<T>(const ConvShape&, const T*, const T*, const T*, T*);     \
-  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*);         \
-  template void Conv2dBackwardWeight<T>(const ConvShape&, const T*, const T*, T*);        \
-  template void Conv2dForwardGemm<T>(const ConvShape&, const T*, const T*, const T*, T*); \
-  template void Conv2dBackwardInputGemm<T>(const ConvShape&, const T*, const T*, T*);     \
+#define NG_INSTANTIATE_CONV(T)                                                              \
+  template void Conv2dForward<T>(const ConvShape&, const T*, const T*, const T*, T*);       \
+  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*, bool);     \
+  template void Conv2dBackwardWeight<T>(const ConvShape&, const T*, const T*, T*);          \
+  template void Conv2dForwardGemm<T>(const ConvShape&, const T*, const T*, const T*, T*);   \
+  template void Conv2dBackwardInputGemm<T>(const ConvShape&, const T*, const T*, T*, bool); \
   template void Conv2dBackwardWeightGemm<T>(const ConvShape&, const T*, const T*, T*);
 NG_INSTANTIATE_CONV(float)
 NG_INSTANTIATE_CONV(double)

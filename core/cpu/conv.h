@@ -43,9 +43,10 @@ IndexRange ValidOutputRange(int64_t out_size, int64_t in_size, int64_t stride, i
 template <typename T>
 void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T* bias, T* output);
 
-// grad_input = d<grad_output, conv(input, weight)>/d input (overwritten).
+// grad_input = d<grad_output, conv(input, weight)>/d input (overwritten), or grad_input += that with
+// accumulate (a gradient summed from several uses of the input, without a temporary).
 template <typename T>
-void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input);
+void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate);
 
 // grad_weight = d<grad_output, conv(input, weight)>/d weight (overwritten).
 template <typename T>
@@ -56,7 +57,7 @@ void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* inp
 template <typename T>
 void Conv2dForwardGemm(const ConvShape& s, const T* input, const T* weight, const T* bias, T* output);
 template <typename T>
-void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input);
+void Conv2dBackwardInputGemm(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate);
 template <typename T>
 void Conv2dBackwardWeightGemm(const ConvShape& s, const T* grad_output, const T* input, T* grad_weight);
 

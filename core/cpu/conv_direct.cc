@@ -245,7 +245,7 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
 }
 
 void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
-                               VectorIsa isa) {
+                               bool accumulate, VectorIsa isa) {
   const DirectKernels& kern = KernelsFor(isa);
   const float* grad_output_end = grad_output + s.batch * s.out_channels * s.out_h * s.out_w;
   const std::vector<InputPhase> phases = InputPhases(s, weight, kern);
@@ -277,7 +277,7 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
         const int64_t cols = ph.n_h * ph.n_w;
         kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
                    ph.slices.Build(dy, grad_output, grad_output_end, buf.data(), kern), cols, nullptr,
-                   in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1});
+                   in_place ? dx : out.data() + offset[p], in_place ? hw : cols, b0, b1, in_place && accumulate});
       }
       if (in_place) return;
       for (int64_t c = b0 * block_rows; c < std::min(b1 * block_rows, s.in_channels); ++c) {
@@ -294,12 +294,13 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
           const int64_t n_h = phases[r_h * s.stride_w].n_h, dst_ld = s.stride_h * s.in_w;
           float* first = dx + c * hw + r_h * s.in_w;
           if (s.stride_w == 2) {
-            kern.interleave(rows[0], ld[0], rows[1], ld[1], n_h, s.in_w, first, dst_ld);
+            kern.interleave(rows[0], ld[0], rows[1], ld[1], n_h, s.in_w, accumulate, first, dst_ld);
             continue;
           }
           for (int64_t i = 0; i < n_h; ++i) {
             for (int64_t x = 0; x < s.in_w; ++x) {
-              first[i * dst_ld + x] = rows[x % s.stride_w][i * ld[x % s.stride_w] + x / s.stride_w];
+              const float v = rows[x % s.stride_w][i * ld[x % s.stride_w] + x / s.stride_w];
+              first[i * dst_ld + x] = accumulate ? first[i * dst_ld + x] + v : v;
             }
           }
         }

@@ -39,8 +39,9 @@ VectorIsa BestVectorIsa();
 // Require s.groups == 1; `isa` must be supported by the CPU (tests run both on a machine that has both).
 void DirectConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias, float* output,
                          VectorIsa isa = BestVectorIsa());
+// grad_input is overwritten, or added to with accumulate (as Conv2dBackwardInput).
 void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
-                               VectorIsa isa = BestVectorIsa());
+                               bool accumulate, VectorIsa isa = BestVectorIsa());
 void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
                                 VectorIsa isa = BestVectorIsa());
 

@@ -11,7 +11,8 @@ namespace normgrad::cpu {
 
 // out[m, j] = init[m] + sum_k a[m, k] * buf[koff[k] + j]   for m < rows, j < cols
 // a is packed in blocks of `rows_per_block` rows: element (m, k) at a[(m / R) * R * k_count + k * R + m % R]
-// (rows past `rows` in the last block are zero). init may be null (zero). Only the row blocks
+// (rows past `rows` in the last block are zero). init may be null (zero); with accumulate, the sum is added
+// to out instead (init unused). Only the row blocks
 // [block_begin, block_end) are computed, so that threads can split a product. A product narrower than
 // max_tile_cols reads buf up to max_tile_cols floats past koff[k], which must stay readable.
 struct DirectGemmTask {
@@ -24,6 +25,7 @@ struct DirectGemmTask {
   float* out;
   int64_t ldo;
   int64_t block_begin, block_end;
+  bool accumulate = false;
 };
 
 // acc[k, o] += sum_j buf[koff[k] + j] * dyt[j, o]   for k_begin <= k < k_end, o < ld, j < cols
@@ -63,9 +65,9 @@ struct DirectKernels {
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
   void (*slice)(const DirectSliceTask& task);
   // dst[r * dst_ld + k] = k even ? even[r * even_ld + k / 2] : odd[r * odd_ld + k / 2] for r < rows, k < n
-  // (an ld of 0 repeats one row).
+  // (an ld of 0 repeats one row), or += with accumulate.
   void (*interleave)(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
-                     float* dst, int64_t dst_ld);
+                     bool accumulate, float* dst, int64_t dst_ld);
 };
 
 const DirectKernels& Avx2DirectKernels();

@@ -87,36 +87,51 @@ __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const i
   }
 }
 
+// Row blocks [block_begin, block_end) over the columns [j0, j0 + NV * L) of the product, through a scratch
+// tile: the columns [from, cols) are then stored into out (or added to it, t.accumulate). Reads buf up to
+// j0 + NV * L, past cols when the product is narrower than a tile.
+template <int L, int NV>
+void GemmThroughTile(const DirectGemmTask& t, int64_t j0, int64_t from) {
+  constexpr int MR = Config<L>::kRows;
+  constexpr int64_t kWidth = NV * L;
+  for (int64_t b = t.block_begin; b < t.block_end; ++b) {
+    alignas(64) float tile[MR * kWidth];
+    const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
+    GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf + j0,
+                        t.init != nullptr ? t.init + b * MR : nullptr, false, rows, tile, kWidth);
+    for (int m = 0; m < rows; ++m) {
+      float* dst = t.out + (b * MR + m) * t.ldo + from;
+      const float* src = tile + m * kWidth + (from - j0);
+      if (t.accumulate) {
+        for (int64_t j = 0; j < t.cols - from; ++j) dst[j] += src[j];
+      } else {
+        std::memcpy(dst, src, (t.cols - from) * sizeof(float));
+      }
+    }
+  }
+}
+
 template <int L, int NV>
 void GemmLoop(const DirectGemmTask& t) {
   constexpr int MR = Config<L>::kRows;
   constexpr int64_t kWidth = NV * L;
-  if (t.cols < kWidth) {
-    // A product narrower than one tile goes through a scratch tile, reading its runs past their ends.
-    for (int64_t b = t.block_begin; b < t.block_end; ++b) {
-      alignas(64) float tile[MR * kWidth];
-      const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
-      GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf,
-                          t.init != nullptr ? t.init + b * MR : nullptr, false, rows, tile, kWidth);
-      for (int m = 0; m < rows; ++m) {
-        std::memcpy(t.out + (b * MR + m) * t.ldo, tile + m * kWidth, t.cols * sizeof(float));
-      }
-    }
-    return;
-  }
+  // A product narrower than one tile goes through a scratch tile, reading its runs past their ends.
+  if (t.cols < kWidth) return GemmThroughTile<L, NV>(t, 0, 0);
   // The k rows come in chunks whose runs for one tile of columns (chunk * NV * L floats, up to 24 KB) stay
   // in the L1 cache while every row block uses them; the row blocks' outputs accumulate over the chunks.
   const int64_t chunk_target = Max(1, 24576 / static_cast<int64_t>(kWidth * sizeof(float)));
   const int64_t chunks = (t.k_count + chunk_target - 1) / chunk_target;
   for (int64_t start = 0; start < t.cols; start += kWidth) {
     // A last, partial run of columns is computed as the full run that ends at cols, overlapping the one
-    // before (recomputing a few columns to the same values: its first chunk starts them afresh).
+    // before: recomputing a few columns to the same values (its first chunk starts them afresh), or, when
+    // the product adds to out, through a scratch tile that adds only the new columns.
     const int64_t j0 = start + kWidth <= t.cols ? start : t.cols - kWidth;
+    if (j0 < start && t.accumulate) return GemmThroughTile<L, NV>(t, j0, start);
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t k0 = t.k_count * c / chunks, k1 = t.k_count * (c + 1) / chunks;
       for (int64_t b = t.block_begin; b < t.block_end; ++b) {
         GemmTile<L, MR, NV>(k1 - k0, t.a + (b * t.k_count + k0) * MR, t.koff + k0, t.buf + j0,
-                            t.init != nullptr ? t.init + b * MR : nullptr, c > 0,
+                            t.init != nullptr ? t.init + b * MR : nullptr, c > 0 || t.accumulate,
                             static_cast<int>(Min(MR, t.rows - b * MR)), t.out + b * MR * t.ldo + j0, t.ldo);
       }
     }
@@ -387,11 +402,15 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const D
 // Rows of dst interleaved from rows of even and odd (see DirectKernels::interleave).
 template <int L>
 void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t odd_ld, int64_t rows, int64_t n,
-                float* dst, int64_t dst_ld) {
+                bool accumulate, float* dst, int64_t dst_ld) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   constexpr auto lo = Mask<L>([](int i) { return i / 2 + (i % 2) * L; });
   constexpr auto hi = Mask<L>([](int i) { return L / 2 + i / 2 + (i % 2) * L; });
+  auto store = [accumulate](float* d, Vec v) {
+    if (accumulate) v += *reinterpret_cast<const VecU*>(d);
+    *reinterpret_cast<VecU*>(d) = v;
+  };
   for (int64_t r = 0; r < rows; ++r) {
     const float* e = even + r * even_ld;
     const float* o = odd + r * odd_ld;
@@ -399,8 +418,8 @@ void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t od
     int64_t j = 0;
     for (; 2 * (j + L) <= n; j += L) {
       const Vec ev = *reinterpret_cast<const VecU*>(e + j), ov = *reinterpret_cast<const VecU*>(o + j);
-      *reinterpret_cast<VecU*>(d + 2 * j) = __builtin_shuffle(ev, ov, lo);
-      *reinterpret_cast<VecU*>(d + 2 * j + L) = __builtin_shuffle(ev, ov, hi);
+      store(d + 2 * j, __builtin_shuffle(ev, ov, lo));
+      store(d + 2 * j + L, __builtin_shuffle(ev, ov, hi));
     }
     if constexpr (L == 16) {
       if (2 * (j + 8) <= n) {
@@ -408,12 +427,14 @@ void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t od
         using Half = typename VecTraits<8>::Vec;
         using HalfU = typename VecTraits<8>::VecU;
         const Half ev = *reinterpret_cast<const HalfU*>(e + j), ov = *reinterpret_cast<const HalfU*>(o + j);
-        *reinterpret_cast<VecU*>(d + 2 * j) =
-            __builtin_shufflevector(ev, ov, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+        store(d + 2 * j, __builtin_shufflevector(ev, ov, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15));
         j += 8;
       }
     }
-    for (int64_t k = 2 * j; k < n; ++k) d[k] = k % 2 == 0 ? e[k / 2] : o[k / 2];
+    for (int64_t k = 2 * j; k < n; ++k) {
+      const float v = k % 2 == 0 ? e[k / 2] : o[k / 2];
+      d[k] = accumulate ? d[k] + v : v;
+    }
   }
 }
 

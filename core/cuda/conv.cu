@@ -55,7 +55,7 @@ __global__ void Im2ColKernel(ConvShape s, int64_t images, const T* x, T* cols) {
 // dx[n, c, h, w] = the sum of the column entries im2col took from (h, w): for each tap (p, q), the output
 // position (i, j) with i * stride_h = h + pad_h - p * dilation_h (when it divides and lies in range).
 template <typename T>
-__global__ void Col2ImKernel(ConvShape s, int64_t images, const T* cols, T* dx) {
+__global__ void Col2ImKernel(ConvShape s, int64_t images, const T* cols, bool accumulate, T* dx) {
   const int64_t ohw = s.out_h * s.out_w, taps = s.kernel_h * s.kernel_w, hw = s.in_h * s.in_w;
   const int64_t total = images * s.in_channels * hw;
   for (int64_t e = GlobalThreadIndex(); e < total; e += GridStride()) {
@@ -73,7 +73,7 @@ __global__ void Col2ImKernel(ConvShape s, int64_t images, const T* cols, T* dx) 
         sum += col[(p * s.kernel_w + q) * ohw + i * s.out_w + wi / s.stride_w];
       }
     }
-    dx[e] = sum;
+    dx[e] = accumulate ? dx[e] + sum : sum;
   }
 }
 
@@ -122,7 +122,7 @@ void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T*
 }
 
 template <typename T>
-void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input) {
+void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   const Dims d(s);
   const int64_t chunk = d.Chunk(s);
   DeviceBuffer cols(chunk * s.groups * d.k * d.ohw * sizeof(T), CurrentDevice());
@@ -133,7 +133,7 @@ void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weig
                             grad_output + (first * s.out_channels + g * d.og) * d.ohw, d.ohw, s.out_channels * d.ohw,
                             cols.as<T>() + g * d.k * d.ohw, d.ohw, s.groups * d.k * d.ohw, images);
     }
-    Launch<Col2ImKernel<T>>(GridSize(images * s.in_channels * d.hw), kBlockSize, s, images, cols.as<T>(),
+    Launch<Col2ImKernel<T>>(GridSize(images * s.in_channels * d.hw), kBlockSize, s, images, cols.as<T>(), accumulate,
                             grad_input + first * s.in_channels * d.hw);
   }
 }
@@ -160,7 +160,7 @@ void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* inp
 
 #define NORMGRAD_INSTANTIATE_CONV(T)                                                               \
   template void Conv2dForward<T>(const ConvShape&, const T*, const T*, const T*, T*);             \
-  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*);                 \
+  template void Conv2dBackwardInput<T>(const ConvShape&, const T*, const T*, T*, bool);           \
   template void Conv2dBackwardWeight<T>(const ConvShape&, const T*, const T*, T*);
 NORMGRAD_INSTANTIATE_CONV(float)
 NORMGRAD_INSTANTIATE_CONV(double)

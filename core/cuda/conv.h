@@ -18,7 +18,8 @@ template <typename T>
 void Conv2dForward(const cpu::ConvShape& s, const T* input, const T* weight, const T* bias, T* output);
 
 template <typename T>
-void Conv2dBackwardInput(const cpu::ConvShape& s, const T* grad_output, const T* weight, T* grad_input);
+void Conv2dBackwardInput(const cpu::ConvShape& s, const T* grad_output, const T* weight, T* grad_input,
+                         bool accumulate);
 
 template <typename T>
 void Conv2dBackwardWeight(const cpu::ConvShape& s, const T* grad_output, const T* input, T* grad_weight);

@@ -91,6 +91,24 @@ void CheckGradOutput(const char* op, const Tensor& grad_output, const cpu::ConvS
   NG_CHECK(grad_output.dtype() == dtype, op, ": expected grad_output of dtype ", dtype, ", got ", grad_output.dtype());
 }
 
+cpu::ConvShape CheckBackwardInput(const char* op, const Tensor& grad_output, const Tensor& weight,
+                                  const Shape& input_shape, const Conv2dFuncOptions& options) {
+  const cpu::ConvShape s = CheckConv2d(input_shape, weight.dtype(), weight.shape(), weight.dtype(), options);
+  CheckGradOutput(op, grad_output, s, weight.dtype());
+  CheckSameDevice(op, grad_output, "grad_output", weight, "weight");
+  return s;
+}
+
+// grad_input = the input gradient, or += with accumulate (arguments checked, grad_output not empty).
+void RunBackwardInput(const cpu::ConvShape& s, const Tensor& grad_output, const Tensor& weight,
+                      const Tensor& grad_input, bool accumulate) {
+  const Tensor dy = contiguous(grad_output), w = contiguous(weight);
+  VisitFloatDType(weight.dtype(), "conv2d_backward_input", [&]<typename T>() {
+    On<T>(grad_input.device())
+        .backward_input(s, dy.data_ptr<T>(), w.data_ptr<T>(), grad_input.data_ptr<T>(), accumulate);
+  });
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
@@ -115,16 +133,24 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
 
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dFuncOptions& options) {
-  const cpu::ConvShape s = CheckConv2d(input_shape, weight.dtype(), weight.shape(), weight.dtype(), options);
-  CheckGradOutput("conv2d_backward_input", grad_output, s, weight.dtype());
-  CheckSameDevice("conv2d_backward_input", grad_output, "grad_output", weight, "weight");
+  const cpu::ConvShape s = CheckBackwardInput("conv2d_backward_input", grad_output, weight, input_shape, options);
   if (grad_output.numel() == 0) return zeros(input_shape, {.dtype = weight.dtype(), .device = weight.device()});
   Tensor grad_input = empty(input_shape, {.dtype = weight.dtype(), .device = weight.device()});
-  const Tensor dy = contiguous(grad_output), w = contiguous(weight);
-  VisitFloatDType(weight.dtype(), "conv2d_backward_input", [&]<typename T>() {
-    On<T>(grad_input.device()).backward_input(s, dy.data_ptr<T>(), w.data_ptr<T>(), grad_input.data_ptr<T>());
-  });
+  RunBackwardInput(s, grad_output, weight, grad_input, /*accumulate=*/false);
   return grad_input;
+}
+
+void conv2d_backward_input_add_(const Tensor& grad_input, const Tensor& grad_output, const Tensor& weight,
+                                const Conv2dFuncOptions& options) {
+  constexpr const char* kOp = "conv2d_backward_input_add_";
+  NG_CHECK(grad_input.defined(), kOp, ": expected a defined grad_input");
+  const cpu::ConvShape s = CheckBackwardInput(kOp, grad_output, weight, grad_input.shape(), options);
+  NG_CHECK(grad_input.dtype() == weight.dtype(), kOp, ": expected grad_input of dtype ", weight.dtype(),
+           " (the weight's), got ", grad_input.dtype());
+  NG_CHECK(grad_input.is_contiguous(), kOp, ": expected a contiguous grad_input, got strides ",
+           ShapeToString(grad_input.strides()));
+  CheckSameDevice(kOp, grad_input, "grad_input", weight, "weight");
+  if (grad_output.numel() > 0) RunBackwardInput(s, grad_output, weight, grad_input, /*accumulate=*/true);
 }
 
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,

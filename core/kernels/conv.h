@@ -46,6 +46,13 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}
 Tensor conv2d_backward_input(const Tensor& grad_output, const Tensor& weight, const Shape& input_shape,
                              const Conv2dFuncOptions& options = {});
 
+// grad_input += conv2d_backward_input(grad_output, weight, grad_input.shape(), options), in place and
+// without a temporary: how an input used by several ops takes the convolution's share of its gradient (a
+// residual block's input, whose shortcut gradient arrives first). grad_input must be contiguous, of the
+// weight's dtype and on its device.
+void conv2d_backward_input_add_(const Tensor& grad_input, const Tensor& grad_output, const Tensor& weight,
+                                const Conv2dFuncOptions& options = {});
+
 // d<grad_output, conv2d(input, weight)>/d weight for a weight of `weight_shape`.
 Tensor conv2d_backward_weight(const Tensor& grad_output, const Tensor& input, const Shape& weight_shape,
                               const Conv2dFuncOptions& options = {});

@@ -12,6 +12,20 @@ using autograd::BackwardContext;
 using autograd::Save;
 using Grads = std::vector<Tensor>;
 
+namespace {
+
+// Added into the gradient that the input's other uses have summed when the engine hands it over (a residual
+// block's input: its shortcut's gradient), saving a separate sum over the whole activation.
+Tensor InputGradient(const BackwardContext& ctx, const Tensor& weight, const Shape& input_shape,
+                     const Conv2dFuncOptions& options) {
+  const Tensor& partial = ctx.partial_sum(0);
+  if (!partial.defined()) return kernels::conv2d_backward_input(ctx.grad, weight, input_shape, options);
+  kernels::conv2d_backward_input_add_(partial, ctx.grad, weight, options);
+  return partial;
+}
+
+}  // namespace
+
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
   Tensor out = kernels::conv2d(input, weight, bias, options);  // checks the arguments
   // The weight gradient needs the input, the input gradient the weight: keep only what will be used.
@@ -21,7 +35,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
       [x = Save(weight_grad ? input : Tensor()), w = Save(input_grad ? weight : Tensor()), input_shape = input.shape(),
        weight_shape = weight.shape(), options](const BackwardContext& ctx) -> Grads {
         NG_CHECK(!GradMode::is_enabled(), "conv2d: double backward is not supported");
-        return {ctx.needs(0) ? kernels::conv2d_backward_input(ctx.grad, w.get(), input_shape, options) : Tensor(),
+        return {ctx.needs(0) ? InputGradient(ctx, w.get(), input_shape, options) : Tensor(),
                 ctx.needs(1) ? kernels::conv2d_backward_weight(ctx.grad, x.get(), weight_shape, options) : Tensor(),
                 ctx.needs(2) ? kernels::sum(ctx.grad, {0, 2, 3}) : Tensor()};
       });

@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "core/kernels/elementwise.h"
 
 namespace normgrad {
 namespace {
@@ -125,6 +126,41 @@ TEST(Engine, HandsOverGradientsNobodyElseHolds) {
   Tensor a = from_vector<double>({-1, 2, 3}).set_requires_grad();
   sum(mul(add_relu(relu(mul(a, 3.0)), a), 2.0)).backward();
   EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0, 8, 8}));
+}
+
+TEST(Engine, HandsOverPartialSumsOfSharedInputs) {
+  // y = 3 h, adding its gradient into the partial sum of h's gradient when it is handed one.
+  std::vector<bool> offered;
+  auto triple = [&offered](const Tensor& h) {
+    return autograd::Record("TripleBackward", mul(h.detach(), 3.0), {h}, [&offered](const autograd::BackwardContext& ctx) {
+      const Tensor& partial = ctx.partial_sum(0);
+      offered.push_back(partial.defined());
+      if (!partial.defined()) return std::vector<Tensor>{mul(ctx.grad, 3.0)};
+      kernels::add_(partial, mul(ctx.grad, 3.0));
+      return std::vector<Tensor>{partial};
+    });
+  };
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  // h feeds triple and a multiply by 5. Nodes run last-ready-first: here the multiply's gradient reaches h's
+  // buffer first, a fresh tensor that triple is handed.
+  Tensor h = mul(x, 2.0);
+  sum(add(triple(h), mul(h, 5.0))).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{16, 16}));  // 2 (3 + 5)
+  // The other order: nothing summed yet when triple runs.
+  h = mul(x, 2.0);
+  sum(add(mul(h, 5.0), triple(h))).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{32, 32}));
+  // A partial sum the caller holds (its own gradient for the root h) is not handed over, nor one while
+  // backward is recorded.
+  h = mul(x, 2.0);
+  const Tensor held = from_vector<double>({1, 1});
+  autograd::Backward({triple(h), h}, {from_vector<double>({1, 1}), held});
+  EXPECT_EQ(held.to_vector<double>(), (std::vector<double>{1, 1}));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{40, 40}));  // + 2 (3 + 1)
+  h = mul(x, 2.0);
+  sum(add(triple(h), mul(h, 5.0))).backward({}, {.create_graph = true});
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{56, 56}));
+  EXPECT_EQ(offered, (std::vector<bool>{true, false, false, false}));
 }
 
 TEST(Engine, InPlaceChangeOfSavedTensorIsDetected) {

@@ -109,7 +109,8 @@ void ExpectClose(const std::vector<T>& actual, const std::vector<double>& expect
   }
 }
 
-// Computes the three passes with `forward`, `backward_input`, `backward_weight` and compares.
+// Computes the three passes with `forward`, `backward_input` (overwriting and accumulating), `backward_weight`
+// and compares.
 template <typename T, typename F, typename BI, typename BW>
 void CheckPasses(const ConvShape& s, const Reference& r, double tol, const std::string& what, F forward,
                  BI backward_input, BW backward_weight) {
@@ -117,8 +118,14 @@ void CheckPasses(const ConvShape& s, const Reference& r, double tol, const std::
   std::vector<T> y(r.y.size(), T(-7)), dx(r.dx.size(), T(-7)), dw(r.dw.size(), T(-7));
   forward(s, x.data(), w.data(), b.data(), y.data());
   ExpectClose(y, r.y, tol, what + " forward");
-  backward_input(s, dy.data(), w.data(), dx.data());
+  backward_input(s, dy.data(), w.data(), dx.data(), false);
   ExpectClose(dx, r.dx, tol, what + " backward-input");
+  // Accumulating adds to what grad_input holds (here the input itself), every element once.
+  std::vector<T> sum = Cast<T>(r.x);
+  std::vector<double> expected_sum = r.dx;
+  for (size_t i = 0; i < expected_sum.size(); ++i) expected_sum[i] += r.x[i];
+  backward_input(s, dy.data(), w.data(), sum.data(), true);
+  ExpectClose(sum, expected_sum, tol, what + " backward-input accumulating");
   backward_weight(s, dy.data(), x.data(), dw.data());
   ExpectClose(dw, r.dw, tol, what + " backward-weight");
 }
@@ -151,8 +158,8 @@ TEST_P(ConvKernels, MatchNaiveReference) {
           [&](const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
             DirectConv2dForward(s, x, w, b, y, isa);
           },
-          [&](const ConvShape& s, const float* dy, const float* w, float* dx) {
-            DirectConv2dBackwardInput(s, dy, w, dx, isa);
+          [&](const ConvShape& s, const float* dy, const float* w, float* dx, bool accumulate) {
+            DirectConv2dBackwardInput(s, dy, w, dx, accumulate, isa);
           },
           [&](const ConvShape& s, const float* dy, const float* x, float* dw) {
             DirectConv2dBackwardWeight(s, dy, x, dw, isa);

@@ -53,6 +53,11 @@ TEST_F(CudaConv, ForwardAndBackwardMatchTheCpu) {
       ExpectClose(kernels::conv2d_backward_input(ToCuda(dy), ToCuda(w), c.input, c.options),
                   kernels::conv2d_backward_input(dy, w, c.input, c.options), rtol, atol(c.weight[0] / groups * taps),
                   "backward input " + what);
+      // Added to a gradient already there (a residual block's input): the CPU's sum, on both devices.
+      const Tensor partial = RandomCpu(c.input, 5, dtype), partial_d = ToCuda(partial);
+      kernels::conv2d_backward_input_add_(partial, dy, w, c.options);
+      kernels::conv2d_backward_input_add_(partial_d, ToCuda(dy), ToCuda(w), c.options);
+      ExpectClose(partial_d, partial, rtol, atol(c.weight[0] / groups * taps), "backward input added " + what);
       // Weight gradients sum over every output position of every image.
       ExpectClose(kernels::conv2d_backward_weight(ToCuda(dy), ToCuda(x), c.weight, c.options),
                   kernels::conv2d_backward_weight(dy, x, c.weight, c.options), rtol,
@@ -64,6 +69,12 @@ TEST_F(CudaConv, ForwardAndBackwardMatchTheCpu) {
 TEST_F(CudaConv, MixingDevicesIsAnError) {
   testing::ExpectError([] { kernels::conv2d(ToCuda(ones({1, 1, 3, 3})), ones({1, 1, 1, 1}), Tensor(), {}); },
                            "conv2d: expected input and weight on the same device, got cuda:0 and cpu");
+  testing::ExpectError(
+      [] {
+        kernels::conv2d_backward_input_add_(zeros({1, 1, 3, 3}), ToCuda(ones({1, 1, 3, 3})),
+                                            ToCuda(ones({1, 1, 1, 1})), {});
+      },
+      "conv2d_backward_input_add_: expected grad_input and weight on the same device, got cpu and cuda:0");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
+#include "core/kernels/conv.h"
 #include "core/random.h"
 #include "tests/nn/nn_testing.h"
 
@@ -90,6 +91,45 @@ TEST(Conv2d, Float32MatchesFloat64OnResNetShapes) {
       EXPECT_LT(worst, 1e-4) << what << " " << name;
     }
   }
+}
+
+TEST(Conv2d, InputSharedWithAShortcutGetsBothGradients) {
+  // h feeds a convolution and an identity shortcut, as a residual block's input does: the shortcut's gradient
+  // reaches h first, and the convolution adds its own into it (conv2d_backward_input_add_).
+  Generator gen(5);
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (int64_t stride : {1, 2}) {
+      const Tensor x = randn({3, 8, 9, 9}, {.dtype = dtype, .requires_grad = true}, &gen);
+      const Tensor w = randn({8, 8, 3, 3}, {.dtype = dtype}, &gen);
+      const Conv2dFuncOptions options{.stride = {stride, stride}, .padding = {1, 1}};
+      const Tensor h = mul(x, 2.0);
+      const Tensor dy = randn(conv2d(h, w, {}, options).shape(), {.dtype = dtype}, &gen);
+      const Tensor ds = randn(h.shape(), {.dtype = dtype}, &gen);
+      add(sum(mul(conv2d(h, w, {}, options), dy)), sum(mul(h, ds))).backward();
+      const Tensor expected = mul(add(kernels::conv2d_backward_input(dy, w, h.shape(), options), ds), 2.0);
+      const std::vector<double> a = x.grad().to_vector<double>(), e = expected.to_vector<double>();
+      ASSERT_EQ(a.size(), e.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        ASSERT_NEAR(a[i], e[i], dtype == kFloat32 ? 1e-4 : 1e-12) << DTypeName(dtype) << " stride " << stride;
+      }
+    }
+  }
+}
+
+TEST(Conv2d, BackwardInputAddChecksItsTarget) {
+  const Tensor dy = ones({1, 2, 3, 3}), w = ones({2, 1, 1, 1});
+  Tensor grad_input = ones({1, 1, 3, 3});
+  kernels::conv2d_backward_input_add_(grad_input, dy, w);
+  EXPECT_EQ(grad_input.to_vector<float>(), std::vector<float>(9, 3.0f));
+  ExpectError([&] { kernels::conv2d_backward_input_add_(ones({1, 2, 3, 3}), dy, w); },
+              "conv2d: expected input with 1 channels (weight [2, 1, 1, 1], groups 1), got [1, 2, 3, 3]");
+  ExpectError([&] { kernels::conv2d_backward_input_add_(ones({1, 1, 3, 3}, {.dtype = kFloat64}), dy, w); },
+              "conv2d_backward_input_add_: expected grad_input of dtype float32 (the weight's), got float64");
+  ExpectError([&] { kernels::conv2d_backward_input_add_(permute(ones({1, 1, 3, 3}), {0, 1, 3, 2}), dy, w); },
+              "conv2d_backward_input_add_: expected a contiguous grad_input, got strides [9, 9, 1, 3]");
+  ExpectError([&] { kernels::conv2d_backward_input_add_(grad_input, ones({1, 2, 2, 2}), w); },
+              "conv2d_backward_input_add_: expected grad_output of shape [1, 2, 3, 3], got [1, 2, 2, 2]");
+  EXPECT_EQ(grad_input.to_vector<float>(), std::vector<float>(9, 3.0f));  // the failed calls changed nothing
 }
 
 TEST(Conv2d, DoubleBackwardIsRefused) {
