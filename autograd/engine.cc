@@ -67,7 +67,8 @@ std::vector<Tensor> TakePartialSums(const Node& node, std::unordered_map<const N
 Tensor WithPartialSum(Tensor g, std::vector<Tensor>& partial_sums, size_t i, bool create_graph) {
   if (i >= partial_sums.size() || !partial_sums[i].defined()) return g;
   Tensor partial = std::move(partial_sums[i]);
-  if (!g.defined() || g.impl() == partial.impl()) return g.defined() ? g : partial;
+  if (!g.defined()) return partial;
+  if (g.impl() == partial.impl()) return g;  // the node added its gradient into it
   return Accumulate(std::move(partial), std::move(g), create_graph, /*owned=*/false);
 }
 
