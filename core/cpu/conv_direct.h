@@ -25,7 +25,9 @@
 //   backward-weight  dW[o, k] = sum_{n, j} grad_output[n, o, j] * run_k[j], vectorized over o against a
 //                    transposed copy of grad_output (no horizontal sums)
 // Images are spread over threads (and output-channel blocks or weight rows when the batch is smaller than
-// the thread count). The inner loops are in conv_direct_kernels.h.
+// the thread count). A thread builds the slices of its next image in pieces between column pieces of the
+// current image's product, so that the copying overlaps the arithmetic. The inner loops are in
+// conv_direct_kernels.h.
 
 #include "core/cpu/conv.h"
 

@@ -88,8 +88,10 @@ __attribute__((noinline)) void GemmTile(int64_t k_count, const float* a, const i
 }
 
 // Row blocks [block_begin, block_end) over the columns [j0, j0 + NV * L) of the product, through a scratch
-// tile: the columns [from, cols) are then stored into out (or added to it, t.accumulate). Reads buf up to
-// j0 + NV * L, past cols when the product is narrower than a tile.
+// tile: the columns [from, cols) are then stored into out. With t.accumulate the tile starts from those
+// columns of out (the others from zero), so that every column's sum runs in the same order as in a tile
+// that accumulates in place, whichever columns went through here. Reads buf up to j0 + NV * L, past cols
+// when the product is narrower than a tile.
 template <int L, int NV>
 void GemmThroughTile(const DirectGemmTask& t, int64_t j0, int64_t from) {
   constexpr int MR = Config<L>::kRows;
@@ -97,16 +99,17 @@ void GemmThroughTile(const DirectGemmTask& t, int64_t j0, int64_t from) {
   for (int64_t b = t.block_begin; b < t.block_end; ++b) {
     alignas(64) float tile[MR * kWidth];
     const int rows = static_cast<int>(Min(MR, t.rows - b * MR));
-    GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf + j0,
-                        t.init != nullptr ? t.init + b * MR : nullptr, false, rows, tile, kWidth);
-    for (int m = 0; m < rows; ++m) {
-      float* dst = t.out + (b * MR + m) * t.ldo + from;
-      const float* src = tile + m * kWidth + (from - j0);
-      if (t.accumulate) {
-        for (int64_t j = 0; j < t.cols - from; ++j) dst[j] += src[j];
-      } else {
-        std::memcpy(dst, src, (t.cols - from) * sizeof(float));
+    if (t.accumulate) {
+      for (int m = 0; m < rows; ++m) {
+        for (int64_t j = 0; j < kWidth; ++j) {
+          tile[m * kWidth + j] = j0 + j >= from && j0 + j < t.cols ? t.out[(b * MR + m) * t.ldo + j0 + j] : 0.0f;
+        }
       }
+    }
+    GemmTile<L, MR, NV>(t.k_count, t.a + b * MR * t.k_count, t.koff, t.buf + j0,
+                        t.init != nullptr ? t.init + b * MR : nullptr, t.accumulate, rows, tile, kWidth);
+    for (int m = 0; m < rows; ++m) {
+      std::memcpy(t.out + (b * MR + m) * t.ldo + from, tile + m * kWidth + (from - j0), (t.cols - from) * sizeof(float));
     }
   }
 }

@@ -185,6 +185,8 @@ INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
                                                     1},
                                            Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
                                            Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           // Five column pieces, fewer channels than pieces, images > threads.
+                                           Geometry{"pipelined", 5, 3, 9, 20, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1},
                                            Geometry{"wide_stride2", 2, 3, 5, 5, 67, 3, 3, 1, 2, 1, 1, 1, 1, 1},
                                            Geometry{"resnet_down", 2, 4, 8, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
                                            Geometry{"stride_h2", 2, 3, 4, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1},
@@ -194,6 +196,39 @@ INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
                                            Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
                                            Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
                          [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
+
+// The direct kernels cut a batch's products into column pieces (and build the next image's slices between
+// them), while an image alone splits its product over threads by rows instead. Neither changes a bit of
+// the result: each image of a batch equals that image convolved alone, forward and backward-input, also
+// when the product adds into an existing gradient.
+TEST(DirectConvKernels, GiveAnImageTheSameBitsAloneOrInABatch) {
+  // 448 columns: the whole product ends in an overlapping AVX-512 tile, its last piece (160 columns) does
+  // not; more than 8 channels on both sides, so that an image alone splits its rows over the threads.
+  const Geometry g{"pieces", 5, 9, 10, 16, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  const ConvShape s = ToShape(g);
+  ConvShape one = s;
+  one.batch = 1;
+  const int64_t in_size = s.in_channels * s.in_h * s.in_w, out_size = s.out_channels * s.out_h * s.out_w;
+  const std::vector<float> x = Cast<float>(Random(s.batch * in_size, 1));
+  const std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, 2));
+  const std::vector<float> dy = Cast<float>(Random(s.batch * out_size, 3));
+  const std::vector<float> partial = Cast<float>(Random(s.batch * in_size, 4));
+  std::vector<VectorIsa> isas = {VectorIsa::kAvx2};
+  if (BestVectorIsa() == VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
+  SetNumThreads(2);
+  for (VectorIsa isa : isas) {
+    std::vector<float> y(s.batch * out_size), dx = partial;
+    DirectConv2dForward(s, x.data(), w.data(), nullptr, y.data(), isa);
+    DirectConv2dBackwardInput(s, dy.data(), w.data(), dx.data(), /*accumulate=*/true, isa);
+    for (int64_t n = 0; n < s.batch; ++n) {
+      std::vector<float> y1(out_size), dx1(partial.begin() + n * in_size, partial.begin() + (n + 1) * in_size);
+      DirectConv2dForward(one, x.data() + n * in_size, w.data(), nullptr, y1.data(), isa);
+      DirectConv2dBackwardInput(one, dy.data() + n * out_size, w.data(), dx1.data(), /*accumulate=*/true, isa);
+      EXPECT_EQ(y1, std::vector<float>(y.begin() + n * out_size, y.begin() + (n + 1) * out_size)) << "image " << n;
+      EXPECT_EQ(dx1, std::vector<float>(dx.begin() + n * in_size, dx.begin() + (n + 1) * in_size)) << "image " << n;
+    }
+  }
+}
 
 TEST(ConvOutputSize, FloorsAndReportsMisfits) {
   EXPECT_EQ(ConvOutputSize(32, 3, 1, 1, 1), 32);
