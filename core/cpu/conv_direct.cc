@@ -18,6 +18,10 @@ const DirectKernels& KernelsFor(VectorIsa isa) {
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// The fewest column vectors per image for which the weight gradient goes through DirectLaneGradTask: its
+// accumulators are loaded and stored once per block of columns, which a narrow image would not repay.
+constexpr int64_t kLaneGradMinVectors = 16;
+
 // Uninitialized 64-byte-aligned floats.
 class Scratch {
  public:
@@ -156,8 +160,8 @@ struct Split {
 struct ColumnPieces {
   static constexpr int64_t kUnit = 96, kMaxPieces = 8;
   int64_t cols, units, count;
-  explicit ColumnPieces(int64_t product_cols)
-      : cols(product_cols), units(product_cols / kUnit), count(std::clamp<int64_t>(units, 1, kMaxPieces)) {}
+  explicit ColumnPieces(int64_t product_cols, int64_t max_pieces = kMaxPieces)
+      : cols(product_cols), units(product_cols / kUnit), count(std::clamp<int64_t>(units, 1, max_pieces)) {}
   int64_t begin(int64_t i) const { return kUnit * (units * i / count); }
   int64_t end(int64_t i) const { return i + 1 == count ? cols : kUnit * (units * (i + 1) / count); }
   // Piece i's share of n things (channels to slice), so that the shares cover [0, n).
@@ -407,26 +411,36 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
   const RowSlices slices = ForwardSlices(s, kern.max_tile_cols);
   const int64_t k_count = s.in_channels * s.kernel_h * s.kernel_w, ohw = s.out_h * s.out_w;
   const int64_t ld = CeilDiv(s.out_channels, kern.lanes) * kern.lanes;
-  // Images are split over threads, each accumulating its own [k_count, ld] gradient; with fewer images
-  // than threads, the weight rows are split instead.
+  // One vector of output channels over many columns: the lane-wise kernel, which reads grad_output in its
+  // own layout and loads both operands as vectors (the transposed form broadcasts a buf value per vector
+  // of output channels, so a single vector makes it wait on loads). Its accumulators, [out_channels,
+  // k_count, lanes] per part, are summed over the lanes at the end.
+  const bool by_lanes = ld == kern.lanes && ohw >= kLaneGradMinVectors * kern.lanes;
+  const int64_t part_size = k_count * (by_lanes ? s.out_channels * kern.lanes : ld);
+  // Images are split over threads, each accumulating into its own part of acc; with fewer images than
+  // threads, the weight rows are split instead.
   const int64_t image_parts = std::min<int64_t>(s.batch, GetNumThreads());
   const int64_t k_parts = std::clamp<int64_t>(GetNumThreads() / std::max<int64_t>(image_parts, 1), 1, k_count);
-  std::vector<float> acc(image_parts * k_count * ld, 0.0f);
-  const int64_t image = s.in_channels * s.in_h * s.in_w;
+  std::vector<float> acc(image_parts * part_size, 0.0f);
+  const int64_t image = s.in_channels * s.in_h * s.in_w, dy_image = s.out_channels * ohw;
   // A part's images run in order on one thread (so that the sums do not depend on the threads), pipelined:
-  // a scratch slot holds an image's slices and, after them, its transposed grad_output.
-  const ColumnPieces pieces(ohw);
+  // a scratch slot holds an image's slices and, after them, its transposed grad_output. The lane-wise
+  // kernel takes the whole image as one piece: its tiles run over all the columns, and shorter ones lose
+  // more to loading and storing their accumulators than the overlap gains (measured).
+  const ColumnPieces pieces(ohw, by_lanes ? 1 : ColumnPieces::kMaxPieces);
   const int64_t dyt_offset = CeilDiv(slices.size(), kern.lanes) * kern.lanes;
   ParallelFor(0, image_parts * k_parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t ip = item / k_parts, kp = item % k_parts;
+      const int64_t k0 = k_count * kp / k_parts, k1 = k_count * (kp + 1) / k_parts;
+      float* part_acc = acc.data() + ip * part_size;
       int64_t n = s.batch * ip / image_parts;
       const int64_t n_end = s.batch * (ip + 1) / image_parts;
       Pipeline(
-          [&] { return n < n_end ? n++ : -1; }, pieces.count, dyt_offset + ohw * ld,
+          [&] { return n < n_end ? n++ : -1; }, pieces.count, dyt_offset + (by_lanes ? 0 : ohw * ld),
           [&](int64_t m, float* scratch, int64_t i) {
-            if (i == 0) {
-              kern.transpose(grad_output + m * s.out_channels * ohw, s.out_channels, ohw, scratch + dyt_offset, ld);
+            if (i == 0 && !by_lanes) {
+              kern.transpose(grad_output + m * dy_image, s.out_channels, ohw, scratch + dyt_offset, ld);
             }
             if (slices.identity) return;
             slices.BuildChannels(input + m * image, input, input_end, scratch, kern,
@@ -434,16 +448,27 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
           },
           [&](int64_t m, const float* scratch, int64_t i) {
             const int64_t c0 = pieces.begin(i), c1 = pieces.end(i);
-            const float* rows = slices.identity ? input + m * image : scratch;
-            kern.weight_grad({slices.koff.data(), rows + c0, k_count * kp / k_parts, k_count * (kp + 1) / k_parts,
-                              scratch + dyt_offset + c0 * ld, ld, c1 - c0, acc.data() + ip * k_count * ld});
+            const float* rows = (slices.identity ? input + m * image : scratch) + c0;
+            if (by_lanes) {
+              kern.lane_grad({slices.koff.data(), rows, k0, k1, k_count, grad_output + m * dy_image + c0, ohw,
+                              s.out_channels, c1 - c0, part_acc});
+            } else {
+              kern.weight_grad({slices.koff.data(), rows, k0, k1, scratch + dyt_offset + c0 * ld, ld, c1 - c0, part_acc});
+            }
           });
     }
   });
   for (int64_t o = 0; o < s.out_channels; ++o) {
     for (int64_t k = 0; k < k_count; ++k) {
       float sum = 0;
-      for (int64_t ip = 0; ip < image_parts; ++ip) sum += acc[(ip * k_count + k) * ld + o];
+      for (int64_t ip = 0; ip < image_parts; ++ip) {
+        const float* part_acc = acc.data() + ip * part_size;
+        if (!by_lanes) {
+          sum += part_acc[k * ld + o];
+          continue;
+        }
+        for (int64_t l = 0; l < kern.lanes; ++l) sum += part_acc[(o * k_count + k) * kern.lanes + l];
+      }
       grad_weight[o * k_count + k] = sum;
     }
   }

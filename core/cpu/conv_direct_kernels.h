@@ -39,6 +39,20 @@ struct DirectWeightGradTask {
   float* acc;
 };
 
+// acc[m, k, l] += sum_v dy[m * dy_ld + v * L + l] * buf[koff[k] + v * L + l]   for m < rows,
+// k_begin <= k < k_end, lanes l < L, over the whole column vectors v of [0, cols); the products of the
+// cols % L columns after them are added to lane 0. acc is [rows, k_count, L]. The
+// weight gradient with grad_output in its own layout, for few output channels over many columns (where
+// DirectWeightGradTask's single vector of output channels makes a short tile).
+struct DirectLaneGradTask {
+  const int64_t* koff;
+  const float* buf;
+  int64_t k_begin, k_end, k_count;
+  const float* dy;
+  int64_t dy_ld, rows, cols;
+  float* acc;
+};
+
 // One row slice (conv_direct.h) of `channels` planes: for c < channels, r < rows, j < cols,
 //   dst[c * dst_plane + r * cols + j] = src[c * src_h * src_w + (row_stride r + row_offset) * src_w
 //                                           + col_stride j + col_offset]
@@ -61,6 +75,7 @@ struct DirectKernels {
   int max_tile_cols;   // the widest run of columns a product reads at once
   void (*gemm)(const DirectGemmTask& task);
   void (*weight_grad)(const DirectWeightGradTask& task);
+  void (*lane_grad)(const DirectLaneGradTask& task);
   // dst[j, o] = src[o, j] for o < rows, j < cols, and dst[j, o] = 0 for rows <= o < ld_dst.
   void (*transpose)(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld_dst);
   void (*slice)(const DirectSliceTask& task);

@@ -7,7 +7,8 @@
 // Register budgets: AVX-512 has 32 vector registers, AVX2 16. A GEMM tile keeps MR x NV accumulators
 // (NV vectors of L columns for MR rows), loads NV vectors and broadcasts one weight per row per step. A
 // weight-gradient tile keeps NK x MV accumulators (NK rows of `buf` broadcast, MV vectors of output
-// channels).
+// channels); a lane-gradient tile MO x NK (MO rows of grad_output and NK rows of `buf`, both loaded as
+// vectors along the columns).
 
 #include <cstdint>
 #include <cstring>
@@ -41,6 +42,7 @@ struct Config<8> {
   static constexpr int kMaxVecs = 3;     // NV in {1, 2, 3}
   static constexpr int kMaxOutVecs = 2;  // MV in {1, 2}
   static constexpr int MaxBufRows(int mv) { return mv == 1 ? 12 : 6; }
+  static constexpr int kLaneOutRows = 2, kLaneBufRows = 6;  // MO x NK of a lane-gradient tile
 };
 template <>
 struct Config<16> {
@@ -48,6 +50,7 @@ struct Config<16> {
   static constexpr int kMaxVecs = 3;
   static constexpr int kMaxOutVecs = 4;
   static constexpr int MaxBufRows(int mv) { return mv <= 2 ? 12 : mv == 3 ? 9 : 6; }
+  static constexpr int kLaneOutRows = 4, kLaneBufRows = 6;
 };
 
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -236,6 +239,76 @@ void WeightGrad(const DirectWeightGradTask& t) {
     const int64_t cols = Min(block, t.cols - j0);
     for (int64_t v0 = 0; v0 < vecs; v0 += Config<L>::kMaxOutVecs) {
       WeightGradVecsFor<L>(static_cast<int>(Min(Config<L>::kMaxOutVecs, vecs - v0)), t, j0, cols, v0);
+    }
+  }
+}
+
+// ---- weight gradient in lanes: rows of grad_output against rows of buf, both along the columns
+
+// acc[m, t, :] += sum_v dy[m][v * L + lane] * runs[t][v * L + lane] over `vecs` column vectors, for MO rows
+// of grad_output and NK rows of buf; acc holds L floats per (m, t), t's consecutive and m's `ldm` apart.
+template <int L, int MO, int NK>
+__attribute__((noinline)) void LaneGradTile(int64_t vecs, const float* const* dy, const float* const* runs,
+                                            float* acc, int64_t ldm) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  Vec sum[MO][NK];
+  for (int m = 0; m < MO; ++m) {
+    for (int t = 0; t < NK; ++t) sum[m][t] = *reinterpret_cast<const VecU*>(acc + m * ldm + t * L);
+  }
+  for (int64_t v = 0; v < vecs; ++v) {
+    Vec d[MO];
+    for (int m = 0; m < MO; ++m) d[m] = *reinterpret_cast<const VecU*>(dy[m] + v * L);
+    for (int t = 0; t < NK; ++t) {
+      const Vec x = *reinterpret_cast<const VecU*>(runs[t] + v * L);
+      for (int m = 0; m < MO; ++m) sum[m][t] += d[m] * x;
+    }
+  }
+  for (int m = 0; m < MO; ++m) {
+    for (int t = 0; t < NK; ++t) *reinterpret_cast<VecU*>(acc + m * ldm + t * L) = sum[m][t];
+  }
+}
+
+// Calls LaneGradTile<L, mo, nk> for run-time mo in [MO, kLaneOutRows] and nk in [NK, kLaneBufRows].
+template <int L, int MO = 1, int NK = 1>
+void LaneGradTileFor(int mo, int nk, int64_t vecs, const float* const* dy, const float* const* runs, float* acc,
+                     int64_t ldm) {
+  if constexpr (MO <= Config<L>::kLaneOutRows && NK <= Config<L>::kLaneBufRows) {
+    if (mo != MO) return LaneGradTileFor<L, MO + 1, NK>(mo, nk, vecs, dy, runs, acc, ldm);
+    if (nk != NK) return LaneGradTileFor<L, MO, NK + 1>(mo, nk, vecs, dy, runs, acc, ldm);
+    LaneGradTile<L, MO, NK>(vecs, dy, runs, acc, ldm);
+  }
+}
+
+template <int L>
+void LaneGrad(const DirectLaneGradTask& t) {
+  constexpr int kOut = Config<L>::kLaneOutRows, kBuf = Config<L>::kLaneBufRows;
+  const int64_t vecs = t.cols / L, k_count = t.k_end - t.k_begin, ldm = t.k_count * L;
+  // Tiles over all the columns at once, the grad_output rows of a tile (MO rows) outermost: they stay in the
+  // L1 cache while the buf rows stream past.
+  const int64_t k_tiles = (k_count + kBuf - 1) / kBuf, m_tiles = (t.rows + kOut - 1) / kOut;
+  const float* dy[kOut];
+  const float* runs[kBuf];
+  for (int64_t mt = 0; mt < m_tiles; ++mt) {
+    const int64_t m0 = t.rows * mt / m_tiles, m1 = t.rows * (mt + 1) / m_tiles;
+    for (int64_t m = m0; m < m1; ++m) dy[m - m0] = t.dy + m * t.dy_ld;
+    for (int64_t kt = 0; kt < k_tiles; ++kt) {
+      // Rows spread evenly over the tiles, as in WeightGradVecs.
+      const int64_t k0 = t.k_begin + k_count * kt / k_tiles, k1 = t.k_begin + k_count * (kt + 1) / k_tiles;
+      for (int64_t k = k0; k < k1; ++k) runs[k - k0] = t.buf + t.koff[k];
+      LaneGradTileFor<L>(static_cast<int>(m1 - m0), static_cast<int>(k1 - k0), vecs, dy, runs,
+                         t.acc + m0 * ldm + k0 * L, ldm);
+    }
+  }
+  // The columns past the last whole vector go to lane 0.
+  if (vecs * L == t.cols) return;
+  for (int64_t m = 0; m < t.rows; ++m) {
+    for (int64_t k = t.k_begin; k < t.k_end; ++k) {
+      const float* x = t.buf + t.koff[k];
+      const float* d = t.dy + m * t.dy_ld;
+      float sum = 0.0f;
+      for (int64_t j = vecs * L; j < t.cols; ++j) sum += d[j] * x[j];
+      t.acc[m * ldm + k * L] += sum;
     }
   }
 }
@@ -443,8 +516,8 @@ void Interleave(const float* even, int64_t even_ld, const float* odd, int64_t od
 
 template <int L>
 DirectKernels MakeDirectKernels() {
-  return {L,         Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &Transpose<L>,
-          &Slice<L>, &Interleave<L>};
+  return {L,         Config<L>::kRows, Config<L>::kMaxVecs * L, &Gemm<L>, &WeightGrad<L>, &LaneGrad<L>,
+          &Transpose<L>, &Slice<L>, &Interleave<L>};
 }
 
 }  // namespace

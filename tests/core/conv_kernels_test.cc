@@ -187,6 +187,9 @@ INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
                                            Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
                                            // Five column pieces, fewer channels than pieces, images > threads.
                                            Geometry{"pipelined", 5, 3, 9, 20, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                                           // The lane-wise weight gradient on both instruction sets (one
+                                           // vector of output channels, 276 columns: a tail of 4).
+                                           Geometry{"lane_gradient", 3, 4, 6, 12, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1},
                                            Geometry{"wide_stride2", 2, 3, 5, 5, 67, 3, 3, 1, 2, 1, 1, 1, 1, 1},
                                            Geometry{"resnet_down", 2, 4, 8, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
                                            Geometry{"stride_h2", 2, 3, 4, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1},
