@@ -245,15 +245,18 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   if (mask.bias) r.grad_bias = empty(affine_shape, options);
   // The residual's gradient overwrites dy when nobody else sees it (the pass that writes it reads each
   // element of dy first): no new memory to bring into cache.
-  if (mask.residual) {
-    r.grad_residual = reuse_grad_output || !dy.is_same(grad_output) ? dy : empty(x.shape(), options);
-  }
+  const bool dy_is_ours = reuse_grad_output || !dy.is_same(grad_output);
+  if (mask.residual) r.grad_residual = dy_is_ours ? dy : empty(x.shape(), options);
+  // Without a residual, relu's masked gradient still goes into dy when it is ours: dx's pass then reads two
+  // arrays instead of three (dy, relu's output and x), which the CPU kernel can keep in cache per channel.
+  void* masked_dy = DataOrNull(r.grad_residual);
+  if (masked_dy == nullptr && relu_out.defined() && dy_is_ours) masked_dy = dy.data_ptr();
   // The family's device switch for backward.
   switch (x.device().type) {
     case Device::Type::kCPU:
       cpu::NormBackward(x.dtype(), layout, x.data_ptr(), dy.data_ptr(), DataOrNull(w), mean.data_ptr<double>(),
                         invstd.data_ptr<double>(), through_stats, DataOrNull(r.grad_input), DataOrNull(r.grad_weight),
-                        DataOrNull(r.grad_bias), DataOrNull(relu_out), DataOrNull(r.grad_residual));
+                        DataOrNull(r.grad_bias), DataOrNull(relu_out), masked_dy);
       break;
     case Device::Type::kCUDA:
       cuda::MakeCurrent(x.device().index);

@@ -69,7 +69,8 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
 // gradients are then those of batch norm at relu_backward(grad_output, relu_output) (on the CPU without
 // that intermediate tensor). mask.residual (with relu_output): grad_residual is that relu_backward, the
 // gradient of a forward's residual, written by a pass the backward makes anyway; with reuse_grad_output
-// (nothing else sees grad_output's memory) into grad_output itself.
+// (nothing else sees grad_output's memory) into grad_output itself. With reuse_grad_output, grad_output's
+// contents are not kept in any case: the CPU writes that relu_backward there without mask.residual too.
 NormBackwardResult batch_norm_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                                        const Tensor& save_mean, const Tensor& save_invstd, bool training,
                                        NormGradMask mask = {}, const Tensor& relu_output = {},

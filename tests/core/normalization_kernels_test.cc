@@ -257,6 +257,15 @@ TEST(NormalizationKernels, ResidualGradient) {
       EXPECT_EQ(owned.to_vector<float>(), masked);
       EXPECT_EQ(reused.grad_input.to_vector<float>(), kept.grad_input.to_vector<float>());
       EXPECT_EQ(reused.grad_bias.to_vector<float>(), kept.grad_bias.to_vector<float>());
+      // Relu without a residual: a reusable dy also receives the masked gradient, for the same results.
+      const NormBackwardResult relu_kept = backward(dy, {}, false);
+      EXPECT_EQ(dy.to_vector<float>(), dy_before.to_vector<float>());
+      const Tensor relu_owned = kernels::clone(dy);
+      const NormBackwardResult relu_reused = backward(relu_owned, {}, true);
+      EXPECT_EQ(relu_owned.to_vector<float>(), masked);
+      EXPECT_EQ(relu_reused.grad_input.to_vector<float>(), relu_kept.grad_input.to_vector<float>());
+      EXPECT_EQ(relu_reused.grad_input.to_vector<float>(), kept.grad_input.to_vector<float>());
+      EXPECT_EQ(relu_reused.grad_weight.to_vector<float>(), relu_kept.grad_weight.to_vector<float>());
       const Tensor strided = kernels::transpose(kernels::clone(kernels::transpose(dy, 0, 1)), 0, 1);
       ASSERT_FALSE(strided.is_contiguous());
       EXPECT_EQ(backward(strided, {.residual = true}, true).grad_residual.to_vector<float>(), masked);
