@@ -1,12 +1,12 @@
 #include "nn/resnet.h"
 
-#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "autograd/ops.h"
 #include "nn/container.h"
 #include "nn/conv.h"
 #include "nn/functional/pooling.h"
+#include "nn/functional/shortcut.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/normalization.h"
@@ -44,16 +44,8 @@ ZeroPadShortcut::ZeroPadShortcut(int64_t in_channels, int64_t out_channels, int6
 Tensor ZeroPadShortcut::forward(const Tensor& input) {
   NG_CHECK(input.dim() == 4 && input.size(1) == in_channels_, "ZeroPadShortcut: expected input [N, ", in_channels_,
            ", H, W], got shape ", ShapeToString(input.shape()));
-  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
-  const Tensor sub = stride_ == 1 ? input : slice(slice(input, 2, 0, kEnd, stride_), 3, 0, kEnd, stride_);
-  const int64_t front = (out_channels_ - in_channels_) / 2;
-  const int64_t back = out_channels_ - in_channels_ - front;
-  if (front == 0 && back == 0) return sub;
-  Shape front_shape = sub.shape(), back_shape = sub.shape();
-  front_shape[1] = front;
-  back_shape[1] = back;
-  const TensorOptions options{.dtype = sub.dtype(), .device = sub.device()};
-  return cat({zeros(front_shape, options), sub, zeros(back_shape, options)}, 1);
+  if (stride_ == 1 && out_channels_ == in_channels_) return input;
+  return functional::zero_pad_shortcut(input, out_channels_, stride_);
 }
 
 std::string ZeroPadShortcut::extra_repr() const {

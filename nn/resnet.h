@@ -52,6 +52,7 @@ struct ResNetOptions {
 
 // The shortcut of option A: x[:, :, ::stride, ::stride] with (out - in) / 2 zero channels before and the
 // rest after (in, out: channel counts). Input [N, in, H, W] -> [N, out, ceil(H / stride), ceil(W / stride)].
+// Recorded as one node (nn::functional::zero_pad_shortcut).
 class ZeroPadShortcut : public Cloneable<ZeroPadShortcut> {
  public:
   ZeroPadShortcut(int64_t in_channels, int64_t out_channels, int64_t stride);

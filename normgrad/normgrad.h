@@ -28,6 +28,7 @@
 #include "nn/functional/loss.h"
 #include "nn/functional/normalization.h"
 #include "nn/functional/pooling.h"
+#include "nn/functional/shortcut.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/module.h"

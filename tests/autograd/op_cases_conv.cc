@@ -1,8 +1,10 @@
-// Gradient-check cases for nn/functional's convolution, linear, flatten, dropout and pooling.
+// Gradient-check cases for nn/functional's convolution, linear, flatten, dropout, pooling and the ResNet
+// shortcut.
 #include "core/random.h"
 #include "nn/functional/conv.h"
 #include "nn/functional/dropout.h"
 #include "nn/functional/pooling.h"
+#include "nn/functional/shortcut.h"
 #include "tests/autograd/op_list.h"
 
 namespace normgrad::testing {
@@ -36,6 +38,9 @@ std::vector<OpCase> ConvOpCases() {
        false},
       {"conv2d_depthwise", conv({.padding = {1, 1}, .groups = 3}), {N({1, 3, 5, 4}), N({3, 1, 3, 3})}, false},
       {"conv2d_1x1_stride2", conv({.stride = {2, 2}}), {N({2, 3, 5, 5}), N({2, 3, 1, 1})}, false},
+      // Odd sizes: the last row and column of the input are (H = 5) and are not (W = 6) subsampled.
+      {"zero_pad_shortcut", [](V x) { return F::zero_pad_shortcut(x[0], 5, 2); }, {N({2, 2, 5, 6})}},
+      {"zero_pad_shortcut_stride1", [](V x) { return F::zero_pad_shortcut(x[0], 4, 1); }, {N({1, 3, 3, 2})}},
       {"linear", [](V x) { return F::linear(x[0], x[1], x[2]); }, {N({3, 4}), N({2, 4}), N({2})}},
       {"linear_batched_no_bias", [](V x) { return F::linear(x[0], x[1]); }, {N({2, 3, 4}), N({5, 4})}},
       {"nn_flatten", [](V x) { return F::flatten(x[0]); }, {N({2, 3, 2, 2})}},

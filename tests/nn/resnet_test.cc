@@ -3,6 +3,7 @@
 // and checkpoints that restore bit-identical eval outputs.
 #include "nn/resnet.h"
 
+#include <limits>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include "autograd/ops.h"
 #include "core/random.h"
 #include "nn/checkpoint.h"
+#include "nn/functional/shortcut.h"
 #include "tests/nn/module_fixtures.h"
 
 namespace normgrad::nn {
@@ -163,6 +165,39 @@ TEST(ResNet, InvalidDepthsAndClassCounts) {
   EXPECT_THROW(ResNet::Cifar(2), Error);
   EXPECT_THROW(ResNet::Cifar(20, {.num_classes = 0}), Error);
   EXPECT_THROW((*ResNet::Cifar(20))(zeros({1, 1, 32, 32})), Error);
+}
+
+// The option-A shortcut as one node: the values and gradients of the slices-and-cat it replaces, bit for
+// bit, and errors that name the argument.
+TEST(ZeroPadShortcut, MatchesTheSlicesAndTheCatAndNamesBadArguments) {
+  Generator gen(11);
+  const Tensor x = randn({2, 3, 5, 6}, {.requires_grad = true}, &gen), g = randn({2, 6, 3, 3}, {}, &gen);
+  const Tensor y = functional::zero_pad_shortcut(x, 6, 2);
+  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
+  Tensor x2 = clone(x.detach());
+  x2.set_requires_grad();
+  const Tensor expected = cat({zeros({2, 1, 3, 3}), slice(slice(x2, 2, 0, kEnd, 2), 3, 0, kEnd, 2), zeros({2, 2, 3, 3})}, 1);
+  EXPECT_EQ(y.to_vector<float>(), expected.to_vector<float>());
+  y.backward(g);
+  expected.backward(g);
+  EXPECT_EQ(x.grad().to_vector<float>(), x2.grad().to_vector<float>());
+
+  auto message = [](auto fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([] { functional::zero_pad_shortcut(zeros({2, 3}), 4, 2); })
+                .find("zero_pad_shortcut: expected an input [N, C, H, W], got [2, 3]"),
+            std::string::npos);
+  EXPECT_NE(message([] { functional::zero_pad_shortcut(zeros({1, 3, 4, 4}), 2, 2); })
+                .find("expected out_channels >= the input's 3 channels, got 2"),
+            std::string::npos);
+  EXPECT_NE(message([] { functional::zero_pad_shortcut(zeros({1, 3, 4, 4}), 4, 0); }).find("expected stride >= 1, got 0"),
+            std::string::npos);
 }
 
 TEST(ResNet, PrintsItsTree) {
