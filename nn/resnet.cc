@@ -1,6 +1,5 @@
 #include "nn/resnet.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "autograd/ops.h"
 #include "nn/container.h"

@@ -205,6 +205,24 @@ void PipelineImages(int64_t batch, int64_t pieces, int64_t scratch_floats, const
   });
 }
 
+// The products of a batch whose second operand is row slices of each image (src, `image` floats apart),
+// through PipelineImages: compute(n, rows, c0, c1) computes the columns [c0, c1) of image n's product from
+// its slices, `rows` pointing c0 floats into them.
+template <typename Compute>
+void PipelineSlicedProducts(const RowSlices& slices, const float* src, int64_t image, const float* src_end,
+                            int64_t batch, int64_t cols, const DirectKernels& kern, const Compute& compute) {
+  const ColumnPieces pieces(cols);
+  PipelineImages(
+      batch, pieces.count, slices.size() + kern.max_tile_cols,
+      [&](int64_t n, float* buf, int64_t i) {
+        slices.BuildChannels(src + n * image, src, src_end, buf, kern, pieces.share_begin(i, slices.channels),
+                             pieces.share_end(i, slices.channels));
+      },
+      [&](int64_t n, const float* buf, int64_t i) {
+        compute(n, buf + pieces.begin(i), pieces.begin(i), pieces.end(i));
+      });
+}
+
 // One stride phase of the input for backward-input: the input positions (stride_h * i + r_h,
 // stride_w * j + r_w), n_h x n_w of them, receive grad_output[o, i + a_p, j + a_q] * W[o, c, p, q] from the
 // taps (p, q) with r_h + pad_h - p * dilation_h = stride_h * a_p (and likewise for q).
@@ -294,18 +312,11 @@ void DirectConv2dForward(const ConvShape& s, const float* input, const float* we
   const Split split(s.batch, blocks);
   const int64_t image = s.in_channels * s.in_h * s.in_w;
   if (split.parts == 1 && !slices.identity) {
-    const ColumnPieces pieces(ohw);
-    PipelineImages(
-        s.batch, pieces.count, slices.size() + kern.max_tile_cols,
-        [&](int64_t n, float* buf, int64_t i) {
-          slices.BuildChannels(input + n * image, input, input_end, buf, kern, pieces.share_begin(i, s.in_channels),
-                               pieces.share_end(i, s.in_channels));
-        },
-        [&](int64_t n, const float* buf, int64_t i) {
-          const int64_t c0 = pieces.begin(i), c1 = pieces.end(i);
-          kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), buf + c0, c1 - c0, bias,
-                     output + n * s.out_channels * ohw + c0, ohw, 0, blocks});
-        });
+    PipelineSlicedProducts(slices, input, image, input_end, s.batch, ohw, kern,
+                           [&](int64_t n, const float* rows, int64_t c0, int64_t c1) {
+                             kern.gemm({a.data(), s.out_channels, k_count, slices.koff.data(), rows, c1 - c0, bias,
+                                        output + n * s.out_channels * ohw + c0, ohw, 0, blocks});
+                           });
     return;
   }
   ForEachItem(s.batch * split.parts, [&] {
@@ -345,18 +356,12 @@ void DirectConv2dBackwardInput(const ConvShape& s, const float* grad_output, con
   const int64_t image = s.out_channels * s.out_h * s.out_w;
   if (split.parts == 1 && in_place && !phases[0].empty() && !phases[0].slices.identity) {
     const InputPhase& ph = phases[0];
-    const ColumnPieces pieces(hw);
-    PipelineImages(
-        s.batch, pieces.count, buf_size + kern.max_tile_cols,
-        [&](int64_t n, float* buf, int64_t i) {
-          ph.slices.BuildChannels(grad_output + n * image, grad_output, grad_output_end, buf, kern,
-                                  pieces.share_begin(i, s.out_channels), pieces.share_end(i, s.out_channels));
-        },
-        [&](int64_t n, const float* buf, int64_t i) {
-          const int64_t c0 = pieces.begin(i), c1 = pieces.end(i);
-          kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()), ph.slices.koff.data(),
-                     buf + c0, c1 - c0, nullptr, grad_input + n * s.in_channels * hw + c0, hw, 0, blocks, accumulate});
-        });
+    PipelineSlicedProducts(ph.slices, grad_output, image, grad_output_end, s.batch, hw, kern,
+                           [&](int64_t n, const float* rows, int64_t c0, int64_t c1) {
+                             kern.gemm({ph.a.data(), s.in_channels, static_cast<int64_t>(ph.slices.koff.size()),
+                                        ph.slices.koff.data(), rows, c1 - c0, nullptr,
+                                        grad_input + n * s.in_channels * hw + c0, hw, 0, blocks, accumulate});
+                           });
     return;
   }
   ForEachItem(s.batch * split.parts, [&] {
@@ -444,7 +449,7 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
             }
             if (slices.identity) return;
             slices.BuildChannels(input + m * image, input, input_end, scratch, kern,
-                                 pieces.share_begin(i, s.in_channels), pieces.share_end(i, s.in_channels));
+                                 pieces.share_begin(i, slices.channels), pieces.share_end(i, slices.channels));
           },
           [&](int64_t m, const float* scratch, int64_t i) {
             const int64_t c0 = pieces.begin(i), c1 = pieces.end(i);
@@ -458,16 +463,17 @@ void DirectConv2dBackwardWeight(const ConvShape& s, const float* grad_output, co
           });
     }
   });
+  // Weight (o, k) sums its entry of every part, or the lanes of that entry, one value at a time.
   for (int64_t o = 0; o < s.out_channels; ++o) {
     for (int64_t k = 0; k < k_count; ++k) {
       float sum = 0;
       for (int64_t ip = 0; ip < image_parts; ++ip) {
         const float* part_acc = acc.data() + ip * part_size;
-        if (!by_lanes) {
+        if (by_lanes) {
+          for (int64_t l = 0; l < kern.lanes; ++l) sum += part_acc[(o * k_count + k) * kern.lanes + l];
+        } else {
           sum += part_acc[k * ld + o];
-          continue;
         }
-        for (int64_t l = 0; l < kern.lanes; ++l) sum += part_acc[(o * k_count + k) * kern.lanes + l];
       }
       grad_weight[o * k_count + k] = sum;
     }

@@ -41,9 +41,9 @@ struct DirectWeightGradTask {
 
 // acc[m, k, l] += sum_v dy[m * dy_ld + v * L + l] * buf[koff[k] + v * L + l]   for m < rows,
 // k_begin <= k < k_end, lanes l < L, over the whole column vectors v of [0, cols); the products of the
-// cols % L columns after them are added to lane 0. acc is [rows, k_count, L]. The
-// weight gradient with grad_output in its own layout, for few output channels over many columns (where
-// DirectWeightGradTask's single vector of output channels makes a short tile).
+// cols % L columns after them are added to lane 0. acc is [rows, k_count, L]. The weight gradient with
+// grad_output in its own layout, for few output channels over many columns (where DirectWeightGradTask's
+// single vector of output channels makes a short tile).
 struct DirectLaneGradTask {
   const int64_t* koff;
   const float* buf;
