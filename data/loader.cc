@@ -35,6 +35,7 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   NG_CHECK(o.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ", o.batch_size);
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
   NG_CHECK(o.cutout >= 0, "DataLoader: expected cutout >= 0, got ", o.cutout);
+  NG_CHECK(o.cutout_epochs >= 0, "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got ", o.cutout_epochs);
   NG_CHECK(o.num_workers >= 0, "DataLoader: expected num_workers >= 0, got ", o.num_workers);
   NG_CHECK(o.prefetch >= 1, "DataLoader: expected prefetch >= 1, got ", o.prefetch);
   NG_CHECK(o.mean.size() == o.std.size() && (o.mean.empty() || static_cast<int64_t>(o.mean.size()) == data_->channels),
@@ -170,6 +171,7 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   Generator augment(AugmentationSeed(options_.seed, epoch, index));
   // Cutout draws from a stream of its own, so that turning it on leaves the crops and flips as they were.
   Generator cutout(SplitMix64(AugmentationSeed(options_.seed, epoch, index)));
+  const bool cut_out = options_.cutout > 0 && (options_.cutout_epochs == 0 || epoch < options_.cutout_epochs);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t item = order_[begin + i];
     const uint8_t* src = d.image(item);
@@ -194,7 +196,7 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
         }
       }
     }
-    if (options_.cutout > 0) {
+    if (cut_out) {
       const int64_t y0 = static_cast<int64_t>(cutout.NextBelow(H)) - options_.cutout / 2;
       const int64_t x0 = static_cast<int64_t>(cutout.NextBelow(W)) - options_.cutout / 2;
       const int64_t x_begin = std::max<int64_t>(x0, 0), x_end = std::min(x0 + options_.cutout, W);

@@ -35,6 +35,9 @@ struct LoaderOptions {
   // uniformly drawn pixel (clipped where it crosses the border) to 0 in every channel, which after
   // normalization is the channel mean. 0 turns it off; its draws do not move the crops' and flips'.
   int64_t cutout = 0;
+  // > 0: cut out in the first cutout_epochs epochs only (0-based epochs below it), so that the last ones
+  // train on whole images; 0: in every epoch.
+  int64_t cutout_epochs = 0;
   // Per-channel normalization of pixel/255: (pixel/255 - mean[c]) / std[c]. Empty: pixel/255 only.
   std::vector<double> mean;
   std::vector<double> std;
@@ -78,7 +81,8 @@ struct LoaderStats {
 // once, so that evaluation between epochs overlaps with it. Not thread-safe: one thread calls Next().
 class DataLoader {
  public:
-  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, num_workers < 0, prefetch < 1, or
+  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0, num_workers < 0,
+  // prefetch < 1, or
   // mean/std that are not one positive std per channel.
   DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options);
   ~DataLoader();

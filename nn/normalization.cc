@@ -1,7 +1,12 @@
 #include "nn/normalization.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "core/kernels/copy.h"
 #include "nn/functional/normalization.h"
 
 namespace normgrad::nn {
@@ -33,8 +38,7 @@ BatchNormBase::BatchNormBase(std::string type_name, const BatchNormOptions& opti
                              int64_t max_rank)
     : Module(std::move(type_name)), options_(options), min_rank_(min_rank), max_rank_(max_rank) {
   NG_CHECK(options.num_features >= 1, this->type_name(), ": expected num_features >= 1, got ", options.num_features);
-  NG_CHECK(!options.momentum || (*options.momentum >= 0 && *options.momentum <= 1), this->type_name(),
-           ": expected momentum in [0, 1] or none (cumulative average), got ", options.momentum.value_or(0));
+  CheckMomentum(options.momentum);
   RegisterAffineAndStats(*this, options.num_features, options.affine, options.track_running_stats);
 }
 
@@ -43,6 +47,16 @@ void BatchNormBase::reset_running_stats() {
   buffer("running_mean").zero_();
   buffer("running_var").fill_(1.0);
   buffer("num_batches_tracked").zero_();
+}
+
+void BatchNormBase::set_momentum(std::optional<double> momentum) {
+  CheckMomentum(momentum);
+  options_.momentum = momentum;
+}
+
+void BatchNormBase::CheckMomentum(std::optional<double> momentum) const {
+  NG_CHECK(!momentum || (*momentum >= 0 && *momentum <= 1), type_name(),
+           ": expected momentum in [0, 1] or none (cumulative average), got ", momentum.value_or(0));
 }
 
 Tensor BatchNormBase::forward(const Tensor& input) { return Normalize(input, /*relu=*/false, {}); }
@@ -80,6 +94,55 @@ std::string BatchNormBase::extra_repr() const {
   return absl::StrCat(options_.num_features, ", eps=", options_.eps, ", momentum=",
                       options_.momentum ? absl::StrCat(*options_.momentum) : "none", ", affine=", Bool(options_.affine),
                       ", track_running_stats=", Bool(options_.track_running_stats));
+}
+
+int64_t RecomputeBatchNormStatistics(Module& model, const std::function<std::optional<Tensor>()>& next_input) {
+  // The layers to recompute, with what to put back: their momentum always, their buffers on failure.
+  struct Saved {
+    BatchNormBase* layer;
+    std::optional<double> momentum;
+    std::vector<std::pair<Tensor, Tensor>> buffers;  // (buffer, its value before the call)
+  };
+  std::vector<Saved> saved;
+  for (const std::shared_ptr<Module>& m : model.modules()) {
+    auto* bn = dynamic_cast<BatchNormBase*>(m.get());
+    if (bn == nullptr || !bn->options().track_running_stats) continue;
+    Saved s{bn, bn->options().momentum, {}};
+    for (const Tensor& b : bn->buffers(/*recurse=*/false)) s.buffers.emplace_back(b, kernels::clone(b));
+    saved.push_back(std::move(s));
+  }
+  if (saved.empty()) return 0;
+
+  const bool was_training = model.is_training();
+  const auto restore_buffers = [&] {
+    for (const Saved& s : saved) {
+      for (const auto& [buffer, before] : s.buffers) buffer.copy_(before);
+    }
+  };
+  const auto restore_settings = [&] {
+    for (const Saved& s : saved) s.layer->set_momentum(s.momentum);
+    model.train(was_training);
+  };
+  for (const Saved& s : saved) {
+    s.layer->reset_running_stats();
+    s.layer->set_momentum(std::nullopt);
+  }
+  model.train();
+  int64_t batches = 0;
+  try {
+    NoGradGuard no_grad;
+    while (std::optional<Tensor> input = next_input()) {
+      model.forward(*input);
+      ++batches;
+    }
+  } catch (...) {
+    restore_buffers();
+    restore_settings();
+    throw;
+  }
+  if (batches == 0) restore_buffers();  // nothing to take statistics from: keep the old ones
+  restore_settings();
+  return batches;
 }
 
 // ---- InstanceNorm

@@ -8,6 +8,7 @@
 // docs/batch_norm.md.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,9 @@ class BatchNormBase : public Module, public NormalizationLayer {
   const BatchNormOptions& options() const { return options_; }
   // running_mean = 0, running_var = 1, num_batches_tracked = 0.
   void reset_running_stats();
+  // The momentum of later training calls (nullopt: a cumulative average). Throws, changing nothing, for
+  // a momentum outside [0, 1].
+  void set_momentum(std::optional<double> momentum);
 
  protected:
   // Throws for num_features < 1 or a momentum outside [0, 1].
@@ -60,10 +64,28 @@ class BatchNormBase : public Module, public NormalizationLayer {
  private:
   // forward, forward_relu with relu, forward_add_relu with a residual too.
   Tensor Normalize(const Tensor& input, bool relu, const Tensor& residual);
+  void CheckMomentum(std::optional<double> momentum) const;
 
   BatchNormOptions options_;
   int64_t min_rank_, max_rank_;
 };
+
+// Recomputes the running statistics of every batch norm layer in `model` (those that track them) from
+// the inputs `next_input` yields until it returns nullopt, as PyTorch's torch.optim.swa_utils.update_bn
+// does: each layer's statistics are reset and become the cumulative average over the batches of each
+// batch's mean and unbiased variance, num_batches_tracked their count. The model runs in training mode
+// without recording gradients; each layer's momentum and the model's mode are restored afterwards.
+//
+// Why: running statistics are an exponential average over the last training batches, taken while the
+// weights moved and on inputs augmented for training. After averaging weights, or when training inputs
+// differed from what the model will be evaluated on (cutout covers a quarter of an image with the mean),
+// statistics taken again on the right inputs with the final weights describe the activations better.
+//
+// Returns the number of batches. A model without such layers is not run (0); when next_input yields no
+// batch, the statistics stay as they were. When next_input or the model
+// throws, every layer's buffers and momentum are put back as they were before the call, and the exception
+// propagates.
+int64_t RecomputeBatchNormStatistics(Module& model, const std::function<std::optional<Tensor>()>& next_input);
 
 // Input [N, C] or [N, C, L].
 class BatchNorm1d : public Cloneable<BatchNorm1d, BatchNormBase> {

@@ -60,6 +60,10 @@ absl::Status Validate(const TrainConfig& c) {
     }
   }
   if (c.cutout < 0) return Bad("cutout", "a side in pixels >= 0 (0: none)", absl::StrCat(c.cutout));
+  if (c.cutout_epochs < 0 || c.cutout_epochs > c.epochs) {
+    return Bad("cutout_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
+               absl::StrCat(c.cutout_epochs));
+  }
   if (c.tta_shift < 0 || c.tta_shift > 31) {
     return Bad("tta_shift", "a shift in pixels in [0, 31] (0: none)", absl::StrCat(c.tta_shift));
   }
@@ -113,7 +117,8 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"val_split", c.val_split},
           {"max_train_batches", c.max_train_batches},
           {"augment", c.augment},
-          {"cutout", c.cutout}};
+          {"cutout", c.cutout},
+          {"cutout_epochs", c.cutout_epochs}};
 }
 
 std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config) {

@@ -57,6 +57,9 @@ ABSL_FLAG(bool, augment, kDefaults.augment, "Random crops (4-pixel zero padding)
 ABSL_FLAG(int64_t, cutout, kDefaults.cutout,
           "Cutout: also blank a square of this many pixels a side, centred on a random pixel of each training "
           "image (DeVries & Taylor 2017 use 16 for CIFAR-10); 0: none.");
+ABSL_FLAG(int64_t, cutout_epochs, kDefaults.cutout_epochs,
+          "With --cutout: cut out in the first N epochs only, so that the last ones (at the schedule's lowest "
+          "learning rates) train on whole images, as the model is evaluated; 0: in every epoch.");
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
@@ -118,6 +121,7 @@ int main(int argc, char** argv) {
   c.max_train_batches = absl::GetFlag(FLAGS_max_train_batches);
   c.augment = absl::GetFlag(FLAGS_augment);
   c.cutout = absl::GetFlag(FLAGS_cutout);
+  c.cutout_epochs = absl::GetFlag(FLAGS_cutout_epochs);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);
   c.model = absl::GetFlag(FLAGS_model);
   c.epochs = absl::GetFlag(FLAGS_epochs);

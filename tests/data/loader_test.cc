@@ -224,6 +224,30 @@ TEST(DataLoader, CutoutZeroesOneClippedSquarePerImage) {
   EXPECT_LE(differing, 8 * 3 * 2 * 2);  // at most a 2 x 2 square per channel and image
 }
 
+TEST(DataLoader, CutoutEpochsEndTheCutout) {
+  // With cutout_epochs = 1, epoch 0 is cut out and epoch 1 is the loader without cutout, bit for bit.
+  auto data = Synthetic(16);
+  LoaderOptions first_only = kAugmented;
+  first_only.cutout = 4;
+  first_only.cutout_epochs = 1;
+  LoaderOptions always = first_only;
+  always.cutout_epochs = 0;
+  DataLoader limited(data, first_only), every(data, always), plain(data, kAugmented);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const std::vector<Batch> a = Epoch(limited), b = Epoch(every), c = Epoch(plain);
+    ASSERT_EQ(a.size(), c.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::vector<float> got = a[i].images.to_vector<float>();
+      if (epoch == 0) {
+        EXPECT_EQ(got, b[i].images.to_vector<float>()) << "epoch 0 batch " << i;
+      } else {
+        EXPECT_EQ(got, c[i].images.to_vector<float>()) << "epoch 1 batch " << i;
+        EXPECT_NE(got, b[i].images.to_vector<float>()) << "epoch 1 batch " << i << ": still cut out";
+      }
+    }
+  }
+}
+
 TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
   auto data = Synthetic(70);
   LoaderOptions options = kAugmented;
@@ -302,6 +326,7 @@ TEST(DataLoader, BadOptionsThrow) {
   EXPECT_THROW(DataLoader(data, {.batch_size = 0}), Error);
   EXPECT_THROW(DataLoader(data, {.crop_padding = -1}), Error);
   EXPECT_THROW(DataLoader(data, {.cutout = -1}), Error);
+  EXPECT_THROW(DataLoader(data, {.cutout = 4, .cutout_epochs = -1}), Error);
   EXPECT_THROW(DataLoader(data, {.num_workers = -1}), Error);
   EXPECT_THROW(DataLoader(data, {.prefetch = 0}), Error);
   EXPECT_THROW(DataLoader(data, {.mean = {0.5}, .std = {0.5}}), Error);  // 3 channels

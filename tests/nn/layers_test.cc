@@ -1,7 +1,14 @@
 // The layer modules: every configuration in the PyTorch fixtures (outputs, gradients, buffers after each
 // training and eval step, state dict keys), the train/eval difference, default initialization, option
-// validation and input-rank errors.
+// validation, input-rank errors and RecomputeBatchNormStatistics.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
@@ -240,6 +247,109 @@ TEST(Options, InvalidOptionsThrow) {
   EXPECT_THROW(AvgPool2d(Pool2dOptions{.kernel_size = 0}), Error);
   EXPECT_THROW(AdaptiveAvgPool2d(0), Error);
   EXPECT_THROW(Dropout(DropoutOptions{.p = 1.5}), Error);
+}
+
+// ---- RecomputeBatchNormStatistics
+
+// A model with a tracking batch norm after a linear layer and one without running statistics.
+struct RecomputeModel {
+  explicit RecomputeModel(Generator& gen)
+      : linear(std::make_shared<Linear>(LinearOptions{.in_features = 3, .out_features = 4}, &gen)),
+        bn(std::make_shared<BatchNorm1d>(4)),
+        untracked(std::make_shared<BatchNorm1d>(BatchNormOptions{.num_features = 2, .track_running_stats = false})),
+        model(std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+            linear, bn, std::make_shared<ReLU>(),
+            std::make_shared<Linear>(LinearOptions{.in_features = 4, .out_features = 2}, &gen), untracked})) {
+    for (int i = 0; i < 3; ++i) (*model)(randn({8, 3}, {}, &gen));  // running statistics away from the defaults
+    model->eval();
+  }
+  // next_input for RecomputeBatchNormStatistics: `inputs` one by one; throws at `fail_at` when given.
+  std::function<std::optional<Tensor>()> Feed(const std::vector<Tensor>& inputs, int fail_at = -1) {
+    return [inputs, fail_at, next = 0]() mutable -> std::optional<Tensor> {
+      if (next == fail_at) throw Error("no more data");
+      if (next == static_cast<int>(inputs.size())) return std::nullopt;
+      return inputs[next++];
+    };
+  }
+  std::shared_ptr<Linear> linear;
+  std::shared_ptr<BatchNorm1d> bn, untracked;
+  std::shared_ptr<Sequential> model;
+};
+
+TEST(RecomputeBatchNormStatistics, AveragesTheBatchesStatisticsAndRestoresTheSettings) {
+  Generator gen(6);
+  RecomputeModel m(gen);
+  const std::vector<Tensor> inputs = {randn({8, 3}, {}, &gen), randn({8, 3}, {}, &gen), randn({5, 3}, {}, &gen)};
+  EXPECT_EQ(RecomputeBatchNormStatistics(*m.model, m.Feed(inputs)), 3);
+
+  // Each batch's mean and unbiased variance of the batch norm's input, averaged with equal weights.
+  std::vector<double> mean(4, 0.0), var(4, 0.0);
+  for (const Tensor& x : inputs) {
+    const std::vector<double> h = NoGrad([&] { return (*m.linear)(x); }).to_vector<double>();
+    const int64_t n = x.size(0);
+    for (int64_t c = 0; c < 4; ++c) {
+      double sum = 0, squares = 0;
+      for (int64_t i = 0; i < n; ++i) sum += h[i * 4 + c];
+      for (int64_t i = 0; i < n; ++i) squares += (h[i * 4 + c] - sum / n) * (h[i * 4 + c] - sum / n);
+      mean[c] += sum / n / 3;
+      var[c] += squares / (n - 1) / 3;
+    }
+  }
+  const std::vector<double> got_mean = m.bn->buffer("running_mean").to_vector<double>();
+  const std::vector<double> got_var = m.bn->buffer("running_var").to_vector<double>();
+  for (int c = 0; c < 4; ++c) {
+    EXPECT_NEAR(got_mean[c], mean[c], 1e-5 * (1 + std::abs(mean[c]))) << "channel " << c;
+    EXPECT_NEAR(got_var[c], var[c], 1e-5 * var[c]) << "channel " << c;
+  }
+  EXPECT_EQ(m.bn->buffer("num_batches_tracked").item<int64_t>(), 3);
+  EXPECT_EQ(m.bn->options().momentum, 0.1);
+  EXPECT_FALSE(m.model->is_training());
+  EXPECT_TRUE(m.untracked->buffers().empty());
+
+  // The model's mode is put back whatever it was; without batch norm layers nothing runs.
+  m.model->train();
+  RecomputeBatchNormStatistics(*m.model, m.Feed(inputs));
+  EXPECT_TRUE(m.model->is_training());
+  auto plain = std::make_shared<Linear>(LinearOptions{.in_features = 3, .out_features = 2}, &gen);
+  EXPECT_EQ(RecomputeBatchNormStatistics(*plain, [&]() -> std::optional<Tensor> {
+              ADD_FAILURE() << "a model without batch norm asked for inputs";
+              return std::nullopt;
+            }),
+            0);
+}
+
+TEST(RecomputeBatchNormStatistics, FailureOrNoBatchesKeepTheOldStatistics) {
+  Generator gen(7);
+  RecomputeModel m(gen);
+  std::map<std::string, std::vector<double>> before;
+  for (const auto& [key, t] : m.model->state_dict()) before[key] = t.to_vector<double>();
+  const auto expect_unchanged = [&](const char* when) {
+    for (const auto& [key, t] : m.model->state_dict()) EXPECT_EQ(t.to_vector<double>(), before.at(key)) << key << " " << when;
+    EXPECT_EQ(m.bn->options().momentum, 0.1) << when;
+    EXPECT_FALSE(m.model->is_training()) << when;
+  };
+  const std::vector<Tensor> inputs = {randn({8, 3}, {}, &gen), randn({8, 3}, {}, &gen)};
+  EXPECT_THROW(RecomputeBatchNormStatistics(*m.model, m.Feed(inputs, /*fail_at=*/1)), Error);
+  expect_unchanged("after a failing input");
+  // One value per channel is refused by batch norm in training, after a first good batch.
+  EXPECT_THROW(RecomputeBatchNormStatistics(*m.model, m.Feed({inputs[0], randn({1, 3}, {}, &gen)})), Error);
+  expect_unchanged("after a failing batch");
+  EXPECT_EQ(RecomputeBatchNormStatistics(*m.model, m.Feed({})), 0);
+  expect_unchanged("after no batches");
+}
+
+TEST(BatchNorm, SetMomentumChecksItsArgument) {
+  BatchNorm2d bn(3);
+  bn.set_momentum(std::nullopt);
+  EXPECT_EQ(bn.options().momentum, std::nullopt);
+  bn.set_momentum(0.3);
+  try {
+    bn.set_momentum(1.5);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "BatchNorm2d: expected momentum in [0, 1] or none (cumulative average), got 1.5");
+  }
+  EXPECT_EQ(bn.options().momentum, 0.3);
 }
 
 // ---- initialization
