@@ -97,6 +97,7 @@ class DataLoader {
   int64_t epoch() const { return epoch_; }         // the epoch in progress, or the next to start
   int64_t batch_index() const { return next_batch_; }  // batches of epoch() handed out so far
   const ImageDataset& dataset() const { return *data_; }
+  const LoaderOptions& options() const { return options_; }
   // Channel c's value of a black pixel (0) after normalization: the crops' padding.
   float black(int64_t c) const { return lut_[c * 256]; }
 

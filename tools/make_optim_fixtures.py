@@ -4,6 +4,8 @@
 Each optimizer case runs 20 steps on two float64 parameters whose gradient at step t is
 0.1 * p + noise[t] (the noise is in the file), and records the parameters after the last step.
 Each schedule case records the lr (and momentum) after every scheduler step.
+The averaged-model cases fold four snapshots of a Linear(3, 2) + BatchNorm1d(2) model (in the file) into
+torch.optim.swa_utils.AveragedModel and record its state after each update.
 Run with Debian's python3-torch: /usr/bin/python3 tools/make_optim_fixtures.py
 """
 import json
@@ -73,6 +75,35 @@ schedules = {
         milestones=[3]), steps=13),
 }
 
+def averaged_model_cases():
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).double()
+    snapshots = []
+    for k in range(4):
+        state = {name: torch.randn_like(t) for name, t in model.state_dict().items() if t.is_floating_point()}
+        state["1.running_var"] = state["1.running_var"].abs() + 0.5
+        state["1.num_batches_tracked"] = torch.tensor(10 * (k + 1))
+        snapshots.append(state)
+    swa = torch.optim.swa_utils.AveragedModel
+    ema = lambda average, current, n: 0.9 * average + (1 - 0.9) * current  # get_ema_avg_fn(0.9) of later versions
+    makers = {
+        "swa": lambda m: swa(m),
+        "ema": lambda m: swa(m, avg_fn=ema),
+        "swa_buffers": lambda m: swa(m, use_buffers=True),
+    }
+    cases = {}
+    for name, make in makers.items():
+        averaged = make(model)
+        states = []
+        for state in snapshots:
+            model.load_state_dict(state)
+            averaged.update_parameters(model)
+            states.append({k: t.flatten().tolist() for k, t in averaged.module.state_dict().items()
+                           if t.is_floating_point()})
+        cases[name] = states
+    return {"snapshots": [{k: t.flatten().tolist() for k, t in s.items()} for s in snapshots], "cases": cases}
+
+
 out = {
     "torch_version": torch.__version__,
     "steps": STEPS,
@@ -81,6 +112,7 @@ out = {
     "noise": [[n.flatten().tolist() for n in step] for step in noise],
     "optimizers": {name: {"config": cfg, "params": run(make)} for name, (cfg, make) in optimizers.items()},
     "schedules": schedules,
+    "averaged_model": averaged_model_cases(),
 }
 path = pathlib.Path(__file__).resolve().parent.parent / "tests/optim/testdata/optim_fixtures.json"
 path.write_text(json.dumps(out))

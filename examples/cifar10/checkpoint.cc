@@ -2,6 +2,7 @@
 //   tensors   "model.*"      the model's state_dict (parameters, batch-norm running statistics and counts)
 //             "optimizer.*"  SGD's state_dict (momentum buffers, each group's hyperparameters)
 //             "scheduler.*"  the schedule's step
+//             "averaged.*"   with --average_epochs, the weight average (optim::AveragedModel's state_dict)
 //   metadata  "train.config"             the trajectory settings (TrajectoryJson), checked on --resume
 //             "train.state"              {"epoch", "step", "tally": {loss_sum, correct, images},
 //                                         "best_accuracy", "elapsed_seconds"}
@@ -9,6 +10,7 @@
 //             "train.default_generator"  the default generator's state
 //             "train.log"                every metrics.jsonl record so far (JSON Lines)
 // Written atomically (WriteSafetensors), so an interrupted write leaves the previous checkpoint intact.
+#include <algorithm>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -48,7 +50,8 @@ absl::Status Trainer::SaveCheckpoint(const std::string& path) const {
   return WriteSafetensors(path,
                           Merge({AddPrefix(model_->state_dict(), "model."),
                                  AddPrefix(optimizer_->state_dict(), "optimizer."),
-                                 AddPrefix(scheduler_->state_dict(), "scheduler.")}),
+                                 AddPrefix(scheduler_->state_dict(), "scheduler."),
+                                 averaged_ ? AddPrefix(averaged_->state_dict(), "averaged.") : StateDict()}),
                           metadata);
 }
 
@@ -115,6 +118,23 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   // The model validates its keys and shapes before copying anything.
   absl::StatusOr<nn::LoadResult> loaded = model_->load_state_dict(StripPrefix(contents->tensors, "model."));
   if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.status().message()));
+  // The average holds the ends of the epochs past the start of averaging so far: none before it, so that
+  // --average_epochs can be added to a run (it does not change training) until averaging begins.
+  if (averaged_) {
+    const int64_t expected = std::clamp<int64_t>(epoch - (config_.epochs - config_.average_epochs), 0,
+                                                 config_.average_epochs);
+    const StateDict average = StripPrefix(contents->tensors, "averaged.");
+    const auto count = average.find("n_averaged");
+    const int64_t saved = count == average.end() || !count->second.defined() || count->second.numel() != 1
+                              ? 0 : count->second.item<int64_t>();
+    if (saved != expected) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": its weight average holds ", saved, " epochs, but with --average_epochs=", config_.average_epochs,
+          " and --epochs=", config_.epochs, " it should hold ", expected, " after epoch ", epoch,
+          average.empty() ? " (the run was trained without --average_epochs)" : ""));
+    }
+    if (!average.empty()) NG_RETURN_IF_ERROR(averaged_->load_state_dict(average));
+  }
   epoch_ = epoch;
   step_ = step;
   if (model_only) return absl::OkStatus();

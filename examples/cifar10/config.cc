@@ -64,6 +64,10 @@ absl::Status Validate(const TrainConfig& c) {
     return Bad("cutout_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
                absl::StrCat(c.cutout_epochs));
   }
+  if (c.average_epochs < 0 || c.average_epochs > c.epochs) {
+    return Bad("average_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: none)"),
+               absl::StrCat(c.average_epochs));
+  }
   if (c.tta_shift < 0 || c.tta_shift > 31) {
     return Bad("tta_shift", "a shift in pixels in [0, 31] (0: none)", absl::StrCat(c.tta_shift));
   }

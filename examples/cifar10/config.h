@@ -38,6 +38,7 @@ struct TrainConfig {
   double momentum = 0.9;
   bool nesterov = true;
   double weight_decay = 5e-4;
+  int64_t average_epochs = 0;       // > 0: average the weights at the ends of the last N epochs (optim::AveragedModel)
   double label_smoothing = 0;       // training targets: 1 - e + e/10 on the label, e/10 elsewhere
   bool norm_weight_decay = false;   // also decay batch norm's weight and bias
   uint64_t seed = 0;

@@ -60,6 +60,12 @@ ABSL_FLAG(int64_t, cutout, kDefaults.cutout,
 ABSL_FLAG(int64_t, cutout_epochs, kDefaults.cutout_epochs,
           "With --cutout: cut out in the first N epochs only, so that the last ones (at the schedule's lowest "
           "learning rates) train on whole images, as the model is evaluated; 0: in every epoch.");
+ABSL_FLAG(int64_t, average_epochs, kDefaults.average_epochs,
+          "Stochastic weight averaging: average the weights at the ends of the last N epochs (equal weights) "
+          "and report the final evaluation for the average, its batch norm statistics taken again over the "
+          "training images as the last epoch augmented them. The trained model itself is unchanged; both are "
+          "saved. It can be added to a run when resuming it, until averaging begins. With --evaluate_only, "
+          "evaluates the latest checkpoint's average. 0: none.");
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
@@ -122,6 +128,7 @@ int main(int argc, char** argv) {
   c.augment = absl::GetFlag(FLAGS_augment);
   c.cutout = absl::GetFlag(FLAGS_cutout);
   c.cutout_epochs = absl::GetFlag(FLAGS_cutout_epochs);
+  c.average_epochs = absl::GetFlag(FLAGS_average_epochs);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);
   c.model = absl::GetFlag(FLAGS_model);
   c.epochs = absl::GetFlag(FLAGS_epochs);

@@ -22,6 +22,7 @@
 #include "examples/cifar10/interrupt.h"
 #include "examples/cifar10/tta.h"
 #include "nn/functional/loss.h"
+#include "nn/normalization.h"
 #include "optim/param_groups.h"
 
 namespace normgrad::cifar10 {
@@ -106,6 +107,7 @@ absl::Status Trainer::Setup() {
   Generator init(config_.seed);
   model_ = nn::ResNet::Cifar(depth, {}, &init);
   model_->to(device_);  // initialized on the CPU, so that every device starts from the same weights
+  if (config_.average_epochs > 0) averaged_ = std::make_unique<optim::AveragedModel>(model_);
   std::vector<optim::ParamGroup> groups = config_.norm_weight_decay ? optim::SingleGroup(model_->parameters())
                                                                    : optim::NoDecayOnNorms(*model_, config_.weight_decay);
   optimizer_ = std::make_unique<optim::SGD>(std::move(groups),
@@ -186,12 +188,15 @@ absl::StatusOr<RunResult> Trainer::Train() {
   result.steps = step_;
   if (!result.interrupted) {
     PrintPerClass(result);
+    // The average's statistics were taken again: keep them with it.
+    if (averaged_) NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
     NG_RETURN_IF_ERROR(WriteLogAndChart());
   }
   return result;
 }
 
 absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_second) {
+  if (averaged_ && epoch_ > config_.epochs - config_.average_epochs) averaged_->update(*model_);
   const double eval_start = Now();
   EpochMetrics m;
   m.epoch = epoch_;
@@ -237,9 +242,9 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   return absl::OkStatus();
 }
 
-Evaluation Trainer::Evaluate(data::DataLoader& loader, bool final) {
-  const bool was_training = model_->is_training();
-  model_->eval();
+Evaluation Trainer::EvaluateModel(nn::Module& model, data::DataLoader& loader, bool final) {
+  const bool was_training = model.is_training();
+  model.eval();
   Evaluation e;
   const data::ImageDataset& d = loader.dataset();
   for (int c = 0; c < d.num_classes; ++c) e.classes.push_back({d.ClassName(c), 0, 0});
@@ -250,26 +255,55 @@ Evaluation Trainer::Evaluate(data::DataLoader& loader, bool final) {
     NoGradGuard no_grad;
     while (std::optional<data::Batch> batch = loader.Next()) {
       const std::vector<Tensor> views = TtaViews(batch->images, config_.flip_tta, shift, black);
-      Tensor logits = model_->forward(kernels::to(views[0], device_));
+      Tensor logits = model.forward(kernels::to(views[0], device_));
       for (size_t v = 1; v < views.size(); ++v) {
-        logits = kernels::add(logits, model_->forward(kernels::to(views[v], device_)));
+        logits = kernels::add(logits, model.forward(kernels::to(views[v], device_)));
       }
       if (views.size() > 1) logits = kernels::mul(logits, 1.0 / static_cast<double>(views.size()));
       const double loss = nn::functional::cross_entropy(logits, kernels::to(batch->labels, device_)).item<double>();
       e.tally.Add(loss, CountCorrect(logits, batch->labels, e.classes), batch->labels.size(0));
     }
   }
-  model_->train(was_training);
+  model.train(was_training);
   return e;
+}
+
+void Trainer::RecomputeAverageStatistics() {
+  const double start = Now();
+  data::LoaderOptions options = train_loader_->options();
+  options.shuffle = false;
+  if (config_.cutout_epochs > 0 && config_.cutout_epochs < config_.epochs) options.cutout = 0;  // off at the end
+  options.cutout_epochs = 0;
+  data::DataLoader loader(train_set_, options);
+  const int64_t batches = nn::RecomputeBatchNormStatistics(*averaged_->module(), [&]() -> std::optional<Tensor> {
+    std::optional<data::Batch> batch = loader.Next();
+    if (!batch) return std::nullopt;
+    return kernels::to(batch->images, device_);
+  });
+  progress_->Print(absl::StrFormat("the average of %d epochs' weights: batch norm statistics taken over %d batches in %s",
+                                   averaged_->num_averaged(), batches, FormatDuration(Now() - start)));
 }
 
 void Trainer::PrintPerClass(RunResult& result) {
   // A finished run resumed again evaluates again: keep one per-class record per split in the log.
-  std::erase_if(log_, [](const nlohmann::json& r) { return r.value("event", "") == "per_class"; });
+  std::erase_if(log_, [](const nlohmann::json& r) {
+    const std::string event = r.value("event", "");
+    return event == "per_class" || event == "average";
+  });
+  const bool average = averaged_ && averaged_->num_averaged() > 0;
+  if (average) RecomputeAverageStatistics();
+  nn::Module& model = average ? *averaged_->module() : static_cast<nn::Module&>(*model_);
   const std::pair<const char*, data::DataLoader*> splits[] = {{"val", val_loader_.get()}, {"test", test_loader_.get()}};
   for (const auto& [name, loader] : splits) {
     if (!loader) continue;
-    Evaluation e = Evaluate(*loader, /*final=*/true);
+    Evaluation e = EvaluateModel(model, *loader, /*final=*/true);
+    if (average) {  // against the model the average ends with, evaluated the same way
+      const double last = EvaluateModel(*model_, *loader, /*final=*/true).tally.accuracy();
+      progress_->Print(absl::StrFormat("%s accuracy: the average of the last %d epochs %s, the last epoch's model %s",
+                                       name, averaged_->num_averaged(), Percent(e.tally.accuracy()), Percent(last)));
+      log_.push_back({{"event", "average"}, {"split", name}, {"epochs", averaged_->num_averaged()},
+                      {"accuracy", e.tally.accuracy()}, {"last_model_accuracy", last}});
+    }
     progress_->Print(std::string(absl::StripSuffix(PerClassTable(name, e.classes), "\n")));
     log_.push_back(PerClassJson(name, e.classes));
     (std::string(name) == "val" ? result.val : result.test) = std::move(e);
@@ -277,8 +311,9 @@ void Trainer::PrintPerClass(RunResult& result) {
 }
 
 absl::StatusOr<RunResult> Trainer::EvaluateOnly() {
+  // The average is complete in the latest checkpoint only; the best is the model's best epoch.
   const std::string best = PathIn(kBestCheckpoint), latest = PathIn(kLatestCheckpoint);
-  const std::string path = access(best.c_str(), F_OK) == 0 ? best : latest;
+  const std::string path = !averaged_ && access(best.c_str(), F_OK) == 0 ? best : latest;
   NG_RETURN_IF_ERROR(LoadCheckpoint(path, /*model_only=*/true));
   progress_->Print(absl::StrCat("evaluating ", path));
   RunResult result;

@@ -17,6 +17,7 @@
 #include "examples/cifar10/progress.h"
 #include "nlohmann/json.hpp"
 #include "nn/resnet.h"
+#include "optim/averaged_model.h"
 #include "optim/lr_scheduler.h"
 #include "optim/sgd.h"
 
@@ -38,13 +39,17 @@ struct RunResult {
   bool interrupted = false;  // stopped by Ctrl-C, with a checkpoint saved
   int64_t epochs_done = 0;
   int64_t steps = 0;
-  std::optional<Evaluation> val, test;  // of the final model (not after an interruption)
+  std::optional<Evaluation> val, test;  // of the final model (not after an interruption): the average with
+                                        // --average_epochs
 };
 
 // Trains a CIFAR-10 ResNet as configured: the data (fetched when absent), the model, SGD with the
 // schedule stepped every batch, evaluation after every epoch, checkpoints, the metrics log and the chart.
 //
-// Exact resume: a checkpoint holds the model (parameters and batch-norm buffers), the optimizer's momentum
+// With config.average_epochs, an optim::AveragedModel takes the weights at the end of each of the last
+// epochs; the final evaluation is the average's, its batch norm statistics taken again first.
+//
+// Exact resume: a checkpoint holds the model (and the average) (parameters and batch-norm buffers), the optimizer's momentum
 // buffers and hyperparameters, the schedule's step, the epoch and step counts, the loader's position and
 // shuffle generator, the default generator, and the epoch's running loss and accuracy. Batches are
 // augmented from streams derived from (seed, epoch, batch), so a run stopped anywhere (Ctrl-C ends it
@@ -59,7 +64,8 @@ class Trainer {
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& config, std::FILE* out = stdout);
 
   // Trains until config.epochs are done or Ctrl-C (see interrupt.h) is pressed, or, with
-  // config.evaluate_only, evaluates the best checkpoint (the latest when there is no best). Ends by
+  // config.evaluate_only, evaluates the best checkpoint (the latest when there is no best; the latest's
+  // average with config.average_epochs). Ends by
   // printing per-class accuracies of the validation and test sets. Errors: failing to write a checkpoint
   // or log; normgrad::Error raised inside the model is turned into Internal.
   absl::StatusOr<RunResult> Run();
@@ -69,9 +75,11 @@ class Trainer {
   // views (TtaViews): with config().flip_tta its mirror image too, and in the `final` evaluation (the
   // per-class report at the end of a run or of --evaluate_only) also the views shifted by
   // config().tta_shift pixels.
-  Evaluation Evaluate(data::DataLoader& loader, bool final = false);
+  Evaluation Evaluate(data::DataLoader& loader, bool final = false) { return EvaluateModel(*model_, loader, final); }
 
   nn::ResNet& model() { return *model_; }
+  // The weight average of config().average_epochs; null without it.
+  const optim::AveragedModel* averaged() const { return averaged_.get(); }
   const TrainConfig& config() const { return config_; }
   int64_t epoch() const { return epoch_; }
   int64_t step() const { return step_; }
@@ -88,6 +96,9 @@ class Trainer {
   // Evaluates on val and test, records the epoch, writes checkpoints, log and chart.
   absl::Status FinishEpoch(double epoch_start_seconds, double train_images_per_second);
   void PrintPerClass(RunResult& result);
+  Evaluation EvaluateModel(nn::Module& model, data::DataLoader& loader, bool final);
+  // Takes the average's batch norm statistics over the training images, augmented as in the last epoch.
+  void RecomputeAverageStatistics();
 
   // ---- checkpoints (checkpoint.cc)
   [[nodiscard]] absl::Status SaveCheckpoint(const std::string& path) const;
@@ -106,6 +117,7 @@ class Trainer {
   std::shared_ptr<nn::ResNet> model_;
   std::unique_ptr<optim::SGD> optimizer_;
   std::unique_ptr<optim::LRScheduler> scheduler_;
+  std::unique_ptr<optim::AveragedModel> averaged_;  // with config_.average_epochs
   std::unique_ptr<Progress> progress_;
 
   int64_t epoch_ = 0;  // epochs completed

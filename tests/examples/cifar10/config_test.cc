@@ -46,6 +46,8 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.cutout_epochs = 31; },
        "--cutout_epochs: expected a number of epochs in [0, 30] (0: all), got 31"},
       {[](TrainConfig& c) { c.cutout_epochs = -1; }, "--cutout_epochs"},
+      {[](TrainConfig& c) { c.average_epochs = 31; },
+       "--average_epochs: expected a number of epochs in [0, 30] (0: none), got 31"},
       {[](TrainConfig& c) { c.tta_shift = 32; },
        "--tta_shift: expected a shift in pixels in [0, 31] (0: none), got 32"},
       {[](TrainConfig& c) { c.tta_shift = -1; }, "--tta_shift"},

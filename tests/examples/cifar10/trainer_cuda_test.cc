@@ -25,8 +25,12 @@ TrainConfig OnDevice(TrainConfig c) {
 
 TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
   const std::string data = WriteData("cuda_parity", 16, 16);
-  std::unique_ptr<Trainer> cpu = Make(Tiny(data, "cuda_parity_cpu"));
-  const TrainConfig dev_config = OnDevice(Tiny(data, "cuda_parity_dev"));
+  // With a weight average of the last epoch, whose statistics are taken again on the device too.
+  TrainConfig cpu_config = Tiny(data, "cuda_parity_cpu");
+  cpu_config.average_epochs = 1;
+  std::unique_ptr<Trainer> cpu = Make(cpu_config);
+  TrainConfig dev_config = OnDevice(Tiny(data, "cuda_parity_dev"));
+  dev_config.average_epochs = 1;
   std::unique_ptr<Trainer> dev = Make(dev_config);
   ASSERT_NE(cpu, nullptr);
   ASSERT_NE(dev, nullptr);
@@ -41,11 +45,18 @@ TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
     EXPECT_EQ(got.at(key).device(), kCuda) << key;
     ExpectClose(got.at(key), tensor, 1e-2, 2e-3, key);
   }
+  const StateDict want_average = cpu->averaged()->state_dict(), got_average = dev->averaged()->state_dict();
+  for (const auto& [key, tensor] : want_average) {
+    if (key == "n_averaged") continue;
+    EXPECT_EQ(got_average.at(key).device(), kCuda) << key;
+    ExpectClose(got_average.at(key), tensor, 1e-2, 2e-3, key);
+  }
   ASSERT_TRUE(dev_run->test.has_value() && cpu_run->test.has_value());
   EXPECT_EQ(dev_run->test->tally.images, 16);
   EXPECT_NEAR(dev_run->test->tally.loss(), cpu_run->test->tally.loss(), 1e-2);
 
-  // The device run's best checkpoint, evaluated on the CPU and on the device: the same test numbers.
+  // The device run's latest checkpoint (its average), evaluated on the CPU and on the device: the same test
+  // numbers.
   double losses[2];
   for (const char* device : {"cpu", "cuda:0"}) {
     TrainConfig eval = dev_config;

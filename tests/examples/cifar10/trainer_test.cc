@@ -11,6 +11,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "core/error.h"
+#include "core/kernels/copy.h"
 #include "data/cifar10.h"
 #include "examples/cifar10/interrupt.h"
 #include "tests/examples/cifar10/trainer_testing.h"
@@ -71,6 +72,98 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
     return out;
   };
   EXPECT_EQ(epochs(reference_config.checkpoint_dir), epochs(config.checkpoint_dir));
+}
+
+TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
+  const std::string data = WriteData("average", 16, 16);  // 64 training images: 4 batches of 16 per epoch
+  TrainConfig config = Tiny(data, "average");
+  config.epochs = 3;
+  config.average_epochs = 2;
+  config.cutout = 8;
+  config.cutout_epochs = 2;  // the last epoch trains, and the average's statistics are taken, without cutout
+  std::unique_ptr<Trainer> reference = Make(config);
+  ASSERT_NE(reference, nullptr);
+  // The weights at the ends of epochs 2 and 3 (steps 8 and 12), which the average should hold.
+  std::vector<StateDict> ends;
+  reference->after_step = [&](int64_t step) {
+    if (step == 8 || step == 12) {
+      StateDict copy;
+      for (const auto& [key, t] : reference->model().named_parameters()) copy[key] = kernels::clone(t.detach());
+      ends.push_back(copy);
+    }
+  };
+  absl::StatusOr<RunResult> done = reference->Run();
+  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_EQ(ends.size(), 2u);
+  const optim::AveragedModel* average = reference->averaged();
+  ASSERT_NE(average, nullptr);
+  EXPECT_EQ(average->num_averaged(), 2);
+  const StateDict averaged = average->module()->state_dict();
+  for (const auto& [key, p] : reference->model().named_parameters()) {
+    const std::vector<double> a = ends[0].at(key).to_vector<double>(), b = ends[1].at(key).to_vector<double>();
+    const std::vector<double> got = averaged.at(key).to_vector<double>();
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], (a[i] + b[i]) / 2, 1e-6) << key << "[" << i << "]";
+  }
+  // Its statistics were taken again: one cumulative pass over the 4 training batches.
+  EXPECT_EQ(averaged.at("bn1.num_batches_tracked").item<int64_t>(), 4);
+  EXPECT_NE(averaged.at("bn1.running_mean").to_vector<double>(),
+            reference->model().state_dict().at("bn1.running_mean").to_vector<double>());
+
+  // The final report is the average's, logged next to the last model's.
+  std::istringstream lines(ReadText(config.checkpoint_dir + "/" + kMetricsLog));
+  int average_records = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.value("event", "") != "average") continue;
+    ++average_records;
+    EXPECT_EQ(j["epochs"], 2);
+    if (j["split"] == "val") EXPECT_EQ(j["accuracy"].get<double>(), done->val->tally.accuracy());
+  }
+  EXPECT_EQ(average_records, 2);  // val and test
+
+  // Started without the average (it can be added until averaging begins), interrupted after the first
+  // averaged epoch and resumed: the same average, bit for bit.
+  TrainConfig resumed_config = config;
+  resumed_config.checkpoint_dir = Tiny(data, "average_resumed").checkpoint_dir;
+  for (int64_t stop_at : {3, 10, -1}) {
+    ClearInterrupt();
+    resumed_config.average_epochs = stop_at == 3 ? 0 : 2;
+    std::unique_ptr<Trainer> t = Make(resumed_config);
+    ASSERT_NE(t, nullptr);
+    t->after_step = [stop_at](int64_t step) {
+      if (step == stop_at) std::raise(SIGINT);
+    };
+    absl::StatusOr<RunResult> r = t->Run();
+    ASSERT_TRUE(r.ok()) << r.status();
+    resumed_config.resume = true;
+    if (stop_at > 0) continue;
+    const StateDict want = average->state_dict(), got = t->averaged()->state_dict();
+    ASSERT_EQ(want.size(), got.size());
+    for (const auto& [key, tensor] : want) EXPECT_TRUE(SameBits(tensor, got.at(key))) << key;
+    EXPECT_EQ(r->val->tally.accuracy(), done->val->tally.accuracy());
+  }
+  ClearInterrupt();
+
+  // --evaluate_only evaluates the saved average the same way.
+  TrainConfig eval = config;
+  eval.evaluate_only = true;
+  std::unique_ptr<Trainer> e = Make(eval);
+  ASSERT_NE(e, nullptr);
+  absl::StatusOr<RunResult> er = e->Run();
+  ASSERT_TRUE(er.ok()) << er.status();
+  EXPECT_EQ(er->val->tally.accuracy(), done->val->tally.accuracy());
+  // A checkpoint without an average cannot be evaluated as one.
+  TrainConfig plain = Tiny(data, "average_plain");
+  ASSERT_TRUE(Make(plain)->Run().ok());
+  plain.evaluate_only = true;
+  plain.average_epochs = 1;
+  absl::StatusOr<RunResult> refused = Make(plain)->Run();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "its weight average holds 0 epochs, but with --average_epochs=1 and --epochs=2 it should hold 1 "
+                "after epoch 2 (the run was trained without --average_epochs)"),
+            std::string::npos)
+      << refused.status();
 }
 
 TEST(Trainer, WritesCheckpointsLogAndChart) {
