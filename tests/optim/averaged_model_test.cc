@@ -1,6 +1,5 @@
 // AveragedModel against PyTorch's torch.optim.swa_utils.AveragedModel (tools/make_optim_fixtures.py), its
 // state round trip and its errors.
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "nn/linear.h"
 #include "nn/normalization.h"
 #include "optim/averaged_model.h"
+#include "tests/optim/optim_fixtures.h"
 
 namespace normgrad::optim {
 namespace {
@@ -21,13 +21,7 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-const json& Fixtures() {
-  static const json fixtures = [] {
-    std::ifstream in("tests/optim/testdata/optim_fixtures.json");
-    return json::parse(in)["averaged_model"];
-  }();
-  return fixtures;
-}
+const json& Fixtures() { return OptimFixtures()["averaged_model"]; }
 
 // The fixtures' model: Linear(3, 2) + BatchNorm1d(2) in float64.
 std::shared_ptr<nn::Sequential> MakeModel() {

@@ -1,6 +1,5 @@
 // Optimizers and schedules against PyTorch (tools/make_optim_fixtures.py), state round trips, errors.
 #include <cmath>
-#include <fstream>
 #include <memory>
 
 #include <gmock/gmock.h>
@@ -11,6 +10,7 @@
 #include "optim/clip_grad.h"
 #include "optim/lr_scheduler.h"
 #include "optim/sgd.h"
+#include "tests/optim/optim_fixtures.h"
 
 namespace normgrad::optim {
 namespace {
@@ -18,13 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
-const json& Fixtures() {
-  static const json fixtures = [] {
-    std::ifstream in("tests/optim/testdata/optim_fixtures.json");
-    return json::parse(in);
-  }();
-  return fixtures;
-}
+const json& Fixtures() { return OptimFixtures(); }
 
 std::vector<Tensor> InitialParams() {
   std::vector<Tensor> params;

@@ -3,9 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <csignal>
 
-#include "examples/cifar10/interrupt.h"
 #include "examples/cifar10/trainer.h"
 #include "tests/cuda/cuda_test.h"
 #include "tests/examples/cifar10/trainer_testing.h"
@@ -79,16 +77,10 @@ TEST_F(CudaTrainer, ResumeOnTheDeviceIsBitExact) {
   ASSERT_TRUE(reference->Run().ok());
 
   TrainConfig config = OnDevice(Tiny(data, "cuda_interrupted"));
-  ClearInterrupt();
-  std::unique_ptr<Trainer> first = Make(config);
-  ASSERT_NE(first, nullptr);
-  first->after_step = [](int64_t step) {
-    if (step == 3) std::raise(SIGINT);
-  };
-  absl::StatusOr<RunResult> stopped = first->Run();
+  absl::StatusOr<RunResult> stopped;
+  ASSERT_NE(RunStoppingAt(config, 3, stopped), nullptr);
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   EXPECT_TRUE(stopped->interrupted);
-  ClearInterrupt();
   config.resume = true;
   std::unique_ptr<Trainer> resumed = Make(config);
   ASSERT_NE(resumed, nullptr);

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -13,7 +12,6 @@
 #include "core/error.h"
 #include "core/kernels/copy.h"
 #include "data/cifar10.h"
-#include "examples/cifar10/interrupt.h"
 #include "tests/examples/cifar10/trainer_testing.h"
 
 namespace normgrad::cifar10 {
@@ -33,13 +31,9 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
   TrainConfig config = Tiny(data, "interrupted");
   int runs = 0;
   for (int64_t stop_at : {3, 4, 6, -1}) {
-    ClearInterrupt();
-    std::unique_ptr<Trainer> t = Make(config);
+    absl::StatusOr<RunResult> r;
+    std::unique_ptr<Trainer> t = RunStoppingAt(config, stop_at, r);
     ASSERT_NE(t, nullptr);
-    t->after_step = [stop_at](int64_t step) {
-      if (step == stop_at) std::raise(SIGINT);
-    };
-    absl::StatusOr<RunResult> r = t->Run();
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->interrupted, stop_at > 0);
     if (stop_at > 0) {
@@ -56,7 +50,6 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
     }
   }
   EXPECT_EQ(runs, 4);
-  ClearInterrupt();
 
   // The logs agree too, line for line, except for timings.
   auto epochs = [](const std::string& dir) {
@@ -126,14 +119,10 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
   TrainConfig resumed_config = config;
   resumed_config.checkpoint_dir = Tiny(data, "average_resumed").checkpoint_dir;
   for (int64_t stop_at : {3, 10, -1}) {
-    ClearInterrupt();
     resumed_config.average_epochs = stop_at == 3 ? 0 : 2;
-    std::unique_ptr<Trainer> t = Make(resumed_config);
+    absl::StatusOr<RunResult> r;
+    std::unique_ptr<Trainer> t = RunStoppingAt(resumed_config, stop_at, r);
     ASSERT_NE(t, nullptr);
-    t->after_step = [stop_at](int64_t step) {
-      if (step == stop_at) std::raise(SIGINT);
-    };
-    absl::StatusOr<RunResult> r = t->Run();
     ASSERT_TRUE(r.ok()) << r.status();
     resumed_config.resume = true;
     if (stop_at > 0) continue;
@@ -142,7 +131,6 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
     for (const auto& [key, tensor] : want) EXPECT_TRUE(SameBits(tensor, got.at(key))) << key;
     EXPECT_EQ(r->val->tally.accuracy(), done->val->tally.accuracy());
   }
-  ClearInterrupt();
 
   // --evaluate_only evaluates the saved average the same way.
   TrainConfig eval = config;

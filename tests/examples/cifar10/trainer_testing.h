@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "core/file_io.h"
 #include "core/kernels/device_copy.h"
 #include "core/random.h"
+#include "examples/cifar10/interrupt.h"
 #include "examples/cifar10/trainer.h"
 
 namespace normgrad::cifar10 {
@@ -77,6 +79,20 @@ inline std::unique_ptr<Trainer> Make(const TrainConfig& c) {
   absl::StatusOr<std::unique_ptr<Trainer>> t = Create(c);
   EXPECT_TRUE(t.ok()) << t.status();
   return t.ok() ? std::move(*t) : nullptr;
+}
+
+// Runs a trainer for `c` that Ctrl-C stops after optimizer step `stop_at` (never when it is negative), and
+// returns it with Run()'s result, the interrupt cleared again. Null (a test failure) when Create fails.
+inline std::unique_ptr<Trainer> RunStoppingAt(const TrainConfig& c, int64_t stop_at, absl::StatusOr<RunResult>& result) {
+  ClearInterrupt();
+  std::unique_ptr<Trainer> t = Make(c);
+  if (t == nullptr) return nullptr;
+  t->after_step = [stop_at](int64_t step) {
+    if (step == stop_at) std::raise(SIGINT);
+  };
+  result = t->Run();
+  ClearInterrupt();
+  return t;
 }
 
 // Parameters and buffers are contiguous: their bytes can be compared directly (on the host).
