@@ -59,10 +59,7 @@ TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
   for (const char* device : {"cpu", "cuda:0"}) {
     TrainConfig eval = dev_config;
     eval.device = device;
-    eval.evaluate_only = true;
-    std::unique_ptr<Trainer> reader = Make(eval);
-    ASSERT_NE(reader, nullptr);
-    absl::StatusOr<RunResult> evaluated = reader->Run();
+    absl::StatusOr<RunResult> evaluated = EvaluateOnly(eval);
     ASSERT_TRUE(evaluated.ok()) << evaluated.status();
     ASSERT_TRUE(evaluated->test.has_value());
     losses[eval.device == "cpu" ? 0 : 1] = evaluated->test->tally.loss();

@@ -133,19 +133,14 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
   }
 
   // --evaluate_only evaluates the saved average the same way.
-  TrainConfig eval = config;
-  eval.evaluate_only = true;
-  std::unique_ptr<Trainer> e = Make(eval);
-  ASSERT_NE(e, nullptr);
-  absl::StatusOr<RunResult> er = e->Run();
+  absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
   EXPECT_EQ(er->val->tally.accuracy(), done->val->tally.accuracy());
   // A checkpoint without an average cannot be evaluated as one.
   TrainConfig plain = Tiny(data, "average_plain");
   ASSERT_TRUE(Make(plain)->Run().ok());
-  plain.evaluate_only = true;
   plain.average_epochs = 1;
-  absl::StatusOr<RunResult> refused = Make(plain)->Run();
+  absl::StatusOr<RunResult> refused = EvaluateOnly(plain);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find(
                 "its weight average holds 0 epochs, but with --average_epochs=1 and --epochs=2 it should hold 1 "
@@ -184,11 +179,7 @@ TEST(Trainer, WritesCheckpointsLogAndChart) {
 
   // --evaluate_only reads the best checkpoint and gives the same numbers as the run's end when that was
   // the best; it trains nothing.
-  TrainConfig eval = config;
-  eval.evaluate_only = true;
-  std::unique_ptr<Trainer> e = Make(eval);
-  ASSERT_NE(e, nullptr);
-  absl::StatusOr<RunResult> er = e->Run();
+  absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
   ASSERT_TRUE(er->test.has_value());
   EXPECT_EQ(er->test->tally.images, 20);

@@ -95,6 +95,14 @@ inline std::unique_ptr<Trainer> RunStoppingAt(const TrainConfig& c, int64_t stop
   return t;
 }
 
+// Run() of a trainer for `c` with evaluate_only set.
+inline absl::StatusOr<RunResult> EvaluateOnly(TrainConfig c) {
+  c.evaluate_only = true;
+  std::unique_ptr<Trainer> t = Make(c);
+  if (t == nullptr) return absl::InternalError("Trainer::Create failed");
+  return t->Run();
+}
+
 // Parameters and buffers are contiguous: their bytes can be compared directly (on the host).
 inline bool SameBits(const Tensor& a, const Tensor& b) {
   const Tensor x = kernels::to(a, kCPU), y = kernels::to(b, kCPU);
