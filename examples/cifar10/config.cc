@@ -68,6 +68,15 @@ absl::Status Validate(const TrainConfig& c) {
     return Bad("average_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: none)"),
                absl::StrCat(c.average_epochs));
   }
+  if (!(c.swa_lr >= 0 && c.swa_lr <= c.lr)) {
+    return Bad("swa_lr", absl::StrCat("a learning rate in [0, --lr = ", c.lr, "] (0: none)"), absl::StrCat(c.swa_lr));
+  }
+  if (c.swa_lr > 0 && (c.schedule != "cosine" || c.average_epochs == 0 ||
+                       c.epochs - c.average_epochs <= c.warmup_epochs)) {
+    return Bad("swa_lr", "--schedule=cosine and --average_epochs that leave epochs after the warm-up to anneal in",
+               absl::StrCat("--schedule=", c.schedule, " --average_epochs=", c.average_epochs, " of --epochs=",
+                            c.epochs, " --warmup_epochs=", c.warmup_epochs));
+  }
   if (c.tta_shift < 0 || c.tta_shift > 31) {
     return Bad("tta_shift", "a shift in pixels in [0, 31] (0: none)", absl::StrCat(c.tta_shift));
   }
@@ -91,7 +100,13 @@ optim::SchedulePtr MakeSchedule(const TrainConfig& c, int64_t steps_per_epoch) {
                               .max_momentum = c.momentum});
   }
   optim::SchedulePtr after;
-  if (c.schedule == "cosine") {
+  if (c.schedule == "cosine" && c.swa_lr > 0) {
+    // Down to swa_lr where the averaging starts, then swa_lr (LinearLR scales the initial lr, which is c.lr).
+    const int64_t anneal = (c.epochs - c.average_epochs) * steps_per_epoch - warmup;
+    after = optim::Sequential({optim::CosineAnnealingLR(anneal, c.swa_lr),
+                               optim::LinearLR(c.swa_lr / c.lr, c.swa_lr / c.lr, 1)},
+                              {anneal});
+  } else if (c.schedule == "cosine") {
     after = optim::CosineAnnealingLR(total - warmup);
   } else {
     std::vector<int64_t> epochs = c.milestones;
@@ -122,7 +137,10 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"max_train_batches", c.max_train_batches},
           {"augment", c.augment},
           {"cutout", c.cutout},
-          {"cutout_epochs", c.cutout_epochs}};
+          {"cutout_epochs", c.cutout_epochs},
+          {"swa_lr", c.swa_lr},
+          // With swa_lr the averaging's start shapes the schedule; otherwise averaging leaves training alone.
+          {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0}};
 }
 
 std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config) {

@@ -39,6 +39,7 @@ struct TrainConfig {
   bool nesterov = true;
   double weight_decay = 5e-4;
   int64_t average_epochs = 0;       // > 0: average the weights at the ends of the last N epochs (optim::AveragedModel)
+  double swa_lr = 0;                // > 0: cosine anneals to it by the averaging's start and holds it there (SWA)
   double label_smoothing = 0;       // training targets: 1 - e + e/10 on the label, e/10 elsewhere
   bool norm_weight_decay = false;   // also decay batch norm's weight and bias
   uint64_t seed = 0;
@@ -65,7 +66,8 @@ struct TrainConfig {
 absl::StatusOr<int> ResNetDepth(const std::string& model);
 
 // The learning-rate schedule of `config`, stepped once per batch (steps_per_epoch of them per epoch):
-//   cosine:    linear warm-up from lr / 10 over warmup_epochs, then cosine annealing to 0 at the end;
+//   cosine:    linear warm-up from lr / 10 over warmup_epochs, then cosine annealing to 0 at the end, or
+//              with swa_lr to swa_lr at the start of the last average_epochs, held there to the end;
 //   multistep: the same warm-up, then lr * gamma^k after the k-th milestone (He et al.: 0.1 at 50% and 75%);
 //   onecycle:  PyTorch's OneCycleLR with max_lr = lr, its rising phase warmup_epochs long (30% of the run
 //              when 0), momentum cycled between 0.85 and `momentum`.

@@ -64,8 +64,12 @@ ABSL_FLAG(int64_t, average_epochs, kDefaults.average_epochs,
           "Stochastic weight averaging: average the weights at the ends of the last N epochs (equal weights) "
           "and report the final evaluation for the average, its batch norm statistics taken again over the "
           "training images as the last epoch augmented them. The trained model itself is unchanged; both are "
-          "saved. It can be added to a run when resuming it, until averaging begins. With --evaluate_only, "
-          "evaluates the latest checkpoint's average. 0: none.");
+          "saved. Without --swa_lr it can be added to a run when resuming it, until averaging begins. With "
+          "--evaluate_only, evaluates the latest checkpoint's average. 0: none.");
+ABSL_FLAG(double, swa_lr, kDefaults.swa_lr,
+          "With --schedule=cosine and --average_epochs: anneal to this learning rate by the start of the "
+          "averaging and hold it there to the end (Izmailov et al. 2018), instead of annealing to 0 at the end. "
+          "0: none.");
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
@@ -129,6 +133,7 @@ int main(int argc, char** argv) {
   c.cutout = absl::GetFlag(FLAGS_cutout);
   c.cutout_epochs = absl::GetFlag(FLAGS_cutout_epochs);
   c.average_epochs = absl::GetFlag(FLAGS_average_epochs);
+  c.swa_lr = absl::GetFlag(FLAGS_swa_lr);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);
   c.model = absl::GetFlag(FLAGS_model);
   c.epochs = absl::GetFlag(FLAGS_epochs);

@@ -48,6 +48,12 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.cutout_epochs = -1; }, "--cutout_epochs"},
       {[](TrainConfig& c) { c.average_epochs = 31; },
        "--average_epochs: expected a number of epochs in [0, 30] (0: none), got 31"},
+      {[](TrainConfig& c) { c.swa_lr = 0.2; }, "--swa_lr: expected a learning rate in [0, --lr = 0.1] (0: none), got 0.2"},
+      {[](TrainConfig& c) { c.swa_lr = 0.01; },
+       "--swa_lr: expected --schedule=cosine and --average_epochs that leave epochs after the warm-up to anneal in, "
+       "got --schedule=cosine --average_epochs=0 of --epochs=30 --warmup_epochs=0"},
+      {[](TrainConfig& c) { c.swa_lr = 0.01, c.average_epochs = 10, c.schedule = "onecycle"; }, "--swa_lr"},
+      {[](TrainConfig& c) { c.swa_lr = 0.01, c.average_epochs = 28, c.warmup_epochs = 2; }, "--swa_lr"},
       {[](TrainConfig& c) { c.tta_shift = 32; },
        "--tta_shift: expected a shift in pixels in [0, 31] (0: none), got 32"},
       {[](TrainConfig& c) { c.tta_shift = -1; }, "--tta_shift"},
@@ -90,6 +96,26 @@ TEST(Config, CosineWithWarmup) {
   EXPECT_LT(lr[49], 0.001);
   c.warmup_epochs = 0;
   EXPECT_DOUBLE_EQ(Lrs(c, 5)[0], 0.1);
+}
+
+TEST(Config, CosineToTheSwaLearningRate) {
+  TrainConfig c;
+  c.epochs = 10;
+  c.average_epochs = 4;
+  c.swa_lr = 0.01;
+  const std::vector<double> lr = Lrs(c, 5);  // 30 steps of cosine from 0.1 to 0.01, then 20 at 0.01
+  EXPECT_DOUBLE_EQ(lr[0], 0.1);
+  EXPECT_NEAR(lr[15], 0.01 + 0.09 * 0.5, 1e-12);
+  EXPECT_GT(lr[29], 0.01);
+  for (int t = 30; t < 50; ++t) EXPECT_NEAR(lr[t], 0.01, 1e-15) << t;
+  c.warmup_epochs = 2;  // 10 warm-up steps, then 20 of cosine
+  EXPECT_NEAR(Lrs(c, 5)[20], 0.055, 1e-12);
+  // The averaging's start shapes this schedule, so resuming with another --average_epochs is refused.
+  TrainConfig other = c;
+  other.average_epochs = 3;
+  EXPECT_EQ(TrajectoryDifferences(TrajectoryJson(c), other), std::vector<std::string>{"swa_epochs: checkpoint 4, now 3"});
+  c.swa_lr = other.swa_lr = 0;
+  EXPECT_TRUE(TrajectoryDifferences(TrajectoryJson(c), other).empty());
 }
 
 TEST(Config, MultistepDefaultsAndMilestones) {
