@@ -171,7 +171,7 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   Generator augment(AugmentationSeed(options_.seed, epoch, index));
   // Cutout draws from a stream of its own, so that turning it on leaves the crops and flips as they were.
   Generator cutout(SplitMix64(AugmentationSeed(options_.seed, epoch, index)));
-  const bool cut_out = options_.cutout > 0 && (options_.cutout_epochs == 0 || epoch < options_.cutout_epochs);
+  const bool cut_out = options_.CutsOutIn(epoch);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t item = order_[begin + i];
     const uint8_t* src = d.image(item);

@@ -38,6 +38,8 @@ struct LoaderOptions {
   // > 0: cut out in the first cutout_epochs epochs only (0-based epochs below it), so that the last ones
   // train on whole images; 0: in every epoch.
   int64_t cutout_epochs = 0;
+  // Whether the images of 0-based `epoch` get cutout under the two settings above.
+  bool CutsOutIn(int64_t epoch) const { return cutout > 0 && (cutout_epochs == 0 || epoch < cutout_epochs); }
   // Per-channel normalization of pixel/255: (pixel/255 - mean[c]) / std[c]. Empty: pixel/255 only.
   std::vector<double> mean;
   std::vector<double> std;
@@ -81,9 +83,8 @@ struct LoaderStats {
 // once, so that evaluation between epochs overlaps with it. Not thread-safe: one thread calls Next().
 class DataLoader {
  public:
-  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0, num_workers < 0,
-  // prefetch < 1, or
-  // mean/std that are not one positive std per channel.
+  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0,
+  // num_workers < 0, prefetch < 1, or mean/std that are not one positive std per channel.
   DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;

@@ -124,16 +124,13 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     const int64_t expected = std::clamp<int64_t>(epoch - (config_.epochs - config_.average_epochs), 0,
                                                  config_.average_epochs);
     const StateDict average = StripPrefix(contents->tensors, "averaged.");
-    const auto count = average.find("n_averaged");
-    const int64_t saved = count == average.end() || !count->second.defined() || count->second.numel() != 1
-                              ? 0 : count->second.item<int64_t>();
-    if (saved != expected) {
+    if (!average.empty()) NG_RETURN_IF_ERROR(averaged_->load_state_dict(average));  // checks it first
+    if (averaged_->num_averaged() != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
-          path, ": its weight average holds ", saved, " epochs, but with --average_epochs=", config_.average_epochs,
-          " and --epochs=", config_.epochs, " it should hold ", expected, " after epoch ", epoch,
-          average.empty() ? " (the run was trained without --average_epochs)" : ""));
+          path, ": its weight average holds ", averaged_->num_averaged(), " epochs, but with --average_epochs=",
+          config_.average_epochs, " and --epochs=", config_.epochs, " it should hold ", expected, " after epoch ",
+          epoch, average.empty() ? " (the run was trained without --average_epochs)" : ""));
     }
-    if (!average.empty()) NG_RETURN_IF_ERROR(averaged_->load_state_dict(average));
   }
   epoch_ = epoch;
   step_ = step;

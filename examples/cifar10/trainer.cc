@@ -272,7 +272,7 @@ void Trainer::RecomputeAverageStatistics() {
   const double start = Now();
   data::LoaderOptions options = train_loader_->options();
   options.shuffle = false;
-  if (config_.cutout_epochs > 0 && config_.cutout_epochs < config_.epochs) options.cutout = 0;  // off at the end
+  if (!options.CutsOutIn(config_.epochs - 1)) options.cutout = 0;  // as in the last epoch
   options.cutout_epochs = 0;
   data::DataLoader loader(train_set_, options);
   const int64_t batches = nn::RecomputeBatchNormStatistics(*averaged_->module(), [&]() -> std::optional<Tensor> {
