@@ -87,6 +87,17 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
           "--resume: ", path, " was written with other settings, so the run would not continue exactly: ",
           absl::StrJoin(differences, "; "), " (use the checkpoint's settings, or another --checkpoint_dir)"));
     }
+  } else {
+    // Evaluation needs the run's validation split (else it would score images the model trained on), and
+    // the average's statistics the training images as the run augmented them.
+    std::vector<std::string> keys = {"val_split"};
+    if (averaged_) keys.insert(keys.end(), {"max_train_batches", "augment", "cutout", "cutout_epochs"});
+    const std::vector<std::string> differences = TrajectoryDifferences(saved_config, config_, keys);
+    if (!differences.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--evaluate_only: ", path, " was trained with other settings than given: ", absl::StrJoin(differences, "; "),
+          " (pass the run's)"));
+    }
   }
   std::vector<Json> log;
   std::vector<EpochMetrics> history;
@@ -120,6 +131,14 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.status().message()));
   // The average holds the ends of the epochs past the start of averaging so far: none before it, so that
   // --average_epochs can be added to a run (it does not change training) until averaging begins.
+  if (!averaged_ && !model_only) {
+    const auto it = contents->tensors.find("averaged.n_averaged");
+    if (it != contents->tensors.end() && it->second.numel() == 1 && it->second.item<double>() > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--resume: ", path, " holds a weight average of ", static_cast<int64_t>(it->second.item<double>()), " epochs, which this run ",
+          "would drop: resume with the run's --average_epochs"));
+    }
+  }
   if (averaged_) {
     const int64_t expected = std::clamp<int64_t>(epoch - (config_.epochs - config_.average_epochs), 0,
                                                  config_.average_epochs);

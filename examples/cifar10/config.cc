@@ -19,6 +19,12 @@ int64_t WarmupSteps(const TrainConfig& c, int64_t steps_per_epoch) {
   return std::llround(c.warmup_epochs * static_cast<double>(steps_per_epoch));
 }
 
+// The multistep schedule's milestones in epochs: --milestones, or He et al.'s 50% and 75% of the run.
+std::vector<int64_t> Milestones(const TrainConfig& c) {
+  if (!c.milestones.empty()) return c.milestones;
+  return {std::max<int64_t>(1, c.epochs / 2), std::max<int64_t>(1, c.epochs * 3 / 4)};
+}
+
 }  // namespace
 
 absl::StatusOr<int> ResNetDepth(const std::string& model) {
@@ -52,17 +58,28 @@ absl::Status Validate(const TrainConfig& c) {
   if (!(c.warmup_epochs >= 0 && c.warmup_epochs < c.epochs)) {
     return Bad("warmup_epochs", absl::StrCat("a value in [0, --epochs = ", c.epochs, ")"), absl::StrCat(c.warmup_epochs));
   }
-  for (size_t i = 0; i < c.milestones.size(); ++i) {
-    if (c.milestones[i] <= c.warmup_epochs || c.milestones[i] > c.epochs ||
-        (i > 0 && c.milestones[i] <= c.milestones[i - 1])) {
-      return Bad("milestones", absl::StrCat("increasing epochs after the warm-up, up to ", c.epochs),
-                 absl::StrJoin(c.milestones, ","));
+  if (!c.milestones.empty() && c.schedule != "multistep") {
+    return Bad("milestones", "--schedule=multistep (the other schedules have none)",
+               absl::StrCat(absl::StrJoin(c.milestones, ","), " with --schedule=", c.schedule));
+  }
+  if (c.schedule == "multistep") {
+    const std::vector<int64_t> milestones = Milestones(c);
+    for (size_t i = 0; i < milestones.size(); ++i) {
+      if (milestones[i] <= c.warmup_epochs || milestones[i] > c.epochs ||
+          (i > 0 && milestones[i] <= milestones[i - 1])) {
+        return Bad("milestones", absl::StrCat("increasing epochs after the warm-up, up to ", c.epochs),
+                   absl::StrCat(absl::StrJoin(milestones, ","),
+                                c.milestones.empty() ? " (the default: 50% and 75% of --epochs)" : ""));
+      }
     }
   }
   if (c.cutout < 0) return Bad("cutout", "a side in pixels >= 0 (0: none)", absl::StrCat(c.cutout));
   if (c.cutout_epochs < 0 || c.cutout_epochs > c.epochs) {
     return Bad("cutout_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
                absl::StrCat(c.cutout_epochs));
+  }
+  if (c.cutout_epochs > 0 && c.cutout == 0) {
+    return Bad("cutout_epochs", "--cutout > 0 (it limits cutout to the first epochs)", "--cutout=0");
   }
   if (c.average_epochs < 0 || c.average_epochs > c.epochs) {
     return Bad("average_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: none)"),
@@ -87,6 +104,35 @@ absl::Status Validate(const TrainConfig& c) {
   if (!Device::Parse(c.device)) return Bad("device", "cpu, cuda or cuda:<index>", absl::StrCat("\"", c.device, "\""));
   if (c.checkpoint_dir.empty()) return Bad("checkpoint_dir", "a folder", "\"\"");
   if (c.resume && c.evaluate_only) return Bad("evaluate_only", "not together with --resume", "both");
+  if (c.overwrite && (c.resume || c.evaluate_only)) {
+    return Bad("overwrite", "not together with --resume or --evaluate_only",
+               c.resume ? "--resume" : "--evaluate_only");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateScheduleSteps(const TrainConfig& c, int64_t steps_per_epoch) {
+  const int64_t total = c.epochs * steps_per_epoch, warmup = WarmupSteps(c, steps_per_epoch);
+  const std::string steps = absl::StrCat(steps_per_epoch, " steps an epoch, ", total, " in all, ", warmup,
+                                         " of warm-up");
+  if (c.schedule == "onecycle") {
+    // OneCycleLR's rising phase (pct_start of the steps) must last more than one step and end before the end.
+    const double rise = warmup > 0 ? static_cast<double>(warmup) : 0.3 * static_cast<double>(total);
+    if (!(rise > 1 && rise < static_cast<double>(total))) {
+      return Bad(warmup > 0 ? "warmup_epochs" : "epochs", "a run long enough for both one-cycle phases",
+                 absl::StrCat("--epochs=", c.epochs, " --warmup_epochs=", c.warmup_epochs, " (", steps, ")"));
+    }
+    return absl::OkStatus();
+  }
+  // The step where the phase after the warm-up ends: the run's end, the averaging's start (swa_lr) or the
+  // first milestone.
+  int64_t end = total;
+  if (c.schedule == "cosine" && c.swa_lr > 0) end = (c.epochs - c.average_epochs) * steps_per_epoch;
+  if (c.schedule == "multistep") end = Milestones(c).front() * steps_per_epoch;
+  if (end - warmup < 1) {
+    return Bad("warmup_epochs", "a warm-up that leaves at least one step before the schedule's next phase",
+               absl::StrCat(c.warmup_epochs, " (", steps, ")"));
+  }
   return absl::OkStatus();
 }
 
@@ -109,10 +155,8 @@ optim::SchedulePtr MakeSchedule(const TrainConfig& c, int64_t steps_per_epoch) {
   } else if (c.schedule == "cosine") {
     after = optim::CosineAnnealingLR(total - warmup);
   } else {
-    std::vector<int64_t> epochs = c.milestones;
-    if (epochs.empty()) epochs = {std::max<int64_t>(1, c.epochs / 2), std::max<int64_t>(1, c.epochs * 3 / 4)};
     std::vector<int64_t> steps;
-    for (int64_t e : epochs) steps.push_back(e * steps_per_epoch - warmup);  // counted from the warm-up's end
+    for (int64_t e : Milestones(c)) steps.push_back(e * steps_per_epoch - warmup);  // counted from the warm-up's end
     after = optim::MultiStepLR(steps, c.gamma);
   }
   return warmup > 0 ? optim::Warmup(warmup, after, 0.1) : after;
@@ -140,13 +184,17 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"cutout_epochs", c.cutout_epochs},
           {"swa_lr", c.swa_lr},
           // With swa_lr the averaging's start shapes the schedule; otherwise averaging leaves training alone.
-          {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0}};
+          {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0},
+          // Not training: which epoch is the best, judged by validation with or without the flip.
+          {"flip_tta", c.flip_tta}};
 }
 
-std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config) {
+std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config,
+                                               const std::vector<std::string>& keys) {
   std::vector<std::string> out;
   const nlohmann::json now = TrajectoryJson(config), defaults = TrajectoryJson(TrainConfig());
   for (const auto& [key, value] : now.items()) {
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
     const auto it = saved.find(key);
     const nlohmann::json& before = it != saved.end() ? *it : defaults.at(key);
     if (before != value) out.push_back(absl::StrCat(key, ": checkpoint ", before.dump(), ", now ", value.dump()));

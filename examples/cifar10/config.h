@@ -49,6 +49,7 @@ struct TrainConfig {
   std::string device = "cpu";                  // cpu, cuda or cuda:<index> (Device::Parse)
   std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
   bool resume = false;
+  bool overwrite = false;           // start a new run in a checkpoint_dir that holds one (deleting its checkpoints)
   bool evaluate_only = false;
   bool flip_tta = false;            // evaluation averages the logits of each image and of its mirror image
   int64_t tta_shift = 0;            // > 0: the final evaluation also averages views shifted that far (tta.h)
@@ -57,9 +58,16 @@ struct TrainConfig {
 
 // InvalidArgument naming the first bad setting and its value (a model that is not a supported ResNet, a
 // schedule that is not one of the three, epochs or batch size < 1, a negative lr, momentum outside [0, 1),
-// Nesterov without momentum, milestones outside 1..epochs or not increasing, warm-up longer than the
-// run, a device that is not cpu, cuda or cuda:<index>, ...). Whether the device exists is checked by Trainer.
+// Nesterov without momentum, milestones (given or the default ones) outside 1..epochs or not increasing,
+// warm-up longer than the run, a device that is not cpu, cuda or cuda:<index>, flags that would be ignored:
+// milestones without the multistep schedule, cutout_epochs without cutout, ...). Whether the device exists is
+// checked by Trainer.
 [[nodiscard]] absl::Status Validate(const TrainConfig& config);
+
+// What Validate cannot check before the data is read: that the schedule's phases, in whole steps of
+// `steps_per_epoch`, each hold at least one step (a fractional warm-up rounds to steps). InvalidArgument
+// naming the flags otherwise.
+[[nodiscard]] absl::Status ValidateScheduleSteps(const TrainConfig& config, int64_t steps_per_epoch);
 
 // The depth of a model name: "resnet20" -> 20. Depths 6n + 2 and 18 are accepted (the flag's help lists
 // the paper's 20, 32, 44, 56, 110 and 18). InvalidArgument otherwise.
@@ -75,12 +83,15 @@ absl::StatusOr<int> ResNetDepth(const std::string& model);
 optim::SchedulePtr MakeSchedule(const TrainConfig& config, int64_t steps_per_epoch);
 
 // The settings that shape the training trajectory (everything but where files are, threads and device),
-// as saved in checkpoints so that --resume can check it continues the same run.
+// and flip_tta, which picks the best epoch, as saved in checkpoints so that --resume can check it continues
+// the same run.
 nlohmann::json TrajectoryJson(const TrainConfig& config);
 
 // The settings of `saved` (a TrajectoryJson) that differ from `config`'s: "epochs: checkpoint 30, now 40".
 // A setting the checkpoint predates counts as its default (what runs had before it existed).
-std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config);
+// With `keys`, only those settings are compared.
+std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config,
+                                               const std::vector<std::string>& keys = {});
 
 }  // namespace normgrad::cifar10
 

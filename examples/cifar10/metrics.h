@@ -30,7 +30,7 @@ struct Tally {
 struct EpochMetrics {
   int64_t epoch = 0;  // epochs completed (1 after the first)
   int64_t step = 0;   // optimizer steps completed
-  double lr = 0;      // the learning rate of the epoch's last step
+  double lr = 0;      // the learning rate at the epoch's end: what the next epoch starts with
   double train_loss = 0;
   double train_accuracy = 0;
   std::optional<double> val_loss, val_accuracy, test_loss, test_accuracy;

@@ -83,9 +83,14 @@ ABSL_FLAG(std::string, checkpoint_dir, kDefaults.checkpoint_dir,
 ABSL_FLAG(bool, resume, kDefaults.resume,
           "Continue the run saved in --checkpoint_dir/latest.safetensors exactly where it stopped (the other "
           "training flags must match the checkpoint's; --epochs included).");
+ABSL_FLAG(bool, overwrite, kDefaults.overwrite,
+          "Start a new run in a --checkpoint_dir that holds an earlier one, deleting its latest and best "
+          "checkpoints first (without it, a new run there stops with an error: nothing is overwritten by a "
+          "forgotten --resume).");
 ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
-          "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best) on "
-          "the validation and test images and print per-class accuracy.");
+          "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best, or "
+          "with --average_epochs the latest's average) on the validation and test images and print per-class "
+          "accuracy. --val_split must be the run's (and with --average_epochs its augmentation flags).");
 ABSL_FLAG(bool, flip_tta, kDefaults.flip_tta,
           "Test-time augmentation: evaluate each validation and test image and its mirror image and average "
           "the two logits (twice the evaluation time; training is unchanged).");
@@ -95,7 +100,8 @@ ABSL_FLAG(int64_t, tta_shift, kDefaults.tta_shift,
           "right, border filled as the training crops' padding (each with its mirror image under --flip_tta: "
           "10 views). The per-epoch validation keeps to --flip_tta's views; training is unchanged. 0: none.");
 ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
-          "Training images held out for validation (the last ones of data_batch_5.bin); 0: none.");
+          "Training images held out for validation: the last ones of the training files (of data_batch_5.bin "
+          "up to 10000, then reaching into data_batch_4.bin); 0: none.");
 ABSL_FLAG(int64_t, max_train_batches, kDefaults.max_train_batches,
           "Train on only the first N batches' worth of images each epoch (smoke runs); 0: all.");
 ABSL_FLAG(int64_t, eval_batch_size, kDefaults.eval_batch_size, "Images per batch when evaluating.");
@@ -158,6 +164,7 @@ int main(int argc, char** argv) {
   c.device = absl::GetFlag(FLAGS_device);
   c.checkpoint_dir = FromWorkingDirectory(absl::GetFlag(FLAGS_checkpoint_dir));
   c.resume = absl::GetFlag(FLAGS_resume);
+  c.overwrite = absl::GetFlag(FLAGS_overwrite);
   c.evaluate_only = absl::GetFlag(FLAGS_evaluate_only);
   c.flip_tta = absl::GetFlag(FLAGS_flip_tta);
   c.tta_shift = absl::GetFlag(FLAGS_tta_shift);

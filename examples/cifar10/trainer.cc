@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -114,12 +116,32 @@ absl::Status Trainer::Setup() {
                                             optim::SGDOptions{.lr = config_.lr, .momentum = config_.momentum,
                                                               .weight_decay = config_.weight_decay,
                                                               .nesterov = config_.nesterov});
+  NG_RETURN_IF_ERROR(ValidateScheduleSteps(config_, train_loader_->num_batches()));
   scheduler_ = std::make_unique<optim::LRScheduler>(*optimizer_, MakeSchedule(config_, train_loader_->num_batches()));
   progress_ = std::make_unique<Progress>(out_, isatty(fileno(out_)) == 1, config_.epochs, train_loader_->num_batches());
 
   NG_RETURN_IF_ERROR(data::MakeDirectories(config_.checkpoint_dir));
   if (config_.resume) NG_RETURN_IF_ERROR(LoadCheckpoint(PathIn(kLatestCheckpoint), /*model_only=*/false));
+  if (!config_.resume && !config_.evaluate_only) NG_RETURN_IF_ERROR(ClaimCheckpointDir());
   start_seconds_ = Now();
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::ClaimCheckpointDir() {
+  for (const char* name : {kLatestCheckpoint, kBestCheckpoint}) {
+    const std::string path = PathIn(name);
+    if (!std::filesystem::exists(path)) continue;
+    if (!config_.overwrite) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--checkpoint_dir: ", config_.checkpoint_dir, " holds an earlier run (", path, "): continue it with ",
+          "--resume, start over there with --overwrite (its checkpoints are deleted), or choose another folder"));
+    }
+    // Gone now, so that an interruption before the first save cannot leave the two runs' files side by side.
+    std::error_code error;
+    if (!std::filesystem::remove(path, error) && error) {
+      return absl::PermissionDeniedError(absl::StrCat("--overwrite: cannot delete ", path, ": ", error.message()));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -135,7 +157,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
   }
 }
 
-void Trainer::TrainStep(const data::Batch& batch) {
+double Trainer::TrainStep(const data::Batch& batch) {
   const Tensor labels = kernels::to(batch.labels, device_);
   const Tensor logits = model_->forward(kernels::to(batch.images, device_));
   const Tensor loss = nn::functional::cross_entropy(logits, labels, {.label_smoothing = config_.label_smoothing});
@@ -144,7 +166,16 @@ void Trainer::TrainStep(const data::Batch& batch) {
   optimizer_->step();
   scheduler_->step();
   ++step_;
-  tally_.Add(loss.item<double>(), nn::functional::count_correct(logits, labels), batch.labels.size(0));
+  const double value = loss.item<double>();
+  tally_.Add(value, nn::functional::count_correct(logits, labels), batch.labels.size(0));
+  return value;
+}
+
+absl::Status Trainer::Diverged(const char* which, double loss, int64_t epoch) const {
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "training diverged: the %s loss is %g in epoch %d (step %d); lower --lr (now %g) or add --warmup_epochs. "
+      "Nothing of epoch %d was saved: --resume continues from the latest checkpoint, --overwrite starts over",
+      which, loss, epoch, step_, config_.lr, epoch));
 }
 
 absl::StatusOr<RunResult> Trainer::Train() {
@@ -161,7 +192,8 @@ absl::StatusOr<RunResult> Trainer::Train() {
     train_loader_->ResetStats();
     int64_t images = 0;
     while (std::optional<data::Batch> batch = train_loader_->Next()) {
-      TrainStep(*batch);
+      const double loss = TrainStep(*batch);
+      if (!std::isfinite(loss)) return Diverged("training", loss, epoch_ + 1);
       images += batch->labels.size(0);
       progress_->Batch(train_loader_->batch_index(), images, tally_.loss(), tally_.accuracy(), eval_seconds_);
       if (after_step) after_step(step_);
@@ -213,6 +245,9 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
     m.test_loss = t.tally.loss(), m.test_accuracy = t.tally.accuracy();
   }
   eval_seconds_ = Now() - eval_start;
+  // A model whose last step broke it: its non-finite losses would also make the log unreadable.
+  if (m.val_loss && !std::isfinite(*m.val_loss)) return Diverged("validation", *m.val_loss, epoch_);
+  if (m.test_loss && !std::isfinite(*m.test_loss)) return Diverged("test", *m.test_loss, epoch_);
   m.images_per_second = train_images_per_second;
   const data::LoaderStats& waits = train_loader_->stats();
   m.data_wait_ms = waits.batches > 0 ? 1e3 * waits.wait_seconds / static_cast<double>(waits.batches) : 0;
@@ -227,8 +262,10 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   const double score = m.val_accuracy.value_or(m.train_accuracy);
   const bool best = !best_accuracy_ || score > *best_accuracy_;
   if (best) best_accuracy_ = score;
-  NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
+  // The best first: the latest records the best score, so it must not get ahead of the best's file (a
+  // failed or interrupted save of the latest leaves the previous one, and --resume redoes the epoch).
   if (best) NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kBestCheckpoint)));
+  NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
   NG_RETURN_IF_ERROR(WriteLogAndChart());
 
   std::string line = absl::StrFormat("epoch %d/%d  train loss %.4f acc %s", epoch_, config_.epochs, m.train_loss,

@@ -60,14 +60,17 @@ class Trainer {
   // Validates `config`, reads the data, builds everything and, with config.resume, restores the latest
   // checkpoint. Progress goes to `out` (a bar when it is a terminal). Errors: Validate's; the data's
   // (see data::FindOrFetchCifar10); a val_split that leaves no training images; a checkpoint that is
-  // missing, damaged, or written with other trajectory settings (the message lists the differences).
+  // missing, damaged, or written with other trajectory settings (the message lists the differences);
+  // FailedPrecondition when a new run (neither resume nor evaluate_only) would overwrite the checkpoints of
+  // an earlier one in checkpoint_dir, unless config.overwrite (which deletes them).
   static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainConfig& config, std::FILE* out = stdout);
 
   // Trains until config.epochs are done or Ctrl-C (see interrupt.h) is pressed, or, with
   // config.evaluate_only, evaluates the best checkpoint (the latest when there is no best; the latest's
-  // average with config.average_epochs). Ends by
-  // printing per-class accuracies of the validation and test sets. Errors: failing to write a checkpoint
-  // or log; normgrad::Error raised inside the model is turned into Internal.
+  // average with config.average_epochs). Ends by printing per-class accuracies of the validation and test
+  // sets. Errors: failing to write a checkpoint or log; FailedPrecondition when the training loss stops
+  // being finite (diverged; nothing after the last checkpoint is saved); normgrad::Error raised inside the
+  // model is turned into Internal.
   absl::StatusOr<RunResult> Run();
 
   // Evaluates the model in eval mode (running statistics, no gradient, no buffer touched) on `loader`'s
@@ -92,7 +95,10 @@ class Trainer {
   absl::Status Setup();
   absl::StatusOr<RunResult> Train();
   absl::StatusOr<RunResult> EvaluateOnly();
-  void TrainStep(const data::Batch& batch);
+  // One SGD step; returns the batch's loss.
+  double TrainStep(const data::Batch& batch);
+  // FailedPrecondition for a non-finite `which` ("training", "validation", "test") loss in `epoch`.
+  absl::Status Diverged(const char* which, double loss, int64_t epoch) const;
   // Evaluates on val and test, records the epoch, writes checkpoints, log and chart.
   absl::Status FinishEpoch(double epoch_start_seconds, double train_images_per_second);
   void PrintPerClass(RunResult& result);
@@ -106,6 +112,8 @@ class Trainer {
   [[nodiscard]] absl::Status LoadCheckpoint(const std::string& path, bool model_only);
   [[nodiscard]] absl::Status WriteLogAndChart() const;
   std::string PathIn(const char* name) const;
+  // A new run's check that checkpoint_dir holds no earlier run's checkpoints (config.overwrite: deletes them).
+  [[nodiscard]] absl::Status ClaimCheckpointDir();
   double ElapsedSeconds() const;
 
   TrainConfig config_;

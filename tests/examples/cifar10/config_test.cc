@@ -39,9 +39,19 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.gamma = 2; }, "--gamma"},
       {[](TrainConfig& c) { c.label_smoothing = 1; }, "--label_smoothing: expected a value in [0, 1), got 1"},
       {[](TrainConfig& c) { c.warmup_epochs = 30; }, "--warmup_epochs: expected a value in [0, --epochs = 30), got 30"},
-      {[](TrainConfig& c) { c.milestones = {10, 5}; }, "--milestones: expected increasing epochs after the warm-up, up to 30, got 10,5"},
-      {[](TrainConfig& c) { c.milestones = {31}; }, "--milestones"},
-      {[](TrainConfig& c) { c.warmup_epochs = 5, c.milestones = {5}; }, "--milestones"},
+      {[](TrainConfig& c) { c.schedule = "multistep", c.milestones = {10, 5}; },
+       "--milestones: expected increasing epochs after the warm-up, up to 30, got 10,5"},
+      {[](TrainConfig& c) { c.schedule = "multistep", c.milestones = {31}; }, "--milestones"},
+      {[](TrainConfig& c) { c.schedule = "multistep", c.warmup_epochs = 5, c.milestones = {5}; }, "--milestones"},
+      // The default milestones (50% and 75% of the run) are checked too.
+      {[](TrainConfig& c) { c.schedule = "multistep", c.epochs = 2; },
+       "--milestones: expected increasing epochs after the warm-up, up to 2, got 1,1 (the default: 50% and 75% of "
+       "--epochs)"},
+      {[](TrainConfig& c) { c.schedule = "multistep", c.epochs = 10, c.warmup_epochs = 6; }, "got 5,7 (the default"},
+      // Flags that the other settings would silently ignore.
+      {[](TrainConfig& c) { c.milestones = {10, 20}; },
+       "--milestones: expected --schedule=multistep (the other schedules have none), got 10,20 with --schedule=cosine"},
+      {[](TrainConfig& c) { c.cutout_epochs = 10; }, "--cutout_epochs: expected --cutout > 0"},
       {[](TrainConfig& c) { c.cutout = -4; }, "--cutout: expected a side in pixels >= 0 (0: none), got -4"},
       {[](TrainConfig& c) { c.cutout_epochs = 31; },
        "--cutout_epochs: expected a number of epochs in [0, 30] (0: all), got 31"},
@@ -66,6 +76,9 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.model = "resnet19"; }, "--model"},
       {[](TrainConfig& c) { c.checkpoint_dir = ""; }, "--checkpoint_dir"},
       {[](TrainConfig& c) { c.resume = c.evaluate_only = true; }, "--evaluate_only"},
+      {[](TrainConfig& c) { c.resume = c.overwrite = true; },
+       "--overwrite: expected not together with --resume or --evaluate_only, got --resume"},
+      {[](TrainConfig& c) { c.evaluate_only = c.overwrite = true; }, "--overwrite"},
   };
   for (const Case& c : cases) {
     TrainConfig config;
@@ -74,6 +87,49 @@ TEST(Config, ValidateNamesTheFlag) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_NE(s.message().find(c.message), std::string::npos) << "expected \"" << c.message << "\" in: " << s;
   }
+}
+
+TEST(Config, ScheduleStepsNameTheFlags) {
+  auto expect_error = [](const TrainConfig& c, int64_t steps_per_epoch, const std::string& message) {
+    ASSERT_TRUE(Validate(c).ok()) << Validate(c);  // only the steps show the problem
+    const absl::Status s = ValidateScheduleSteps(c, steps_per_epoch);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_NE(s.message().find(message), std::string::npos) << "expected \"" << message << "\" in: " << s;
+  };
+  EXPECT_TRUE(ValidateScheduleSteps(TrainConfig(), 1).ok());
+
+  // A fractional warm-up rounds to whole steps: 0.99 of 10 steps is all of them, leaving the cosine none.
+  TrainConfig cosine;
+  cosine.epochs = 1;
+  cosine.warmup_epochs = 0.99;
+  EXPECT_TRUE(ValidateScheduleSteps(cosine, 100).ok());  // 99 steps of warm-up, 1 of cosine
+  expect_error(cosine, 10,
+               "--warmup_epochs: expected a warm-up that leaves at least one step before the schedule's next phase, "
+               "got 0.99 (10 steps an epoch, 10 in all, 10 of warm-up)");
+  // The same before the first milestone, and before the averaging's start with --swa_lr.
+  TrainConfig multistep;
+  multistep.schedule = "multistep";
+  multistep.epochs = 4;
+  multistep.milestones = {1, 3};
+  multistep.warmup_epochs = 0.96;
+  EXPECT_TRUE(ValidateScheduleSteps(multistep, 100).ok());
+  expect_error(multistep, 10, "--warmup_epochs");
+  TrainConfig swa;
+  swa.epochs = 10;
+  swa.average_epochs = 4;
+  swa.swa_lr = 0.01;
+  swa.warmup_epochs = 5.99;
+  EXPECT_TRUE(ValidateScheduleSteps(swa, 100).ok());
+  expect_error(swa, 10, "--warmup_epochs");
+  // One cycle: both phases need more than a step.
+  TrainConfig onecycle;
+  onecycle.schedule = "onecycle";
+  onecycle.epochs = 1;
+  EXPECT_TRUE(ValidateScheduleSteps(onecycle, 4).ok());  // 1.2 steps rising
+  expect_error(onecycle, 3, "--epochs: expected a run long enough for both one-cycle phases, got --epochs=1");
+  onecycle.warmup_epochs = 0.1;
+  expect_error(onecycle, 10, "--warmup_epochs");  // 1 step rising
+  EXPECT_TRUE(ValidateScheduleSteps(onecycle, 20).ok());
 }
 
 std::vector<double> Lrs(const TrainConfig& c, int64_t steps_per_epoch) {
@@ -170,6 +226,13 @@ TEST(Config, TrajectoryDifferences) {
   TrainConfig c = a;
   c.cutout = 16;
   EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"cutout: checkpoint 0, now 16"});
+  // Only the settings asked for.
+  c.lr = 0.3;
+  EXPECT_EQ(TrajectoryDifferences(older, c, {"lr", "val_split"}), std::vector<std::string>{"lr: checkpoint 0.1, now 0.3"});
+  // Validation with flips judges epochs differently: which one is best depends on it.
+  TrainConfig flips = a;
+  flips.flip_tta = true;
+  EXPECT_EQ(TrajectoryDifferences(saved, flips), std::vector<std::string>{"flip_tta: checkpoint false, now true"});
 }
 
 }  // namespace

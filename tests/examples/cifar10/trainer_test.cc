@@ -132,6 +132,17 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
     EXPECT_EQ(r->val->tally.accuracy(), done->val->tally.accuracy());
   }
 
+  // Resuming without --average_epochs would drop the average the checkpoint holds: refused.
+  TrainConfig dropped = config;
+  dropped.resume = true;
+  dropped.average_epochs = 0;
+  const absl::Status drop_refused = Create(dropped).status();
+  EXPECT_EQ(drop_refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(drop_refused.message().find("holds a weight average of 2 epochs, which this run would drop: resume "
+                                        "with the run's --average_epochs"),
+            std::string::npos)
+      << drop_refused;
+
   // --evaluate_only evaluates the saved average the same way.
   absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
@@ -316,6 +327,23 @@ TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
   EXPECT_EQ(e.tally.correct, 64);
 }
 
+TEST(Trainer, DivergedRunStopsWithoutSaving) {
+  const std::string data = WriteData("diverge", 16, 0);
+  TrainConfig c = Tiny(data, "diverge");
+  c.lr = 1e30;
+  std::unique_ptr<Trainer> t = Make(c);
+  ASSERT_NE(t, nullptr);
+  const absl::StatusOr<RunResult> r = t->Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("training diverged: the training loss is "), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find(" in epoch 1 (step "), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("lower --lr (now 1e+30)"), std::string::npos) << r.status();
+  // Nothing of the diverged epoch was saved: no checkpoint of a broken model, no log with NaNs in it.
+  EXPECT_FALSE(std::filesystem::exists(c.checkpoint_dir + "/" + kLatestCheckpoint));
+  EXPECT_FALSE(std::filesystem::exists(c.checkpoint_dir + "/" + kMetricsLog));
+}
+
 TEST(Trainer, Errors) {
   const std::string data = WriteData("errors", 16, 0);
   TrainConfig c = Tiny(data, "errors");
@@ -354,6 +382,34 @@ TEST(Trainer, Errors) {
   const absl::Status s = Create(resume).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("epochs: checkpoint 2, now 3; lr: checkpoint 0.05, now 0.01"), std::string::npos) << s;
+
+  // A new run would replace the earlier run's checkpoints: refused, unless asked for.
+  TrainConfig again = c;
+  const std::string latest = c.checkpoint_dir + "/" + kLatestCheckpoint;
+  const std::string before = ReadText(latest);
+  const absl::Status refused = Create(again).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("--checkpoint_dir: " + c.checkpoint_dir + " holds an earlier run (" + latest +
+                                   "): continue it with --resume, start over there with --overwrite"),
+            std::string::npos)
+      << refused;
+  EXPECT_EQ(ReadText(latest), before);
+  again.overwrite = true;
+  std::unique_ptr<Trainer> replaced = Make(again);
+  ASSERT_NE(replaced, nullptr);
+  EXPECT_FALSE(std::filesystem::exists(latest));  // gone before the new run saves anything
+  EXPECT_FALSE(std::filesystem::exists(c.checkpoint_dir + "/" + kBestCheckpoint));
+  ASSERT_TRUE(replaced->Run().ok());
+  EXPECT_TRUE(std::filesystem::exists(latest));
+
+  // --evaluate_only needs the run's validation split.
+  TrainConfig other_split = c;
+  other_split.val_split = 32;
+  const absl::Status split_refused = EvaluateOnly(other_split).status();
+  EXPECT_EQ(split_refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(split_refused.message().find("was trained with other settings than given: val_split: checkpoint 16, now 32"),
+            std::string::npos)
+      << split_refused;
 
   TrainConfig other_model = c;
   other_model.model = "resnet14";
