@@ -147,6 +147,25 @@ def loss_fixtures(gen):
             {"log_probs": log_probs, "target": target}, {"op": "nll_loss", "reduction": reduction})
         add(f"mse_loss_{reduction}", lambda x, t: F.mse_loss(x, t, reduction=reduction),
             {"x": draw(gen, 3, 4), "t": draw(gen, 3, 4)}, {"op": "mse_loss", "reduction": reduction})
+    # Ignored samples (drawn after the cases above, which stay as they were): PyTorch's default -100, and
+    # a class index named as ignore_index; a mean over the samples that count.
+    for reduction in reductions:
+        for smoothing, ignore_index in [(0.0, -100), (0.2, -100), (0.1, 2)]:
+            logits = draw(gen, 6, 5) * 2
+            target = torch.randint(0, 5, (6,), generator=gen)
+            target[1] = target[4] = ignore_index
+            add(f"cross_entropy_{reduction}_ls{smoothing}_ignore{ignore_index}",
+                lambda logits, target: F.cross_entropy(logits, target, reduction=reduction,
+                                                       label_smoothing=smoothing, ignore_index=ignore_index),
+                {"logits": logits, "target": target},
+                {"op": "cross_entropy", "reduction": reduction, "label_smoothing": smoothing,
+                 "ignore_index": ignore_index})
+        log_probs = F.log_softmax(draw(gen, 5, 4), 1)
+        target = torch.randint(0, 4, (5,), generator=gen)
+        target[0] = -100
+        add(f"nll_loss_{reduction}_ignore-100",
+            lambda log_probs, target: F.nll_loss(log_probs, target, reduction=reduction),
+            {"log_probs": log_probs, "target": target}, {"op": "nll_loss", "reduction": reduction, "ignore_index": -100})
     return cases
 
 

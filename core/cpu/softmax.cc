@@ -85,29 +85,37 @@ void SoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad
 }
 
 template <typename T>
-void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
-                         T* loss) {
+void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
+                         double smoothing, T* loss) {
   ForEachSoftmax({rows, classes, 1}, [&](int64_t base) {
+    const int64_t i = base / classes;
+    if (target[i] == ignore_index) {
+      loss[i] = T(0);
+      return;
+    }
     const T* x = logits + base;
     const LogSumExp l = ComputeLogSumExp(x, classes, 1);
     double total = 0;
     if (smoothing != 0) {
       for (int64_t c = 0; c < classes; ++c) total += x[c];
     }
-    const int64_t i = base / classes;
     loss[i] = static_cast<T>(l.max + l.log_sum - (1 - smoothing) * x[target[i]] - smoothing / classes * total);
   });
 }
 
 template <typename T>
-void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
-                          const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
+void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
+                          double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
   ForEachSoftmax({rows, classes, 1}, [&](int64_t base) {
+    const int64_t i = base / classes;
+    T* dx = grad_logits + base;
+    if (target[i] == ignore_index) {
+      std::fill(dx, dx + classes, T(0));
+      return;
+    }
     const T* x = logits + base;
     const LogSumExp l = ComputeLogSumExp(x, classes, 1);
-    const int64_t i = base / classes;
     const double g = scale * grad_loss[i * grad_stride], off = smoothing / classes;
-    T* dx = grad_logits + base;
     for (int64_t c = 0; c < classes; ++c) {
       const double q = c == target[i] ? 1 - smoothing + off : off;
       dx[c] = static_cast<T>(g * (std::exp(x[c] - l.max - l.log_sum) - q));
@@ -116,8 +124,9 @@ void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const 
 }
 
 template <typename T>
-void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, T* loss) {
-  for (int64_t i = 0; i < rows; ++i) loss[i] = -log_probs[i * classes + target[i]];
+void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, int64_t ignore_index,
+                    T* loss) {
+  for (int64_t i = 0; i < rows; ++i) loss[i] = target[i] == ignore_index ? T(0) : -log_probs[i * classes + target[i]];
 }
 
 template <typename T>
@@ -145,10 +154,10 @@ int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* t
   template void LogSoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                                    \
   template void SoftmaxForward<T>(const SoftmaxShape&, const T*, T*);                                                  \
   template void SoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                                       \
-  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, double, T*);                        \
-  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, double, const T*, int64_t, double, \
-                                        T*);                                                                           \
-  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, T*);                                     \
+  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, T*);             \
+  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, const T*, int64_t, \
+                                        double, T*);                                                                   \
+  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, T*);                            \
   template int64_t CountCorrect<T>(int64_t, int64_t, const T*, const int64_t*, int64_t);
 NG_INSTANTIATE_SOFTMAX(float)
 NG_INSTANTIATE_SOFTMAX(double)

@@ -87,14 +87,24 @@ __global__ void SoftmaxKernel(SoftmaxShape s, const T* in, const T* y, T* out) {
 
 // Forward: loss[i] = logsumexp(x_i) - (1 - e) x[i, t] - e / C sum_c x[i, c].
 // Backward: grad[i, c] = scale * grad_loss[i * grad_stride] * (softmax(x_i)_c - q_c).
+// Both 0 in a row whose target is ignore_index.
 template <typename T, bool kBackward>
 __global__ void CrossEntropyKernel(int64_t rows, int64_t classes, const T* logits, const int64_t* target,
-                                   double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* out) {
+                                   int64_t ignore_index, double smoothing, const T* grad_loss, int64_t grad_stride,
+                                   double scale, T* out) {
   const WarpLoop w = Warps();
   for (int64_t i = w.first; i < rows; i += w.step) {
+    const int64_t t = target[i];
+    if (t == ignore_index) {
+      if constexpr (kBackward) {
+        for (int64_t c = w.lane; c < classes; c += 32) out[i * classes + c] = T(0);
+      } else if (w.lane == 0) {
+        out[i] = T(0);
+      }
+      continue;
+    }
     const T* x = logits + i * classes;
     const LogSumExp l = WarpLogSumExp(x, classes, 1, w.lane);
-    const int64_t t = target[i];
     if constexpr (kBackward) {
       const double g = scale * static_cast<double>(grad_loss[i * grad_stride]), off = smoothing / classes;
       for (int64_t c = w.lane; c < classes; c += 32) {
@@ -116,8 +126,11 @@ __global__ void CrossEntropyKernel(int64_t rows, int64_t classes, const T* logit
 }
 
 template <typename T>
-__global__ void NllLossKernel(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, T* loss) {
-  for (int64_t i = GlobalThreadIndex(); i < rows; i += GridStride()) loss[i] = -log_probs[i * classes + target[i]];
+__global__ void NllLossKernel(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target,
+                              int64_t ignore_index, T* loss) {
+  for (int64_t i = GlobalThreadIndex(); i < rows; i += GridStride()) {
+    loss[i] = target[i] == ignore_index ? T(0) : -log_probs[i * classes + target[i]];
+  }
 }
 
 // Adds 1 to *correct for each row whose target ranks among its k largest values (ties to the smaller
@@ -166,24 +179,27 @@ void SoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad
 }
 
 template <typename T>
-void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
-                         T* loss) {
+void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
+                         double smoothing, T* loss) {
   if (rows == 0) return;
-  Launch<CrossEntropyKernel<T, false>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, smoothing,
-                                       static_cast<const T*>(nullptr), int64_t{0}, 0.0, loss);
+  Launch<CrossEntropyKernel<T, false>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, ignore_index,
+                                       smoothing, static_cast<const T*>(nullptr), int64_t{0}, 0.0, loss);
 }
 
 template <typename T>
-void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, double smoothing,
-                          const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
+void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
+                          double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
   if (rows == 0) return;
-  Launch<CrossEntropyKernel<T, true>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, smoothing,
-                                      grad_loss, grad_stride, scale, grad_logits);
+  Launch<CrossEntropyKernel<T, true>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, ignore_index,
+                                      smoothing, grad_loss, grad_stride, scale, grad_logits);
 }
 
 template <typename T>
-void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, T* loss) {
-  if (rows > 0) Launch<NllLossKernel<T>>(GridSize(rows), kBlockSize, rows, classes, log_probs, target, loss);
+void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, int64_t ignore_index,
+                    T* loss) {
+  if (rows > 0) {
+    Launch<NllLossKernel<T>>(GridSize(rows), kBlockSize, rows, classes, log_probs, target, ignore_index, loss);
+  }
 }
 
 template <typename T>
@@ -204,10 +220,10 @@ int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* t
   template void LogSoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                            \
   template void SoftmaxForward<T>(const SoftmaxShape&, const T*, T*);                                          \
   template void SoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                               \
-  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, double, T*);                \
-  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, double, const T*, int64_t, \
-                                        double, T*);                                                           \
-  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, T*);                             \
+  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, T*);       \
+  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, const T*,    \
+                                        int64_t, double, T*);                                                  \
+  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, T*);                    \
   template int64_t CountCorrect<T>(int64_t, int64_t, const T*, const int64_t*, int64_t);
 NORMGRAD_INSTANTIATE_SOFTMAX(float)
 NORMGRAD_INSTANTIATE_SOFTMAX(double)

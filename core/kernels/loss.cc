@@ -1,5 +1,7 @@
 #include "core/kernels/loss.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "core/cpu/softmax.h"
 #include "core/cuda/device.h"
 #include "core/cuda/softmax.h"
@@ -41,7 +43,8 @@ void CheckSmoothing(double label_smoothing) {
 
 }  // namespace
 
-void CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target) {
+int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
+                         std::optional<int64_t> ignore_index) {
   NG_CHECK(input.dim() == 2, op, ": expected ", input_name, " of 2 dims [N, C], got ", ShapeToString(input.shape()));
   NG_CHECK(IsFloating(input.dtype()), op, ": expected ", input_name, " of a floating-point dtype, got ", input.dtype());
   NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
@@ -52,28 +55,32 @@ void CheckClassTarget(const char* op, const char* input_name, const Tensor& inpu
   // Read on the host (a copy for a device target), so that a bad label is reported before anything runs.
   const Tensor t = contiguous(to(target, kCPU));
   const int64_t* v = t.data<int64_t>();
+  int64_t counted = 0;
   for (int64_t i = 0; i < t.numel(); ++i) {
-    NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), "), got ", v[i],
-             " at index ", i);
+    if (ignore_index && v[i] == *ignore_index) continue;
+    NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), ")",
+             ignore_index ? absl::StrCat(" or ignore_index (", *ignore_index, ")") : "", ", got ", v[i], " at index ", i);
+    ++counted;
   }
+  return counted;
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing) {
-  CheckClassTarget("cross_entropy", "logits", logits, target);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing, int64_t ignore_index) {
+  CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index);
   CheckSmoothing(label_smoothing);
   Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype(), .device = logits.device()});
   const Tensor x = contiguous(logits), t = contiguous(target);
   VisitFloatDType(logits.dtype(), "cross_entropy", [&]<typename T>() {
     On<T>(logits.device())
-        .cross_entropy_forward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+        .cross_entropy_forward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
                                label_smoothing, loss.data_ptr<T>());
   });
   return loss;
 }
 
 Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target,
-                              double label_smoothing, double scale) {
-  CheckClassTarget("cross_entropy_backward", "logits", logits, target);
+                              double label_smoothing, double scale, int64_t ignore_index) {
+  CheckClassTarget("cross_entropy_backward", "logits", logits, target, ignore_index);
   CheckSmoothing(label_smoothing);
   const bool per_row = grad_loss.shape() == Shape{logits.size(0)};
   NG_CHECK(per_row || grad_loss.numel() == 1, "cross_entropy_backward: expected grad_loss of shape [", logits.size(0),
@@ -87,25 +94,25 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
   const Tensor x = contiguous(logits), t = contiguous(target), g = contiguous(grad_loss);
   VisitFloatDType(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
     On<T>(logits.device())
-        .cross_entropy_backward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+        .cross_entropy_backward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
                                 label_smoothing, g.data_ptr<T>(), per_row ? 1 : 0, scale, grad.data_ptr<T>());
   });
   return grad;
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
-  CheckClassTarget("nll_loss", "log_probs", log_probs, target);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index) {
+  CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
   Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype(), .device = log_probs.device()});
   const Tensor x = contiguous(log_probs), t = contiguous(target);
   VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {
     On<T>(log_probs.device())
-        .nll_loss_forward(log_probs.size(0), log_probs.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(),
+        .nll_loss_forward(log_probs.size(0), log_probs.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
                           loss.data_ptr<T>());
   });
   return loss;
 }
 
-Tensor one_hot(const Tensor& target, int64_t classes, DType dtype) {
+Tensor one_hot(const Tensor& target, int64_t classes, DType dtype, std::optional<int64_t> ignore_index) {
   NG_CHECK(target.dim() == 1 && target.dtype() == kInt64, "one_hot: expected an int64 target of 1 dim, got ",
            target.dtype(), " ", ShapeToString(target.shape()));
   // Built on the host, then moved to the target's device.
@@ -115,6 +122,7 @@ Tensor one_hot(const Tensor& target, int64_t classes, DType dtype) {
   VisitDType(dtype, [&]<typename T>() {
     T* o = out.data<T>();
     for (int64_t i = 0; i < t.numel(); ++i) {
+      if (ignore_index && v[i] == *ignore_index) continue;
       NG_CHECK(v[i] >= 0 && v[i] < classes, "one_hot: expected target values in [0, ", classes, "), got ", v[i],
                " at index ", i);
       o[i * classes + v[i]] = T(1);

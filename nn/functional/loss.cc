@@ -1,5 +1,6 @@
 #include "nn/functional/loss.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "autograd/node.h"
@@ -22,11 +23,14 @@ std::vector<int64_t> SoftmaxDims(const Tensor& x, int64_t dim) {
   return x.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
 }
 
-// Per-sample losses [N] combined as `reduction` asks (no graph: the caller records one node).
-Tensor Reduce(const Tensor& per_sample, Reduction reduction) {
+// Per-sample losses [N] combined as `reduction` asks, a mean over the `counted` samples that are not
+// ignored (no graph: the caller records one node).
+Tensor Reduce(const Tensor& per_sample, Reduction reduction, int64_t counted) {
   switch (reduction) {
     case Reduction::kMean:
-      return kernels::mean(per_sample);
+      // 0 / 0 = NaN when every sample is ignored, as in PyTorch.
+      return counted == per_sample.numel() ? kernels::mean(per_sample)
+                                           : kernels::div(kernels::sum(per_sample), static_cast<double>(counted));
     case Reduction::kSum:
       return kernels::sum(per_sample);
     case Reduction::kNone:
@@ -35,12 +39,17 @@ Tensor Reduce(const Tensor& per_sample, Reduction reduction) {
   __builtin_unreachable();
 }
 
+// 1 / the number of samples a mean is over. With every sample ignored, the gradient is zero, as in
+// PyTorch: the rows are all masked, and a finite scale keeps 0 * (1 / 0) from making them NaN.
+double MeanScale(int64_t counted) { return 1.0 / static_cast<double>(std::max<int64_t>(counted, 1)); }
+
 // The upstream gradient of the reduced loss as a per-sample column that broadcasts over [N, C]:
-// d(mean)/d(loss_i) = 1 / N, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no reduction.
-Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, int64_t n) {
+// d(mean)/d(loss_i) = 1 / counted, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no reduction
+// (the caller zeroes the ignored samples' rows).
+Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, int64_t counted) {
   switch (reduction) {
     case Reduction::kMean:
-      return div(grad, static_cast<double>(n));
+      return mul(grad, MeanScale(counted));
     case Reduction::kSum:
       return grad;
     case Reduction::kNone:
@@ -79,34 +88,40 @@ Tensor softmax(const Tensor& input, int64_t dim) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
-  Tensor loss = Reduce(kernels::cross_entropy(logits, target, options.label_smoothing), options.reduction);
-  const int64_t n = logits.size(0);
+  const int64_t counted = kernels::CheckClassTarget("cross_entropy", "logits", logits, target, options.ignore_index);
+  Tensor loss = Reduce(kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index),
+                       options.reduction, counted);
   return autograd::Record(
       "CrossEntropyBackward", std::move(loss), {logits},
-      [x = Save(logits), target, options, n](const BackwardContext& ctx) -> Grads {
+      [x = Save(logits), target, options, counted](const BackwardContext& ctx) -> Grads {
         const Tensor& logits = x.get();
         if (GradMode::is_enabled()) {
-          // (softmax(x) - q) g with q = (1 - e) onehot + e / C, recorded through softmax.
+          // (softmax(x) - q) g with q = (1 - e) onehot + e / C, recorded through softmax; the rows of
+          // ignored samples masked out (their one-hot rows are zero, so the row sums are the mask).
           const double e = options.label_smoothing;
-          Tensor q = kernels::one_hot(target, logits.size(1), logits.dtype());
-          kernels::mul_(q, 1 - e);
-          kernels::add_(q, e / static_cast<double>(logits.size(1)));
-          return {mul(sub(softmax(logits, 1), q), SampleGradColumn(ctx.grad, options.reduction, n))};
+          Tensor onehot = kernels::one_hot(target, logits.size(1), logits.dtype(), options.ignore_index);
+          const Tensor mask = kernels::sum(onehot, {1}, /*keepdim=*/true);
+          Tensor q = kernels::mul(onehot, 1 - e);
+          kernels::add_(q, kernels::mul(mask, e / static_cast<double>(logits.size(1))));
+          const Tensor column = SampleGradColumn(ctx.grad, options.reduction, counted);
+          return {mul(sub(mul(softmax(logits, 1), mask), q), column)};
         }
-        const double scale = options.reduction == Reduction::kMean ? 1.0 / static_cast<double>(n) : 1.0;
-        return {kernels::cross_entropy_backward(ctx.grad, logits, target, options.label_smoothing, scale)};
+        const double scale = options.reduction == Reduction::kMean ? MeanScale(counted) : 1.0;
+        return {kernels::cross_entropy_backward(ctx.grad, logits, target, options.label_smoothing, scale,
+                                                options.ignore_index)};
       });
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
-  Tensor loss = Reduce(kernels::nll_loss(log_probs, target), reduction);
-  const int64_t n = log_probs.size(0), classes = log_probs.size(1);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  const int64_t counted = kernels::CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
+  Tensor loss = Reduce(kernels::nll_loss(log_probs, target, ignore_index), reduction, counted);
+  const int64_t classes = log_probs.size(1);
   return autograd::Record(
       "NllLossBackward", std::move(loss), {log_probs},
-      [target, reduction, n, classes, dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
-        // -onehot g: linear in the upstream gradient, so it is recorded as it is.
-        const Tensor onehot = kernels::one_hot(target, classes, dtype);
-        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, n)))};
+      [target, reduction, counted, classes, ignore_index, dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
+        // -onehot g: linear in the upstream gradient, so it is recorded as it is (ignored rows are zero).
+        const Tensor onehot = kernels::one_hot(target, classes, dtype, ignore_index);
+        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, counted)))};
       });
 }
 

@@ -2,8 +2,10 @@
 #define NORMGRAD_NN_FUNCTIONAL_LOSS_H_
 
 // Differentiable softmax, log-softmax and losses (torch.nn.functional's), and accuracy counting.
-// Classification losses take [N, C] scores and int64 class targets [N]; errors for bad targets (wrong
-// dtype or shape, values outside [0, C)) and label_smoothing outside [0, 1] are listed in
+// Classification losses take [N, C] scores and int64 class targets [N]; a sample whose target is
+// ignore_index (PyTorch's -100 by default) adds nothing to the loss or its gradient, and a mean is taken
+// over the other samples (NaN when there are none, as in PyTorch). Errors for bad targets (wrong dtype or
+// shape, values outside [0, C) other than ignore_index) and label_smoothing outside [0, 1] are listed in
 // core/kernels/loss.h.
 
 #include <cstdint>
@@ -24,6 +26,9 @@ struct CrossEntropyOptions {
   Reduction reduction = Reduction::kMean;
   // e in [0, 1]: the target distribution puts 1 - e + e / C on the target class and e / C on the others.
   double label_smoothing = 0.0;
+  // Samples with this target count for nothing (a negative value never in [0, C), like PyTorch's -100,
+  // or a class that is then left out).
+  int64_t ignore_index = -100;
 };
 
 // -sum_c q_c log_softmax(logits)_c per sample, q the (smoothed) target distribution; logits [N, C], target
@@ -32,7 +37,8 @@ struct CrossEntropyOptions {
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
 
 // -log_probs[i, target[i]] per sample; log_probs [N, C], target int64 [N]. Double backward exact.
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::kMean);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::kMean,
+                int64_t ignore_index = -100);
 
 // (input - target)^2 elementwise, reduced; input and target of the same shape and dtype. Built from
 // differentiable ops (gradients for both; double backward exact).

@@ -22,6 +22,13 @@ std::vector<OpCase> LossOpCases() {
     return [=](V x) { return F::cross_entropy(x[0], target, {.reduction = reduction, .label_smoothing = smoothing}); };
   };
   auto nll = [target](F::Reduction reduction) { return [=](V x) { return F::nll_loss(x[0], target, reduction); }; };
+  // The middle sample ignored: PyTorch's default -100, or class 1 named as the ignored one.
+  const Tensor partly_ignored = from_vector<int64_t>({2, -100, 3}), class_ignored = from_vector<int64_t>({2, 1, 1});
+  auto ce_ignoring = [](const Tensor& t, int64_t ignore_index, double smoothing) {
+    return [=](V x) {
+      return F::cross_entropy(x[0], t, {.label_smoothing = smoothing, .ignore_index = ignore_index});
+    };
+  };
   auto mse = [](F::Reduction reduction) { return [=](V x) { return F::mse_loss(x[0], x[1], reduction); }; };
   return {
       {"log_softmax", [](V x) { return F::log_softmax(x[0], 1); }, {N({3, 4})}},
@@ -32,6 +39,11 @@ std::vector<OpCase> LossOpCases() {
       {"cross_entropy_mean", ce(F::Reduction::kMean, 0), {N({3, 4})}},
       {"cross_entropy_sum_smoothed", ce(F::Reduction::kSum, 0.1), {N({3, 4})}},
       {"cross_entropy_none_smoothed", ce(F::Reduction::kNone, 0.3), {N({3, 4})}},
+      {"cross_entropy_mean_ignoring", ce_ignoring(partly_ignored, -100, 0), {N({3, 4})}},
+      {"cross_entropy_mean_smoothed_ignoring_a_class", ce_ignoring(class_ignored, 1, 0.2), {N({3, 4})}},
+      {"nll_loss_mean_ignoring",
+       [partly_ignored](V x) { return F::nll_loss(x[0], partly_ignored, F::Reduction::kMean); },
+       {N({3, 4})}},
       {"nll_loss_mean", nll(F::Reduction::kMean), {N({3, 4})}},
       {"nll_loss_sum", nll(F::Reduction::kSum), {N({3, 4})}},
       {"nll_loss_none", nll(F::Reduction::kNone), {N({3, 4})}},

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "core/kernels/copy.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/loss.h"
 #include "core/kernels/softmax.h"
@@ -55,9 +56,12 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
       const int64_t rows = 37;
       const Tensor logits = RandomCpu({rows, classes}, 3, dtype, 0, 3);
       // Labels in [0, classes): |N(0, 1)| * classes / 4, clamped.
-      const Tensor target = kernels::to_dtype(
+      const Tensor labels = kernels::to_dtype(
           kernels::clamp(kernels::mul(kernels::abs(RandomCpu({rows}, 4, kFloat64)), classes / 4.0), 0, classes - 1),
           kInt64);
+      // The losses' targets: two samples that count for nothing.
+      const Tensor target = kernels::clone(labels);
+      for (int64_t i : {3, 17}) target.data<int64_t>()[i] = kernels::kIgnoreIndex;
       const std::string what = std::to_string(classes) + " classes " + DTypeName(dtype);
       for (double smoothing : {0.0, 0.1}) {
         ExpectClose(kernels::cross_entropy(ToCuda(logits), ToCuda(target), smoothing),
@@ -75,12 +79,12 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
       ExpectClose(kernels::nll_loss(ToCuda(log_probs), ToCuda(target)), kernels::nll_loss(log_probs, target), 0, 0,
                   "nll_loss " + what);
       for (int64_t k : {1, 5}) {
-        EXPECT_EQ(kernels::count_correct(ToCuda(logits), ToCuda(target), k), kernels::count_correct(logits, target, k))
+        EXPECT_EQ(kernels::count_correct(ToCuda(logits), ToCuda(labels), k), kernels::count_correct(logits, labels, k))
             << "count_correct k=" << k << " " << what;
       }
-      EXPECT_EQ(kernels::one_hot(ToCuda(target), classes, dtype).device(), testing::kCuda);
-      ExpectClose(kernels::one_hot(ToCuda(target), classes, dtype), kernels::one_hot(target, classes, dtype), 0, 0,
-                  "one_hot " + what);
+      EXPECT_EQ(kernels::one_hot(ToCuda(target), classes, dtype, kernels::kIgnoreIndex).device(), testing::kCuda);
+      ExpectClose(kernels::one_hot(ToCuda(target), classes, dtype, kernels::kIgnoreIndex),
+                  kernels::one_hot(target, classes, dtype, kernels::kIgnoreIndex), 0, 0, "one_hot " + what);
     }
   }
   // Ties and NaN in the accuracy count.
@@ -92,7 +96,7 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
 TEST_F(CudaSoftmax, BadLabelsAreReportedBeforeAnyWork) {
   testing::ExpectError(
       [] { kernels::cross_entropy(ToCuda(zeros({2, 3})), ToCuda(from_vector<int64_t>({0, 3})), 0); },
-      "cross_entropy: expected target values in [0, 3), got 3 at index 1");
+      "cross_entropy: expected target values in [0, 3) or ignore_index (-100), got 3 at index 1");
   testing::ExpectError([] { kernels::cross_entropy(ToCuda(zeros({2, 3})), from_vector<int64_t>({0, 1}), 0); },
                            "cross_entropy: expected logits and target on the same device, got cuda:0 and cpu");
 }

@@ -37,10 +37,12 @@ TEST(Loss, MatchesPyTorchFixtures) {
       } else if (op == "cross_entropy") {
         inputs = {{"logits", testing::FixtureInput(c["logits"], c["logits_shape"], dtype, true)}};
         y = cross_entropy(inputs[0].second, Target(c["target"]),
-                          {.reduction = ReductionFromName(c["reduction"]), .label_smoothing = c["label_smoothing"]});
+                          {.reduction = ReductionFromName(c["reduction"]), .label_smoothing = c["label_smoothing"],
+                           .ignore_index = c.value("ignore_index", int64_t{-100})});
       } else if (op == "nll_loss") {
         inputs = {{"log_probs", testing::FixtureInput(c["log_probs"], c["log_probs_shape"], dtype, true)}};
-        y = nll_loss(inputs[0].second, Target(c["target"]), ReductionFromName(c["reduction"]));
+        y = nll_loss(inputs[0].second, Target(c["target"]), ReductionFromName(c["reduction"]),
+                     c.value("ignore_index", int64_t{-100}));
       } else {
         ASSERT_EQ(op, "mse_loss");
         inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, true)},
@@ -78,6 +80,21 @@ TEST(Losses, MeanOverAnEmptyBatchIsNaN) {
   EXPECT_TRUE(std::isnan(loss.item()));
 }
 
+TEST(Losses, EveryIgnoredSampleGivesANaNMeanAndNoGradient) {
+  // PyTorch: nan and a zero gradient (0 / 0 in the mean, nothing flowing back to the ignored rows).
+  for (bool double_backward : {false, true}) {
+    Tensor x = from_vector<double>({0.5, -1, 2, 0.3, 0.1, -0.7}, {2, 3}).set_requires_grad(true);
+    const Tensor loss = cross_entropy(x, from_vector<int64_t>({-100, -100}), {.label_smoothing = 0.1});
+    EXPECT_TRUE(std::isnan(loss.item()));
+    const Tensor g = autograd::Grad({loss}, {x}, {}, {.create_graph = double_backward})[0];
+    EXPECT_EQ(g.to_vector<double>(), std::vector<double>(6, 0.0)) << double_backward;
+  }
+  // With reduction none: zeros in the ignored places.
+  const Tensor per_sample = nll_loss(from_vector<double>({-1, -2, -3, -4}, {2, 2}), from_vector<int64_t>({1, -100}),
+                                     Reduction::kNone);
+  EXPECT_EQ(per_sample.to_vector<double>(), (std::vector<double>{2, 0}));
+}
+
 TEST(Losses, DoubleBackwardThroughCrossEntropyAndSoftmax) {
   // d/dx of sum((dL/dx)^2) exists and matches a finite difference in one coordinate.
   const Tensor target = from_vector<int64_t>({2, 0});
@@ -110,12 +127,12 @@ TEST(Losses, Errors) {
       [&] {
         cross_entropy(logits, from_vector<int64_t>({0, 1, 2, 12}));
       },
-      "cross_entropy: expected target values in [0, 10), got 12 at index 3");
+      "cross_entropy: expected target values in [0, 10) or ignore_index (-100), got 12 at index 3");
   ExpectError(
       [&] {
         cross_entropy(logits, from_vector<int64_t>({0, -1, 2, 3}));
       },
-      "cross_entropy: expected target values in [0, 10), got -1 at index 1");
+      "cross_entropy: expected target values in [0, 10) or ignore_index (-100), got -1 at index 1");
   ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = 1.5}); },
               "cross_entropy: expected label_smoothing in [0, 1], got 1.5");
   ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = -0.1}); },
@@ -129,7 +146,7 @@ TEST(Losses, Errors) {
       [&] {
         nll_loss(logits, from_vector<int64_t>({0, 1, 10, 3}));
       },
-      "nll_loss: expected target values in [0, 10), got 10 at index 2");
+      "nll_loss: expected target values in [0, 10) or ignore_index (-100), got 10 at index 2");
   ExpectError(
       [&] {
         nll_loss(zeros({2, 3, 4}), target);
