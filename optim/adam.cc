@@ -1,5 +1,6 @@
 #include "optim/adam.h"
 
+#include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
 #include "core/kernels/optimizer_step.h"
@@ -12,12 +13,24 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions options)
     : Adam("AdamW", std::move(groups), options, true) {}
 
 Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
-    : Optimizer(name, std::move(groups), options.lr, options.weight_decay, options.beta1),
-      options_(options),
-      decoupled_(decoupled) {
-  NG_CHECK(options.beta1 >= 0 && options.beta1 < 1, name, ": expected beta1 in [0, 1), got ", options.beta1);
-  NG_CHECK(options.beta2 >= 0 && options.beta2 < 1, name, ": expected beta2 in [0, 1), got ", options.beta2);
-  NG_CHECK(options.eps >= 0, name, ": expected eps >= 0, got ", options.eps);
+    : Optimizer(name, std::move(groups), options.lr, options.weight_decay, options.beta1), decoupled_(decoupled) {
+  for (Group& g : param_groups()) {
+    g.beta2 = options.beta2;
+    g.eps = options.eps;
+  }
+  CheckGroups();
+}
+
+std::optional<Optimizer::GroupProblem> Adam::CheckGroup(const Group& g) const {
+  if (auto problem = Optimizer::CheckGroup(g)) return problem;
+  if (!(g.momentum >= 0 && g.momentum < 1)) {
+    return GroupProblem{"momentum", absl::StrCat("expected beta1 (the group's momentum) in [0, 1), got ", g.momentum)};
+  }
+  if (!(g.beta2 >= 0 && g.beta2 < 1)) {
+    return GroupProblem{"beta2", absl::StrCat("expected beta2 in [0, 1), got ", g.beta2)};
+  }
+  if (!(g.eps >= 0)) return GroupProblem{"eps", absl::StrCat("expected eps >= 0, got ", g.eps)};
+  return std::nullopt;
 }
 
 void Adam::step() {
@@ -36,7 +49,7 @@ void Adam::step() {
     VisitFloatDType(p.dtype(), name_, [&]<typename T>() {
       kernels::OptimizerStepOn<T>(p.device())
           .adam(p.data_ptr<T>(), grad.data_ptr<T>(), state["exp_avg"].data_ptr<T>(), state["exp_avg_sq"].data_ptr<T>(),
-                p.numel(), group.lr, group.momentum, options_.beta2, options_.eps, group.weight_decay, decoupled_,
+                p.numel(), group.lr, group.momentum, group.beta2, group.eps, group.weight_decay, decoupled_,
                 static_cast<int64_t>(t));
     });
     p.BumpVersion();

@@ -19,7 +19,8 @@ struct AdamOptions {
 // torch.optim.AdamW (p *= 1 - lr * weight_decay before the update). At step t:
 // m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
 // p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
-// A one-cycle schedule cycles beta1 through the group's momentum.
+// Every group holds the options: beta1 as Group::momentum (which a one-cycle schedule cycles), beta2 and
+// eps; state_dict saves them.
 // Throws normgrad::Error for lr, eps or weight_decay < 0 and betas outside [0, 1).
 class Adam : public Optimizer {
  public:
@@ -33,7 +34,8 @@ class Adam : public Optimizer {
 
  private:
   std::vector<std::string> StateSlots() const override { return {kStepSlot, "exp_avg", "exp_avg_sq"}; }
-  AdamOptions options_;
+  std::vector<GroupField> OptionFields() const override { return {{"beta2", &Group::beta2}, {"eps", &Group::eps}}; }
+  std::optional<GroupProblem> CheckGroup(const Group& group) const override;
   bool decoupled_;
 };
 

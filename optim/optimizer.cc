@@ -48,15 +48,40 @@ void Optimizer::zero_grad() {
   }
 }
 
+std::vector<GroupField> Optimizer::GroupFields() const {
+  std::vector<GroupField> fields = {{"lr", &Group::lr},
+                                    {"initial_lr", &Group::initial_lr},
+                                    {"weight_decay", &Group::weight_decay},
+                                    {"momentum", &Group::momentum}};
+  for (const GroupField& f : OptionFields()) fields.push_back(f);
+  return fields;
+}
+
+std::optional<Optimizer::GroupProblem> Optimizer::CheckGroup(const Group& group) const {
+  for (const auto& [field, value] : {std::pair<const char*, double>{"lr", group.lr},
+                                     {"initial_lr", group.initial_lr},
+                                     {"weight_decay", group.weight_decay}}) {
+    if (!(value >= 0)) return GroupProblem{field, absl::StrCat("expected ", field, " >= 0, got ", value)};
+  }
+  return std::nullopt;
+}
+
+void Optimizer::CheckGroups() const {
+  for (const Group& g : groups_) {
+    const std::optional<GroupProblem> problem = CheckGroup(g);
+    NG_CHECK(!problem, name_, ": ", problem->message);
+  }
+}
+
 StateDict Optimizer::state_dict() const {
   StateDict out;
-  auto scalar = [](double v) { return full({}, v, {.dtype = kFloat64}); };
+  const std::vector<GroupField> fields = GroupFields();
   for (size_t g = 0; g < groups_.size(); ++g) {
-    const std::string prefix = absl::StrCat("param_groups.", g, ".");
-    out[prefix + "lr"] = scalar(groups_[g].lr);
-    out[prefix + "initial_lr"] = scalar(groups_[g].initial_lr);
-    out[prefix + "weight_decay"] = scalar(groups_[g].weight_decay);
-    out[prefix + "momentum"] = scalar(groups_[g].momentum);
+    for (const GroupField& f : fields) {
+      out[absl::StrCat("param_groups.", g, ".", f.name)] =
+          f.flag ? full({}, groups_[g].*f.flag ? 1 : 0, {.dtype = kInt64})
+                 : full({}, groups_[g].*f.number, {.dtype = kFloat64});
+    }
   }
   for (size_t k = 0; k < state_.size(); ++k) {
     for (const auto& [slot, t] : state_[k]) {
@@ -80,10 +105,13 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
   auto bad = [&](const std::string& key, const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat(name_, " load_state_dict: ", key, ": ", why));
   };
-  std::vector<double> group_values(groups_.size() * 4);
-  std::vector<bool> group_seen(groups_.size() * 4, false);
+  auto group_key = [](size_t g, const char* field) { return absl::StrCat("param_groups.", g, ".", field); };
+  const std::vector<GroupField> fields = GroupFields();
+  constexpr size_t kCommonFields = 4;  // lr, initial_lr, weight_decay, momentum: in every checkpoint
+  // The groups as they will be (the loaded values over the current ones), and which fields the state has.
+  std::vector<Group> new_groups = groups_;
+  std::vector<std::vector<bool>> seen(groups_.size(), std::vector<bool>(fields.size(), false));
   std::vector<std::map<std::string, Tensor>> new_state(state_.size());
-  static constexpr const char* kGroupFields[] = {"lr", "initial_lr", "weight_decay", "momentum"};
   for (const auto& [key, t] : state) {
     const std::vector<std::string> parts = absl::StrSplit(key, absl::MaxSplits('.', 2));
     size_t index = 0;
@@ -92,14 +120,25 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
       if (index >= groups_.size()) {
         return bad(key, absl::StrCat("expected ", groups_.size(), " parameter groups, got more"));
       }
-      int field = -1;
-      for (int f = 0; f < 4; ++f) {
-        if (parts[2] == kGroupFields[f]) field = f;
+      const auto field = std::find_if(fields.begin(), fields.end(),
+                                      [&](const GroupField& f) { return parts[2] == f.name; });
+      if (field == fields.end()) return bad(key, "unexpected key");
+      Group& group = new_groups[index];
+      if (field->flag) {
+        if (t.numel() != 1 || t.dtype() != kInt64 || (t.item<int64_t>() != 0 && t.item<int64_t>() != 1)) {
+          return bad(key, absl::StrCat("expected an int64 scalar 0 or 1, got ", DTypeName(t.dtype()), " of shape ",
+                                       ShapeToString(t.shape()),
+                                       t.numel() == 1 ? absl::StrCat(" = ", t.item<double>()) : ""));
+        }
+        group.*field->flag = t.item<int64_t>() == 1;
+      } else {
+        if (t.numel() != 1 || !IsFloating(t.dtype())) {
+          return bad(key, absl::StrCat("expected a floating-point scalar, got ", DTypeName(t.dtype()), " of shape ",
+                                       ShapeToString(t.shape())));
+        }
+        group.*field->number = t.item<double>();
       }
-      if (field < 0) return bad(key, "unexpected key");
-      if (t.numel() != 1 || !IsFloating(t.dtype())) return bad(key, "expected a floating-point scalar");
-      group_values[index * 4 + field] = t.item<double>();
-      group_seen[index * 4 + field] = true;
+      seen[index][field - fields.begin()] = true;
     } else if (parts[0] == "state") {
       if (index >= params.size()) {
         return bad(key, absl::StrCat("expected state for ", params.size(), " parameters, got an index beyond"));
@@ -121,17 +160,25 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
       return bad(key, "unexpected key");
     }
   }
-  for (size_t i = 0; i < group_seen.size(); ++i) {
-    if (!group_seen[i]) {
-      return bad(absl::StrCat("param_groups.", i / 4, ".", kGroupFields[i % 4]), "missing");
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    for (size_t f = 0; f < kCommonFields; ++f) {
+      if (!seen[g][f]) return bad(group_key(g, fields[f].name), "missing");
+    }
+    // The optimizer's own fields: all of them, or none (a checkpoint from before they were saved).
+    const auto begin = seen[g].begin() + kCommonFields;
+    if (std::find(begin, seen[g].end(), true) != seen[g].end()) {
+      const auto absent = std::find(begin, seen[g].end(), false);
+      if (absent != seen[g].end()) {
+        return bad(group_key(g, fields[absent - seen[g].begin()].name),
+                   "missing (the group has other fields of this optimizer: expected all of them, or none in a "
+                   "checkpoint written before they were saved)");
+      }
+    }
+    if (const std::optional<GroupProblem> problem = CheckGroup(new_groups[g])) {
+      return bad(group_key(g, problem->field.c_str()), problem->message);
     }
   }
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    groups_[g].lr = group_values[g * 4];
-    groups_[g].initial_lr = group_values[g * 4 + 1];
-    groups_[g].weight_decay = group_values[g * 4 + 2];
-    groups_[g].momentum = group_values[g * 4 + 3];
-  }
+  groups_ = std::move(new_groups);
   state_ = std::move(new_state);
   return absl::OkStatus();
 }

@@ -19,13 +19,27 @@ struct ParamGroup {
   std::optional<double> weight_decay;
 };
 
-// A parameter group with every hyperparameter resolved. Schedules change lr (and momentum) here.
+// A parameter group with every hyperparameter resolved: PyTorch's param_groups entry. Schedules change lr
+// (and momentum) here, and so may a user between steps; every optimizer reads its hyperparameters from here
+// at each step. The fields below the first four belong to one kind of optimizer; the others leave them at 0.
 struct Group {
   std::vector<Tensor> params;
   double lr = 0;
   double initial_lr = 0;  // the lr the group started with: schedules scale from it
   double weight_decay = 0;
   double momentum = 0;    // SGD's momentum, Adam's beta1: what one-cycle schedules cycle
+  double dampening = 0;   // SGD
+  bool nesterov = false;  // SGD
+  double beta2 = 0;       // Adam, AdamW
+  double eps = 0;         // Adam, AdamW
+};
+
+// One hyperparameter of a Group as state_dict() saves it, under "param_groups.<g>.<name>": a number as a
+// float64 scalar, a flag as an int64 scalar 0 or 1. Exactly one of `number` and `flag` is set.
+struct GroupField {
+  const char* name;
+  double Group::*number = nullptr;
+  bool Group::*flag = nullptr;
 };
 
 // The base of every optimizer: parameter groups, zero_grad(), and the saved state.
@@ -42,12 +56,26 @@ class Optimizer {
   std::vector<Group>& param_groups() { return groups_; }
   const std::vector<Group>& param_groups() const { return groups_; }
 
-  // "param_groups.<g>.<lr|initial_lr|weight_decay|momentum>" and "state.<k>.<slot>" for the k-th parameter
-  // in group order.
+  // Every hyperparameter of every group and every parameter's state, as PyTorch's state_dict holds them:
+  //   param_groups.<g>.<field>  the fields of GroupFields(): lr, initial_lr, weight_decay, momentum for
+  //                             every optimizer, then SGD's dampening and nesterov, or Adam's and AdamW's
+  //                             beta2 and eps (momentum is their beta1);
+  //   state.<k>.<slot>          StateSlots() of the k-th parameter in group order, once it has any.
   StateDict state_dict() const;
-  // Restores a state_dict() of an optimizer of the same kind over parameters of the same shapes. Checks
-  // everything first: on any mismatch it returns InvalidArgument naming the key and changes nothing.
+  // Restores a state_dict() of an optimizer of the same kind over parameters of the same shapes: the
+  // per-parameter state, and every group's hyperparameters, which replace the ones the optimizer was built
+  // with (as PyTorch's load_state_dict does). The loaded hyperparameters must pass the constructor's checks
+  // (lr >= 0, momentum in [0, 1), Nesterov only with momentum > 0 and dampening 0, ...).
+  // Checkpoints written before the optimizer-specific fields were saved have only lr, initial_lr,
+  // weight_decay and momentum: a group without any of its optimizer's own fields keeps the values it was
+  // built with; a group with some of them must have all. Checks everything first: on any unexpected,
+  // missing or invalid key it returns InvalidArgument naming the key, what was expected and what came,
+  // and changes nothing.
   [[nodiscard]] absl::Status load_state_dict(const StateDict& state);
+
+  // The hyperparameters state_dict() saves for each group: the four every optimizer has, then
+  // OptionFields().
+  std::vector<GroupField> GroupFields() const;
 
  protected:
   // Throws normgrad::Error for empty groups, parameters that are not floating leaves, a parameter in two
@@ -56,6 +84,21 @@ class Optimizer {
 
   // The names of the per-parameter state this optimizer keeps ("momentum_buffer", ...).
   virtual std::vector<std::string> StateSlots() const = 0;
+  // The group fields of this kind of optimizer beyond lr, initial_lr, weight_decay and momentum (SGD:
+  // dampening, nesterov).
+  virtual std::vector<GroupField> OptionFields() const = 0;
+
+  // What is wrong with one group's hyperparameters: the field at fault and "expected ..., got ...".
+  struct GroupProblem {
+    std::string field;
+    std::string message;
+  };
+  // The rules a group's hyperparameters follow, shared by the constructors and load_state_dict. The base
+  // checks lr, initial_lr and weight_decay >= 0; an override adds its optimizer's rules and calls it.
+  virtual std::optional<GroupProblem> CheckGroup(const Group& group) const;
+  // For subclasses' constructors, once they have filled in their fields of every group: throws
+  // normgrad::Error "<name>: <message>" for the first group with a problem.
+  void CheckGroups() const;
   // Calls fn(group, param, state) for every parameter that has a gradient, with the parameter's
   // per-element state moved to its device first (the model may have moved since the last step).
   template <typename Fn>

@@ -1,5 +1,6 @@
 #include "optim/sgd.h"
 
+#include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
 #include "core/kernels/optimizer_step.h"
@@ -7,14 +8,27 @@
 namespace normgrad::optim {
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
-    : Optimizer("SGD", std::move(groups), options.lr, options.weight_decay, options.momentum), options_(options) {
-  NG_CHECK(options.momentum >= 0 && options.momentum < 1, "SGD: expected momentum in [0, 1), got ",
-           options.momentum);
-  NG_CHECK(options.dampening >= 0 && options.dampening <= 1, "SGD: expected dampening in [0, 1], got ",
-           options.dampening);
-  NG_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
-           "SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got momentum ", options.momentum,
-           " and dampening ", options.dampening);
+    : Optimizer("SGD", std::move(groups), options.lr, options.weight_decay, options.momentum) {
+  for (Group& g : param_groups()) {
+    g.dampening = options.dampening;
+    g.nesterov = options.nesterov;
+  }
+  CheckGroups();
+}
+
+std::optional<Optimizer::GroupProblem> SGD::CheckGroup(const Group& g) const {
+  if (auto problem = Optimizer::CheckGroup(g)) return problem;
+  if (!(g.momentum >= 0 && g.momentum < 1)) {
+    return GroupProblem{"momentum", absl::StrCat("expected momentum in [0, 1), got ", g.momentum)};
+  }
+  if (!(g.dampening >= 0 && g.dampening <= 1)) {
+    return GroupProblem{"dampening", absl::StrCat("expected dampening in [0, 1], got ", g.dampening)};
+  }
+  if (g.nesterov && !(g.momentum > 0 && g.dampening == 0)) {
+    return GroupProblem{"nesterov", absl::StrCat("Nesterov momentum requires momentum > 0 and dampening = 0, got "
+                                                 "momentum ", g.momentum, " and dampening ", g.dampening)};
+  }
+  return std::nullopt;
 }
 
 void SGD::step() {
@@ -29,7 +43,7 @@ void SGD::step() {
     VisitFloatDType(p.dtype(), "SGD", [&]<typename T>() {
       kernels::OptimizerStepOn<T>(p.device())
           .sgd(p.data_ptr<T>(), grad.data_ptr<T>(), use_momentum ? buf.data_ptr<T>() : nullptr, p.numel(), group.lr,
-               group.momentum, options_.dampening, group.weight_decay, options_.nesterov, first);
+               group.momentum, group.dampening, group.weight_decay, group.nesterov, first);
     });
     p.BumpVersion();
   });

@@ -17,6 +17,7 @@ struct SGDOptions {
 
 // torch.optim.SGD: d = g + weight_decay * p; with momentum, buf = momentum * buf + (1 - dampening) * d
 // (buf = d on the first step) and d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
+// Every group holds the options (Group::momentum, dampening, nesterov), which state_dict saves.
 // Throws normgrad::Error for lr or weight_decay < 0, momentum outside [0, 1), dampening outside [0, 1],
 // and Nesterov without momentum or with dampening.
 class SGD : public Optimizer {
@@ -28,7 +29,10 @@ class SGD : public Optimizer {
 
  private:
   std::vector<std::string> StateSlots() const override { return {"momentum_buffer"}; }
-  SGDOptions options_;
+  std::vector<GroupField> OptionFields() const override {
+    return {{"dampening", &Group::dampening}, {"nesterov", nullptr, &Group::nesterov}};
+  }
+  std::optional<GroupProblem> CheckGroup(const Group& group) const override;
 };
 
 }  // namespace normgrad::optim

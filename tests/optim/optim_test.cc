@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "autograd/grad_mode.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_scheduler.h"
@@ -175,6 +176,169 @@ TEST(State, MismatchedStateIsRejectedAndChangesNothing) {
   for (const auto& [key, t] : before) EXPECT_EQ(after.at(key).to_vector<double>(), t.to_vector<double>()) << key;
 }
 
+std::vector<std::string> GroupKeys(const StateDict& state) {
+  std::vector<std::string> keys;
+  for (const auto& [key, t] : state) {
+    if (key.starts_with("param_groups.")) keys.push_back(key);
+  }
+  return keys;
+}
+
+TEST(State, SavesEveryHyperparameterOfEveryGroup) {
+  std::vector<Tensor> ps = InitialParams();
+  SGD sgd(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}, .lr = 0.05}},
+          {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  const StateDict s = sgd.state_dict();
+  EXPECT_EQ(GroupKeys(s), (std::vector<std::string>{
+                              "param_groups.0.dampening", "param_groups.0.initial_lr", "param_groups.0.lr",
+                              "param_groups.0.momentum", "param_groups.0.nesterov", "param_groups.0.weight_decay",
+                              "param_groups.1.dampening", "param_groups.1.initial_lr", "param_groups.1.lr",
+                              "param_groups.1.momentum", "param_groups.1.nesterov", "param_groups.1.weight_decay"}));
+  EXPECT_EQ(s.at("param_groups.1.nesterov").dtype(), kInt64);
+  EXPECT_EQ(s.at("param_groups.1.nesterov").item<int64_t>(), 1);
+  EXPECT_EQ(s.at("param_groups.1.lr").item<double>(), 0.05);
+
+  AdamW adamw(ps, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.95, .eps = 1e-6});
+  const StateDict a = adamw.state_dict();
+  EXPECT_EQ(GroupKeys(a), (std::vector<std::string>{"param_groups.0.beta2", "param_groups.0.eps",
+                                                    "param_groups.0.initial_lr", "param_groups.0.lr",
+                                                    "param_groups.0.momentum", "param_groups.0.weight_decay"}));
+  EXPECT_EQ(a.at("param_groups.0.momentum").item<double>(), 0.8);  // beta1
+  EXPECT_EQ(a.at("param_groups.0.beta2").item<double>(), 0.95);
+  EXPECT_EQ(a.at("param_groups.0.eps").item<double>(), 1e-6);
+}
+
+// As PyTorch's load_state_dict: the saved hyperparameters replace the ones the optimizer was built with,
+// and the resumed updates are the saved optimizer's, bit for bit.
+TEST(State, LoadingReplacesTheConstructorsHyperparameters) {
+  const std::vector<std::pair<json, json>> cases = {
+      {{{"kind", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}},
+       {{"kind", "sgd"}, {"lr", 0.3}, {"momentum", 0.5}, {"dampening", 0.3}}},
+      {{{"kind", "adam"}, {"lr", 0.01}, {"beta1", 0.8}, {"beta2", 0.95}},
+       {{"kind", "adam"}, {"lr", 0.02}}},
+  };
+  for (const auto& [saved_config, other_config] : cases) {
+    SCOPED_TRACE(saved_config.dump());
+    std::vector<Tensor> saved_params = InitialParams(), loaded_params = InitialParams();
+    auto saved = MakeOptimizer(saved_config, saved_params);
+    auto loaded = MakeOptimizer(other_config, loaded_params);
+    SetGradients(saved_params, 0);
+    saved->step();
+    NoGrad([&] {
+      for (size_t i = 0; i < saved_params.size(); ++i) loaded_params[i].copy_(saved_params[i]);
+    });
+    ASSERT_TRUE(loaded->load_state_dict(saved->state_dict()).ok());
+    const Group& want = saved->param_groups()[0];
+    const Group& got = loaded->param_groups()[0];
+    EXPECT_EQ(got.lr, want.lr);
+    EXPECT_EQ(got.momentum, want.momentum);
+    EXPECT_EQ(got.dampening, want.dampening);
+    EXPECT_EQ(got.nesterov, want.nesterov);
+    EXPECT_EQ(got.beta2, want.beta2);
+    EXPECT_EQ(got.eps, want.eps);
+    for (int t = 1; t < 4; ++t) {
+      SetGradients(saved_params, t);
+      SetGradients(loaded_params, t);
+      saved->step();
+      loaded->step();
+    }
+    for (size_t i = 0; i < saved_params.size(); ++i) {
+      EXPECT_EQ(loaded_params[i].to_vector<double>(), saved_params[i].to_vector<double>()) << "parameter " << i;
+    }
+  }
+}
+
+// Checkpoints written before the optimizer-specific fields were saved (examples/cifar10's among them) still
+// load; those fields keep the values the optimizer was built with.
+TEST(State, OldStateDictsWithoutOptimizerFieldsKeepTheConstructorsValues) {
+  std::vector<Tensor> ps = InitialParams();
+  SGD source(ps, {.lr = 0.2, .momentum = 0.8});
+  StateDict old = source.state_dict();
+  old.erase("param_groups.0.dampening");
+  old.erase("param_groups.0.nesterov");
+  SGD sgd(ps, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  ASSERT_TRUE(sgd.load_state_dict(old).ok());
+  EXPECT_EQ(sgd.param_groups()[0].lr, 0.2);
+  EXPECT_EQ(sgd.param_groups()[0].momentum, 0.8);
+  EXPECT_TRUE(sgd.param_groups()[0].nesterov);
+
+  Adam adam_source(ps, {.lr = 0.01, .beta1 = 0.85});
+  StateDict old_adam = adam_source.state_dict();
+  old_adam.erase("param_groups.0.beta2");
+  old_adam.erase("param_groups.0.eps");
+  Adam adam(ps, {.lr = 0.02, .beta2 = 0.99, .eps = 1e-7});
+  ASSERT_TRUE(adam.load_state_dict(old_adam).ok());
+  EXPECT_EQ(adam.param_groups()[0].momentum, 0.85);
+  EXPECT_EQ(adam.param_groups()[0].beta2, 0.99);
+  EXPECT_EQ(adam.param_groups()[0].eps, 1e-7);
+}
+
+TEST(State, InvalidHyperparametersAreRejectedAndChangeNothing) {
+  std::vector<Tensor> params = InitialParams();
+  SGD opt(params, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1});
+  SetGradients(params, 0);
+  opt.step();
+  const StateDict before = opt.state_dict();
+  auto error = [&](const StateDict& state) { return std::string(opt.load_state_dict(state).message()); };
+  auto with = [&](std::initializer_list<std::pair<const std::string, Tensor>> changes) {
+    StateDict s = before;
+    for (const auto& [key, t] : changes) s[key] = t;
+    return s;
+  };
+  auto number = [](double v) { return full({}, v, {.dtype = kFloat64}); };
+  auto flag = [](int64_t v) { return full({}, static_cast<double>(v), {.dtype = kInt64}); };
+
+  EXPECT_EQ(error(with({{"param_groups.0.nesterov", flag(1)}})),
+            "SGD load_state_dict: param_groups.0.nesterov: Nesterov momentum requires momentum > 0 and "
+            "dampening = 0, got momentum 0.9 and dampening 0.1");
+  EXPECT_EQ(error(with({{"param_groups.0.momentum", number(1.5)}})),
+            "SGD load_state_dict: param_groups.0.momentum: expected momentum in [0, 1), got 1.5");
+  EXPECT_EQ(error(with({{"param_groups.0.dampening", number(-0.5)}})),
+            "SGD load_state_dict: param_groups.0.dampening: expected dampening in [0, 1], got -0.5");
+  EXPECT_EQ(error(with({{"param_groups.0.lr", number(-1)}})),
+            "SGD load_state_dict: param_groups.0.lr: expected lr >= 0, got -1");
+  EXPECT_EQ(error(with({{"param_groups.0.nesterov", flag(2)}})),
+            "SGD load_state_dict: param_groups.0.nesterov: expected an int64 scalar 0 or 1, got int64 of shape [] = 2");
+  EXPECT_EQ(error(with({{"param_groups.0.nesterov", number(1)}})),
+            "SGD load_state_dict: param_groups.0.nesterov: expected an int64 scalar 0 or 1, got float64 of shape [] "
+            "= 1");
+  EXPECT_EQ(error(with({{"param_groups.0.dampening", zeros({2}, {.dtype = kFloat64})}})),
+            "SGD load_state_dict: param_groups.0.dampening: expected a floating-point scalar, got float64 of shape [2]");
+  EXPECT_EQ(error(with({{"param_groups.0.beta2", number(0.9)}})),
+            "SGD load_state_dict: param_groups.0.beta2: unexpected key");
+  StateDict partial = before;
+  partial.erase("param_groups.0.nesterov");
+  EXPECT_THAT(error(partial), HasSubstr("param_groups.0.nesterov: missing (the group has other fields"));
+  // An old state dict whose momentum cannot go with the Nesterov momentum this optimizer was built with.
+  SGD nesterov(params, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  StateDict old = with({{"param_groups.0.momentum", number(0)}});
+  old.erase("param_groups.0.dampening");
+  old.erase("param_groups.0.nesterov");
+  EXPECT_EQ(std::string(nesterov.load_state_dict(old).message()),
+            "SGD load_state_dict: param_groups.0.nesterov: Nesterov momentum requires momentum > 0 and "
+            "dampening = 0, got momentum 0 and dampening 0");
+  EXPECT_EQ(nesterov.param_groups()[0].momentum, 0.9);
+
+  const StateDict after = opt.state_dict();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [key, t] : before) EXPECT_EQ(after.at(key).to_vector<double>(), t.to_vector<double>()) << key;
+
+  Adam adam(params, {.lr = 0.01});
+  const StateDict adam_before = adam.state_dict();
+  StateDict bad_beta2 = adam_before, bad_eps = adam_before, bad_beta1 = adam_before;
+  bad_beta2["param_groups.0.beta2"] = number(1);
+  bad_eps["param_groups.0.eps"] = number(-1e-8);
+  bad_beta1["param_groups.0.momentum"] = number(-0.1);
+  EXPECT_EQ(std::string(adam.load_state_dict(bad_beta2).message()),
+            "Adam load_state_dict: param_groups.0.beta2: expected beta2 in [0, 1), got 1");
+  EXPECT_EQ(std::string(adam.load_state_dict(bad_eps).message()),
+            "Adam load_state_dict: param_groups.0.eps: expected eps >= 0, got -1e-08");
+  EXPECT_EQ(std::string(adam.load_state_dict(bad_beta1).message()),
+            "Adam load_state_dict: param_groups.0.momentum: expected beta1 (the group's momentum) in [0, 1), got -0.1");
+  EXPECT_EQ(adam.param_groups()[0].beta2, 0.999);
+  EXPECT_EQ(adam.param_groups()[0].eps, 1e-8);
+}
+
 TEST(State, AdamStepCountsMustBeFloat64Scalars) {
   std::vector<Tensor> params = InitialParams();
   Adam opt(params, {.lr = 0.01});
@@ -202,7 +366,10 @@ TEST(Errors, BadHyperparameters) {
   EXPECT_THAT(message([&] { SGD(ps, {.weight_decay = -1e-4}); }), HasSubstr("expected weight_decay >= 0"));
   EXPECT_THAT(message([&] { SGD(ps, {.momentum = 1.0}); }), HasSubstr("expected momentum in [0, 1), got 1"));
   EXPECT_THAT(message([&] { SGD(ps, {.nesterov = true}); }), HasSubstr("Nesterov momentum requires momentum > 0"));
+  EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9, .dampening = 2}); }),
+              HasSubstr("SGD: expected dampening in [0, 1], got 2"));
   EXPECT_THAT(message([&] { Adam(ps, {.beta2 = 1.0}); }), HasSubstr("Adam: expected beta2 in [0, 1)"));
+  EXPECT_THAT(message([&] { AdamW(ps, {.eps = -1}); }), HasSubstr("AdamW: expected eps >= 0, got -1"));
   EXPECT_THAT(message([&] { SGD(std::vector<Tensor>{}, {}); }), HasSubstr("expected at least one parameter"));
   EXPECT_THAT(message([&] { SGD({ps[0], ps[0]}, {}); }), HasSubstr("appears in more than one group"));
   EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 1}); }), HasSubstr("total_steps > 1"));
