@@ -160,8 +160,13 @@ SchedulePtr Warmup(int64_t warmup_steps, SchedulePtr after, double start_factor)
 }
 
 LRScheduler::LRScheduler(Optimizer& optimizer, SchedulePtr schedule)
-    : optimizer_(optimizer), schedule_(std::move(schedule)) {
+    : optimizer_(optimizer), schedule_(std::move(schedule)), token_(std::make_shared<int>(0)) {
   NG_CHECK(schedule_ != nullptr, "LRScheduler: expected a schedule, got null");
+  // Schedules set lr rather than scale it (see the header): a second one would silently undo the first.
+  NG_CHECK(optimizer_.scheduler_.expired(), "LRScheduler: this ", optimizer_.name_,
+           " optimizer already has an LRScheduler, and a second would overwrite its learning rates at every step; "
+           "combine the schedules into one (Sequential, Warmup) and give that to a single LRScheduler");
+  optimizer_.scheduler_ = token_;
   Apply();
 }
 

@@ -53,9 +53,23 @@ SchedulePtr Warmup(int64_t warmup_steps, SchedulePtr after, double start_factor 
 
 // Applies a schedule to an optimizer: sets every group's lr (and momentum) for step 0 on construction,
 // and for the next step on each step() (call it once per epoch or per batch, as the schedule is meant).
+//
+// The schedule owns the groups' lr: each step() sets lr = Lr(t, initial_lr), whatever lr was before. This
+// differs from PyTorch, whose schedulers are chainable (each multiplies the lr it finds), so that:
+// - an lr set by hand (group.lr = ...) holds only until the next step(); to move the schedule, set
+//   group.initial_lr, the lr it scales from;
+// - two schedules do not stack: combine them into one with Sequential, Warmup (or a Schedule of your own
+//   whose Lr multiplies two others) and give that to one LRScheduler. Constructing a second LRScheduler
+//   on an optimizer that has a live one throws normgrad::Error saying so; once the first is destroyed,
+//   another may take its place.
+// The optimizer must outlive the scheduler. A scheduler cannot be copied or moved (hold it in a
+// std::unique_ptr to pass it around).
 class LRScheduler {
  public:
+  // Throws normgrad::Error for a null schedule and for an optimizer that already has a live LRScheduler.
   LRScheduler(Optimizer& optimizer, SchedulePtr schedule);
+  LRScheduler(const LRScheduler&) = delete;
+  LRScheduler& operator=(const LRScheduler&) = delete;
 
   void step();
   int64_t last_step() const { return t_; }
@@ -70,6 +84,8 @@ class LRScheduler {
   Optimizer& optimizer_;
   SchedulePtr schedule_;
   int64_t t_ = 0;
+  // Marks the optimizer as scheduled while this scheduler lives (Optimizer::scheduler_ watches it).
+  std::shared_ptr<const void> token_;
 };
 
 }  // namespace normgrad::optim

@@ -2,6 +2,7 @@
 #define NORMGRAD_OPTIM_OPTIMIZER_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,7 +127,11 @@ class Optimizer {
   const char* name_;
 
  private:
+  friend class LRScheduler;
+
   std::vector<Group> groups_;
+  // The live LRScheduler of this optimizer, if any: it holds the token; the pointer expires with it.
+  std::weak_ptr<const void> scheduler_;
 };
 
 // Parameters of one tensor list as one group.

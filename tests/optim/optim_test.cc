@@ -108,6 +108,34 @@ TEST(Schedules, MatchPyTorch) {
   }
 }
 
+// Schedules set lr (they do not scale the lr they find, as PyTorch's chainable ones do): a second live
+// scheduler on one optimizer is refused, and an lr set by hand lasts until the next step().
+TEST(Schedules, OneLiveSchedulerPerOptimizerThatOwnsTheLr) {
+  Tensor p = zeros({1}, {.requires_grad = true});
+  SGD opt({p}, {.lr = 0.1});
+  {
+    LRScheduler first(opt, StepLR(1, 0.5));
+    first.step();
+    EXPECT_EQ(opt.param_groups()[0].lr, 0.05);
+    try {
+      LRScheduler second(opt, CosineAnnealingLR(10));
+      ADD_FAILURE() << "a second scheduler was accepted";
+    } catch (const Error& e) {
+      EXPECT_THAT(std::string(e.what()), HasSubstr("LRScheduler: this SGD optimizer already has an LRScheduler"));
+      EXPECT_THAT(std::string(e.what()), HasSubstr("combine the schedules into one (Sequential, Warmup)"));
+    }
+    EXPECT_EQ(opt.param_groups()[0].lr, 0.05);  // the refused scheduler applied nothing
+  }
+  LRScheduler replacement(opt, StepLR(1, 0.5));  // the first is gone: allowed, from step 0
+  EXPECT_EQ(opt.param_groups()[0].lr, 0.1);
+  opt.param_groups()[0].lr = 1.0;
+  replacement.step();
+  EXPECT_EQ(opt.param_groups()[0].lr, 0.05);  // 0.1 * 0.5: the hand-set lr is overwritten
+  opt.param_groups()[0].initial_lr = 1.0;
+  replacement.step();
+  EXPECT_EQ(opt.param_groups()[0].lr, 0.25);  // 1.0 * 0.5^2: initial_lr moves the schedule
+}
+
 // Ten steps, save, restore into fresh objects, ten more: the same bits as twenty uninterrupted steps.
 TEST(State, ResumedRunMatchesUninterruptedBitForBit) {
   for (const char* kind : {"sgd", "adamw"}) {
