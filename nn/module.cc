@@ -1,5 +1,6 @@
 #include "nn/module.h"
 
+#include <type_traits>
 #include <unordered_set>
 
 #include "core/kernels/copy.h"
@@ -62,6 +63,8 @@ Tensor Module::forward(const Tensor&) { Fail("forward: ", type_name_, " has no f
 std::shared_ptr<Module> Module::ShallowCopy() const {
   Fail("clone: ", type_name_, " cannot be cloned: derive it from nn::Cloneable<", type_name_, ">");
 }
+
+Tensor Module::ValueForMissingKey(std::string_view) const { return Tensor(); }
 
 // ---- registration
 
@@ -139,7 +142,11 @@ void Module::ForEachTensor(bool buffers, bool recurse, bool dedupe, Fn&& fn) con
   const auto visit = [&](const auto& self, const Module& m, const std::string& prefix) -> void {
     for (const auto& [name, t] : buffers ? m.buffers_ : m.parameters_) {
       if (dedupe && !seen.insert(t.impl()).second) continue;
-      fn(prefix + name, t);
+      if constexpr (std::is_invocable_v<Fn&, const std::string&, const Tensor&, const Module&, const std::string&>) {
+        fn(prefix + name, t, m, name);
+      } else {
+        fn(prefix + name, t);
+      }
     }
     if (!recurse) return;
     for (const auto& [name, c] : m.children_) {
@@ -291,11 +298,18 @@ absl::StatusOr<LoadResult> Module::load_state_dict(const StateDict& state, bool 
   std::unordered_set<std::string> own_keys;
   std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source)
   std::string undefined_key;
-  const auto match = [&](const std::string& key, const Tensor& dst) {
+  const auto match = [&](const std::string& key, const Tensor& dst, const Module& owner, const std::string& name) {
     own_keys.insert(key);
     const auto it = state.find(key);
     if (it == state.end()) {
-      result.missing_keys.push_back(key);
+      const Tensor fill = owner.ValueForMissingKey(name);
+      if (fill.defined()) {
+        NG_CHECK(fill.shape() == dst.shape(), owner.type_name(), ": ValueForMissingKey(\"", name,
+                 "\") returned shape ", ShapeToString(fill.shape()), ", expected ", ShapeToString(dst.shape()));
+        copies.emplace_back(dst, fill);
+      } else {
+        result.missing_keys.push_back(key);
+      }
     } else if (!it->second.defined()) {
       undefined_key = key;
     } else if (it->second.shape() != dst.shape()) {

@@ -125,7 +125,9 @@ class Module : public std::enable_shared_from_this<Module> {
   //   listing them all, and the module is unchanged.
   // - non-strict: copies the keys whose shapes match and returns the missing, unexpected and
   //   shape-mismatched ones in the LoadResult (the mismatched ones are not copied).
-  // An undefined tensor in `state` returns InvalidArgument in both modes.
+  // A key that a module fills when it is absent (ValueForMissingKey: batch and instance norm's
+  // num_batches_tracked, which older PyTorch checkpoints lack) is not missing in either mode: it gets that
+  // value, as in PyTorch. An undefined tensor in `state` returns InvalidArgument in both modes.
   [[nodiscard]] absl::StatusOr<LoadResult> load_state_dict(const StateDict& state, bool strict = true);
 
   // ---- description
@@ -144,6 +146,10 @@ class Module : public std::enable_shared_from_this<Module> {
   // clone() then replaces those. Cloneable<Derived> provides it; the base throws that the module cannot
   // be cloned.
   virtual std::shared_ptr<Module> ShallowCopy() const;
+  // The value load_state_dict gives this module's own parameter or buffer `name` when the state dict lacks
+  // it, for keys that older formats did not have (PyTorch fills them in its _load_from_state_dict); an
+  // undefined Tensor, the base's answer, makes the key missing. It must have the entry's shape.
+  virtual Tensor ValueForMissingKey(std::string_view name) const;
 
  private:
   struct CloneMemo {
@@ -154,8 +160,9 @@ class Module : public std::enable_shared_from_this<Module> {
   void RegisterChild(std::string name, std::shared_ptr<Module> module);
   void CheckNewName(const std::string& name, const char* what) const;
   [[noreturn]] void FailChildType(std::string_view name) const;
-  // Calls fn(name, entry) for each parameter (or buffer) of the tree in listing order; with `dedupe`,
-  // tensors and modules reachable twice are visited once.
+  // Calls fn(name, entry) for each parameter (or buffer) of the tree in listing order, or
+  // fn(name, entry, owner, local_name) when fn takes those too; with `dedupe`, tensors and modules
+  // reachable twice are visited once.
   template <typename Fn>
   void ForEachTensor(bool buffers, bool recurse, bool dedupe, Fn&& fn) const;
   void AppendTree(std::string& out, const std::string& name, int depth) const;

@@ -30,6 +30,12 @@ void RegisterAffineAndStats(Module& m, int64_t channels, bool affine, bool track
   }
 }
 
+// PyTorch's _NormBase._load_from_state_dict: state dicts saved before num_batches_tracked existed load
+// with a count of 0. Every other entry must be there.
+Tensor NormBaseValueForMissingKey(std::string_view name) {
+  return name == "num_batches_tracked" ? zeros({}, {.dtype = kInt64}) : Tensor();
+}
+
 }  // namespace
 
 // ---- BatchNorm
@@ -48,6 +54,8 @@ void BatchNormBase::reset_running_stats() {
   buffer("running_var").fill_(1.0);
   buffer("num_batches_tracked").zero_();
 }
+
+Tensor BatchNormBase::ValueForMissingKey(std::string_view name) const { return NormBaseValueForMissingKey(name); }
 
 void BatchNormBase::set_momentum(std::optional<double> momentum) {
   CheckMomentum(momentum);
@@ -151,6 +159,10 @@ InstanceNormBase::InstanceNormBase(std::string type_name, const InstanceNormOpti
     : Module(std::move(type_name)), options_(options), spatial_dims_(spatial_dims) {
   NG_CHECK(options.num_features >= 1, this->type_name(), ": expected num_features >= 1, got ", options.num_features);
   RegisterAffineAndStats(*this, options.num_features, options.affine, options.track_running_stats);
+}
+
+Tensor InstanceNormBase::ValueForMissingKey(std::string_view name) const {
+  return NormBaseValueForMissingKey(name);
 }
 
 Tensor InstanceNormBase::forward(const Tensor& input) {

@@ -40,6 +40,8 @@ struct BatchNormOptions {
 // Errors (normgrad::Error): an input rank the layer does not take ("BatchNorm2d: expected 4D input, got
 // 3D input of shape [2, 3, 4]"), dim 1 not of size C, and those of functional::batch_norm (one value per
 // channel in training). A failed call leaves every buffer as it was.
+// load_state_dict accepts a state dict without num_batches_tracked (PyTorch's checkpoints from before the
+// buffer existed) and sets the count to 0, as PyTorch does; any other missing key is still missing.
 class BatchNormBase : public Module, public NormalizationLayer {
  public:
   Tensor forward(const Tensor& input) override;
@@ -65,6 +67,7 @@ class BatchNormBase : public Module, public NormalizationLayer {
   // forward, forward_relu with relu, forward_add_relu with a residual too.
   Tensor Normalize(const Tensor& input, bool relu, const Tensor& residual);
   void CheckMomentum(std::optional<double> momentum) const;
+  Tensor ValueForMissingKey(std::string_view name) const override;
 
   BatchNormOptions options_;
   int64_t min_rank_, max_rank_;
@@ -121,8 +124,9 @@ struct InstanceNormOptions {
 // What InstanceNorm1d/2d/3d share. forward(x) takes x batched, [N, C, *spatial], or unbatched, [C, *spatial]
 // (returned unbatched). With track_running_stats, training updates the running statistics (averaged over
 // the batch) and eval normalizes with them; num_batches_tracked is kept for PyTorch's keys and, as in
-// PyTorch, never counted. Errors: another rank; dim C not of size num_features when the layer has
-// per-channel tensors (affine or running statistics).
+// PyTorch, never counted (and, as in batch norm, set to 0 when a loaded state dict lacks it). Errors:
+// another rank; dim C not of size num_features when the layer has per-channel tensors (affine or running
+// statistics).
 class InstanceNormBase : public Module, public NormalizationLayer {
  public:
   Tensor forward(const Tensor& input) override;
@@ -133,6 +137,8 @@ class InstanceNormBase : public Module, public NormalizationLayer {
   InstanceNormBase(std::string type_name, const InstanceNormOptions& options, int64_t spatial_dims);
 
  private:
+  Tensor ValueForMissingKey(std::string_view name) const override;
+
   InstanceNormOptions options_;
   int64_t spatial_dims_;
 };

@@ -352,6 +352,52 @@ TEST(BatchNorm, SetMomentumChecksItsArgument) {
   EXPECT_EQ(bn.options().momentum, 0.3);
 }
 
+// PyTorch fills a missing num_batches_tracked with 0 (state dicts from before the buffer existed); every
+// other key stays required.
+TEST(BatchNorm, LoadsStateDictsWithoutNumBatchesTracked) {
+  Generator gen(3);
+  auto make = [&] {
+    return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+        std::make_shared<Conv2d>(Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = 1}, &gen),
+        std::make_shared<BatchNorm2d>(3)});
+  };
+  auto model = make(), source = make();
+  source->state_dict().at("1.running_mean").fill_(1.5);
+  StateDict old = source->state_dict();
+  old.erase("1.num_batches_tracked");
+  for (bool strict : {true, false}) {
+    SCOPED_TRACE(strict ? "strict" : "non-strict");
+    model->state_dict().at("1.num_batches_tracked").fill_(7);
+    const absl::StatusOr<LoadResult> loaded = model->load_state_dict(old, strict);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_TRUE(loaded->clean());
+    EXPECT_EQ((*model)[1]->buffer("num_batches_tracked").item<int64_t>(), 0);
+    EXPECT_EQ((*model)[1]->buffer("running_mean").to_vector<float>(), std::vector<float>(3, 1.5f));
+  }
+
+  // Another missing key still fails strict loading, naming only that key, and changes nothing.
+  model->state_dict().at("1.num_batches_tracked").fill_(7);
+  StateDict without_var = old;
+  without_var.erase("1.running_var");
+  const absl::StatusOr<LoadResult> failed = model->load_state_dict(without_var);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message(),
+            "load_state_dict: the state dict does not fit Sequential: missing keys: 1.running_var");
+  EXPECT_EQ((*model)[1]->buffer("num_batches_tracked").item<int64_t>(), 7);
+  const absl::StatusOr<LoadResult> partial = model->load_state_dict(without_var, /*strict=*/false);
+  ASSERT_TRUE(partial.ok());
+  EXPECT_EQ(partial->missing_keys, std::vector<std::string>{"1.running_var"});
+  EXPECT_EQ((*model)[1]->buffer("num_batches_tracked").item<int64_t>(), 0);
+
+  // Instance norm with running statistics has the buffer too, and PyTorch fills it the same way.
+  InstanceNorm2d in(InstanceNormOptions{.num_features = 3, .track_running_stats = true});
+  in.buffer("num_batches_tracked").fill_(4);
+  StateDict in_old = in.state_dict();
+  in_old.erase("num_batches_tracked");
+  ASSERT_TRUE(in.load_state_dict(in_old).ok());
+  EXPECT_EQ(in.buffer("num_batches_tracked").item<int64_t>(), 0);
+}
+
 // ---- initialization
 
 TEST(Init, PyTorchDefaults) {
