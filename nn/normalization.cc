@@ -223,8 +223,10 @@ GroupNorm::GroupNorm(const GroupNormOptions& options) : Cloneable("GroupNorm"), 
 }
 
 Tensor GroupNorm::forward(const Tensor& input) {
-  NG_CHECK(input.dim() >= 2 && input.size(1) == options_.num_channels, "GroupNorm: expected input [N, ",
-           options_.num_channels, ", *], got shape ", ShapeToString(input.shape()));
+  // As PyTorch: only the per-channel weight and bias tie the layer to num_channels. Without them, any
+  // channel count that num_groups divides is normalized (functional::group_norm checks that).
+  NG_CHECK(!options_.affine || (input.dim() >= 2 && input.size(1) == options_.num_channels),
+           "GroupNorm: expected input [N, ", options_.num_channels, ", *], got shape ", ShapeToString(input.shape()));
   return F::group_norm(input, options_.num_groups, parameter("weight"), parameter("bias"), options_.eps);
 }
 

@@ -196,7 +196,9 @@ struct GroupNormOptions {
   bool affine = true;  // weight (ones) and bias (zeros) of shape [num_channels]
 };
 
-// forward(x), x of shape [N, C, *] with C = num_channels.
+// forward(x), x of shape [N, C, *] with C = num_channels when affine; without affine, as in PyTorch, any C
+// that num_groups divides. Errors: those of functional::group_norm (C not divisible by num_groups, a single
+// value per group over the batch), and a channel count other than num_channels when affine.
 class GroupNorm : public Cloneable<GroupNorm>, public NormalizationLayer {
  public:
   // Throws unless num_groups >= 1 divides num_channels.

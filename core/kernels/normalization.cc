@@ -419,6 +419,11 @@ NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, co
   const char* op = "group_norm";
   CheckInput(input, 2, op);
   const NormLayout layout = GroupNormLayout(input, num_groups, op);
+  // PyTorch's F.group_norm refuses a single value in total over the batch for each group (N * C / G *
+  // spatial size = 1, its _verify_batch_size): GroupNorm(4, 4) on [1, 4] fails, on [2, 4] runs.
+  NG_CHECK(layout.n * layout.k * layout.s != 1, op, ": expected more than 1 value per group over the batch ",
+           "(N * C / num_groups * spatial size > 1), got input of shape ", ShapeToString(input.shape()),
+           " with num_groups ", num_groups);
   CheckOptional(weight, "weight", {input.size(1)}, input.dtype(), op);
   CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
   CheckEps(eps, op);

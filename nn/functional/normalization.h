@@ -71,6 +71,8 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 
 // input [N, C, *], C divisible by num_groups: each sample normalized over each group of C / num_groups
 // channels and all positions; weight and bias [C]. Records "GroupNormBackward".
+// Errors, besides shapes: N * C / num_groups * spatial size = 1 (a single value per group over the whole
+// batch, which PyTorch refuses too: group_norm on [1, 4] with 4 groups; [2, 4] with 4 groups runs).
 Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
 

@@ -1,6 +1,7 @@
 // The layer modules: every configuration in the PyTorch fixtures (outputs, gradients, buffers after each
 // training and eval step, state dict keys), the train/eval difference, default initialization, option
 // validation, input-rank errors and RecomputeBatchNormStatistics.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/flatten.h"
+#include "nn/functional/normalization.h"
 #include "nn/linear.h"
 #include "nn/normalization.h"
 #include "nn/pooling.h"
@@ -396,6 +398,38 @@ TEST(BatchNorm, LoadsStateDictsWithoutNumBatchesTracked) {
   in_old.erase("num_batches_tracked");
   ASSERT_TRUE(in.load_state_dict(in_old).ok());
   EXPECT_EQ(in.buffer("num_batches_tracked").item<int64_t>(), 0);
+}
+
+// PyTorch (1.13) refuses group norm only when N * C / num_groups * spatial size is 1, and ties the module to
+// num_channels only through its weight and bias.
+TEST(GroupNorm, SingleValuesAndChannelCountsAsInPyTorch) {
+  Generator gen(5);
+  const auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  GroupNorm gn4(GroupNormOptions{.num_groups = 4, .num_channels = 4});
+  EXPECT_EQ(message([&] { gn4(randn({1, 4}, {}, &gen)); }),
+            "group_norm: expected more than 1 value per group over the batch (N * C / num_groups * spatial size > 1), "
+            "got input of shape [1, 4] with num_groups 4");
+  EXPECT_THAT(message([&] { gn4(randn({1, 4, 1}, {}, &gen)); }), ::testing::HasSubstr("got input of shape [1, 4, 1]"));
+  // One value per (sample, group) but two samples: PyTorch runs it, and each value normalizes to 0.
+  const Tensor y = gn4(randn({2, 4}, {}, &gen));
+  for (float v : y.to_vector<float>()) EXPECT_NEAR(v, 0.0f, 1e-3f);
+  EXPECT_EQ(gn4(randn({1, 4, 2}, {}, &gen)).shape(), (Shape{1, 4, 2}));
+
+  // Without affine, any channel count that num_groups divides.
+  GroupNorm plain(GroupNormOptions{.num_groups = 2, .num_channels = 4, .affine = false});
+  const Tensor x6 = randn({2, 6, 3}, {}, &gen);
+  EXPECT_EQ(plain(x6).to_vector<float>(), functional::group_norm(x6, 2).to_vector<float>());
+  EXPECT_EQ(message([&] { plain(randn({2, 3, 3}, {}, &gen)); }),
+            "group_norm: expected num_groups > 0 dividing the 3 channels, got 2");
+  GroupNorm affine(GroupNormOptions{.num_groups = 2, .num_channels = 4});
+  EXPECT_EQ(message([&] { affine(x6); }), "GroupNorm: expected input [N, 4, *], got shape [2, 6, 3]");
 }
 
 // ---- initialization
