@@ -20,12 +20,13 @@ void CheckGradient(const Tensor& g, const Shape& shape, DType dtype, const char*
 }
 
 // Sums gradient contributions, both taken by value so that one nobody else holds can be summed into in
-// place (no new buffer). Without create_graph, a sum that may become a leaf's grad() (`owned`) must own
-// its memory: users and optimizers modify grad() in place, so it cannot alias another branch's gradient
-// or be a broadcast view. A node's input buffer need not: it is only read by the node's backward.
+// place (no new buffer). A sum that may become a leaf's grad() or a result of Grad (`owned`) must own its
+// memory: users, optimizers and later backward passes modify grad() in place, so it cannot alias another
+// branch's gradient, a caller's tensor or a broadcast view; with create_graph the copy is recorded (as
+// PyTorch's AccumulateGrad clones). A node's input buffer need not: it is only read by the node's backward.
 Tensor Accumulate(Tensor sum, Tensor g, bool create_graph, bool owned) {
   if (!sum.defined()) {
-    if (create_graph || !owned || IsExclusive(g)) return g;
+    if (!owned || IsExclusive(g)) return g;
     return clone(g);
   }
   if (!create_graph && sum.shape() == g.shape() && sum.dtype() == g.dtype()) {
@@ -81,13 +82,29 @@ struct Targets {
   std::vector<Tensor> results;
 };
 
+// PyTorch's AccumulateGrad: the first gradient becomes grad() (stolen when nobody else holds it, else
+// copied); later ones are added into that tensor in place, so that a handle taken on grad() after one
+// backward sees the sums of the next ones (x.grad is g in PyTorch), as long as that is safe: without
+// create_graph, and into a grad() that is not part of a graph and can be written whole (same shape, dtype
+// and device, contiguous). Otherwise grad() becomes grad() + g, a new tensor, recorded with create_graph
+// (so that it stays differentiable).
+void AccumulateGrad(const Tensor& leaf, Tensor g, bool create_graph) {
+  const Tensor grad = leaf.grad();
+  if (grad.defined() && !create_graph && !grad.requires_grad() && grad.is_contiguous() &&
+      grad.shape() == g.shape() && grad.dtype() == g.dtype() && grad.device() == g.device()) {
+    kernels::add_(grad, g);
+    grad.BumpVersion();  // a graph that saved this tensor must notice, as after any in-place write
+    return;
+  }
+  leaf.set_grad(Accumulate(grad, std::move(g), create_graph, /*owned=*/true));
+}
+
 void DeliverToLeaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, bool create_graph, Targets& targets) {
   if (auto it = targets.leaves.find(leaf.get()); it != targets.leaves.end()) {
     Tensor& result = targets.results[it->second];
     result = Accumulate(std::move(result), std::move(g), create_graph, /*owned=*/true);
   } else if (targets.accumulate_into_leaves) {
-    Tensor t(leaf);
-    t.set_grad(Accumulate(t.grad(), std::move(g), create_graph, /*owned=*/true));
+    AccumulateGrad(Tensor(leaf), std::move(g), create_graph);
   }
 }
 

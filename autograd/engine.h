@@ -8,7 +8,11 @@
 namespace normgrad::autograd {
 
 // Runs backward from `roots` (each with its upstream gradient; an undefined one means 1 for a
-// one-element root) and accumulates into the grad() of every leaf that requires grad.
+// one-element root) and accumulates into the grad() of every leaf that requires grad, as PyTorch does: a
+// leaf without a gradient gets one of its own (never a tensor the caller or the graph holds); a leaf with
+// one gets the new gradient added into that tensor in place, so handles on grad() see the sum, unless
+// create_graph is set or grad() is itself part of a graph (then grad() becomes a new tensor, grad() + new,
+// recorded with create_graph).
 // The graph is walked without recursion, each node once, after all its gradient contributions arrived.
 // Unless options.retain_graph or options.create_graph, the nodes' saved tensors are freed afterwards and
 // a second backward through them throws. With create_graph, the backward pass is itself recorded.

@@ -200,6 +200,73 @@ TEST(Engine, CreateGraphGivesSecondDerivativeThroughBackward) {
   EXPECT_NEAR(x.grad().item(), 4 * std::exp(1.0), 1e-12);
 }
 
+// PyTorch's AccumulateGrad: without create_graph, later gradients are added into the tensor grad() already
+// is, so a handle taken after the first backward sees the sums (in PyTorch, x.grad is g).
+TEST(Engine, AccumulatesIntoTheExistingGradInPlace) {
+  Tensor x = from_vector<double>({1, 2, 3}).set_requires_grad();
+  sum(mul(x, x)).backward();
+  const Tensor g = x.grad();
+  sum(mul(x, 3.0)).backward();
+  EXPECT_EQ(x.grad().impl(), g.impl());
+  EXPECT_EQ(g.to_vector<double>(), (std::vector<double>{5, 7, 9}));
+  sum(mul(x, x)).backward({}, {.retain_graph = true});
+  EXPECT_EQ(g.to_vector<double>(), (std::vector<double>{7, 11, 15}));
+
+  // A gradient the caller set is added into too, as in PyTorch.
+  Tensor w = from_vector<double>({1, 2}).set_requires_grad();
+  const Tensor mine = from_vector<double>({5, 5});
+  w.set_grad(mine);
+  sum(mul(w, 1.0)).backward();
+  EXPECT_EQ(w.grad().impl(), mine.impl());
+  EXPECT_EQ(mine.to_vector<double>(), (std::vector<double>{6, 6}));
+}
+
+// The first gradient a leaf gets must not be a tensor that someone else holds (here the caller's gradient,
+// which add and the leaf root hand on unchanged): the next backward adds into grad() in place.
+TEST(Engine, FirstGradientIsNeverATensorSomeoneElseHolds) {
+  for (bool create_graph : {false, true}) {
+    SCOPED_TRACE(create_graph ? "create_graph" : "plain");
+    Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+    const Tensor c = from_vector<double>({3, 4});
+    const Tensor v = from_vector<double>({1, 10});
+    add(x, c).backward(v, {.create_graph = create_graph});
+    EXPECT_FALSE(x.grad().storage().is_same(v.storage()));
+    add(x, c).backward(v);
+    EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{2, 20}));
+    EXPECT_EQ(v.to_vector<double>(), (std::vector<double>{1, 10}));
+    EXPECT_EQ(c.to_vector<double>(), (std::vector<double>{3, 4}));
+
+    Tensor leaf = from_vector<double>({1, 2}).set_requires_grad();
+    leaf.backward(v, {.create_graph = create_graph});  // the root is the leaf itself
+    leaf.backward(v);
+    EXPECT_EQ(leaf.grad().to_vector<double>(), (std::vector<double>{2, 20}));
+    EXPECT_EQ(v.to_vector<double>(), (std::vector<double>{1, 10}));
+  }
+}
+
+// With create_graph, grad() + new is a new, recorded tensor (PyTorch's out-of-place path): the old handle
+// keeps its value, and the sum is differentiable.
+TEST(Engine, CreateGraphAccumulatesOutOfPlaceAndStaysDifferentiable) {
+  Tensor x = from_vector<double>({0.5}).set_requires_grad();
+  sum(mul(x, x)).backward({}, {.create_graph = true});  // 2x = 1
+  const Tensor first = x.grad();
+  EXPECT_TRUE(first.requires_grad());
+  sum(mul(mul(x, x), x)).backward({}, {.create_graph = true});  // + 3x^2 = 0.75
+  EXPECT_NE(x.grad().impl(), first.impl());
+  EXPECT_EQ(first.item(), 1.0);
+  Tensor dx = x.grad();
+  EXPECT_EQ(dx.item(), 1.75);
+  x.set_grad(Tensor());
+  dx.backward();  // d/dx (2x + 3x^2) = 2 + 6x
+  EXPECT_EQ(x.grad().item(), 5.0);
+
+  // A plain backward after a recorded one sums correctly (into a new tensor: grad() is part of a graph).
+  Tensor y = from_vector<double>({0.5}).set_requires_grad();
+  sum(mul(y, y)).backward({}, {.create_graph = true});
+  sum(mul(y, 3.0)).backward();
+  EXPECT_EQ(y.grad().item(), 4.0);
+}
+
 // 10,000 ops in a chain: forward, backward and teardown must not recurse per node.
 TEST(Engine, LongChainDoesNotOverflowTheStack) {
   Tensor x = from_vector<double>({1}).set_requires_grad();
