@@ -28,6 +28,16 @@
 namespace normgrad::nn {
 namespace {
 
+// What f throws, or "no error".
+std::string ErrorMessage(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+  return std::string("no error");
+}
+
 using fixtures::ExpectClose;
 using fixtures::TensorFromJson;
 using Json = nlohmann::json;
@@ -205,21 +215,13 @@ TEST(TrainEval, WithoutRunningStatisticsBothModesUseTheBatch) {
 // ---- errors: each leaves the buffers as they were
 
 TEST(BatchNorm, RejectsOtherRanksAndChannelCounts) {
-  const auto message = [](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   BatchNorm1d bn1(3);
   BatchNorm2d bn2(3);
   BatchNorm3d bn3(3);
-  EXPECT_EQ(message([&] { bn1(zeros({2, 3, 4, 4})); }), "BatchNorm1d: expected 2D or 3D input, got 4D input of shape [2, 3, 4, 4]");
-  EXPECT_EQ(message([&] { bn2(zeros({2, 3, 4})); }), "BatchNorm2d: expected 4D input, got 3D input of shape [2, 3, 4]");
-  EXPECT_EQ(message([&] { bn3(zeros({2, 3, 4, 4})); }), "BatchNorm3d: expected 5D input, got 4D input of shape [2, 3, 4, 4]");
-  EXPECT_EQ(message([&] { bn2(zeros({2, 4, 2, 2})); }), "BatchNorm2d: expected 3 channels in dim 1, got input of shape [2, 4, 2, 2]");
+  EXPECT_EQ(ErrorMessage([&] { bn1(zeros({2, 3, 4, 4})); }), "BatchNorm1d: expected 2D or 3D input, got 4D input of shape [2, 3, 4, 4]");
+  EXPECT_EQ(ErrorMessage([&] { bn2(zeros({2, 3, 4})); }), "BatchNorm2d: expected 4D input, got 3D input of shape [2, 3, 4]");
+  EXPECT_EQ(ErrorMessage([&] { bn3(zeros({2, 3, 4, 4})); }), "BatchNorm3d: expected 5D input, got 4D input of shape [2, 3, 4, 4]");
+  EXPECT_EQ(ErrorMessage([&] { bn2(zeros({2, 4, 2, 2})); }), "BatchNorm2d: expected 3 channels in dim 1, got input of shape [2, 4, 2, 2]");
   // One value per channel in training: the functional op refuses, and nothing was counted or updated.
   EXPECT_THROW(bn1(ones({1, 3})), Error);
   EXPECT_EQ(bn1.buffer("num_batches_tracked").item<int64_t>(), 0);
@@ -404,19 +406,11 @@ TEST(BatchNorm, LoadsStateDictsWithoutNumBatchesTracked) {
 // num_channels only through its weight and bias.
 TEST(GroupNorm, SingleValuesAndChannelCountsAsInPyTorch) {
   Generator gen(5);
-  const auto message = [](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
   GroupNorm gn4(GroupNormOptions{.num_groups = 4, .num_channels = 4});
-  EXPECT_EQ(message([&] { gn4(randn({1, 4}, {}, &gen)); }),
+  EXPECT_EQ(ErrorMessage([&] { gn4(randn({1, 4}, {}, &gen)); }),
             "group_norm: expected more than 1 value per group over the batch (N * C / num_groups * spatial size > 1), "
             "got input of shape [1, 4] with num_groups 4");
-  EXPECT_THAT(message([&] { gn4(randn({1, 4, 1}, {}, &gen)); }), ::testing::HasSubstr("got input of shape [1, 4, 1]"));
+  EXPECT_THAT(ErrorMessage([&] { gn4(randn({1, 4, 1}, {}, &gen)); }), ::testing::HasSubstr("got input of shape [1, 4, 1]"));
   // One value per (sample, group) but two samples: PyTorch runs it, and each value normalizes to 0.
   const Tensor y = gn4(randn({2, 4}, {}, &gen));
   for (float v : y.to_vector<float>()) EXPECT_NEAR(v, 0.0f, 1e-3f);
@@ -426,10 +420,10 @@ TEST(GroupNorm, SingleValuesAndChannelCountsAsInPyTorch) {
   GroupNorm plain(GroupNormOptions{.num_groups = 2, .num_channels = 4, .affine = false});
   const Tensor x6 = randn({2, 6, 3}, {}, &gen);
   EXPECT_EQ(plain(x6).to_vector<float>(), functional::group_norm(x6, 2).to_vector<float>());
-  EXPECT_EQ(message([&] { plain(randn({2, 3, 3}, {}, &gen)); }),
+  EXPECT_EQ(ErrorMessage([&] { plain(randn({2, 3, 3}, {}, &gen)); }),
             "group_norm: expected num_groups > 0 dividing the 3 channels, got 2");
   GroupNorm affine(GroupNormOptions{.num_groups = 2, .num_channels = 4});
-  EXPECT_EQ(message([&] { affine(x6); }), "GroupNorm: expected input [N, 4, *], got shape [2, 6, 3]");
+  EXPECT_EQ(ErrorMessage([&] { affine(x6); }), "GroupNorm: expected input [N, 4, *], got shape [2, 6, 3]");
 }
 
 // ---- initialization
