@@ -65,8 +65,10 @@ int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& i
   return counted;
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing, int64_t ignore_index) {
-  CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index);
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing, int64_t ignore_index,
+                     int64_t* counted) {
+  const int64_t n = CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index);
+  if (counted != nullptr) *counted = n;
   CheckSmoothing(label_smoothing);
   Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype(), .device = logits.device()});
   const Tensor x = contiguous(logits), t = contiguous(target);
@@ -100,8 +102,9 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
   return grad;
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index) {
-  CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, int64_t* counted) {
+  const int64_t n = CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
+  if (counted != nullptr) *counted = n;
   Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype(), .device = log_probs.device()});
   const Tensor x = contiguous(log_probs), t = contiguous(target);
   VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {

@@ -28,9 +28,10 @@ int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& i
 
 // Per-sample cross-entropy with label smoothing e, [N]: logsumexp(x_i) - (1 - e) x[i, t_i] - e/C sum_c x[i, c]
 // (the cross-entropy of softmax(x_i) against 1 - e on the target class plus e spread uniformly), 0 where
-// the target is ignore_index.
+// the target is ignore_index. With `counted`, also stores the number of samples not ignored there (from
+// the target check, so that a mean over them needs no second read of the target).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
-                     int64_t ignore_index = kIgnoreIndex);
+                     int64_t ignore_index = kIgnoreIndex, int64_t* counted = nullptr);
 
 // d/dlogits of sum_i g_i loss_i with g_i = scale * grad_loss[i] (grad_loss [N]) or scale * grad_loss
 // (grad_loss a one-element tensor, as after a mean or sum): g_i (softmax(x_i) - q_i), q_i the smoothed
@@ -38,8 +39,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target,
                               double label_smoothing, double scale, int64_t ignore_index = kIgnoreIndex);
 
-// Per-sample negative log-likelihood, [N]: -log_probs[i, target[i]], 0 where the target is ignore_index.
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = kIgnoreIndex);
+// Per-sample negative log-likelihood, [N]: -log_probs[i, target[i]], 0 where the target is ignore_index;
+// `counted` as for cross_entropy.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = kIgnoreIndex,
+                int64_t* counted = nullptr);
 
 // [N, classes] of `dtype`: 1 at (i, target[i]), 0 elsewhere; a row of zeros where the target is
 // ignore_index (when given). Other targets must be in [0, classes).

@@ -88,9 +88,9 @@ Tensor softmax(const Tensor& input, int64_t dim) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
-  const int64_t counted = kernels::CheckClassTarget("cross_entropy", "logits", logits, target, options.ignore_index);
-  Tensor loss = Reduce(kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index),
-                       options.reduction, counted);
+  int64_t counted = 0;
+  Tensor per_sample = kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index, &counted);
+  Tensor loss = Reduce(per_sample, options.reduction, counted);
   return autograd::Record(
       "CrossEntropyBackward", std::move(loss), {logits},
       [x = Save(logits), target, options, counted](const BackwardContext& ctx) -> Grads {
@@ -113,8 +113,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index) {
-  const int64_t counted = kernels::CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
-  Tensor loss = Reduce(kernels::nll_loss(log_probs, target, ignore_index), reduction, counted);
+  int64_t counted = 0;
+  Tensor per_sample = kernels::nll_loss(log_probs, target, ignore_index, &counted);
+  Tensor loss = Reduce(per_sample, reduction, counted);
   const int64_t classes = log_probs.size(1);
   return autograd::Record(
       "NllLossBackward", std::move(loss), {log_probs},
