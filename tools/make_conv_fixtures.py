@@ -26,10 +26,12 @@ def draw(gen, *shape):
     return torch.randn(*shape, generator=gen, dtype=torch.float32)
 
 
-def grads(fn, inputs, dtype, gen_dy):
-    """Runs fn on the inputs converted to dtype; returns (output, {name: d<dy, output>/d input}, dy)."""
-    leaves = {name: t.to(dtype).requires_grad_() if t.dtype.is_floating_point else t
-              for name, t in inputs.items()}
+def grads(fn, inputs, dtype, gen_dy, constants=()):
+    """Runs fn on the inputs converted to dtype; returns (output, {name: d<dy, output>/d input}, dy). The
+    inputs named in `constants` (and integer ones) are converted but not differentiated."""
+    leaves = {name: t.to(dtype) if t.dtype.is_floating_point else t for name, t in inputs.items()}
+    leaves = {name: t.requires_grad_() if t.dtype.is_floating_point and name not in constants else t
+              for name, t in leaves.items()}
     out = fn(**leaves)
     dy = gen_dy(out.shape).to(dtype)
     needs = [name for name, t in leaves.items() if t.requires_grad]
@@ -116,13 +118,13 @@ def loss_fixtures(gen):
     cases = []
     reductions = ["mean", "sum", "none"]
 
-    def add(name, fn, inputs, extra):
+    def add(name, fn, inputs, extra, gen=gen, constants=()):
         dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
         case = {"name": name, **extra, **{f"{k}_shape": list(v.shape) for k, v in inputs.items()},
                 **{k: values(v) if v.dtype.is_floating_point else v.tolist() for k, v in inputs.items()}}
         for dname, dtype in DTYPES.items():
             dy_gen = torch.Generator().manual_seed(dy_seed)
-            out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen), constants)
             case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy),
                            **{f"d{k}": values(v) for k, v in g.items()}}
         cases.append(case)
@@ -166,6 +168,29 @@ def loss_fixtures(gen):
         add(f"nll_loss_{reduction}_ignore-100",
             lambda log_probs, target: F.nll_loss(log_probs, target, reduction=reduction),
             {"log_probs": log_probs, "target": target}, {"op": "nll_loss", "reduction": reduction, "ignore_index": -100})
+    # Class weights, with smoothing and an ignored sample: a mean divides by the targets' total weight.
+    # Drawn from a generator of their own, so that every case above and the accuracy fixture stay as they were.
+    wgen = torch.Generator().manual_seed(7)
+    for reduction in reductions:
+        for smoothing in [0.0, 0.3]:
+            logits = draw(wgen, 6, 5) * 2
+            weight = torch.rand(5, generator=wgen) * 2
+            target = torch.randint(0, 5, (6,), generator=wgen)
+            target[2] = -100
+            add(f"cross_entropy_{reduction}_ls{smoothing}_weighted",
+                lambda logits, target, weight: F.cross_entropy(logits, target, weight=weight, reduction=reduction,
+                                                               label_smoothing=smoothing),
+                {"logits": logits, "target": target, "weight": weight},
+                {"op": "cross_entropy", "reduction": reduction, "label_smoothing": smoothing}, gen=wgen,
+                constants=["weight"])
+        log_probs = F.log_softmax(draw(wgen, 5, 4), 1)
+        weight = torch.rand(4, generator=wgen) * 2
+        target = torch.randint(0, 4, (5,), generator=wgen)
+        target[3] = -100
+        add(f"nll_loss_{reduction}_weighted",
+            lambda log_probs, target, weight: F.nll_loss(log_probs, target, weight=weight, reduction=reduction),
+            {"log_probs": log_probs, "target": target, "weight": weight}, {"op": "nll_loss", "reduction": reduction},
+            gen=wgen, constants=["weight"])
     return cases
 
 

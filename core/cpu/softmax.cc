@@ -36,6 +36,20 @@ LogSumExp ComputeLogSumExp(const T* x, int64_t n, int64_t stride) {
   return {max, std::log(sum)};
 }
 
+// The weight of class c: weight[c], or 1 without per-class weights.
+template <typename T>
+double ClassWeight(const T* weight, int64_t c) {
+  return weight == nullptr ? 1.0 : static_cast<double>(weight[c]);
+}
+
+template <typename T>
+double WeightSum(const T* weight, int64_t classes) {
+  if (weight == nullptr) return static_cast<double>(classes);
+  double sum = 0;
+  for (int64_t c = 0; c < classes; ++c) sum += weight[c];
+  return sum;
+}
+
 }  // namespace
 
 template <typename T>
@@ -84,49 +98,61 @@ void SoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad
   });
 }
 
+
 template <typename T>
 void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                         double smoothing, T* loss) {
+                         const T* weight, double smoothing, T* loss) {
+  const double weight_sum = WeightSum(weight, classes);
   ForEachSoftmax({rows, classes, 1}, [&](int64_t base) {
-    const int64_t i = base / classes;
-    if (target[i] == ignore_index) {
+    const int64_t i = base / classes, t = target[i];
+    if (t == ignore_index) {
       loss[i] = T(0);
       return;
     }
     const T* x = logits + base;
     const LogSumExp l = ComputeLogSumExp(x, classes, 1);
-    double total = 0;
+    const double lse = l.max + l.log_sum;
+    double total = (1 - smoothing) * ClassWeight(weight, t) * (lse - x[t]);
     if (smoothing != 0) {
-      for (int64_t c = 0; c < classes; ++c) total += x[c];
+      double weighted_x = 0;
+      for (int64_t c = 0; c < classes; ++c) weighted_x += ClassWeight(weight, c) * x[c];
+      total += smoothing / classes * (weight_sum * lse - weighted_x);
     }
-    loss[i] = static_cast<T>(l.max + l.log_sum - (1 - smoothing) * x[target[i]] - smoothing / classes * total);
+    loss[i] = static_cast<T>(total);
   });
 }
 
 template <typename T>
 void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                          double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
+                          const T* weight, double smoothing, const T* grad_loss, int64_t grad_stride, double scale,
+                          T* grad_logits) {
+  const double weight_sum = WeightSum(weight, classes), off = smoothing / classes;
   ForEachSoftmax({rows, classes, 1}, [&](int64_t base) {
-    const int64_t i = base / classes;
+    const int64_t i = base / classes, t = target[i];
     T* dx = grad_logits + base;
-    if (target[i] == ignore_index) {
+    if (t == ignore_index) {
       std::fill(dx, dx + classes, T(0));
       return;
     }
     const T* x = logits + base;
     const LogSumExp l = ComputeLogSumExp(x, classes, 1);
-    const double g = scale * grad_loss[i * grad_stride], off = smoothing / classes;
+    const double g = scale * grad_loss[i * grad_stride];
+    // sum_c q_c: 1 without weights.
+    const double q_sum = weight == nullptr ? 1.0 : (1 - smoothing) * weight[t] + off * weight_sum;
     for (int64_t c = 0; c < classes; ++c) {
-      const double q = c == target[i] ? 1 - smoothing + off : off;
-      dx[c] = static_cast<T>(g * (std::exp(x[c] - l.max - l.log_sum) - q));
+      const double q = ClassWeight(weight, c) * (c == t ? 1 - smoothing + off : off);
+      dx[c] = static_cast<T>(g * (std::exp(x[c] - l.max - l.log_sum) * q_sum - q));
     }
   });
 }
 
 template <typename T>
 void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, int64_t ignore_index,
-                    T* loss) {
-  for (int64_t i = 0; i < rows; ++i) loss[i] = target[i] == ignore_index ? T(0) : -log_probs[i * classes + target[i]];
+                    const T* weight, T* loss) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t t = target[i];
+    loss[i] = t == ignore_index ? T(0) : static_cast<T>(-ClassWeight(weight, t) * log_probs[i * classes + t]);
+  }
 }
 
 template <typename T>
@@ -154,10 +180,10 @@ int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* t
   template void LogSoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                                    \
   template void SoftmaxForward<T>(const SoftmaxShape&, const T*, T*);                                                  \
   template void SoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                                       \
-  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, T*);             \
-  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, const T*, int64_t, \
-                                        double, T*);                                                                   \
-  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, T*);                            \
+  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, double, T*);   \
+  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, double,       \
+                                        const T*, int64_t, double, T*);                                              \
+  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, T*);                  \
   template int64_t CountCorrect<T>(int64_t, int64_t, const T*, const int64_t*, int64_t);
 NG_INSTANTIATE_SOFTMAX(float)
 NG_INSTANTIATE_SOFTMAX(double)

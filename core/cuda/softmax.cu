@@ -85,14 +85,28 @@ __global__ void SoftmaxKernel(SoftmaxShape s, const T* in, const T* y, T* out) {
   }
 }
 
-// Forward: loss[i] = logsumexp(x_i) - (1 - e) x[i, t] - e / C sum_c x[i, c].
-// Backward: grad[i, c] = scale * grad_loss[i * grad_stride] * (softmax(x_i)_c - q_c).
-// Both 0 in a row whose target is ignore_index.
+// The weight of class c: weight[c], or 1 without per-class weights.
+template <typename T>
+__device__ __forceinline__ double ClassWeight(const T* weight, int64_t c) {
+  return weight == nullptr ? 1.0 : static_cast<double>(weight[c]);
+}
+
+// Forward: loss[i] = (1 - e) w_t (logsumexp(x_i) - x[i, t]) + e / C sum_c w_c (logsumexp(x_i) - x[i, c]).
+// Backward: grad[i, c] = scale * grad_loss[i * grad_stride] * (softmax(x_i)_c sum_k q_k - q_c).
+// Both 0 in a row whose target is ignore_index (as cpu::CrossEntropyForward / Backward).
 template <typename T, bool kBackward>
 __global__ void CrossEntropyKernel(int64_t rows, int64_t classes, const T* logits, const int64_t* target,
-                                   int64_t ignore_index, double smoothing, const T* grad_loss, int64_t grad_stride,
-                                   double scale, T* out) {
+                                   int64_t ignore_index, const T* weight, double smoothing, const T* grad_loss,
+                                   int64_t grad_stride, double scale, T* out) {
   const WarpLoop w = Warps();
+  // sum_c w_c, in every lane (a warp's lanes sum their classes, then combine).
+  double weight_sum = static_cast<double>(classes);
+  if (weight != nullptr && w.first < rows) {
+    weight_sum = 0;
+    for (int64_t c = w.lane; c < classes; c += 32) weight_sum += weight[c];
+    weight_sum = WarpSum(weight_sum);
+  }
+  const double off = smoothing / classes;
   for (int64_t i = w.first; i < rows; i += w.step) {
     const int64_t t = target[i];
     if (t == ignore_index) {
@@ -106,20 +120,23 @@ __global__ void CrossEntropyKernel(int64_t rows, int64_t classes, const T* logit
     const T* x = logits + i * classes;
     const LogSumExp l = WarpLogSumExp(x, classes, 1, w.lane);
     if constexpr (kBackward) {
-      const double g = scale * static_cast<double>(grad_loss[i * grad_stride]), off = smoothing / classes;
+      const double g = scale * static_cast<double>(grad_loss[i * grad_stride]);
+      const double q_sum = weight == nullptr ? 1.0 : (1 - smoothing) * ClassWeight(weight, t) + off * weight_sum;
       for (int64_t c = w.lane; c < classes; c += 32) {
-        const double q = c == t ? 1 - smoothing + off : off;
-        out[i * classes + c] = static_cast<T>(g * (Exp(static_cast<double>(x[c]) - l.max - l.log_sum) - q));
+        const double q = ClassWeight(weight, c) * (c == t ? 1 - smoothing + off : off);
+        out[i * classes + c] = static_cast<T>(g * (Exp(static_cast<double>(x[c]) - l.max - l.log_sum) * q_sum - q));
       }
     } else {
-      double total = 0;
+      const double lse = l.max + l.log_sum;
+      double weighted_x = 0;
       if (smoothing != 0) {
-        for (int64_t c = w.lane; c < classes; c += 32) total += x[c];
-        total = WarpSum(total);
+        for (int64_t c = w.lane; c < classes; c += 32) weighted_x += ClassWeight(weight, c) * static_cast<double>(x[c]);
+        weighted_x = WarpSum(weighted_x);
       }
       if (w.lane == 0) {
-        out[i] = static_cast<T>(l.max + l.log_sum - (1 - smoothing) * static_cast<double>(x[t]) -
-                                smoothing / classes * total);
+        double total = (1 - smoothing) * ClassWeight(weight, t) * (lse - static_cast<double>(x[t]));
+        if (smoothing != 0) total += off * (weight_sum * lse - weighted_x);
+        out[i] = static_cast<T>(total);
       }
     }
   }
@@ -127,9 +144,11 @@ __global__ void CrossEntropyKernel(int64_t rows, int64_t classes, const T* logit
 
 template <typename T>
 __global__ void NllLossKernel(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target,
-                              int64_t ignore_index, T* loss) {
+                              int64_t ignore_index, const T* weight, T* loss) {
   for (int64_t i = GlobalThreadIndex(); i < rows; i += GridStride()) {
-    loss[i] = target[i] == ignore_index ? T(0) : -log_probs[i * classes + target[i]];
+    const int64_t t = target[i];
+    loss[i] = t == ignore_index ? T(0)
+                                : static_cast<T>(-ClassWeight(weight, t) * static_cast<double>(log_probs[i * classes + t]));
   }
 }
 
@@ -180,25 +199,26 @@ void SoftmaxBackward(const SoftmaxShape& s, const T* grad_y, const T* y, T* grad
 
 template <typename T>
 void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                         double smoothing, T* loss) {
+                         const T* weight, double smoothing, T* loss) {
   if (rows == 0) return;
   Launch<CrossEntropyKernel<T, false>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, ignore_index,
-                                       smoothing, static_cast<const T*>(nullptr), int64_t{0}, 0.0, loss);
+                                       weight, smoothing, static_cast<const T*>(nullptr), int64_t{0}, 0.0, loss);
 }
 
 template <typename T>
 void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                          double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits) {
+                          const T* weight, double smoothing, const T* grad_loss, int64_t grad_stride, double scale,
+                          T* grad_logits) {
   if (rows == 0) return;
   Launch<CrossEntropyKernel<T, true>>(GridSize(rows * 32), kBlockSize, rows, classes, logits, target, ignore_index,
-                                      smoothing, grad_loss, grad_stride, scale, grad_logits);
+                                      weight, smoothing, grad_loss, grad_stride, scale, grad_logits);
 }
 
 template <typename T>
 void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, int64_t ignore_index,
-                    T* loss) {
+                    const T* weight, T* loss) {
   if (rows > 0) {
-    Launch<NllLossKernel<T>>(GridSize(rows), kBlockSize, rows, classes, log_probs, target, ignore_index, loss);
+    Launch<NllLossKernel<T>>(GridSize(rows), kBlockSize, rows, classes, log_probs, target, ignore_index, weight, loss);
   }
 }
 
@@ -220,10 +240,10 @@ int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* t
   template void LogSoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                            \
   template void SoftmaxForward<T>(const SoftmaxShape&, const T*, T*);                                          \
   template void SoftmaxBackward<T>(const SoftmaxShape&, const T*, const T*, T*);                               \
-  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, T*);       \
-  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, double, const T*,    \
-                                        int64_t, double, T*);                                                  \
-  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, T*);                    \
+  template void CrossEntropyForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, double, T*); \
+  template void CrossEntropyBackward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, double,  \
+                                        const T*, int64_t, double, T*);                                         \
+  template void NllLossForward<T>(int64_t, int64_t, const T*, const int64_t*, int64_t, const T*, T*);          \
   template int64_t CountCorrect<T>(int64_t, int64_t, const T*, const int64_t*, int64_t);
 NORMGRAD_INSTANTIATE_SOFTMAX(float)
 NORMGRAD_INSTANTIATE_SOFTMAX(double)

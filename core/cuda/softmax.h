@@ -22,12 +22,14 @@ template <typename T>
 void SoftmaxBackward(const cpu::SoftmaxShape& s, const T* grad_y, const T* y, T* grad_x);
 template <typename T>
 void CrossEntropyForward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                         double smoothing, T* loss);
+                         const T* weight, double smoothing, T* loss);
 template <typename T>
 void CrossEntropyBackward(int64_t rows, int64_t classes, const T* logits, const int64_t* target, int64_t ignore_index,
-                          double smoothing, const T* grad_loss, int64_t grad_stride, double scale, T* grad_logits);
+                          const T* weight, double smoothing, const T* grad_loss, int64_t grad_stride, double scale,
+                          T* grad_logits);
 template <typename T>
 void NllLossForward(int64_t rows, int64_t classes, const T* log_probs, const int64_t* target, int64_t ignore_index,
+                    const T* weight,
                     T* loss);
 template <typename T>
 int64_t CountCorrect(int64_t rows, int64_t classes, const T* x, const int64_t* target, int64_t k);

@@ -1,5 +1,7 @@
 #include "core/kernels/loss.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 
 #include "core/cpu/softmax.h"
@@ -7,6 +9,7 @@
 #include "core/cuda/softmax.h"
 #include "core/kernels/copy.h"
 #include "core/kernels/device_copy.h"
+#include "core/kernels/elementwise.h"
 
 namespace normgrad::kernels {
 namespace {
@@ -36,6 +39,13 @@ const Backend<T>& On(Device device) {
   __builtin_unreachable();
 }
 
+// An optional per-class weight as the kernels read it: contiguous, or nullptr when undefined.
+Tensor ContiguousOrUndefined(const Tensor& weight) { return weight.defined() ? contiguous(weight) : Tensor(); }
+template <typename T>
+const T* DataOrNull(const Tensor& weight) {
+  return weight.defined() ? weight.data_ptr<T>() : nullptr;
+}
+
 void CheckSmoothing(double label_smoothing) {
   NG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy: expected label_smoothing in [0, 1], got ",
            label_smoothing);
@@ -43,8 +53,8 @@ void CheckSmoothing(double label_smoothing) {
 
 }  // namespace
 
-int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
-                         std::optional<int64_t> ignore_index) {
+double CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
+                        std::optional<int64_t> ignore_index, const Tensor& weight) {
   NG_CHECK(input.dim() == 2, op, ": expected ", input_name, " of 2 dims [N, C], got ", ShapeToString(input.shape()));
   NG_CHECK(IsFloating(input.dtype()), op, ": expected ", input_name, " of a floating-point dtype, got ", input.dtype());
   NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
@@ -52,37 +62,49 @@ int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& i
            ShapeToString(target.shape()));
   NG_CHECK(target.device() == input.device(), op, ": expected ", input_name, " and target on the same device, got ",
            input.device(), " and ", target.device());
+  // The class weights in double on the host (C values), for the total below.
+  std::vector<double> w;
+  if (weight.defined()) {
+    NG_CHECK(weight.shape() == Shape{input.size(1)}, op, ": expected weight of shape [", input.size(1),
+             "] (one per class), got ", ShapeToString(weight.shape()));
+    NG_CHECK(weight.dtype() == input.dtype(), op, ": expected weight of dtype ", input.dtype(), " (the ", input_name,
+             "'), got ", weight.dtype());
+    NG_CHECK(weight.device() == input.device(), op, ": expected ", input_name, " and weight on the same device, got ",
+             input.device(), " and ", weight.device());
+    const Tensor w64 = contiguous(to_dtype(to(weight, kCPU), kFloat64));
+    w.assign(w64.data<double>(), w64.data<double>() + w64.numel());
+  }
   // Read on the host (a copy for a device target), so that a bad label is reported before anything runs.
   const Tensor t = contiguous(to(target, kCPU));
   const int64_t* v = t.data<int64_t>();
-  int64_t counted = 0;
+  double total = 0;
   for (int64_t i = 0; i < t.numel(); ++i) {
     if (ignore_index && v[i] == *ignore_index) continue;
     NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), ")",
              ignore_index ? absl::StrCat(" or ignore_index (", *ignore_index, ")") : "", ", got ", v[i], " at index ", i);
-    ++counted;
+    total += w.empty() ? 1.0 : w[v[i]];
   }
-  return counted;
+  return total;
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing, int64_t ignore_index,
-                     int64_t* counted) {
-  const int64_t n = CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index);
-  if (counted != nullptr) *counted = n;
+                     const Tensor& weight, double* total_weight) {
+  const double total = CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index, weight);
+  if (total_weight != nullptr) *total_weight = total;
   CheckSmoothing(label_smoothing);
   Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype(), .device = logits.device()});
-  const Tensor x = contiguous(logits), t = contiguous(target);
+  const Tensor x = contiguous(logits), t = contiguous(target), w = ContiguousOrUndefined(weight);
   VisitFloatDType(logits.dtype(), "cross_entropy", [&]<typename T>() {
     On<T>(logits.device())
         .cross_entropy_forward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
-                               label_smoothing, loss.data_ptr<T>());
+                               DataOrNull<T>(w), label_smoothing, loss.data_ptr<T>());
   });
   return loss;
 }
 
 Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target,
-                              double label_smoothing, double scale, int64_t ignore_index) {
-  CheckClassTarget("cross_entropy_backward", "logits", logits, target, ignore_index);
+                              double label_smoothing, double scale, int64_t ignore_index, const Tensor& weight) {
+  CheckClassTarget("cross_entropy_backward", "logits", logits, target, ignore_index, weight);
   CheckSmoothing(label_smoothing);
   const bool per_row = grad_loss.shape() == Shape{logits.size(0)};
   NG_CHECK(per_row || grad_loss.numel() == 1, "cross_entropy_backward: expected grad_loss of shape [", logits.size(0),
@@ -93,24 +115,26 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
            "cross_entropy_backward: expected grad_loss and logits on the same device, got ", grad_loss.device(),
            " and ", logits.device());
   Tensor grad = empty(logits.shape(), {.dtype = logits.dtype(), .device = logits.device()});
-  const Tensor x = contiguous(logits), t = contiguous(target), g = contiguous(grad_loss);
+  const Tensor x = contiguous(logits), t = contiguous(target), g = contiguous(grad_loss),
+               w = ContiguousOrUndefined(weight);
   VisitFloatDType(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
     On<T>(logits.device())
         .cross_entropy_backward(logits.size(0), logits.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
-                                label_smoothing, g.data_ptr<T>(), per_row ? 1 : 0, scale, grad.data_ptr<T>());
+                                DataOrNull<T>(w), label_smoothing, g.data_ptr<T>(), per_row ? 1 : 0, scale, grad.data_ptr<T>());
   });
   return grad;
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, int64_t* counted) {
-  const int64_t n = CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index);
-  if (counted != nullptr) *counted = n;
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const Tensor& weight,
+                double* total_weight) {
+  const double total = CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index, weight);
+  if (total_weight != nullptr) *total_weight = total;
   Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype(), .device = log_probs.device()});
-  const Tensor x = contiguous(log_probs), t = contiguous(target);
+  const Tensor x = contiguous(log_probs), t = contiguous(target), w = ContiguousOrUndefined(weight);
   VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {
     On<T>(log_probs.device())
         .nll_loss_forward(log_probs.size(0), log_probs.size(1), x.data_ptr<T>(), t.data_ptr<int64_t>(), ignore_index,
-                          loss.data_ptr<T>());
+                          DataOrNull<T>(w), loss.data_ptr<T>());
   });
   return loss;
 }

@@ -9,6 +9,9 @@
 //   "cross_entropy: expected target of shape [4], got [4, 1]"
 //   "cross_entropy: expected target values in [0, 10) or ignore_index (-100), got 12 at index 3"
 //   "cross_entropy: expected label_smoothing in [0, 1], got 1.5"
+//   "cross_entropy: expected weight of shape [10] (one per class), got [3]"
+//   "cross_entropy: expected weight of dtype float32 (the logits'), got float64"
+// A per-class `weight` [C] is optional everywhere: an undefined tensor weighs every class 1.
 
 #include <cstdint>
 #include <optional>
@@ -20,29 +23,33 @@ namespace normgrad::kernels {
 // PyTorch's default ignore_index: a sample whose target is -100 counts for nothing.
 inline constexpr int64_t kIgnoreIndex = -100;
 
-// Checks input [N, C] (floating) against target (int64 [N], values in [0, C), or ignore_index when given);
-// `input_name` is how the message calls the input ("logits", "log_probs"). Returns the number of samples
-// whose target is not ignore_index.
-int64_t CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
-                         std::optional<int64_t> ignore_index = std::nullopt);
+// Checks input [N, C] (floating) against target (int64 [N], values in [0, C), or ignore_index when given)
+// and weight ([C], the input's dtype and device, when defined); `input_name` is how the message calls the
+// input ("logits", "log_probs"). Returns the total weight of the samples whose target is not ignore_index,
+// sum_i weight[target[i]] over them: their number without a weight. A weighted mean divides by it.
+double CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
+                        std::optional<int64_t> ignore_index = std::nullopt, const Tensor& weight = Tensor());
 
-// Per-sample cross-entropy with label smoothing e, [N]: logsumexp(x_i) - (1 - e) x[i, t_i] - e/C sum_c x[i, c]
-// (the cross-entropy of softmax(x_i) against 1 - e on the target class plus e spread uniformly), 0 where
-// the target is ignore_index. With `counted`, also stores the number of samples not ignored there (from
-// the target check, so that a mean over them needs no second read of the target).
+// Per-sample cross-entropy with label smoothing e and class weights w, [N]:
+//   (1 - e) w_t (logsumexp(x_i) - x[i, t]) + e / C sum_c w_c (logsumexp(x_i) - x[i, c]),  t = target[i]
+// (without weights, the cross-entropy of softmax(x_i) against 1 - e on the target class plus e spread
+// uniformly), 0 where the target is ignore_index. With `total_weight`, also stores CheckClassTarget's
+// total weight there (so that a mean needs no second read of the target).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
-                     int64_t ignore_index = kIgnoreIndex, int64_t* counted = nullptr);
+                     int64_t ignore_index = kIgnoreIndex, const Tensor& weight = Tensor(),
+                     double* total_weight = nullptr);
 
 // d/dlogits of sum_i g_i loss_i with g_i = scale * grad_loss[i] (grad_loss [N]) or scale * grad_loss
-// (grad_loss a one-element tensor, as after a mean or sum): g_i (softmax(x_i) - q_i), q_i the smoothed
-// target distribution; 0 in the rows whose target is ignore_index.
+// (grad_loss a one-element tensor, as after a mean or sum): g_i (softmax(x_i) sum_c q_c - q_i), q_i the
+// weighted, smoothed target distribution; 0 in the rows whose target is ignore_index.
 Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, const Tensor& target,
-                              double label_smoothing, double scale, int64_t ignore_index = kIgnoreIndex);
+                              double label_smoothing, double scale, int64_t ignore_index = kIgnoreIndex,
+                              const Tensor& weight = Tensor());
 
-// Per-sample negative log-likelihood, [N]: -log_probs[i, target[i]], 0 where the target is ignore_index;
-// `counted` as for cross_entropy.
+// Per-sample negative log-likelihood, [N]: -w_t log_probs[i, t] with t = target[i], 0 where the target is
+// ignore_index; `total_weight` as for cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = kIgnoreIndex,
-                int64_t* counted = nullptr);
+                const Tensor& weight = Tensor(), double* total_weight = nullptr);
 
 // [N, classes] of `dtype`: 1 at (i, target[i]), 0 elsewhere; a row of zeros where the target is
 // ignore_index (when given). Other targets must be in [0, classes).

@@ -23,14 +23,15 @@ std::vector<int64_t> SoftmaxDims(const Tensor& x, int64_t dim) {
   return x.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
 }
 
-// Per-sample losses [N] combined as `reduction` asks, a mean over the `counted` samples that are not
-// ignored (no graph: the caller records one node).
-Tensor Reduce(const Tensor& per_sample, Reduction reduction, int64_t counted) {
+// Per-sample losses [N] combined as `reduction` asks; a mean divides by the total weight of the samples
+// that are not ignored (their number without class weights; no graph: the caller records one node).
+Tensor Reduce(const Tensor& per_sample, Reduction reduction, double total_weight, bool weighted) {
   switch (reduction) {
     case Reduction::kMean:
       // 0 / 0 = NaN when every sample is ignored, as in PyTorch.
-      return counted == per_sample.numel() ? kernels::mean(per_sample)
-                                           : kernels::div(kernels::sum(per_sample), static_cast<double>(counted));
+      return !weighted && total_weight == static_cast<double>(per_sample.numel())
+                 ? kernels::mean(per_sample)
+                 : kernels::div(kernels::sum(per_sample), total_weight);
     case Reduction::kSum:
       return kernels::sum(per_sample);
     case Reduction::kNone:
@@ -39,17 +40,17 @@ Tensor Reduce(const Tensor& per_sample, Reduction reduction, int64_t counted) {
   __builtin_unreachable();
 }
 
-// 1 / the number of samples a mean is over. With every sample ignored, the gradient is zero, as in
-// PyTorch: the rows are all masked, and a finite scale keeps 0 * (1 / 0) from making them NaN.
-double MeanScale(int64_t counted) { return 1.0 / static_cast<double>(std::max<int64_t>(counted, 1)); }
+// 1 / the total weight a mean divides by. With a total of 0 (every sample ignored) the gradient is zero,
+// as in PyTorch for ignored samples: 0, not 1 / 0, keeps 0 * (1 / 0) from making it NaN.
+double MeanScale(double total_weight) { return total_weight > 0 ? 1.0 / total_weight : 0.0; }
 
 // The upstream gradient of the reduced loss as a per-sample column that broadcasts over [N, C]:
-// d(mean)/d(loss_i) = 1 / counted, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no reduction
-// (the caller zeroes the ignored samples' rows).
-Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, int64_t counted) {
+// d(mean)/d(loss_i) = 1 / total_weight, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no
+// reduction (the caller zeroes the ignored samples' rows).
+Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, double total_weight) {
   switch (reduction) {
     case Reduction::kMean:
-      return mul(grad, MeanScale(counted));
+      return mul(grad, MeanScale(total_weight));
     case Reduction::kSum:
       return grad;
     case Reduction::kNone:
@@ -57,6 +58,17 @@ Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, int64_t counted
   }
   __builtin_unreachable();
 }
+
+// Class weights are constants, as in PyTorch (which has no derivative for them): refused when they would
+// need a gradient.
+void CheckConstantWeight(const char* op, const Tensor& weight) {
+  NG_CHECK(!weight.defined() || !weight.requires_grad() || !GradMode::is_enabled(), op,
+           ": weight is a constant (no gradient flows to it); expected a weight that does not require grad (detach "
+           "it)");
+}
+
+// weight [C] as a row [1, C] that scales every sample's target distribution.
+Tensor WeightRow(const Tensor& weight) { return reshape(weight, {1, weight.size(0)}); }
 
 }  // namespace
 
@@ -88,41 +100,52 @@ Tensor softmax(const Tensor& input, int64_t dim) {
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
-  int64_t counted = 0;
-  Tensor per_sample = kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index, &counted);
-  Tensor loss = Reduce(per_sample, options.reduction, counted);
+  CheckConstantWeight("cross_entropy", options.weight);
+  double total_weight = 0;
+  Tensor per_sample = kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index,
+                                             options.weight, &total_weight);
+  Tensor loss = Reduce(per_sample, options.reduction, total_weight, options.weight.defined());
   return autograd::Record(
       "CrossEntropyBackward", std::move(loss), {logits},
-      [x = Save(logits), target, options, counted](const BackwardContext& ctx) -> Grads {
+      [x = Save(logits), target, options, total_weight](const BackwardContext& ctx) -> Grads {
         const Tensor& logits = x.get();
         if (GradMode::is_enabled()) {
-          // (softmax(x) - q) g with q = (1 - e) onehot + e / C, recorded through softmax; the rows of
-          // ignored samples masked out (their one-hot rows are zero, so the row sums are the mask).
+          // (softmax(x) sum_c q_c - q) g with q = w (1 - e) onehot + w e / C, recorded through softmax; the
+          // rows of ignored samples are zero (their one-hot rows are zero, so the row sums are the mask).
           const double e = options.label_smoothing;
           Tensor onehot = kernels::one_hot(target, logits.size(1), logits.dtype(), options.ignore_index);
           const Tensor mask = kernels::sum(onehot, {1}, /*keepdim=*/true);
           Tensor q = kernels::mul(onehot, 1 - e);
           kernels::add_(q, kernels::mul(mask, e / static_cast<double>(logits.size(1))));
-          const Tensor column = SampleGradColumn(ctx.grad, options.reduction, counted);
-          return {mul(sub(mul(softmax(logits, 1), mask), q), column)};
+          Tensor q_sum = mask;
+          if (options.weight.defined()) {
+            q = kernels::mul(q, WeightRow(options.weight));
+            q_sum = kernels::sum(q, {1}, /*keepdim=*/true);
+          }
+          const Tensor column = SampleGradColumn(ctx.grad, options.reduction, total_weight);
+          return {mul(sub(mul(softmax(logits, 1), q_sum), q), column)};
         }
-        const double scale = options.reduction == Reduction::kMean ? MeanScale(counted) : 1.0;
+        const double scale = options.reduction == Reduction::kMean ? MeanScale(total_weight) : 1.0;
         return {kernels::cross_entropy_backward(ctx.grad, logits, target, options.label_smoothing, scale,
-                                                options.ignore_index)};
+                                                options.ignore_index, options.weight)};
       });
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index) {
-  int64_t counted = 0;
-  Tensor per_sample = kernels::nll_loss(log_probs, target, ignore_index, &counted);
-  Tensor loss = Reduce(per_sample, reduction, counted);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index,
+                const Tensor& weight) {
+  CheckConstantWeight("nll_loss", weight);
+  double total_weight = 0;
+  Tensor per_sample = kernels::nll_loss(log_probs, target, ignore_index, weight, &total_weight);
+  Tensor loss = Reduce(per_sample, reduction, total_weight, weight.defined());
   const int64_t classes = log_probs.size(1);
   return autograd::Record(
       "NllLossBackward", std::move(loss), {log_probs},
-      [target, reduction, counted, classes, ignore_index, dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
-        // -onehot g: linear in the upstream gradient, so it is recorded as it is (ignored rows are zero).
-        const Tensor onehot = kernels::one_hot(target, classes, dtype, ignore_index);
-        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, counted)))};
+      [target, reduction, total_weight, classes, ignore_index, weight,
+       dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
+        // -w onehot g: linear in the upstream gradient, so it is recorded as it is (ignored rows are zero).
+        Tensor onehot = kernels::one_hot(target, classes, dtype, ignore_index);
+        if (weight.defined()) onehot = kernels::mul(onehot, WeightRow(weight));
+        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, total_weight)))};
       });
 }
 

@@ -3,10 +3,12 @@
 
 // Differentiable softmax, log-softmax and losses (torch.nn.functional's), and accuracy counting.
 // Classification losses take [N, C] scores and int64 class targets [N]; a sample whose target is
-// ignore_index (PyTorch's -100 by default) adds nothing to the loss or its gradient, and a mean is taken
-// over the other samples (NaN when there are none, as in PyTorch). Errors for bad targets (wrong dtype or
-// shape, values outside [0, C) other than ignore_index) and label_smoothing outside [0, 1] are listed in
-// core/kernels/loss.h.
+// ignore_index (PyTorch's -100 by default) adds nothing to the loss or its gradient. An optional per-class
+// `weight` [C] (a constant of the input's dtype and device, PyTorch's `weight`) scales each class's terms;
+// a mean divides by the total weight of the samples that count, sum_i weight[target[i]] (their number
+// without weights), as in PyTorch: NaN when it is 0, with a zero gradient. Errors for bad targets (wrong
+// dtype or shape, values outside [0, C) other than ignore_index), bad weights and label_smoothing outside
+// [0, 1] are listed in core/kernels/loss.h; a weight that requires grad is refused.
 
 #include <cstdint>
 
@@ -29,16 +31,19 @@ struct CrossEntropyOptions {
   // Samples with this target count for nothing (a negative value never in [0, C), like PyTorch's -100,
   // or a class that is then left out).
   int64_t ignore_index = -100;
+  // Per-class weights [C], e.g. inverse class frequencies for an unbalanced dataset; undefined: 1 each.
+  Tensor weight;
 };
 
-// -sum_c q_c log_softmax(logits)_c per sample, q the (smoothed) target distribution; logits [N, C], target
-// int64 [N]. One fused kernel each way: the backward is (softmax(logits) - q) * the sample's gradient.
-// Double backward exact (through softmax).
+// -sum_c q_c log_softmax(logits)_c per sample, q the (smoothed) target distribution scaled by the class
+// weights, w_c q_c; logits [N, C], target int64 [N]. One fused kernel each way: the backward is
+// (softmax(logits) sum_c q_c - q) * the sample's gradient. Double backward exact (through softmax).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
 
-// -log_probs[i, target[i]] per sample; log_probs [N, C], target int64 [N]. Double backward exact.
+// -weight[t] log_probs[i, t] per sample, t = target[i] (weight 1 when undefined); log_probs [N, C], target
+// int64 [N]. Double backward exact.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::kMean,
-                int64_t ignore_index = -100);
+                int64_t ignore_index = -100, const Tensor& weight = Tensor());
 
 // (input - target)^2 elementwise, reduced; input and target of the same shape and dtype. Built from
 // differentiable ops (gradients for both; double backward exact).

@@ -29,6 +29,14 @@ std::vector<OpCase> LossOpCases() {
       return F::cross_entropy(x[0], t, {.label_smoothing = smoothing, .ignore_index = ignore_index});
     };
   };
+  // Class weights (constants) with smoothing and an ignored sample; the mean divides by their total.
+  const Tensor weight = from_vector<double>({0.5, 2, 1, 0.25});
+  auto ce_weighted = [=](F::Reduction reduction, double smoothing) {
+    return [=](V x) {
+      return F::cross_entropy(x[0], partly_ignored,
+                              {.reduction = reduction, .label_smoothing = smoothing, .weight = weight});
+    };
+  };
   auto mse = [](F::Reduction reduction) { return [=](V x) { return F::mse_loss(x[0], x[1], reduction); }; };
   return {
       {"log_softmax", [](V x) { return F::log_softmax(x[0], 1); }, {N({3, 4})}},
@@ -43,6 +51,12 @@ std::vector<OpCase> LossOpCases() {
       {"cross_entropy_mean_smoothed_ignoring_a_class", ce_ignoring(class_ignored, 1, 0.2), {N({3, 4})}},
       {"nll_loss_mean_ignoring",
        [partly_ignored](V x) { return F::nll_loss(x[0], partly_ignored, F::Reduction::kMean); },
+       {N({3, 4})}},
+      {"cross_entropy_mean_weighted", ce_weighted(F::Reduction::kMean, 0), {N({3, 4})}},
+      {"cross_entropy_mean_smoothed_weighted", ce_weighted(F::Reduction::kMean, 0.2), {N({3, 4})}},
+      {"cross_entropy_none_smoothed_weighted", ce_weighted(F::Reduction::kNone, 0.1), {N({3, 4})}},
+      {"nll_loss_mean_weighted",
+       [=](V x) { return F::nll_loss(x[0], partly_ignored, F::Reduction::kMean, -100, weight); },
        {N({3, 4})}},
       {"nll_loss_mean", nll(F::Reduction::kMean), {N({3, 4})}},
       {"nll_loss_sum", nll(F::Reduction::kSum), {N({3, 4})}},

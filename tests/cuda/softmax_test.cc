@@ -63,21 +63,31 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
       const Tensor target = kernels::clone(labels);
       for (int64_t i : {3, 17}) target.data<int64_t>()[i] = kernels::kIgnoreIndex;
       const std::string what = std::to_string(classes) + " classes " + DTypeName(dtype);
-      for (double smoothing : {0.0, 0.1}) {
-        ExpectClose(kernels::cross_entropy(ToCuda(logits), ToCuda(target), smoothing),
-                    kernels::cross_entropy(logits, target, smoothing), Rtol(dtype), Rtol(dtype), "cross_entropy " + what);
-        const Tensor per_row = RandomCpu({rows}, 5, dtype);
-        ExpectClose(kernels::cross_entropy_backward(ToCuda(per_row), ToCuda(logits), ToCuda(target), smoothing, 0.5),
-                    kernels::cross_entropy_backward(per_row, logits, target, smoothing, 0.5), Rtol(dtype), Rtol(dtype),
-                    "cross_entropy_backward per row " + what);
-        const Tensor mean_grad = full({}, 1.0 / rows, {.dtype = dtype});
-        ExpectClose(kernels::cross_entropy_backward(ToCuda(mean_grad), ToCuda(logits), ToCuda(target), smoothing, 1),
-                    kernels::cross_entropy_backward(mean_grad, logits, target, smoothing, 1), Rtol(dtype), Rtol(dtype),
-                    "cross_entropy_backward broadcast " + what);
+      // Without class weights, and with positive weights around 1.
+      const Tensor class_weight = kernels::abs(RandomCpu({classes}, 6, dtype, 1, 0.5));
+      for (const Tensor& weight : {Tensor(), class_weight}) {
+        const Tensor device_weight = weight.defined() ? ToCuda(weight) : Tensor();
+        const std::string case_name = what + (weight.defined() ? " weighted" : "");
+        for (double smoothing : {0.0, 0.1}) {
+          const int64_t ignore = kernels::kIgnoreIndex;
+          ExpectClose(kernels::cross_entropy(ToCuda(logits), ToCuda(target), smoothing, ignore, device_weight),
+                      kernels::cross_entropy(logits, target, smoothing, ignore, weight), Rtol(dtype), Rtol(dtype),
+                      "cross_entropy " + case_name);
+          const Tensor per_row = RandomCpu({rows}, 5, dtype);
+          ExpectClose(kernels::cross_entropy_backward(ToCuda(per_row), ToCuda(logits), ToCuda(target), smoothing, 0.5,
+                                                      ignore, device_weight),
+                      kernels::cross_entropy_backward(per_row, logits, target, smoothing, 0.5, ignore, weight),
+                      Rtol(dtype), Rtol(dtype), "cross_entropy_backward per row " + case_name);
+          const Tensor mean_grad = full({}, 1.0 / rows, {.dtype = dtype});
+          ExpectClose(kernels::cross_entropy_backward(ToCuda(mean_grad), ToCuda(logits), ToCuda(target), smoothing, 1,
+                                                      ignore, device_weight),
+                      kernels::cross_entropy_backward(mean_grad, logits, target, smoothing, 1, ignore, weight),
+                      Rtol(dtype), Rtol(dtype), "cross_entropy_backward broadcast " + case_name);
+        }
+        const Tensor log_probs = kernels::log_softmax(logits, 1);
+        ExpectClose(kernels::nll_loss(ToCuda(log_probs), ToCuda(target), kernels::kIgnoreIndex, device_weight),
+                    kernels::nll_loss(log_probs, target, kernels::kIgnoreIndex, weight), 0, 0, "nll_loss " + case_name);
       }
-      const Tensor log_probs = kernels::log_softmax(logits, 1);
-      ExpectClose(kernels::nll_loss(ToCuda(log_probs), ToCuda(target)), kernels::nll_loss(log_probs, target), 0, 0,
-                  "nll_loss " + what);
       for (int64_t k : {1, 5}) {
         EXPECT_EQ(kernels::count_correct(ToCuda(logits), ToCuda(labels), k), kernels::count_correct(logits, labels, k))
             << "count_correct k=" << k << " " << what;

@@ -19,6 +19,11 @@ Reduction ReductionFromName(const std::string& name) {
 
 Tensor Target(const json& values) { return from_vector<int64_t>(values.get<std::vector<int64_t>>()); }
 
+// A case's per-class weight (a constant), or undefined when it has none.
+Tensor ClassWeight(const json& c, DType dtype) {
+  return c.contains("weight") ? testing::FixtureInput(c["weight"], c["weight_shape"], dtype) : Tensor();
+}
+
 TEST(Loss, MatchesPyTorchFixtures) {
   const json fixture = testing::LoadFixture("loss.json");
   ASSERT_FALSE(fixture["cases"].empty());
@@ -38,11 +43,11 @@ TEST(Loss, MatchesPyTorchFixtures) {
         inputs = {{"logits", testing::FixtureInput(c["logits"], c["logits_shape"], dtype, true)}};
         y = cross_entropy(inputs[0].second, Target(c["target"]),
                           {.reduction = ReductionFromName(c["reduction"]), .label_smoothing = c["label_smoothing"],
-                           .ignore_index = c.value("ignore_index", int64_t{-100})});
+                           .ignore_index = c.value("ignore_index", int64_t{-100}), .weight = ClassWeight(c, dtype)});
       } else if (op == "nll_loss") {
         inputs = {{"log_probs", testing::FixtureInput(c["log_probs"], c["log_probs_shape"], dtype, true)}};
         y = nll_loss(inputs[0].second, Target(c["target"]), ReductionFromName(c["reduction"]),
-                     c.value("ignore_index", int64_t{-100}));
+                     c.value("ignore_index", int64_t{-100}), ClassWeight(c, dtype));
       } else {
         ASSERT_EQ(op, "mse_loss");
         inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, true)},
@@ -93,6 +98,28 @@ TEST(Losses, EveryIgnoredSampleGivesANaNMeanAndNoGradient) {
   const Tensor per_sample = nll_loss(from_vector<double>({-1, -2, -3, -4}, {2, 2}), from_vector<int64_t>({1, -100}),
                                      Reduction::kNone);
   EXPECT_EQ(per_sample.to_vector<double>(), (std::vector<double>{2, 0}));
+}
+
+TEST(Losses, ClassWeightsScaleEachSampleAndTheMeanDividesByTheirTotal) {
+  // Two classes, equal logits: every unsmoothed per-sample loss is w_t log 2.
+  const Tensor x = zeros({3, 2}, {.dtype = kFloat64}), target = from_vector<int64_t>({0, 1, 1});
+  const Tensor weight = from_vector<double>({3, 0.5});
+  const double log2 = std::log(2.0);
+  EXPECT_EQ(cross_entropy(x, target, {.reduction = Reduction::kNone, .weight = weight}).to_vector<double>(),
+            (std::vector<double>{3 * log2, 0.5 * log2, 0.5 * log2}));
+  // (3 + 0.5 + 0.5) log 2 / (3 + 0.5 + 0.5): the weighted mean of equal losses is that loss.
+  EXPECT_NEAR(cross_entropy(x, target, {.weight = weight}).item(), log2, 1e-15);
+  EXPECT_NEAR(nll_loss(log_softmax(x, 1), target, Reduction::kMean, -100, weight).item(), log2, 1e-15);
+  // A weight of ones is the unweighted loss.
+  const Tensor y = from_vector<double>({0.3, -1, 2, 0.5, 0, 1}, {3, 2});
+  EXPECT_NEAR(cross_entropy(y, target, {.label_smoothing = 0.2, .weight = ones({2}, {.dtype = kFloat64})}).item(),
+              cross_entropy(y, target, {.label_smoothing = 0.2}).item(), 1e-15);
+  // Every counted sample of weight 0: a NaN mean (0 / 0, as PyTorch) and a zero gradient.
+  Tensor z = from_vector<double>({0.5, -1, 2, 0.3}, {2, 2}).set_requires_grad(true);
+  const Tensor loss = cross_entropy(z, from_vector<int64_t>({0, 0}), {.weight = from_vector<double>({0, 1})});
+  EXPECT_TRUE(std::isnan(loss.item()));
+  loss.backward();
+  EXPECT_EQ(z.grad().to_vector<double>(), std::vector<double>(4, 0.0));
 }
 
 TEST(Losses, DoubleBackwardThroughCrossEntropyAndSoftmax) {
@@ -152,6 +179,18 @@ TEST(Losses, Errors) {
         nll_loss(zeros({2, 3, 4}), target);
       },
       "nll_loss: expected log_probs of 2 dims [N, C], got [2, 3, 4]");
+  ExpectError([&] { cross_entropy(logits, target, {.weight = ones({3})}); },
+              "cross_entropy: expected weight of shape [10] (one per class), got [3]");
+  ExpectError([&] { cross_entropy(logits, target, {.weight = ones({10}, {.dtype = kFloat64})}); },
+              "cross_entropy: expected weight of dtype float32 (the logits'), got float64");
+  ExpectError([&] { nll_loss(logits, target, Reduction::kMean, -100, ones({10, 1})); },
+              "nll_loss: expected weight of shape [10] (one per class), got [10, 1]");
+  ExpectError(
+      [&] {
+        cross_entropy(logits, target, {.weight = ones({10}, {.requires_grad = true})});
+      },
+      "cross_entropy: weight is a constant (no gradient flows to it); expected a weight that does not require grad "
+      "(detach it)");
   ExpectError(
       [&] {
         mse_loss(zeros({2, 3}), zeros({3}));
