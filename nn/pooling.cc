@@ -17,20 +17,26 @@ void CheckPoolOptions(const char* layer, const Pool2dOptions& o) {
 }
 
 functional::Pool2dFuncOptions ToFunctional(const Pool2dOptions& o) {
-  functional::Pool2dFuncOptions f{.kernel_size = o.kernel_size.values, .padding = o.padding.values};
+  functional::Pool2dFuncOptions f{.kernel_size = o.kernel_size.values,
+                                  .padding = o.padding.values,
+                                  .ceil_mode = o.ceil_mode,
+                                  .count_include_pad = o.count_include_pad};
   if (o.stride) f.stride = o.stride->values;
   return f;
 }
 
+// PyTorch's repr, with the modes only where they are not the default.
 std::string PoolRepr(const Pool2dOptions& o) {
   return absl::StrCat("kernel_size=", o.kernel_size.ToString(), ", stride=", o.stride.value_or(o.kernel_size).ToString(),
-                      ", padding=", o.padding.ToString());
+                      ", padding=", o.padding.ToString(), o.ceil_mode ? ", ceil_mode=true" : "",
+                      o.count_include_pad ? "" : ", count_include_pad=false");
 }
 
 }  // namespace
 
 MaxPool2d::MaxPool2d(const Pool2dOptions& options) : Cloneable("MaxPool2d"), options_(options) {
   CheckPoolOptions("MaxPool2d", options);
+  NG_CHECK(options.count_include_pad, "MaxPool2d: count_include_pad is an option of AvgPool2d only");
 }
 
 Tensor MaxPool2d::forward(const Tensor& input) { return functional::max_pool2d(input, ToFunctional(options_)); }

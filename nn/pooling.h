@@ -13,13 +13,16 @@ struct Pool2dOptions {
   IntPair kernel_size = 0;        // required
   std::optional<IntPair> stride;  // kernel_size when absent, as in PyTorch
   IntPair padding = 0;            // at most half the kernel size
+  bool ceil_mode = false;         // round the output size up (a last, partial window covers the edge)
+  bool count_include_pad = true;  // AvgPool2d only: padded zeros count in the mean
 };
 
 // The maximum of each kernel_size window (functional::max_pool2d; padding counts as -infinity).
-// Input [N, C, H, W] (or [C, H, W]); H' = (H + 2 padding - kh) / stride + 1 (rounded down), W' likewise.
+// Input [N, C, H, W] (or [C, H, W]); H' = (H + 2 padding - kh) / stride + 1 (rounded down, or up with
+// ceil_mode), W' likewise.
 class MaxPool2d : public Cloneable<MaxPool2d> {
  public:
-  // Throws for kernel_size or stride < 1, or padding outside [0, kernel_size / 2].
+  // Throws for kernel_size or stride < 1, padding outside [0, kernel_size / 2], or count_include_pad false.
   explicit MaxPool2d(const Pool2dOptions& options);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;
@@ -29,11 +32,11 @@ class MaxPool2d : public Cloneable<MaxPool2d> {
   Pool2dOptions options_;
 };
 
-// The mean of each kernel_size window (functional::avg_pool2d; padded zeros count in the mean, as with
-// PyTorch's default count_include_pad). Shapes as for MaxPool2d.
+// The mean of each kernel_size window (functional::avg_pool2d; padded zeros count in the mean unless
+// count_include_pad is false, as in PyTorch). Shapes as for MaxPool2d.
 class AvgPool2d : public Cloneable<AvgPool2d> {
  public:
-  // Throws as MaxPool2d's constructor.
+  // Throws as MaxPool2d's constructor (count_include_pad aside).
   explicit AvgPool2d(const Pool2dOptions& options);
   Tensor forward(const Tensor& input) override;
   std::string extra_repr() const override;

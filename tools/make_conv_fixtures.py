@@ -91,26 +91,50 @@ POOL_CASES = [
 ]
 
 
+# ceil_mode and count_include_pad = False; drawn from a generator of their own (pool_fixtures), so that
+# the cases above and every fixture after them stay as they were.
+POOL_MODE_CASES = [
+    # name, op, x shape, kernel, stride, padding, ceil_mode, count_include_pad
+    ("max_ceil_3x3_s2", "max", [1, 2, 8, 8], [3, 3], [2, 2], [0, 0], True, True),
+    ("max_ceil_rect_p1", "max", [2, 1, 7, 6], [3, 2], [2, 3], [1, 1], True, True),
+    # the last window would start in the right padding: dropped
+    ("max_ceil_dropped_window", "max", [1, 1, 5, 5], [2, 2], [2, 2], [1, 1], True, True),
+    ("avg_ceil_3x3_s2", "avg", [1, 2, 8, 8], [3, 3], [2, 2], [0, 0], True, True),
+    ("avg_ceil_p1", "avg", [2, 1, 7, 6], [3, 3], [2, 2], [1, 1], True, True),
+    ("avg_exclude_pad", "avg", [1, 2, 7, 7], [3, 3], [2, 2], [1, 1], False, False),
+    ("avg_ceil_exclude_pad", "avg", [2, 1, 7, 6], [3, 2], [2, 3], [1, 1], True, False),
+]
+
+
 def pool_fixtures(gen):
     cases = []
-    for name, op, xs, kernel, stride, padding in POOL_CASES:
-        x = draw(gen, *xs)
+
+    def add(name, op, x, kernel, stride, padding, gen, ceil_mode=False, count_include_pad=True):
         dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
-        case = {"name": name, "op": op, "x_shape": xs, "x": values(x), "kernel_size": kernel, "stride": stride,
-                "padding": padding}
+        case = {"name": name, "op": op, "x_shape": list(x.shape), "x": values(x), "kernel_size": kernel,
+                "stride": stride, "padding": padding}
+        if ceil_mode or not count_include_pad:
+            case.update(ceil_mode=ceil_mode, count_include_pad=count_include_pad)
         for dname, dtype in DTYPES.items():
             dy_gen = torch.Generator().manual_seed(dy_seed)
 
             def fn(x):
                 if op == "max":
-                    return F.max_pool2d(x, kernel, stride, padding)
+                    return F.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil_mode)
                 if op == "avg":
-                    return F.avg_pool2d(x, kernel, stride, padding)
+                    return F.avg_pool2d(x, kernel, stride, padding, ceil_mode=ceil_mode,
+                                        count_include_pad=count_include_pad)
                 return F.adaptive_avg_pool2d(x, kernel)
 
             out, g, dy = grads(fn, {"x": x}, dtype, lambda s: torch.randn(s, generator=dy_gen))
             case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy), "dx": values(g["x"])}
         cases.append(case)
+
+    for name, op, xs, kernel, stride, padding in POOL_CASES:
+        add(name, op, draw(gen, *xs), kernel, stride, padding, gen)
+    mode_gen = torch.Generator().manual_seed(11)
+    for name, op, xs, kernel, stride, padding, ceil_mode, count_include_pad in POOL_MODE_CASES:
+        add(name, op, draw(mode_gen, *xs), kernel, stride, padding, mode_gen, ceil_mode, count_include_pad)
     return cases
 
 

@@ -9,21 +9,25 @@
 namespace normgrad::cpu {
 namespace {
 
-// [lo, hi): the input positions of output o's window along one dim, clipped to [0, in).
+// [lo, hi): the input positions of output o's window along one dim, clipped to [0, in); `count`: how
+// many positions an average divides by along this dim.
 struct Window {
-  int64_t lo, hi;
+  int64_t lo, hi, count;
 };
-Window PoolWindow(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
-  const int64_t start = o * stride - pad;
-  return {std::max<int64_t>(start, 0), std::min(start + kernel, in)};
+Window PoolWindow(int64_t o, int64_t in, int64_t kernel, int64_t stride, int64_t pad, bool count_include_pad) {
+  const int64_t start = o * stride - pad, lo = std::max<int64_t>(start, 0), hi = std::min(start + kernel, in);
+  return {lo, hi, count_include_pad ? std::min(start + kernel, in + pad) - start : hi - lo};
 }
-Window AdaptiveWindow(int64_t o, int64_t in, int64_t out) { return {o * in / out, ((o + 1) * in + out - 1) / out}; }
+Window AdaptiveWindow(int64_t o, int64_t in, int64_t out) {
+  const int64_t lo = o * in / out, hi = ((o + 1) * in + out - 1) / out;
+  return {lo, hi, hi - lo};
+}
 
 // window(o, row): the window of output row (row = true) or column o.
 auto FixedWindows(const PoolShape& s) {
   return [&s](int64_t o, bool row) {
-    return row ? PoolWindow(o, s.in_h, s.kernel_h, s.stride_h, s.pad_h)
-               : PoolWindow(o, s.in_w, s.kernel_w, s.stride_w, s.pad_w);
+    return row ? PoolWindow(o, s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.count_include_pad)
+               : PoolWindow(o, s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.count_include_pad);
   };
 }
 auto AdaptiveWindows(const PoolShape& s) {
@@ -67,11 +71,39 @@ void SpreadOverWindow(T* plane, int64_t in_w, Window rows, Window cols, T value)
   }
 }
 
+// Average pooling over the windows `window` gives (fixed or adaptive), each divided by its count.
+template <typename T, typename WindowFn>
+void AveragePools(const PoolShape& s, WindowFn&& window, const T* input, T* output) {
+  ForEachPlane(s, [&](int64_t p) {
+    const T* plane = input + p * s.in_h * s.in_w;
+    T* out = output + p * s.out_h * s.out_w;
+    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
+      out[o] = WindowSum(plane, s.in_w, rows, cols) / static_cast<T>(rows.count * cols.count);
+    });
+  });
+}
+
+template <typename T, typename WindowFn>
+void AveragePoolsBackward(const PoolShape& s, WindowFn&& window, const T* grad_output, T* grad_input) {
+  ForEachPlane(s, [&](int64_t p) {
+    T* plane = grad_input + p * s.in_h * s.in_w;
+    std::fill_n(plane, s.in_h * s.in_w, T(0));
+    const T* g = grad_output + p * s.out_h * s.out_w;
+    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
+      SpreadOverWindow(plane, s.in_w, rows, cols, g[o] / static_cast<T>(rows.count * cols.count));
+    });
+  });
+}
+
 }  // namespace
 
-int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode) {
   const int64_t span = in + 2 * pad - kernel;
-  return (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+  if (span < 0) return -((-span + stride - 1) / stride) + 1;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // A window that would start in the right padding (or past it) is dropped.
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
 }
 
 template <typename T>
@@ -112,54 +144,22 @@ void MaxPool2dBackward(const PoolShape& s, const T* grad_output, const int64_t* 
 
 template <typename T>
 void AvgPool2dForward(const PoolShape& s, const T* input, T* output) {
-  const auto window = FixedWindows(s);
-  const T divisor = static_cast<T>(s.kernel_h * s.kernel_w);
-  ForEachPlane(s, [&](int64_t p) {
-    const T* plane = input + p * s.in_h * s.in_w;
-    T* out = output + p * s.out_h * s.out_w;
-    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
-      out[o] = WindowSum(plane, s.in_w, rows, cols) / divisor;
-    });
-  });
+  AveragePools(s, FixedWindows(s), input, output);
 }
 
 template <typename T>
 void AvgPool2dBackward(const PoolShape& s, const T* grad_output, T* grad_input) {
-  const auto window = FixedWindows(s);
-  const T divisor = static_cast<T>(s.kernel_h * s.kernel_w);
-  ForEachPlane(s, [&](int64_t p) {
-    T* plane = grad_input + p * s.in_h * s.in_w;
-    std::fill_n(plane, s.in_h * s.in_w, T(0));
-    const T* g = grad_output + p * s.out_h * s.out_w;
-    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
-      SpreadOverWindow(plane, s.in_w, rows, cols, g[o] / divisor);
-    });
-  });
+  AveragePoolsBackward(s, FixedWindows(s), grad_output, grad_input);
 }
 
 template <typename T>
 void AdaptiveAvgPool2dForward(const PoolShape& s, const T* input, T* output) {
-  const auto window = AdaptiveWindows(s);
-  ForEachPlane(s, [&](int64_t p) {
-    const T* plane = input + p * s.in_h * s.in_w;
-    T* out = output + p * s.out_h * s.out_w;
-    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
-      out[o] = WindowSum(plane, s.in_w, rows, cols) / static_cast<T>((rows.hi - rows.lo) * (cols.hi - cols.lo));
-    });
-  });
+  AveragePools(s, AdaptiveWindows(s), input, output);
 }
 
 template <typename T>
 void AdaptiveAvgPool2dBackward(const PoolShape& s, const T* grad_output, T* grad_input) {
-  const auto window = AdaptiveWindows(s);
-  ForEachPlane(s, [&](int64_t p) {
-    T* plane = grad_input + p * s.in_h * s.in_w;
-    std::fill_n(plane, s.in_h * s.in_w, T(0));
-    const T* g = grad_output + p * s.out_h * s.out_w;
-    ForEachWindow(s, window, [&](int64_t o, Window rows, Window cols) {
-      SpreadOverWindow(plane, s.in_w, rows, cols, g[o] / static_cast<T>((rows.hi - rows.lo) * (cols.hi - cols.lo)));
-    });
-  });
+  AveragePoolsBackward(s, AdaptiveWindows(s), grad_output, grad_input);
 }
 
 #define NG_INSTANTIATE_POOLING(T)                                                     \

@@ -11,9 +11,10 @@ namespace {
 
 using cpu::PoolShape;
 
-// [lo, hi): the input positions of output o's window along one dim, clipped to [0, in), as on the CPU.
+// [lo, hi): the input positions of output o's window along one dim, clipped to [0, in), and `count`, how
+// many positions an average divides by along it (as on the CPU).
 struct Window {
-  int64_t lo, hi;
+  int64_t lo, hi, count;
 };
 
 // Fixed windows (kernel, stride, padding) or adaptive ones (output o averages [o in / out, ceil((o + 1) in / out))).
@@ -22,11 +23,14 @@ __device__ __forceinline__ Window WindowOf(int64_t o, bool row, const PoolShape&
   const int64_t in = row ? s.in_h : s.in_w;
   if constexpr (kAdaptive) {
     const int64_t out = row ? s.out_h : s.out_w;
-    return {o * in / out, ((o + 1) * in + out - 1) / out};
+    const int64_t lo = o * in / out, hi = ((o + 1) * in + out - 1) / out;
+    return {lo, hi, hi - lo};
   } else {
-    const int64_t start = o * (row ? s.stride_h : s.stride_w) - (row ? s.pad_h : s.pad_w);
+    const int64_t pad = row ? s.pad_h : s.pad_w, start = o * (row ? s.stride_h : s.stride_w) - pad;
     const int64_t end = start + (row ? s.kernel_h : s.kernel_w);
-    return {start > 0 ? start : 0, end < in ? end : in};
+    const int64_t lo = start > 0 ? start : 0, hi = end < in ? end : in;
+    // count_include_pad: the window within the padded image (past it only in a ceil_mode last window).
+    return {lo, hi, s.count_include_pad ? (end < in + pad ? end : in + pad) - start : hi - lo};
   }
 }
 
@@ -102,9 +106,7 @@ __global__ void AvgPool2dForwardKernel(PoolShape s, const T* input, T* output) {
     for (int64_t y = rows.lo; y < rows.hi; ++y) {
       for (int64_t x = cols.lo; x < cols.hi; ++x) sum += plane[y * s.in_w + x];
     }
-    // Padding counts as zeros for fixed windows (count_include_pad); adaptive windows divide by their size.
-    const int64_t count = kAdaptive ? (rows.hi - rows.lo) * (cols.hi - cols.lo) : s.kernel_h * s.kernel_w;
-    output[e] = static_cast<T>(sum) / static_cast<T>(count);
+    output[e] = static_cast<T>(sum) / static_cast<T>(rows.count * cols.count);
   }
 }
 
@@ -122,8 +124,7 @@ __global__ void AvgPool2dBackwardKernel(PoolShape s, const T* grad_output, T* gr
       for (int64_t j = js.lo; j < js.hi; ++j) {
         const Window cols = WindowOf<kAdaptive>(j, false, s);
         if (x < cols.lo || x >= cols.hi) continue;
-        const int64_t count = kAdaptive ? (rows.hi - rows.lo) * (cols.hi - cols.lo) : s.kernel_h * s.kernel_w;
-        sum += g[i * s.out_w + j] / static_cast<T>(count);
+        sum += g[i * s.out_w + j] / static_cast<T>(rows.count * cols.count);
       }
     }
     grad_input[e] = sum;

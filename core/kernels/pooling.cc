@@ -37,8 +37,9 @@ cpu::PoolShape CheckPool2d(const char* op, const Shape& input, DType dtype, cons
   s.stride_w = stride[1];
   s.pad_h = o.padding[0];
   s.pad_w = o.padding[1];
-  s.out_h = cpu::PoolOutputSize(s.in_h, s.kernel_h, s.stride_h, s.pad_h);
-  s.out_w = cpu::PoolOutputSize(s.in_w, s.kernel_w, s.stride_w, s.pad_w);
+  s.count_include_pad = o.count_include_pad;
+  s.out_h = cpu::PoolOutputSize(s.in_h, s.kernel_h, s.stride_h, s.pad_h, o.ceil_mode);
+  s.out_w = cpu::PoolOutputSize(s.in_w, s.kernel_w, s.stride_w, s.pad_w, o.ceil_mode);
   NG_CHECK(s.out_h >= 1 && s.out_w >= 1, op, ": expected the kernel (", s.kernel_h, " x ", s.kernel_w,
            ") to fit in the padded input (", s.in_h + 2 * s.pad_h, " x ", s.in_w + 2 * s.pad_w, "), got input ",
            ShapeToString(input));
@@ -98,9 +99,15 @@ Tensor Run(const char* op, const Tensor& in, const Shape& shape, Kernel&& kernel
   return out;
 }
 
+// count_include_pad means nothing to a maximum: refused rather than ignored.
+void CheckMaxPoolOptions(const char* op, const Pool2dFuncOptions& options) {
+  NG_CHECK(options.count_include_pad, op, ": count_include_pad is an option of avg_pool2d only");
+}
+
 }  // namespace
 
 MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options) {
+  CheckMaxPoolOptions("max_pool2d", options);
   const cpu::PoolShape s = CheckPool2d("max_pool2d", input.shape(), input.dtype(), options);
   MaxPool2dResult r;
   r.indices = empty(OutputShape(input.shape(), s), {.dtype = kInt64, .device = input.device()});
@@ -113,6 +120,7 @@ MaxPool2dResult max_pool2d(const Tensor& input, const Pool2dFuncOptions& options
 Tensor max_pool2d_backward(const Tensor& grad_output, const Tensor& indices, const Shape& input_shape,
                            const Pool2dFuncOptions& options) {
   // The windows matter to the CUDA kernel, which gathers each input's gradient from the outputs around it.
+  CheckMaxPoolOptions("max_pool2d_backward", options);
   const cpu::PoolShape s = CheckPool2d("max_pool2d_backward", input_shape, grad_output.dtype(), options);
   CheckGradOutput("max_pool2d_backward", grad_output, OutputShape(input_shape, s), grad_output.dtype());
   NG_CHECK(indices.dtype() == kInt64 && indices.shape() == grad_output.shape(),

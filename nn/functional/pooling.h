@@ -13,16 +13,17 @@
 
 namespace normgrad::nn::functional {
 
-// kernel_size (required), stride (default: kernel_size) and padding, each [h, w] (apart from the modules'
-// nn::Pool2dOptions).
+// kernel_size (required), stride (default: kernel_size) and padding, each [h, w], ceil_mode and
+// count_include_pad (apart from the modules' nn::Pool2dOptions).
 using Pool2dFuncOptions = normgrad::Pool2dFuncOptions;
 
 // Largest value of each window (padding reads as -inf); backward routes the gradient to the position of
 // the maximum (the first one on ties), summing where windows overlap.
 Tensor max_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
 
-// Mean of each window, padding counted as zeros (count_include_pad = true, PyTorch's default):
-// sum / (kernel_h * kernel_w). Backward spreads each gradient evenly over its window.
+// Mean of each window: padding counted as zeros (count_include_pad = true, PyTorch's default), sum /
+// (kernel_h * kernel_w) but for a ceil_mode window past the padding, or with count_include_pad = false the
+// mean of the input positions in it. Backward spreads each gradient evenly over its window.
 Tensor avg_pool2d(const Tensor& input, const Pool2dFuncOptions& options);
 
 // Mean over the windows rows [floor(i H / H_out), ceil((i + 1) H / H_out)) x cols likewise, so that the

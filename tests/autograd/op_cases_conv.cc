@@ -74,6 +74,22 @@ std::vector<OpCase> PoolingOpCases() {
        },
        {N({1, 2, 5, 5})},
        false},
+      {"max_pool2d_ceil_mode",
+       [](V x) {
+         return F::max_pool2d(x[0], {.kernel_size = {3, 3}, .stride = {{2, 2}}, .ceil_mode = true});
+       },
+       {N({1, 2, 6, 6})},
+       false},
+      {"avg_pool2d_ceil_mode_without_padding_in_the_count",
+       [](V x) {
+         return F::avg_pool2d(x[0], {.kernel_size = {3, 2},
+                                     .stride = {{2, 3}},
+                                     .padding = {1, 1},
+                                     .ceil_mode = true,
+                                     .count_include_pad = false});
+       },
+       {N({1, 2, 6, 5})},
+       false},
       {"avg_pool2d_default_stride",
        [](V x) {
          return F::avg_pool2d(x[0], {.kernel_size = {2, 2}});

@@ -30,6 +30,10 @@ TEST_F(CudaPooling, MaxAndAveragePoolingMatchTheCpu) {
       {{1, 4, 11, 10}, {.kernel_size = {3, 3}, .stride = std::array<int64_t, 2>{2, 2}, .padding = {1, 1}}},
       {{3, 5, 8}, {.kernel_size = {3, 2}, .stride = std::array<int64_t, 2>{1, 3}, .padding = {1, 0}}},  // [C, H, W]
       {{2, 2, 6, 6}, {.kernel_size = {2, 2}, .stride = std::array<int64_t, 2>{3, 3}}},  // gaps between windows
+      // ceil_mode's partial last windows, and averages over the input positions only.
+      {{2, 3, 8, 7}, {.kernel_size = {3, 3}, .stride = std::array<int64_t, 2>{2, 2}, .ceil_mode = true}},
+      {{1, 2, 7, 6},
+       {.kernel_size = {3, 2}, .stride = std::array<int64_t, 2>{2, 3}, .padding = {1, 1}, .ceil_mode = true}},
   };
   for (DType dtype : {kFloat32, kFloat64}) {
     for (const Case& c : cases) {
@@ -49,6 +53,12 @@ TEST_F(CudaPooling, MaxAndAveragePoolingMatchTheCpu) {
       ExpectClose(kernels::avg_pool2d(ToCuda(x), c.options), avg, 0, 0, "avg_pool2d " + what);
       ExpectClose(kernels::avg_pool2d_backward(ToCuda(dy), c.input, c.options),
                   kernels::avg_pool2d_backward(dy, c.input, c.options), 0, 0, "avg_pool2d_backward " + what);
+      Pool2dFuncOptions exclude = c.options;
+      exclude.count_include_pad = false;
+      ExpectClose(kernels::avg_pool2d(ToCuda(x), exclude), kernels::avg_pool2d(x, exclude), 0, 0,
+                  "avg_pool2d without padding " + what);
+      ExpectClose(kernels::avg_pool2d_backward(ToCuda(dy), c.input, exclude),
+                  kernels::avg_pool2d_backward(dy, c.input, exclude), 0, 0, "avg_pool2d_backward without padding " + what);
     }
   }
 }

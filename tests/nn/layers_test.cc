@@ -239,6 +239,20 @@ TEST(InstanceNorm, RejectsOtherRanks) {
   EXPECT_EQ(InstanceNorm2d(3)(ones({2, 5, 3, 3})).shape(), (Shape{2, 5, 3, 3}));  // no per-channel tensors: any C
 }
 
+TEST(Pooling, ModulesPassCeilModeAndCountIncludePad) {
+  // 7 x 7 input, 2 x 2 windows at stride 2: 3 x 3 rounded down, 4 x 4 with ceil_mode.
+  const Tensor x = randn({1, 2, 7, 7});
+  MaxPool2d floor_max(Pool2dOptions{.kernel_size = 2});
+  MaxPool2d ceil_max(Pool2dOptions{.kernel_size = 2, .ceil_mode = true});
+  EXPECT_EQ(floor_max(x).shape(), (Shape{1, 2, 3, 3}));
+  EXPECT_EQ(ceil_max(x).shape(), (Shape{1, 2, 4, 4}));
+  EXPECT_EQ(ceil_max.extra_repr(), "kernel_size=[2, 2], stride=[2, 2], padding=[0, 0], ceil_mode=true");
+  // Without the padding in the count, a mean over a corner window of ones is 1, not 1/4.
+  AvgPool2d exclude(Pool2dOptions{.kernel_size = 2, .stride = 1, .padding = 1, .count_include_pad = false});
+  EXPECT_EQ(exclude(ones({1, 1, 2, 2})).to_vector<float>(), std::vector<float>(9, 1.0f));
+  EXPECT_EQ(exclude.extra_repr(), "kernel_size=[2, 2], stride=[1, 1], padding=[1, 1], count_include_pad=false");
+}
+
 TEST(Options, InvalidOptionsThrow) {
   EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .groups = 2}), Error);
   EXPECT_THROW(Conv2d(Conv2dOptions{.in_channels = 3, .out_channels = 4}), Error);  // no kernel size
@@ -249,6 +263,8 @@ TEST(Options, InvalidOptionsThrow) {
   EXPECT_THROW(LayerNorm(Shape{4, 0}), Error);
   EXPECT_THROW(MaxPool2d(Pool2dOptions{.kernel_size = 2, .padding = 2}), Error);
   EXPECT_THROW(AvgPool2d(Pool2dOptions{.kernel_size = 0}), Error);
+  EXPECT_EQ(ErrorMessage([] { MaxPool2d(Pool2dOptions{.kernel_size = 2, .count_include_pad = false}); }),
+            "MaxPool2d: count_include_pad is an option of AvgPool2d only");
   EXPECT_THROW(AdaptiveAvgPool2d(0), Error);
   EXPECT_THROW(Dropout(DropoutOptions{.p = 1.5}), Error);
 }

@@ -31,7 +31,10 @@ TEST(Pooling, MatchesPyTorchFixtures) {
       if (op == "adaptive") {
         y = adaptive_avg_pool2d(x, Pair(c["kernel_size"]));
       } else {
-        Pool2dFuncOptions options{.kernel_size = Pair(c["kernel_size"]), .padding = Pair(c["padding"])};
+        Pool2dFuncOptions options{.kernel_size = Pair(c["kernel_size"]),
+                                  .padding = Pair(c["padding"]),
+                                  .ceil_mode = c.value("ceil_mode", false),
+                                  .count_include_pad = c.value("count_include_pad", true)};
         if (!c["stride"].is_null()) options.stride = Pair(c["stride"]);
         y = op == "max" ? max_pool2d(x, options) : avg_pool2d(x, options);
       }
@@ -63,6 +66,24 @@ TEST(AvgPool2d, PaddingCountsAsZeros) {
   const Tensor x = ones({1, 1, 2, 2}, {.dtype = kFloat64});
   const Tensor y = avg_pool2d(x, {.kernel_size = {2, 2}, .stride = {{1, 1}}, .padding = {1, 1}});
   EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25}));
+}
+
+TEST(AvgPool2d, CeilModeAndCountIncludePad) {
+  // A 5-wide row, kernel 2 at stride 2: floor gives 2 windows, ceil_mode 3, the last holding x[4] alone.
+  const Tensor x = from_vector<double>({1, 2, 3, 4, 5}, {1, 1, 1, 5});
+  const Pool2dFuncOptions floor{.kernel_size = {1, 2}};
+  EXPECT_EQ(avg_pool2d(x, floor).to_vector<double>(), (std::vector<double>{1.5, 3.5}));
+  // The partial window runs past the input (there is no padding to count): divided by 1, as PyTorch.
+  EXPECT_EQ(avg_pool2d(x, {.kernel_size = {1, 2}, .ceil_mode = true}).to_vector<double>(),
+            (std::vector<double>{1.5, 3.5, 5}));
+  // Padding 1: windows [pad, 1], [2, 3], [4, 5]; counted with the pad (/ 2) or without it (/ 1 at the edge).
+  const Pool2dFuncOptions padded{.kernel_size = {1, 2}, .padding = {0, 1}};
+  EXPECT_EQ(avg_pool2d(x, padded).to_vector<double>(), (std::vector<double>{0.5, 2.5, 4.5}));
+  Pool2dFuncOptions exclude = padded;
+  exclude.count_include_pad = false;
+  EXPECT_EQ(avg_pool2d(x, exclude).to_vector<double>(), (std::vector<double>{1, 2.5, 4.5}));
+  EXPECT_EQ(max_pool2d(x, {.kernel_size = {1, 2}, .ceil_mode = true}).to_vector<double>(),
+            (std::vector<double>{2, 4, 5}));
 }
 
 TEST(Pooling, DoubleBackwardIsRefused) {
@@ -114,6 +135,11 @@ TEST(Pooling, Errors) {
         max_pool2d(zeros({1, 2, 5, 5}, {.dtype = kInt64}), {.kernel_size = {2, 2}});
       },
       "max_pool2d: expected a floating-point input (float32 or float64), got int64");
+  ExpectError(
+      [&] {
+        max_pool2d(x, {.kernel_size = {2, 2}, .count_include_pad = false});
+      },
+      "max_pool2d: count_include_pad is an option of avg_pool2d only");
   ExpectError([&] { adaptive_avg_pool2d(x, {0, 1}); }, "adaptive_avg_pool2d: expected output_size >= 1, got [0, 1]");
   ExpectError(
       [&] {
