@@ -5,7 +5,7 @@
 //             "averaged.*"   with --average_epochs, the weight average (optim::AveragedModel's state_dict)
 //   metadata  "train.config"             the trajectory settings (TrajectoryJson), checked on --resume
 //             "train.state"              {"epoch", "step", "tally": {loss_sum, correct, images},
-//                                         "best_accuracy", "elapsed_seconds"}
+//                                         "best_accuracy", "elapsed_seconds", "threads", "device"}
 //             "train.loader"             the training loader's position and shuffle generator
 //             "train.default_generator"  the default generator's state
 //             "train.log"                every metrics.jsonl record so far (JSON Lines)
@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "core/error.h"
 #include "core/file_io.h"
+#include "core/parallel.h"
 #include "core/random.h"
 #include "core/state_dict.h"
 #include "examples/cifar10/trainer.h"
@@ -41,7 +42,10 @@ absl::Status Trainer::SaveCheckpoint(const std::string& path) const {
                       {"step", step_},
                       {"tally", {{"loss_sum", tally_.loss_sum}, {"correct", tally_.correct}, {"images", tally_.images}}},
                       {"best_accuracy", best_accuracy_ ? Json(*best_accuracy_) : Json(nullptr)},
-                      {"elapsed_seconds", ElapsedSeconds()}};
+                      {"elapsed_seconds", ElapsedSeconds()},
+                      // Not settings of the trajectory, but an exact continuation needs them (below).
+                      {"threads", GetNumThreads()},
+                      {"device", device_.ToString()}};
   const Metadata metadata = {{"train.config", TrajectoryJson(config_).dump()},
                              {"train.state", state.dump()},
                              {"train.loader", train_loader_->state()},
@@ -114,6 +118,8 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   int64_t epoch, step;
   double elapsed;
   std::optional<double> best;
+  int saved_threads;
+  std::string saved_device;
   try {
     epoch = state.at("epoch").get<int64_t>();
     step = state.at("step").get<int64_t>();
@@ -122,6 +128,8 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     tally.images = state.at("tally").at("images").get<int64_t>();
     elapsed = state.at("elapsed_seconds").get<double>();
     if (!state.at("best_accuracy").is_null()) best = state.at("best_accuracy").get<double>();
+    saved_threads = state.value("threads", 0);  // 0 and "": written before they were recorded
+    saved_device = state.value("device", "");
   } catch (const Json::exception& e) {
     return bad(absl::StrCat("damaged train.state metadata: ", e.what()));
   }
@@ -168,7 +176,27 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   elapsed_before_ = elapsed;
   log_ = std::move(log);
   history_ = std::move(history);
+  ContinueOnTheRunsMachine(saved_threads, saved_device);
   return absl::OkStatus();
+}
+
+void Trainer::ContinueOnTheRunsMachine(int saved_threads, const std::string& saved_device) {
+  // The CPU kernels split their sums by thread, so the thread count changes results in the last bits.
+  if (!device_.is_cuda() && saved_threads > 0 && saved_threads != GetNumThreads()) {
+    if (config_.threads == 0) {
+      SetNumThreads(saved_threads);
+      std::fprintf(out_, "resuming with the checkpoint's %d kernel threads, which an exact continuation needs "
+                   "(--threads chooses another count)\n", saved_threads);
+    } else {
+      std::fprintf(out_, "note: the checkpoint was written with %d kernel threads and this run uses %d, so it will "
+                   "not end bit for bit as an uninterrupted run would (--threads=%d would)\n",
+                   saved_threads, GetNumThreads(), saved_threads);
+    }
+  }
+  if (!saved_device.empty() && saved_device != device_.ToString()) {
+    std::fprintf(out_, "note: the checkpoint was written on %s and this run continues on %s, so it will not end "
+                 "bit for bit as an uninterrupted run would\n", saved_device.c_str(), device_.ToString().c_str());
+  }
 }
 
 absl::Status Trainer::WriteLogAndChart() const {

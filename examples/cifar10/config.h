@@ -45,7 +45,7 @@ struct TrainConfig {
   uint64_t seed = 0;
 
   // Running.
-  int threads = 0;                  // kernel threads; 0: every core
+  int threads = 0;                  // kernel threads; 0: every core (on resume: the checkpoint's count)
   std::string device = "cpu";                  // cpu, cuda or cuda:<index> (Device::Parse)
   std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
   bool resume = false;

@@ -73,7 +73,9 @@ ABSL_FLAG(double, swa_lr, kDefaults.swa_lr,
 ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
-ABSL_FLAG(int, threads, kDefaults.threads, "Kernel threads (0: every core).");
+ABSL_FLAG(int, threads, kDefaults.threads,
+          "Kernel threads (0: every core; with --resume, the checkpoint's count, which an exact continuation "
+          "needs).");
 ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
           "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");
 ABSL_FLAG(std::string, device, kDefaults.device, "Where to train: cpu, or cuda / cuda:<index> in a build with --config=cuda (the data is read and "

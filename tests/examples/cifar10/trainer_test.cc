@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "core/error.h"
 #include "core/kernels/copy.h"
+#include "core/parallel.h"
 #include "data/cifar10.h"
 #include "tests/examples/cifar10/trainer_testing.h"
 
@@ -65,6 +66,35 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
     return out;
   };
   EXPECT_EQ(epochs(reference_config.checkpoint_dir), epochs(config.checkpoint_dir));
+}
+
+TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOne) {
+  const std::string data = WriteData("resume_threads", 16, 0);
+  TrainConfig config = Tiny(data, "resume_threads");
+  config.threads = 1;
+  absl::StatusOr<RunResult> r;
+  ASSERT_NE(RunStoppingAt(config, 3, r), nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  config.resume = true;
+  // What Create prints, from a temporary file.
+  auto create_output = [](const TrainConfig& c) {
+    std::FILE* out = std::tmpfile();
+    absl::StatusOr<std::unique_ptr<Trainer>> t = Trainer::Create(c, out);
+    EXPECT_TRUE(t.ok()) << t.status();
+    std::string text(4096, '\0');
+    std::rewind(out);
+    text.resize(std::fread(text.data(), 1, text.size(), out));
+    std::fclose(out);
+    return text;
+  };
+  config.threads = 0;
+  SetNumThreads(2);
+  EXPECT_NE(create_output(config).find("resuming with the checkpoint's 1 kernel threads"), std::string::npos);
+  EXPECT_EQ(GetNumThreads(), 1);
+  config.threads = 2;
+  EXPECT_NE(create_output(config).find("note: the checkpoint was written with 1 kernel threads and this run uses 2"),
+            std::string::npos);
+  EXPECT_EQ(GetNumThreads(), 2);
 }
 
 TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
