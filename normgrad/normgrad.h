@@ -23,6 +23,7 @@
 #include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/flatten.h"
+#include "nn/functional/activation.h"
 #include "nn/functional/conv.h"
 #include "nn/functional/dropout.h"
 #include "nn/functional/loss.h"

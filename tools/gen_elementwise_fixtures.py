@@ -20,7 +20,7 @@ def main():
     pos = torch.linspace(0.05, 9.0, 25, dtype=torch.float64)
     unary = {
         "neg": flat(-x), "abs": flat(x.abs()), "relu": flat(x.relu()), "exp": flat(x.exp()),
-        "sigmoid": flat(x.sigmoid()), "tanh": flat(x.tanh()),
+        "sigmoid": flat(x.sigmoid()), "tanh": flat(x.tanh()), "erf": flat(x.erf()),
         "log": flat(pos.log()), "sqrt": flat(pos.sqrt()), "rsqrt": flat(pos.rsqrt()),
         "pow_1.7": flat(pos.pow(1.7)), "pow_-0.5": flat(pos.pow(-0.5)), "pow_3": flat(x.pow(3)),
         "clamp_-1_2": flat(x.clamp(-1, 2)),

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes tests/nn/testdata/{conv,pooling,loss}.json: PyTorch's results for conv2d (strided, padded,
-dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label smoothing), each
-with the gradients of a random projection of the output, in float32 and float64.
+"""Writes tests/nn/testdata/{conv,pooling,loss,activation}.json: PyTorch's results for conv2d (strided,
+padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label smoothing),
+and the activations, each with the gradients of a random projection of the output, in float32 and float64.
 
 Inputs are drawn in float32 and stored once, so that both dtypes start from exactly the same values;
 float32 results are stored to 9 significant digits (enough to round-trip), float64 ones to 12 (the tests
@@ -218,6 +218,30 @@ def loss_fixtures(gen):
     return cases
 
 
+def activation_fixtures():
+    gen = torch.Generator().manual_seed(13)
+    cases = []
+    ops = [
+        ("leaky_relu_0.01", lambda x: F.leaky_relu(x, 0.01), {"op": "leaky_relu", "negative_slope": 0.01}),
+        ("leaky_relu_0.2", lambda x: F.leaky_relu(x, 0.2), {"op": "leaky_relu", "negative_slope": 0.2}),
+        ("gelu", lambda x: F.gelu(x), {"op": "gelu", "approximate": "none"}),
+        ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), {"op": "gelu", "approximate": "tanh"}),
+        ("silu", lambda x: F.silu(x), {"op": "silu"}),
+        ("erf", lambda x: torch.erf(x), {"op": "erf"}),
+    ]
+    for name, fn, extra in ops:
+        x = draw(gen, 4, 6) * 2.5
+        x[0, 0] = 0.0  # the kink of leaky_relu: PyTorch's gradient there is the slope
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, **extra, "x_shape": list(x.shape), "x": values(x)}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+            out, g, dy = grads(fn, {"x": x}, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy), "dx": values(g["x"])}
+        cases.append(case)
+    return cases
+
+
 def accuracy_fixtures(gen):
     logits = draw(gen, 50, 7)
     target = torch.randint(0, 7, (50,), generator=gen)
@@ -233,6 +257,7 @@ def main():
         "conv.json": {"cases": conv_fixtures(gen)},
         "pooling.json": {"cases": pool_fixtures(gen)},
         "loss.json": {"cases": loss_fixtures(gen), "accuracy": accuracy_fixtures(gen)},
+        "activation.json": {"cases": activation_fixtures()},
     }
     for file, content in outputs.items():
         with open(f"{OUT}/{file}", "w") as f:

@@ -1,5 +1,8 @@
 #include "autograd/ops/elementwise.h"
 
+#include <cmath>
+#include <numbers>
+
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops/reduce.h"
@@ -191,6 +194,13 @@ Tensor tanh(const Tensor& x) {
       "TanhBackward", kernels::tanh(x), {x},
       [](const BackwardContext& ctx) -> Grads { return {mul(ctx.grad, sub(1.0, mul(ctx.output, ctx.output)))}; },
       /*keep_output=*/true);
+}
+
+Tensor erf(const Tensor& x) {
+  return Record("ErfBackward", kernels::erf(x), {x}, [sx = Save(x)](const BackwardContext& ctx) -> Grads {
+    const Tensor& x = sx.get();
+    return {mul(ctx.grad, mul(exp(neg(mul(x, x))), 2.0 / std::sqrt(std::numbers::pi)))};
+  });
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {

@@ -41,6 +41,7 @@ Tensor sqrt(const Tensor& x);     // d/dx = 1/(2 sqrt(x))
 Tensor rsqrt(const Tensor& x);    // d/dx = -rsqrt(x)^3 / 2
 Tensor sigmoid(const Tensor& x);  // d/dx = s (1 - s)
 Tensor tanh(const Tensor& x);     // d/dx = 1 - tanh(x)^2
+Tensor erf(const Tensor& x);      // d/dx = 2 / sqrt(pi) e^(-x^2)
 // relu(a + b) in one pass and one node (the residual connection of a ResNet block), a and b broadcast;
 // the same values as relu(add(a, b)). d/da = d/db = 1 where a + b > 0, else 0, summed over the dims
 // each was broadcast along.

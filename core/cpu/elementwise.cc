@@ -87,6 +87,7 @@ void UnaryTyped(UnaryOp op, const Shape& shape, const Operand& out, const Operan
       case UnaryOp::kRsqrt: return RunUnary<T, T>(shape, out, a, [](T x) { return T(1) / std::sqrt(x); });
       case UnaryOp::kSigmoid: return RunUnary<T, T>(shape, out, a, [](T x) { return Sigmoid(x); });
       case UnaryOp::kTanh: return RunUnary<T, T>(shape, out, a, [](T x) { return std::tanh(x); });
+      case UnaryOp::kErf: return RunUnary<T, T>(shape, out, a, [](T x) { return std::erf(x); });
       default: break;
     }
   }

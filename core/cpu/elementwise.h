@@ -26,6 +26,7 @@ enum class UnaryOp {
   kRsqrt,    // 1 / sqrt x
   kSigmoid,  // 1 / (1 + e^-x), evaluated without overflow for either sign of x
   kTanh,     // tanh x
+  kErf,      // erf x = 2 / sqrt(pi) * integral of e^(-t^2) from 0 to x
 };
 
 enum class BinaryOp {

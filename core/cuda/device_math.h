@@ -19,6 +19,8 @@ __device__ __forceinline__ float Sqrt(float x) { return ::sqrtf(x); }
 __device__ __forceinline__ double Sqrt(double x) { return ::sqrt(x); }
 __device__ __forceinline__ float Tanh(float x) { return ::tanhf(x); }
 __device__ __forceinline__ double Tanh(double x) { return ::tanh(x); }
+__device__ __forceinline__ float Erf(float x) { return ::erff(x); }
+__device__ __forceinline__ double Erf(double x) { return ::erf(x); }
 __device__ __forceinline__ float Pow(float x, float y) { return ::powf(x, y); }
 __device__ __forceinline__ double Pow(double x, double y) { return ::pow(x, y); }
 __device__ __forceinline__ float Fma(float x, float y, float z) { return ::fmaf(x, y, z); }

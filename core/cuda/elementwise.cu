@@ -44,6 +44,7 @@ __device__ __forceinline__ T ApplyUnary(UnaryOp op, T x) {
       case UnaryOp::kRsqrt: return T(1) / Sqrt(x);
       case UnaryOp::kSigmoid: return Sigmoid(x);
       case UnaryOp::kTanh: return Tanh(x);
+      case UnaryOp::kErf: return Erf(x);
       default: break;
     }
   }

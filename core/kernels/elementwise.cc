@@ -183,6 +183,7 @@ Tensor sqrt(const Tensor& x) { return Unary(UnaryOp::kSqrt, "sqrt", x, true); }
 Tensor rsqrt(const Tensor& x) { return Unary(UnaryOp::kRsqrt, "rsqrt", x, true); }
 Tensor sigmoid(const Tensor& x) { return Unary(UnaryOp::kSigmoid, "sigmoid", x, true); }
 Tensor tanh(const Tensor& x) { return Unary(UnaryOp::kTanh, "tanh", x, true); }
+Tensor erf(const Tensor& x) { return Unary(UnaryOp::kErf, "erf", x, true); }
 
 // The fused relu kernels are CPU loops; on a GPU the same values come from the device's unfused kernels.
 Tensor add_relu(const Tensor& a, const Tensor& b) {

@@ -12,7 +12,7 @@
 //   "add: expected tensors of the same dtype, got float32 and float64".
 // - Scalars are converted to the tensor's dtype; an int64 tensor takes only integral scalars:
 //   "add: expected an integral scalar for an int64 tensor, got 0.5".
-// - div, pow, exp, log, sqrt, rsqrt, sigmoid and tanh take float32 or float64 only:
+// - div, pow, exp, log, sqrt, rsqrt, sigmoid, tanh and erf take float32 or float64 only:
 //   "exp: expected a floating-point tensor (float32 or float64), got int64".
 // - Inputs may have any strides (views, broadcast stride-0 dims); outputs are new contiguous tensors.
 // - There is no bool dtype: comparisons return a tensor of the inputs' dtype holding 1 where the
@@ -55,6 +55,7 @@ Tensor sqrt(const Tensor& x);
 Tensor rsqrt(const Tensor& x);    // 1 / sqrt(x)
 Tensor sigmoid(const Tensor& x);  // 1 / (1 + e^-x)
 Tensor tanh(const Tensor& x);
+Tensor erf(const Tensor& x);   // the error function, 2 / sqrt(pi) * integral of e^(-t^2) from 0 to x
 // min(max(x, lo), hi) with either bound optional (both absent: a copy). NaN stays NaN; lo > hi gives hi.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 

@@ -47,6 +47,7 @@ std::vector<OpCase> ElementwiseOpCases() {
       {"rsqrt", [](V x) { return rsqrt(x[0]); }, {U({2, 3}, 0.5, 2)}},
       {"sigmoid", [](V x) { return sigmoid(x[0]); }, {N({2, 3})}},
       {"tanh", [](V x) { return tanh(x[0]); }, {N({2, 3})}},
+      {"erf", [](V x) { return erf(x[0]); }, {N({2, 3})}},
       {"clamp", [](V x) { return clamp(x[0], -0.5, 0.5); }, {N({3, 3})}},
       {"clamp_lower_only", [](V x) { return clamp(x[0], 0.0, std::nullopt); }, {N({3, 3})}},
       {"where", [](V x) { return where(gt(x[0].detach(), 0.0), x[0], x[1]); }, {N({2, 3}), N({3})}},

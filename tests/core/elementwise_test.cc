@@ -56,6 +56,7 @@ TEST(Elementwise, UnaryMatchesTorch) {
   ExpectNear(kernels::exp(x).to_vector<double>(), Doubles(u["exp"]), 1e-15, "exp");
   ExpectNear(kernels::sigmoid(x).to_vector<double>(), Doubles(u["sigmoid"]), 1e-15, "sigmoid");
   ExpectNear(kernels::tanh(x).to_vector<double>(), Doubles(u["tanh"]), 1e-15, "tanh");
+  ExpectNear(kernels::erf(x).to_vector<double>(), Doubles(u["erf"]), 1e-15, "erf");
   ExpectNear(kernels::log(pos).to_vector<double>(), Doubles(u["log"]), 1e-15, "log");
   ExpectNear(kernels::sqrt(pos).to_vector<double>(), Doubles(u["sqrt"]), 1e-15, "sqrt");
   ExpectNear(kernels::rsqrt(pos).to_vector<double>(), Doubles(u["rsqrt"]), 1e-15, "rsqrt");

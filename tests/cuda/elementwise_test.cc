@@ -44,6 +44,7 @@ TEST_F(CudaElementwise, UnaryOpsMatchTheCpu) {
       {"rsqrt", [](const Tensor& x) { return kernels::rsqrt(x); }, true, true},
       {"sigmoid", [](const Tensor& x) { return kernels::sigmoid(x); }, false, true},
       {"tanh", [](const Tensor& x) { return kernels::tanh(x); }, false, true},
+      {"erf", [](const Tensor& x) { return kernels::erf(x); }, false, true},
   };
   for (const UnaryCase& c : cases) {
     for (DType dtype : {kFloat32, kFloat64, kInt64}) {
