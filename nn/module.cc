@@ -42,17 +42,22 @@ std::string JoinLimited(const std::vector<T>& items, Format format, size_t limit
   return out;
 }
 
-std::string DescribeMismatch(const std::string& type_name, const LoadResult& r) {
+// The keys that keep a state dict from loading (missing and unexpected ones only when strict).
+std::string DescribeMismatch(const std::string& type_name, const LoadResult& r,
+                             const std::vector<ShapeMismatch>& mismatched, bool strict) {
   std::string out = "load_state_dict: the state dict does not fit " + type_name + ":";
   const auto name = [](const std::string& key) { return key; };
-  if (!r.missing_keys.empty()) out += " missing keys: " + JoinLimited(r.missing_keys, name) + ";";
-  if (!r.unexpected_keys.empty()) out += " unexpected keys: " + JoinLimited(r.unexpected_keys, name) + ";";
-  if (!r.mismatched_keys.empty()) {
-    out += " shape mismatches: " + JoinLimited(r.mismatched_keys, [](const ShapeMismatch& m) {
+  if (strict && !r.missing_keys.empty()) out += " missing keys: " + JoinLimited(r.missing_keys, name) + ";";
+  if (strict && !r.unexpected_keys.empty()) {
+    out += " unexpected keys: " + JoinLimited(r.unexpected_keys, name) + ";";
+  }
+  if (!mismatched.empty()) {
+    out += " shape mismatches: " + JoinLimited(mismatched, [](const ShapeMismatch& m) {
              return m.key + " (expected " + ShapeToString(m.expected) + ", got " + ShapeToString(m.got) + ")";
            }) + ";";
   }
   out.pop_back();
+  if (!strict) out += " (a non-strict load copies no tensor of another shape either: leave the key out)";
   return out;
 }
 
@@ -295,6 +300,7 @@ StateDict Module::state_dict() const {
 
 absl::StatusOr<LoadResult> Module::load_state_dict(const StateDict& state, bool strict) {
   LoadResult result;
+  std::vector<ShapeMismatch> mismatched;
   std::unordered_set<std::string> own_keys;
   std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source)
   std::string undefined_key;
@@ -313,7 +319,7 @@ absl::StatusOr<LoadResult> Module::load_state_dict(const StateDict& state, bool 
     } else if (!it->second.defined()) {
       undefined_key = key;
     } else if (it->second.shape() != dst.shape()) {
-      result.mismatched_keys.push_back({key, dst.shape(), it->second.shape()});
+      mismatched.push_back({key, dst.shape(), it->second.shape()});
     } else {
       copies.emplace_back(dst, it->second);
     }
@@ -326,7 +332,9 @@ absl::StatusOr<LoadResult> Module::load_state_dict(const StateDict& state, bool 
   for (const auto& [key, value] : state) {
     if (!own_keys.contains(key)) result.unexpected_keys.push_back(key);
   }
-  if (strict && !result.clean()) return absl::InvalidArgumentError(DescribeMismatch(type_name_, result));
+  if ((strict && !result.clean()) || !mismatched.empty()) {
+    return absl::InvalidArgumentError(DescribeMismatch(type_name_, result, mismatched, strict));
+  }
   for (const auto& [dst, src] : copies) {
     kernels::copy_(dst, src);
     dst.BumpVersion();

@@ -23,13 +23,12 @@ struct ShapeMismatch {
   Shape got;       // the state dict's
 };
 
-// What load_state_dict found: keys the module has and the state dict lacks, keys the state dict has and
-// the module lacks, and keys present in both with different shapes.
+// What a non-strict load_state_dict skipped: keys the module has and the state dict lacks, and keys the
+// state dict has and the module lacks.
 struct LoadResult {
   std::vector<std::string> missing_keys;
   std::vector<std::string> unexpected_keys;
-  std::vector<ShapeMismatch> mismatched_keys;
-  bool clean() const { return missing_keys.empty() && unexpected_keys.empty() && mismatched_keys.empty(); }
+  bool clean() const { return missing_keys.empty() && unexpected_keys.empty(); }
 };
 
 // The base of every layer and model: named registries of parameters (leaves that require grad), buffers
@@ -92,8 +91,10 @@ class Module : public std::enable_shared_from_this<Module> {
 
   // ---- modes
   // Sets training mode on this module and every descendant (batch norm uses batch statistics and
-  // updates its running ones; dropout drops). Returns *this.
-  Module& train(bool on = true);
+  // updates its running ones; dropout drops). Returns *this. Virtual, as in PyTorch, so that a module can
+  // keep part of itself in another mode (a frozen backbone's batch norms in eval mode, say): an override
+  // calls Module::train(on) and then changes what it keeps; eval() and a parent's train() reach it.
+  virtual Module& train(bool on = true);
   // train(false): batch norm uses its running statistics and leaves every buffer untouched.
   Module& eval() { return train(false); }
   bool is_training() const { return training_; }
@@ -123,8 +124,9 @@ class Module : public std::enable_shared_from_this<Module> {
   // when it differs). Validates everything before copying anything:
   // - strict (the default): any missing, unexpected or shape-mismatched key returns InvalidArgument
   //   listing them all, and the module is unchanged.
-  // - non-strict: copies the keys whose shapes match and returns the missing, unexpected and
-  //   shape-mismatched ones in the LoadResult (the mismatched ones are not copied).
+  // - non-strict: copies the keys both have and returns the missing and unexpected ones in the
+  //   LoadResult. A key both have with different shapes is still an error (InvalidArgument, nothing
+  //   copied), as in PyTorch: a model whose new head silently kept its random weights is worse.
   // A key that a module fills when it is absent (ValueForMissingKey: batch and instance norm's
   // num_batches_tracked, which older PyTorch checkpoints lack) is not missing in either mode: it gets that
   // value, as in PyTorch. An undefined tensor in `state` returns InvalidArgument in both modes.

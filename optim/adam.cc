@@ -13,7 +13,9 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions options)
     : Adam("AdamW", std::move(groups), options, true) {}
 
 Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
-    : Optimizer(name, std::move(groups), options.lr, options.weight_decay, options.beta1), decoupled_(decoupled) {
+    : Optimizer(name, std::move(groups), options.lr, options.weight_decay.value_or(decoupled ? 1e-2 : 0.0),
+                options.beta1),
+      decoupled_(decoupled) {
   for (Group& g : param_groups()) {
     g.beta2 = options.beta2;
     g.eps = options.eps;

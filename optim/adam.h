@@ -1,6 +1,7 @@
 #ifndef NORMGRAD_OPTIM_ADAM_H_
 #define NORMGRAD_OPTIM_ADAM_H_
 
+#include <optional>
 #include <vector>
 
 #include "optim/optimizer.h"
@@ -12,7 +13,8 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
-  double weight_decay = 0;
+  // Left out: 0 for Adam, 1e-2 for AdamW, as in PyTorch (so AdamW(params, {.lr = 3e-4}) still decays).
+  std::optional<double> weight_decay;
 };
 
 // torch.optim.Adam (L2 weight decay added to the gradient) and, with decoupled weight decay,
@@ -41,11 +43,8 @@ class Adam : public Optimizer {
 
 class AdamW : public Adam {
  public:
-  // AdamW's default weight decay is 1e-2, as in PyTorch.
-  static AdamOptions Defaults() { return {.weight_decay = 1e-2}; }
-  AdamW(std::vector<ParamGroup> groups, AdamOptions options = Defaults());
-  AdamW(std::vector<Tensor> params, AdamOptions options = Defaults())
-      : AdamW(SingleGroup(std::move(params)), options) {}
+  AdamW(std::vector<ParamGroup> groups, AdamOptions options = {});
+  AdamW(std::vector<Tensor> params, AdamOptions options = {}) : AdamW(SingleGroup(std::move(params)), options) {}
 };
 
 }  // namespace normgrad::optim

@@ -54,8 +54,9 @@ std::unique_ptr<Optimizer> MakeOptimizer(const json& c, const std::vector<Tensor
         std::vector<ParamGroup>{{.params = {ps[0]}, .weight_decay = 5e-4}, {.params = {ps[1]}, .lr = 0.05}},
         SGDOptions{.lr = 0.1, .momentum = 0.9});
   }
-  const AdamOptions o{.lr = c["lr"], .beta1 = c.value("beta1", 0.9), .beta2 = c.value("beta2", 0.999),
-                      .weight_decay = c.value("weight_decay", kind == "adamw" ? 1e-2 : 0.0)};
+  // A weight decay the fixture leaves out is left out here too: each class's own default applies.
+  AdamOptions o{.lr = c["lr"], .beta1 = c.value("beta1", 0.9), .beta2 = c.value("beta2", 0.999)};
+  if (c.contains("weight_decay")) o.weight_decay = c["weight_decay"].get<double>();
   if (kind == "adam") return std::make_unique<Adam>(ps, o);
   return std::make_unique<AdamW>(ps, o);
 }
@@ -234,6 +235,9 @@ TEST(State, SavesEveryHyperparameterOfEveryGroup) {
   EXPECT_EQ(a.at("param_groups.0.momentum").item<double>(), 0.8);  // beta1
   EXPECT_EQ(a.at("param_groups.0.beta2").item<double>(), 0.95);
   EXPECT_EQ(a.at("param_groups.0.eps").item<double>(), 1e-6);
+  // Options given without a weight decay keep each class's default, as PyTorch's: 1e-2 for AdamW, 0 for Adam.
+  EXPECT_EQ(a.at("param_groups.0.weight_decay").item<double>(), 1e-2);
+  EXPECT_EQ(Adam(ps, {.lr = 0.01}).state_dict().at("param_groups.0.weight_decay").item<double>(), 0);
 }
 
 // As PyTorch's load_state_dict: the saved hyperparameters replace the ones the optimizer was built with,
