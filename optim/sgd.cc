@@ -7,8 +7,17 @@
 
 namespace normgrad::optim {
 
+namespace {
+
+double RequiredLr(const std::optional<double>& lr) {
+  NG_CHECK(lr.has_value(), "SGD: expected a learning rate (SGDOptions::lr); SGD has no default one, as in PyTorch");
+  return *lr;
+}
+
+}  // namespace
+
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
-    : Optimizer("SGD", std::move(groups), options.lr, options.weight_decay, options.momentum) {
+    : Optimizer("SGD", std::move(groups), RequiredLr(options.lr), options.weight_decay, options.momentum) {
   for (Group& g : param_groups()) {
     g.dampening = options.dampening;
     g.nesterov = options.nesterov;

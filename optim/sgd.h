@@ -1,6 +1,7 @@
 #ifndef NORMGRAD_OPTIM_SGD_H_
 #define NORMGRAD_OPTIM_SGD_H_
 
+#include <optional>
 #include <vector>
 
 #include "optim/optimizer.h"
@@ -8,7 +9,7 @@
 namespace normgrad::optim {
 
 struct SGDOptions {
-  double lr = 0.1;
+  std::optional<double> lr;  // required: SGD has no default learning rate, as in PyTorch
   double momentum = 0;
   double dampening = 0;
   double weight_decay = 0;
@@ -18,8 +19,8 @@ struct SGDOptions {
 // torch.optim.SGD: d = g + weight_decay * p; with momentum, buf = momentum * buf + (1 - dampening) * d
 // (buf = d on the first step) and d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
 // Every group holds the options (Group::momentum, dampening, nesterov), which state_dict saves.
-// Throws normgrad::Error for lr or weight_decay < 0, momentum outside [0, 1), dampening outside [0, 1],
-// and Nesterov without momentum or with dampening.
+// Throws normgrad::Error for a missing lr, lr or weight_decay < 0, momentum outside [0, 1), dampening
+// outside [0, 1], and Nesterov without momentum or with dampening.
 class SGD : public Optimizer {
  public:
   SGD(std::vector<ParamGroup> groups, SGDOptions options);

@@ -27,6 +27,10 @@ Tensor InputGradient(const BackwardContext& ctx, const Tensor& weight, const Sha
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
+  NG_CHECK(input.dim() == 3 || input.dim() == 4,
+           "conv2d: expected input of 3 or 4 dims ([C, H, W] or [N, C, H, W]), got ", ShapeToString(input.shape()));
+  // An unbatched image is a batch of one, as in PyTorch.
+  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, options), 0);
   Tensor out = kernels::conv2d(input, weight, bias, options);  // checks the arguments
   // The weight gradient needs the input, the input gradient the weight: keep only what will be used.
   const bool input_grad = input.requires_grad(), weight_grad = weight.requires_grad();

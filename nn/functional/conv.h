@@ -18,7 +18,8 @@ using Conv2dFuncOptions = normgrad::Conv2dFuncOptions;
 //   out[n, o, i, j] = bias[o] + sum_{c, p, q} weight[o, c, p, q]
 //                       * input[n, g C_in/groups + c, i stride_h - pad_h + p dil_h, j stride_w - pad_w + q dil_w]
 //   input [N, C_in, H, W], weight [C_out, C_in / groups, kH, kW], bias [C_out] or undefined,
-//   output [N, C_out, floor((H + 2 pad_h - dil_h (kH - 1) - 1) / stride_h) + 1, ...].
+//   output [N, C_out, floor((H + 2 pad_h - dil_h (kH - 1) - 1) / stride_h) + 1, ...]; an unbatched
+//   input [C_in, H, W] gives [C_out, ...], as in PyTorch.
 // Backward computes the input, weight and bias gradients (float32 runs direct vectorized kernels; see
 // core/cpu/conv_direct.h). Double backward is refused: "conv2d: double backward is not supported".
 // Errors (mismatched channels, groups that do not divide the channels, non-positive stride or dilation,

@@ -139,9 +139,21 @@ TEST(Conv2d, DoubleBackwardIsRefused) {
   ExpectError([&] { y.backward({}, {.create_graph = true}); }, "conv2d: double backward is not supported");
 }
 
+TEST(Conv2d, AnUnbatchedImageIsABatchOfOne) {
+  Tensor x = randn({2, 5, 6}, {.dtype = kFloat64, .requires_grad = true});
+  const Tensor w = randn({3, 2, 3, 3}, {.dtype = kFloat64}), b = randn({3}, {.dtype = kFloat64});
+  const Conv2dFuncOptions o{.stride = {2, 1}, .padding = {1, 1}};
+  const Tensor y = conv2d(x, w, b, o);
+  ASSERT_EQ(y.shape(), (Shape{3, 3, 6}));
+  EXPECT_EQ(y.to_vector<double>(), conv2d(unsqueeze(x, 0), w, b, o).to_vector<double>());
+  sum(y).backward();
+  EXPECT_EQ(x.grad().shape(), x.shape());
+}
+
 TEST(Conv2d, Errors) {
   const Tensor x = zeros({2, 4, 5, 5}), w = zeros({6, 4, 3, 3});
-  ExpectError([&] { conv2d(zeros({4, 5, 5}), w); }, "conv2d: expected input of 4 dims [N, C, H, W], got [4, 5, 5]");
+  ExpectError([&] { conv2d(zeros({5, 5}), w); },
+              "conv2d: expected input of 3 or 4 dims ([C, H, W] or [N, C, H, W]), got [5, 5]");
   ExpectError(
       [&] {
         conv2d(x, zeros({6, 4, 3}));

@@ -394,16 +394,20 @@ TEST(Errors, BadHyperparameters) {
     }
     return "no error";
   };
+  EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9}); }),
+              HasSubstr("SGD: expected a learning rate (SGDOptions::lr); SGD has no default one, as in PyTorch"));
   EXPECT_THAT(message([&] { SGD(ps, {.lr = -1}); }), HasSubstr("SGD: expected lr >= 0, got -1"));
-  EXPECT_THAT(message([&] { SGD(ps, {.weight_decay = -1e-4}); }), HasSubstr("expected weight_decay >= 0"));
-  EXPECT_THAT(message([&] { SGD(ps, {.momentum = 1.0}); }), HasSubstr("expected momentum in [0, 1), got 1"));
-  EXPECT_THAT(message([&] { SGD(ps, {.nesterov = true}); }), HasSubstr("Nesterov momentum requires momentum > 0"));
-  EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9, .dampening = 2}); }),
+  EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .weight_decay = -1e-4}); }), HasSubstr("expected weight_decay >= 0"));
+  EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .momentum = 1.0}); }),
+              HasSubstr("expected momentum in [0, 1), got 1"));
+  EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .nesterov = true}); }),
+              HasSubstr("Nesterov momentum requires momentum > 0"));
+  EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .momentum = 0.9, .dampening = 2}); }),
               HasSubstr("SGD: expected dampening in [0, 1], got 2"));
   EXPECT_THAT(message([&] { Adam(ps, {.beta2 = 1.0}); }), HasSubstr("Adam: expected beta2 in [0, 1)"));
   EXPECT_THAT(message([&] { AdamW(ps, {.eps = -1}); }), HasSubstr("AdamW: expected eps >= 0, got -1"));
-  EXPECT_THAT(message([&] { SGD(std::vector<Tensor>{}, {}); }), HasSubstr("expected at least one parameter"));
-  EXPECT_THAT(message([&] { SGD({ps[0], ps[0]}, {}); }), HasSubstr("appears in more than one group"));
+  EXPECT_THAT(message([&] { SGD(std::vector<Tensor>{}, {.lr = 0.1}); }), HasSubstr("expected at least one parameter"));
+  EXPECT_THAT(message([&] { SGD({ps[0], ps[0]}, {.lr = 0.1}); }), HasSubstr("appears in more than one group"));
   EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 1}); }), HasSubstr("total_steps > 1"));
 }
 
