@@ -80,8 +80,10 @@ Tensor BatchNormBase::Normalize(const Tensor& input, bool relu, const Tensor& re
   NG_CHECK(input.dim() >= min_rank_ && input.dim() <= max_rank_, type_name(), ": expected ",
            min_rank_ == max_rank_ ? absl::StrCat(min_rank_, "D") : absl::StrCat(min_rank_, "D or ", max_rank_, "D"),
            " input, got ", input.dim(), "D input of shape ", ShapeToString(input.shape()));
-  NG_CHECK(input.size(1) == options_.num_features, type_name(), ": expected ", options_.num_features,
-           " channels in dim 1, got input of shape ", ShapeToString(input.shape()));
+  // Without per-channel tensors (no affine, no running statistics) any channel count works, as in PyTorch.
+  NG_CHECK(input.size(1) == options_.num_features || (!options_.affine && !options_.track_running_stats),
+           type_name(), ": expected ", options_.num_features, " channels in dim 1, got input of shape ",
+           ShapeToString(input.shape()));
   const bool update_stats = is_training() && options_.track_running_stats;
   const Tensor tracked = buffer("num_batches_tracked");
   double momentum = options_.momentum.value_or(0.0);

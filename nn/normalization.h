@@ -38,8 +38,9 @@ struct BatchNormOptions {
 // - eval with running statistics: normalizes with running_mean and running_var and changes no buffer;
 // - without running statistics (track_running_stats = false): batch statistics in both modes.
 // Errors (normgrad::Error): an input rank the layer does not take ("BatchNorm2d: expected 4D input, got
-// 3D input of shape [2, 3, 4]"), dim 1 not of size C, and those of functional::batch_norm (one value per
-// channel in training). A failed call leaves every buffer as it was.
+// 3D input of shape [2, 3, 4]"), dim 1 not of size C (unless the layer has neither affine nor running
+// statistics: then any C, as in PyTorch), and those of functional::batch_norm (one value per channel in
+// training). A failed call leaves every buffer as it was.
 // load_state_dict accepts a state dict without num_batches_tracked (PyTorch's checkpoints from before the
 // buffer existed) and sets the count to 0, as PyTorch does; any other missing key is still missing.
 class BatchNormBase : public Module, public NormalizationLayer {

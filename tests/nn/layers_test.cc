@@ -229,6 +229,10 @@ TEST(BatchNorm, RejectsOtherRanksAndChannelCounts) {
   EXPECT_EQ(bn2.buffer("num_batches_tracked").item<int64_t>(), 0);
   EXPECT_THROW(BatchNorm2d(0), Error);
   EXPECT_THROW(BatchNorm2d(BatchNormOptions{.num_features = 2, .momentum = 1.5}), Error);
+  // No per-channel tensors (no affine, no running statistics): any channel count, as in PyTorch.
+  BatchNorm2d plain(BatchNormOptions{.num_features = 3, .affine = false, .track_running_stats = false});
+  EXPECT_EQ(plain(randn({2, 5, 3, 3})).shape(), (Shape{2, 5, 3, 3}));
+  EXPECT_THROW(BatchNorm2d(BatchNormOptions{.num_features = 3, .affine = false})(randn({2, 5, 3, 3})), Error);
 }
 
 TEST(InstanceNorm, RejectsOtherRanks) {
