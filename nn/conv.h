@@ -23,7 +23,8 @@ struct Conv2dOptions {
 
 // y = conv2d(x, weight, bias) (functional::conv2d, a cross-correlation as in PyTorch) with
 // weight [out_channels, in_channels / groups, kh, kw] and bias [out_channels].
-// Input [N, in_channels, H, W] (or unbatched [in_channels, H, W]); output [N, out_channels, H', W'] with
+// Input [N, in_channels, H, W]; output [N, out_channels, H', W'] (unbatched: [in_channels, H, W] to
+// [out_channels, H', W']) with
 // H' = (H + 2 padding - dilation (kh - 1) - 1) / stride + 1 (rounded down), W' likewise.
 // Initialized as PyTorch does: weight from kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
 // bias from the same range, fan_in = in_channels / groups * kh * kw, drawn from `gen` (default generator

@@ -114,16 +114,22 @@ int64_t RecomputeBatchNormStatistics(Module& model, const std::function<std::opt
     std::vector<std::pair<Tensor, Tensor>> buffers;  // (buffer, its value before the call)
   };
   std::vector<Saved> saved;
+  const bool was_training = model.is_training();
+  // Training mode first: a module whose train() override keeps some layers in eval mode (frozen ones)
+  // keeps their statistics too.
+  model.train();
   for (const std::shared_ptr<Module>& m : model.modules()) {
     auto* bn = dynamic_cast<BatchNormBase*>(m.get());
-    if (bn == nullptr || !bn->options().track_running_stats) continue;
+    if (bn == nullptr || !bn->options().track_running_stats || !bn->is_training()) continue;
     Saved s{bn, bn->options().momentum, {}};
     for (const Tensor& b : bn->buffers(/*recurse=*/false)) s.buffers.emplace_back(b, kernels::clone(b));
     saved.push_back(std::move(s));
   }
-  if (saved.empty()) return 0;
+  if (saved.empty()) {
+    model.train(was_training);
+    return 0;
+  }
 
-  const bool was_training = model.is_training();
   const auto restore_buffers = [&] {
     for (const Saved& s : saved) {
       for (const auto& [buffer, before] : s.buffers) buffer.copy_(before);
@@ -137,7 +143,6 @@ int64_t RecomputeBatchNormStatistics(Module& model, const std::function<std::opt
     s.layer->reset_running_stats();
     s.layer->set_momentum(std::nullopt);
   }
-  model.train();
   int64_t batches = 0;
   try {
     NoGradGuard no_grad;

@@ -78,7 +78,8 @@ class BatchNormBase : public Module, public NormalizationLayer {
 // the inputs `next_input` yields until it returns nullopt, as PyTorch's torch.optim.swa_utils.update_bn
 // does: each layer's statistics are reset and become the cumulative average over the batches of each
 // batch's mean and unbiased variance, num_batches_tracked their count. The model runs in training mode
-// without recording gradients; each layer's momentum and the model's mode are restored afterwards.
+// without recording gradients; each layer's momentum and the model's mode are restored afterwards. A layer
+// that model.train() leaves in eval mode (a Module::train override that freezes it) keeps its statistics.
 //
 // Why: running statistics are an exponential average over the last training batches, taken while the
 // weights moved and on inputs augmented for training. After averaging weights, or when training inputs

@@ -19,7 +19,7 @@ struct Pool2dOptions {
 
 // The maximum of each kernel_size window (functional::max_pool2d; padding counts as -infinity).
 // Input [N, C, H, W] (or [C, H, W]); H' = (H + 2 padding - kh) / stride + 1 (rounded down, or up with
-// ceil_mode), W' likewise.
+// ceil_mode, dropping a last window that would start in the right padding), W' likewise.
 class MaxPool2d : public Cloneable<MaxPool2d> {
  public:
   // Throws for kernel_size or stride < 1, padding outside [0, kernel_size / 2], or count_include_pad false.

@@ -9,15 +9,20 @@ namespace normgrad::optim {
 
 namespace {
 
-double RequiredLr(const std::optional<double>& lr) {
-  NG_CHECK(lr.has_value(), "SGD: expected a learning rate (SGDOptions::lr); SGD has no default one, as in PyTorch");
-  return *lr;
+// The groups, once each has a learning rate: its own or the options'. SGD has no default one, as in PyTorch.
+std::vector<ParamGroup> WithLearningRates(std::vector<ParamGroup> groups, const std::optional<double>& lr) {
+  for (size_t g = 0; g < groups.size(); ++g) {
+    NG_CHECK(lr || groups[g].lr, "SGD: expected a learning rate (SGDOptions::lr, or the lr of every parameter "
+             "group), got none for parameter group ", g, "; SGD has no default one, as in PyTorch");
+  }
+  return groups;
 }
 
 }  // namespace
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
-    : Optimizer("SGD", std::move(groups), RequiredLr(options.lr), options.weight_decay, options.momentum) {
+    : Optimizer("SGD", WithLearningRates(std::move(groups), options.lr), options.lr.value_or(0), options.weight_decay,
+                options.momentum) {
   for (Group& g : param_groups()) {
     g.dampening = options.dampening;
     g.nesterov = options.nesterov;

@@ -9,7 +9,7 @@
 namespace normgrad::optim {
 
 struct SGDOptions {
-  std::optional<double> lr;  // required: SGD has no default learning rate, as in PyTorch
+  std::optional<double> lr;  // required unless every ParamGroup sets its own: no default, as in PyTorch
   double momentum = 0;
   double dampening = 0;
   double weight_decay = 0;

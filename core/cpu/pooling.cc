@@ -98,9 +98,10 @@ void AveragePoolsBackward(const PoolShape& s, WindowFn&& window, const T* grad_o
 }  // namespace
 
 int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode) {
-  const int64_t span = in + 2 * pad - kernel;
-  if (span < 0) return -((-span + stride - 1) / stride) + 1;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // PyTorch's rule: the span the windows' starts cover, rounded down (or up), even when it is negative (a
+  // kernel larger than the padded input still gives one window with ceil_mode when the rounding reaches 0).
+  const int64_t span = in + 2 * pad - kernel + (ceil_mode ? stride - 1 : 0);
+  int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
   // A window that would start in the right padding (or past it) is dropped.
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;

@@ -21,8 +21,7 @@ struct PoolShape {
 };
 
 // floor((in + 2 pad - kernel) / stride) + 1, or with ceil_mode the ceiling, less one if the last window
-// would then start past the image and its left padding (PyTorch's rule); below 1 when the kernel does not
-// fit the padded input.
+// would then start past the image and its left padding (PyTorch's rule); below 1 when no window fits.
 int64_t PoolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad, bool ceil_mode);
 
 // out = the largest value of each window (NaN if the window has one), indices = its position y * in_w + x

@@ -53,8 +53,8 @@ void CheckSmoothing(double label_smoothing) {
 
 }  // namespace
 
-double CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
-                        std::optional<int64_t> ignore_index, const Tensor& weight) {
+TargetTotals CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
+                              std::optional<int64_t> ignore_index, const Tensor& weight) {
   NG_CHECK(input.dim() == 2, op, ": expected ", input_name, " of 2 dims [N, C], got ", ShapeToString(input.shape()));
   NG_CHECK(IsFloating(input.dtype()), op, ": expected ", input_name, " of a floating-point dtype, got ", input.dtype());
   NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
@@ -77,20 +77,21 @@ double CheckClassTarget(const char* op, const char* input_name, const Tensor& in
   // Read on the host (a copy for a device target), so that a bad label is reported before anything runs.
   const Tensor t = contiguous(to(target, kCPU));
   const int64_t* v = t.data<int64_t>();
-  double total = 0;
+  TargetTotals totals;
   for (int64_t i = 0; i < t.numel(); ++i) {
     if (ignore_index && v[i] == *ignore_index) continue;
     NG_CHECK(v[i] >= 0 && v[i] < input.size(1), op, ": expected target values in [0, ", input.size(1), ")",
              ignore_index ? absl::StrCat(" or ignore_index (", *ignore_index, ")") : "", ", got ", v[i], " at index ", i);
-    total += w.empty() ? 1.0 : w[v[i]];
+    ++totals.counted;
+    totals.weight += w.empty() ? 1.0 : w[v[i]];
   }
-  return total;
+  return totals;
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing, int64_t ignore_index,
-                     const Tensor& weight, double* total_weight) {
-  const double total = CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index, weight);
-  if (total_weight != nullptr) *total_weight = total;
+                     const Tensor& weight, TargetTotals* totals) {
+  const TargetTotals checked = CheckClassTarget("cross_entropy", "logits", logits, target, ignore_index, weight);
+  if (totals != nullptr) *totals = checked;
   CheckSmoothing(label_smoothing);
   Tensor loss = empty({logits.size(0)}, {.dtype = logits.dtype(), .device = logits.device()});
   const Tensor x = contiguous(logits), t = contiguous(target), w = ContiguousOrUndefined(weight);
@@ -126,9 +127,9 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index, const Tensor& weight,
-                double* total_weight) {
-  const double total = CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index, weight);
-  if (total_weight != nullptr) *total_weight = total;
+                TargetTotals* totals) {
+  const TargetTotals checked = CheckClassTarget("nll_loss", "log_probs", log_probs, target, ignore_index, weight);
+  if (totals != nullptr) *totals = checked;
   Tensor loss = empty({log_probs.size(0)}, {.dtype = log_probs.dtype(), .device = log_probs.device()});
   const Tensor x = contiguous(log_probs), t = contiguous(target), w = ContiguousOrUndefined(weight);
   VisitFloatDType(log_probs.dtype(), "nll_loss", [&]<typename T>() {

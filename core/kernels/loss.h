@@ -23,21 +23,27 @@ namespace normgrad::kernels {
 // PyTorch's default ignore_index: a sample whose target is -100 counts for nothing.
 inline constexpr int64_t kIgnoreIndex = -100;
 
+// The samples whose target is not ignore_index: how many, and their total weight sum_i weight[target[i]]
+// (their number without a weight), which a mean divides by.
+struct TargetTotals {
+  int64_t counted = 0;
+  double weight = 0;
+};
+
 // Checks input [N, C] (floating) against target (int64 [N], values in [0, C), or ignore_index when given)
 // and weight ([C], the input's dtype and device, when defined); `input_name` is how the message calls the
-// input ("logits", "log_probs"). Returns the total weight of the samples whose target is not ignore_index,
-// sum_i weight[target[i]] over them: their number without a weight. A weighted mean divides by it.
-double CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
-                        std::optional<int64_t> ignore_index = std::nullopt, const Tensor& weight = Tensor());
+// input ("logits", "log_probs").
+TargetTotals CheckClassTarget(const char* op, const char* input_name, const Tensor& input, const Tensor& target,
+                              std::optional<int64_t> ignore_index = std::nullopt, const Tensor& weight = Tensor());
 
 // Per-sample cross-entropy with label smoothing e and class weights w, [N]:
 //   (1 - e) w_t (logsumexp(x_i) - x[i, t]) + e / C sum_c w_c (logsumexp(x_i) - x[i, c]),  t = target[i]
 // (without weights, the cross-entropy of softmax(x_i) against 1 - e on the target class plus e spread
-// uniformly), 0 where the target is ignore_index. With `total_weight`, also stores CheckClassTarget's
-// total weight there (so that a mean needs no second read of the target).
+// uniformly), 0 where the target is ignore_index. With `totals`, also stores CheckClassTarget's totals
+// there (so that a mean needs no second read of the target).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_smoothing = 0.0,
                      int64_t ignore_index = kIgnoreIndex, const Tensor& weight = Tensor(),
-                     double* total_weight = nullptr);
+                     TargetTotals* totals = nullptr);
 
 // d/dlogits of sum_i g_i loss_i with g_i = scale * grad_loss[i] (grad_loss [N]) or scale * grad_loss
 // (grad_loss a one-element tensor, as after a mean or sum): g_i (softmax(x_i) sum_c q_c - q_i), q_i the
@@ -47,9 +53,9 @@ Tensor cross_entropy_backward(const Tensor& grad_loss, const Tensor& logits, con
                               const Tensor& weight = Tensor());
 
 // Per-sample negative log-likelihood, [N]: -w_t log_probs[i, t] with t = target[i], 0 where the target is
-// ignore_index; `total_weight` as for cross_entropy.
+// ignore_index; `totals` as for cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = kIgnoreIndex,
-                const Tensor& weight = Tensor(), double* total_weight = nullptr);
+                const Tensor& weight = Tensor(), TargetTotals* totals = nullptr);
 
 // [N, classes] of `dtype`: 1 at (i, target[i]), 0 elsewhere; a row of zeros where the target is
 // ignore_index (when given). Other targets must be in [0, classes).

@@ -181,6 +181,11 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
 }
 
 void Trainer::ContinueOnTheRunsMachine(int saved_threads, const std::string& saved_device) {
+  if (!saved_device.empty() && saved_device != device_.ToString()) {
+    std::fprintf(out_, "note: the checkpoint was written on %s and this run continues on %s, so it will not end "
+                 "bit for bit as an uninterrupted run would\n", saved_device.c_str(), device_.ToString().c_str());
+    return;  // the thread count of another device's run says nothing here
+  }
   // The CPU kernels split their sums by thread, so the thread count changes results in the last bits.
   if (!device_.is_cuda() && saved_threads > 0 && saved_threads != GetNumThreads()) {
     if (config_.threads == 0) {
@@ -192,10 +197,6 @@ void Trainer::ContinueOnTheRunsMachine(int saved_threads, const std::string& sav
                    "not end bit for bit as an uninterrupted run would (--threads=%d would)\n",
                    saved_threads, GetNumThreads(), saved_threads);
     }
-  }
-  if (!saved_device.empty() && saved_device != device_.ToString()) {
-    std::fprintf(out_, "note: the checkpoint was written on %s and this run continues on %s, so it will not end "
-                 "bit for bit as an uninterrupted run would\n", saved_device.c_str(), device_.ToString().c_str());
   }
 }
 

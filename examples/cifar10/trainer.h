@@ -110,8 +110,9 @@ class Trainer {
   [[nodiscard]] absl::Status SaveCheckpoint(const std::string& path) const;
   // Restores everything from `path`. With `model_only`, the model alone (for --evaluate_only).
   [[nodiscard]] absl::Status LoadCheckpoint(const std::string& path, bool model_only);
-  // On --resume: takes the checkpoint's kernel thread count when --threads was left at 0, and says when the
-  // thread count or the device differs from the checkpoint's (the run then differs in the last bits).
+  // On --resume: says when the device differs from the checkpoint's; on the same CPU device, takes the
+  // checkpoint's kernel thread count when --threads was left at 0, and says when a given count differs
+  // (the run then differs in the last bits).
   void ContinueOnTheRunsMachine(int saved_threads, const std::string& saved_device);
   [[nodiscard]] absl::Status WriteLogAndChart() const;
   std::string PathIn(const char* name) const;

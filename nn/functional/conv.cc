@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "core/kernels/reduce.h"
@@ -29,8 +30,15 @@ Tensor InputGradient(const BackwardContext& ctx, const Tensor& weight, const Sha
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
   NG_CHECK(input.dim() == 3 || input.dim() == 4,
            "conv2d: expected input of 3 or 4 dims ([C, H, W] or [N, C, H, W]), got ", ShapeToString(input.shape()));
-  // An unbatched image is a batch of one, as in PyTorch.
-  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, options), 0);
+  // An unbatched image is a batch of one, as in PyTorch; an error about it says which shape came.
+  if (input.dim() == 3) {
+    try {
+      return squeeze(conv2d(unsqueeze(input, 0), weight, bias, options), 0);
+    } catch (const Error& e) {
+      throw Error(absl::StrCat(e.what(), " (the unbatched input ", ShapeToString(input.shape()),
+                               " taken as a batch of one)"));
+    }
+  }
   Tensor out = kernels::conv2d(input, weight, bias, options);  // checks the arguments
   // The weight gradient needs the input, the input gradient the weight: keep only what will be used.
   const bool input_grad = input.requires_grad(), weight_grad = weight.requires_grad();

@@ -1,6 +1,6 @@
 #include "nn/functional/loss.h"
 
-#include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "autograd/node.h"
@@ -23,15 +23,20 @@ std::vector<int64_t> SoftmaxDims(const Tensor& x, int64_t dim) {
   return x.dim() == 0 ? std::vector<int64_t>{} : std::vector<int64_t>{dim};
 }
 
+using kernels::TargetTotals;
+
 // Per-sample losses [N] combined as `reduction` asks; a mean divides by the total weight of the samples
 // that are not ignored (their number without class weights; no graph: the caller records one node).
-Tensor Reduce(const Tensor& per_sample, Reduction reduction, double total_weight, bool weighted) {
+Tensor Reduce(const Tensor& per_sample, Reduction reduction, const TargetTotals& totals, bool weighted) {
   switch (reduction) {
     case Reduction::kMean:
-      // 0 / 0 = NaN when every sample is ignored, as in PyTorch.
-      return !weighted && total_weight == static_cast<double>(per_sample.numel())
-                 ? kernels::mean(per_sample)
-                 : kernels::div(kernels::sum(per_sample), total_weight);
+      if (!weighted && totals.counted == per_sample.numel()) return kernels::mean(per_sample);
+      // A total of 0 (every sample ignored, or every weight 0) gives NaN, as in PyTorch.
+      if (totals.weight == 0) {
+        return full({}, std::numeric_limits<double>::quiet_NaN(),
+                    {.dtype = per_sample.dtype(), .device = per_sample.device()});
+      }
+      return kernels::div(kernels::sum(per_sample), totals.weight);
     case Reduction::kSum:
       return kernels::sum(per_sample);
     case Reduction::kNone:
@@ -40,17 +45,21 @@ Tensor Reduce(const Tensor& per_sample, Reduction reduction, double total_weight
   __builtin_unreachable();
 }
 
-// 1 / the total weight a mean divides by. With a total of 0 (every sample ignored) the gradient is zero,
-// as in PyTorch for ignored samples: 0, not 1 / 0, keeps 0 * (1 / 0) from making it NaN.
-double MeanScale(double total_weight) { return total_weight > 0 ? 1.0 / total_weight : 0.0; }
+// 1 / the total weight a mean divides by (a negative total divides as it is), as in PyTorch: with every
+// sample ignored the gradient is zero (0, not 1 / 0, keeps 0 * (1 / 0) from making it NaN); with samples
+// that count but weigh 0 in all, it is NaN everywhere.
+double MeanScale(const TargetTotals& totals) {
+  if (totals.counted == 0) return 0.0;
+  return totals.weight == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / totals.weight;
+}
 
 // The upstream gradient of the reduced loss as a per-sample column that broadcasts over [N, C]:
-// d(mean)/d(loss_i) = 1 / total_weight, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no
+// d(mean)/d(loss_i) = 1 / total weight, d(sum)/d(loss_i) = 1, and the [N] gradient itself for no
 // reduction (the caller zeroes the ignored samples' rows).
-Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, double total_weight) {
+Tensor SampleGradColumn(const Tensor& grad, Reduction reduction, const TargetTotals& totals) {
   switch (reduction) {
     case Reduction::kMean:
-      return mul(grad, MeanScale(total_weight));
+      return mul(grad, MeanScale(totals));
     case Reduction::kSum:
       return grad;
     case Reduction::kNone:
@@ -101,13 +110,13 @@ Tensor softmax(const Tensor& input, int64_t dim) {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   CheckConstantWeight("cross_entropy", options.weight);
-  double total_weight = 0;
+  TargetTotals totals;
   Tensor per_sample = kernels::cross_entropy(logits, target, options.label_smoothing, options.ignore_index,
-                                             options.weight, &total_weight);
-  Tensor loss = Reduce(per_sample, options.reduction, total_weight, options.weight.defined());
+                                             options.weight, &totals);
+  Tensor loss = Reduce(per_sample, options.reduction, totals, options.weight.defined());
   return autograd::Record(
       "CrossEntropyBackward", std::move(loss), {logits},
-      [x = Save(logits), target, options, total_weight](const BackwardContext& ctx) -> Grads {
+      [x = Save(logits), target, options, totals](const BackwardContext& ctx) -> Grads {
         const Tensor& logits = x.get();
         if (GradMode::is_enabled()) {
           // (softmax(x) sum_c q_c - q) g with q = w (1 - e) onehot + w e / C, recorded through softmax; the
@@ -122,10 +131,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
             q = kernels::mul(q, WeightRow(options.weight));
             q_sum = kernels::sum(q, {1}, /*keepdim=*/true);
           }
-          const Tensor column = SampleGradColumn(ctx.grad, options.reduction, total_weight);
+          const Tensor column = SampleGradColumn(ctx.grad, options.reduction, totals);
           return {mul(sub(mul(softmax(logits, 1), q_sum), q), column)};
         }
-        const double scale = options.reduction == Reduction::kMean ? MeanScale(total_weight) : 1.0;
+        const double scale = options.reduction == Reduction::kMean ? MeanScale(totals) : 1.0;
         return {kernels::cross_entropy_backward(ctx.grad, logits, target, options.label_smoothing, scale,
                                                 options.ignore_index, options.weight)};
       });
@@ -134,18 +143,18 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction, int64_t ignore_index,
                 const Tensor& weight) {
   CheckConstantWeight("nll_loss", weight);
-  double total_weight = 0;
-  Tensor per_sample = kernels::nll_loss(log_probs, target, ignore_index, weight, &total_weight);
-  Tensor loss = Reduce(per_sample, reduction, total_weight, weight.defined());
+  TargetTotals totals;
+  Tensor per_sample = kernels::nll_loss(log_probs, target, ignore_index, weight, &totals);
+  Tensor loss = Reduce(per_sample, reduction, totals, weight.defined());
   const int64_t classes = log_probs.size(1);
   return autograd::Record(
       "NllLossBackward", std::move(loss), {log_probs},
-      [target, reduction, total_weight, classes, ignore_index, weight,
+      [target, reduction, totals, classes, ignore_index, weight,
        dtype = log_probs.dtype()](const BackwardContext& ctx) -> Grads {
         // -w onehot g: linear in the upstream gradient, so it is recorded as it is (ignored rows are zero).
         Tensor onehot = kernels::one_hot(target, classes, dtype, ignore_index);
         if (weight.defined()) onehot = kernels::mul(onehot, WeightRow(weight));
-        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, total_weight)))};
+        return {mul(onehot, neg(SampleGradColumn(ctx.grad, reduction, totals)))};
       });
 }
 

@@ -6,7 +6,8 @@
 // ignore_index (PyTorch's -100 by default) adds nothing to the loss or its gradient. An optional per-class
 // `weight` [C] (a constant of the input's dtype and device, PyTorch's `weight`) scales each class's terms;
 // a mean divides by the total weight of the samples that count, sum_i weight[target[i]] (their number
-// without weights), as in PyTorch: NaN when it is 0, with a zero gradient. Errors for bad targets (wrong
+// without weights), as in PyTorch: NaN when it is 0, with a zero gradient when no sample counts (and NaN
+// when samples count but weigh 0 in all). Errors for bad targets (wrong
 // dtype or shape, values outside [0, C) other than ignore_index), bad weights and label_smoothing outside
 // [0, 1] are listed in core/kernels/loss.h; a weight that requires grad is refused.
 

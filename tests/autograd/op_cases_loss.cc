@@ -55,6 +55,13 @@ std::vector<OpCase> LossOpCases() {
       {"cross_entropy_mean_weighted", ce_weighted(F::Reduction::kMean, 0), {N({3, 4})}},
       {"cross_entropy_mean_smoothed_weighted", ce_weighted(F::Reduction::kMean, 0.2), {N({3, 4})}},
       {"cross_entropy_none_smoothed_weighted", ce_weighted(F::Reduction::kNone, 0.1), {N({3, 4})}},
+      // Weights of both signs whose total is negative (-3): the mean divides by it as it is.
+      {"cross_entropy_mean_negative_total_weight",
+       [](V x) {
+         return F::cross_entropy(x[0], from_vector<int64_t>({1, 1, 0}),
+                                 {.label_smoothing = 0.1, .weight = from_vector<double>({1, -2, 1, 0.5})});
+       },
+       {N({3, 4})}},
       {"nll_loss_mean_weighted",
        [=](V x) { return F::nll_loss(x[0], partly_ignored, F::Reduction::kMean, -100, weight); },
        {N({3, 4})}},

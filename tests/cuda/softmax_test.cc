@@ -63,8 +63,8 @@ TEST_F(CudaSoftmax, LossesMatchTheCpu) {
       const Tensor target = kernels::clone(labels);
       for (int64_t i : {3, 17}) target.data<int64_t>()[i] = kernels::kIgnoreIndex;
       const std::string what = std::to_string(classes) + " classes " + DTypeName(dtype);
-      // Without class weights, and with positive weights around 1.
-      const Tensor class_weight = kernels::abs(RandomCpu({classes}, 6, dtype, 1, 0.5));
+      // Without class weights, and with weights of both signs (the kernels take them as they come).
+      const Tensor class_weight = RandomCpu({classes}, 6, dtype, 0.5, 1);
       for (const Tensor& weight : {Tensor(), class_weight}) {
         const Tensor device_weight = weight.defined() ? ToCuda(weight) : Tensor();
         const std::string case_name = what + (weight.defined() ? " weighted" : "");

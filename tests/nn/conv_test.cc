@@ -148,6 +148,9 @@ TEST(Conv2d, AnUnbatchedImageIsABatchOfOne) {
   EXPECT_EQ(y.to_vector<double>(), conv2d(unsqueeze(x, 0), w, b, o).to_vector<double>());
   sum(y).backward();
   EXPECT_EQ(x.grad().shape(), x.shape());
+  // Errors name the shape that came.
+  ExpectError([&] { conv2d(zeros({5, 6, 6}), zeros({3, 2, 3, 3})); },
+              "(the unbatched input [5, 6, 6] taken as a batch of one)");
 }
 
 TEST(Conv2d, Errors) {

@@ -342,6 +342,35 @@ TEST(RecomputeBatchNormStatistics, AveragesTheBatchesStatisticsAndRestoresTheSet
             0);
 }
 
+// RecomputeModel's network under a module whose train() keeps its batch norm in eval mode (frozen).
+class FrozenBatchNorm : public Cloneable<FrozenBatchNorm> {
+ public:
+  explicit FrozenBatchNorm(const RecomputeModel& m) : Cloneable("FrozenBatchNorm"), bn_(m.bn) {
+    register_module("net", m.model);
+  }
+  Tensor forward(const Tensor& x) override { return (*child("net"))(x); }
+  Module& train(bool on = true) override {
+    Module::train(on);
+    bn_->eval();
+    return *this;
+  }
+
+ private:
+  std::shared_ptr<BatchNorm1d> bn_;
+};
+
+TEST(RecomputeBatchNormStatistics, LeavesLayersThatTrainKeepsInEvalMode) {
+  Generator gen(8);
+  RecomputeModel m(gen);
+  const auto frozen = std::make_shared<FrozenBatchNorm>(m);
+  const StateDict before = m.bn->clone()->state_dict();
+  // The only tracking layer stays frozen: nothing to recompute, nothing runs, nothing changes.
+  EXPECT_EQ(RecomputeBatchNormStatistics(*frozen, m.Feed({randn({8, 3}, {}, &gen)})), 0);
+  for (const auto& [key, t] : m.bn->state_dict()) {
+    EXPECT_EQ(t.to_vector<double>(), before.at(key).to_vector<double>()) << key;
+  }
+}
+
 TEST(RecomputeBatchNormStatistics, FailureOrNoBatchesKeepTheOldStatistics) {
   Generator gen(7);
   RecomputeModel m(gen);

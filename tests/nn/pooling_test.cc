@@ -84,6 +84,12 @@ TEST(AvgPool2d, CeilModeAndCountIncludePad) {
   EXPECT_EQ(avg_pool2d(x, exclude).to_vector<double>(), (std::vector<double>{1, 2.5, 4.5}));
   EXPECT_EQ(max_pool2d(x, {.kernel_size = {1, 2}, .ceil_mode = true}).to_vector<double>(),
             (std::vector<double>{2, 4, 5}));
+  // A kernel wider than the input: no window rounded down, one with ceil_mode (PyTorch gives the same),
+  // whose mean divides by the input positions it covers (there is no padding to count).
+  const Pool2dFuncOptions wide{.kernel_size = {1, 6}, .stride = {{1, 2}}, .ceil_mode = true};
+  EXPECT_EQ(max_pool2d(x, wide).to_vector<double>(), std::vector<double>{5});
+  EXPECT_EQ(avg_pool2d(x, wide).to_vector<double>(), std::vector<double>{3});
+  EXPECT_THROW(max_pool2d(x, {.kernel_size = {1, 6}, .stride = {{1, 2}}}), Error);
 }
 
 TEST(Pooling, DoubleBackwardIsRefused) {

@@ -395,7 +395,13 @@ TEST(Errors, BadHyperparameters) {
     return "no error";
   };
   EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9}); }),
-              HasSubstr("SGD: expected a learning rate (SGDOptions::lr); SGD has no default one, as in PyTorch"));
+              HasSubstr("SGD: expected a learning rate (SGDOptions::lr, or the lr of every parameter group), got none "
+                        "for parameter group 0; SGD has no default one, as in PyTorch"));
+  // Groups that each set their lr need none in the options.
+  EXPECT_EQ(message([&] {
+              SGD(std::vector<ParamGroup>{{.params = {ps[0]}, .lr = 0.1}, {.params = {ps[1]}, .lr = 0.2}}, {});
+            }),
+            "no error");
   EXPECT_THAT(message([&] { SGD(ps, {.lr = -1}); }), HasSubstr("SGD: expected lr >= 0, got -1"));
   EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .weight_decay = -1e-4}); }), HasSubstr("expected weight_decay >= 0"));
   EXPECT_THAT(message([&] { SGD(ps, {.lr = 0.1, .momentum = 1.0}); }),

@@ -69,6 +69,7 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
 }
 
 TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOne) {
+  const int threads_before = GetNumThreads();
   const std::string data = WriteData("resume_threads", 16, 0);
   TrainConfig config = Tiny(data, "resume_threads");
   config.threads = 1;
@@ -95,6 +96,7 @@ TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOne) {
   EXPECT_NE(create_output(config).find("note: the checkpoint was written with 1 kernel threads and this run uses 2"),
             std::string::npos);
   EXPECT_EQ(GetNumThreads(), 2);
+  SetNumThreads(threads_before);  // the other tests' runs assume the count they set
 }
 
 TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
