@@ -19,6 +19,8 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options
   for (Group& g : param_groups()) {
     g.beta2 = options.beta2;
     g.eps = options.eps;
+    g.amsgrad = options.amsgrad;
+    g.maximize = options.maximize;
   }
   CheckGroups();
 }
@@ -46,13 +48,17 @@ void Adam::step() {
       state["exp_avg"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
       state["exp_avg_sq"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
     }
+    // Also when amsgrad was switched on after the first steps (from zero: the next max is the moment).
+    if (group.amsgrad && !state.count("max_exp_avg_sq")) {
+      state["max_exp_avg_sq"] = zeros(p.shape(), {.dtype = p.dtype(), .device = p.device()});
+    }
     double& t = *state[kStepSlot].data<double>();
     t += 1;
     VisitFloatDType(p.dtype(), name_, [&]<typename T>() {
       kernels::OptimizerStepOn<T>(p.device())
           .adam(p.data_ptr<T>(), grad.data_ptr<T>(), state["exp_avg"].data_ptr<T>(), state["exp_avg_sq"].data_ptr<T>(),
-                p.numel(), group.lr, group.momentum, group.beta2, group.eps, group.weight_decay, decoupled_,
-                static_cast<int64_t>(t));
+                group.amsgrad ? state["max_exp_avg_sq"].data_ptr<T>() : nullptr, p.numel(), group.lr, group.momentum,
+                group.beta2, group.eps, group.weight_decay, decoupled_, group.maximize, static_cast<int64_t>(t));
     });
     p.BumpVersion();
   });

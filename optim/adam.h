@@ -15,14 +15,18 @@ struct AdamOptions {
   double eps = 1e-8;
   // Left out: 0 for Adam, 1e-2 for AdamW, as in PyTorch (so AdamW(params, {.lr = 3e-4}) still decays).
   std::optional<double> weight_decay;
+  // AMSGrad: the denominator uses the largest second moment so far (state "max_exp_avg_sq").
+  bool amsgrad = false;
+  bool maximize = false;  // climb the objective: step along +gradient (PyTorch's maximize)
 };
 
 // torch.optim.Adam (L2 weight decay added to the gradient) and, with decoupled weight decay,
 // torch.optim.AdamW (p *= 1 - lr * weight_decay before the update). At step t:
 // m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
-// p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
-// Every group holds the options: beta1 as Group::momentum (which a one-cycle schedule cycles), beta2 and
-// eps; state_dict saves them.
+// p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), with max(v so far) for v with
+// amsgrad.
+// Every group holds the options: beta1 as Group::momentum (which a one-cycle schedule cycles), beta2, eps,
+// amsgrad and maximize; state_dict saves them.
 // Throws normgrad::Error for lr, eps or weight_decay < 0 and betas outside [0, 1).
 class Adam : public Optimizer {
  public:
@@ -35,8 +39,15 @@ class Adam : public Optimizer {
   Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled);
 
  private:
-  std::vector<std::string> StateSlots() const override { return {kStepSlot, "exp_avg", "exp_avg_sq"}; }
-  std::vector<GroupField> OptionFields() const override { return {{"beta2", &Group::beta2}, {"eps", &Group::eps}}; }
+  std::vector<std::string> StateSlots() const override {
+    return {kStepSlot, "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+  }
+  std::vector<GroupField> OptionFields() const override {
+    return {{"beta2", &Group::beta2},
+            {"eps", &Group::eps},
+            {"amsgrad", nullptr, &Group::amsgrad, /*added_later=*/true},
+            {"maximize", nullptr, &Group::maximize, /*added_later=*/true}};
+  }
   std::optional<GroupProblem> CheckGroup(const Group& group) const override;
   bool decoupled_;
 };

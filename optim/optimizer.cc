@@ -164,15 +164,19 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
     for (size_t f = 0; f < kCommonFields; ++f) {
       if (!seen[g][f]) return bad(group_key(g, fields[f].name), "missing");
     }
-    // The optimizer's own fields: all of them, or none (a checkpoint from before they were saved).
-    const auto begin = seen[g].begin() + kCommonFields;
-    if (std::find(begin, seen[g].end(), true) != seen[g].end()) {
-      const auto absent = std::find(begin, seen[g].end(), false);
-      if (absent != seen[g].end()) {
-        return bad(group_key(g, fields[absent - seen[g].begin()].name),
-                   "missing (the group has other fields of this optimizer: expected all of them, or none in a "
-                   "checkpoint written before they were saved)");
-      }
+    // The optimizer's own fields: all of them, or none (a checkpoint from before they were saved); those
+    // added later still may be absent either way.
+    bool any = false;
+    std::optional<size_t> absent;
+    for (size_t f = kCommonFields; f < fields.size(); ++f) {
+      if (fields[f].added_later) continue;
+      any = any || seen[g][f];
+      if (!seen[g][f] && !absent) absent = f;
+    }
+    if (any && absent) {
+      return bad(group_key(g, fields[*absent].name),
+                 "missing (the group has other fields of this optimizer: expected all of them, or none in a "
+                 "checkpoint written before they were saved)");
     }
     if (const std::optional<GroupProblem> problem = CheckGroup(new_groups[g])) {
       return bad(group_key(g, problem->field.c_str()), problem->message);

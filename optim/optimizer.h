@@ -33,14 +33,18 @@ struct Group {
   bool nesterov = false;  // SGD
   double beta2 = 0;       // Adam, AdamW
   double eps = 0;         // Adam, AdamW
+  bool amsgrad = false;   // Adam, AdamW
+  bool maximize = false;  // every optimizer: climb the objective (step along +gradient)
 };
 
 // One hyperparameter of a Group as state_dict() saves it, under "param_groups.<g>.<name>": a number as a
-// float64 scalar, a flag as an int64 scalar 0 or 1. Exactly one of `number` and `flag` is set.
+// float64 scalar, a flag as an int64 scalar 0 or 1. Exactly one of `number` and `flag` is set. A field
+// `added_later` may be missing from checkpoints written before it was saved (the group keeps its value).
 struct GroupField {
   const char* name;
   double Group::*number = nullptr;
   bool Group::*flag = nullptr;
+  bool added_later = false;
 };
 
 // The base of every optimizer: parameter groups, zero_grad(), and the saved state.
@@ -59,8 +63,8 @@ class Optimizer {
 
   // Every hyperparameter of every group and every parameter's state, as PyTorch's state_dict holds them:
   //   param_groups.<g>.<field>  the fields of GroupFields(): lr, initial_lr, weight_decay, momentum for
-  //                             every optimizer, then SGD's dampening and nesterov, or Adam's and AdamW's
-  //                             beta2 and eps (momentum is their beta1);
+  //                             every optimizer, then SGD's dampening, nesterov and maximize, or Adam's and
+  //                             AdamW's beta2, eps, amsgrad and maximize (momentum is their beta1);
   //   state.<k>.<slot>          StateSlots() of the k-th parameter in group order, once it has any.
   StateDict state_dict() const;
   // Restores a state_dict() of an optimizer of the same kind over parameters of the same shapes: the
@@ -69,7 +73,8 @@ class Optimizer {
   // (lr >= 0, momentum in [0, 1), Nesterov only with momentum > 0 and dampening 0, ...).
   // Checkpoints written before the optimizer-specific fields were saved have only lr, initial_lr,
   // weight_decay and momentum: a group without any of its optimizer's own fields keeps the values it was
-  // built with; a group with some of them must have all. Checks everything first: on any unexpected,
+  // built with; a group with some of them must have all, but for the fields added later still (amsgrad,
+  // maximize), which keep their values when absent. Checks everything first: on any unexpected,
   // missing or invalid key it returns InvalidArgument naming the key, what was expected and what came,
   // and changes nothing.
   [[nodiscard]] absl::Status load_state_dict(const StateDict& state);

@@ -26,6 +26,7 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
   for (Group& g : param_groups()) {
     g.dampening = options.dampening;
     g.nesterov = options.nesterov;
+    g.maximize = options.maximize;
   }
   CheckGroups();
 }
@@ -57,7 +58,7 @@ void SGD::step() {
     VisitFloatDType(p.dtype(), "SGD", [&]<typename T>() {
       kernels::OptimizerStepOn<T>(p.device())
           .sgd(p.data_ptr<T>(), grad.data_ptr<T>(), use_momentum ? buf.data_ptr<T>() : nullptr, p.numel(), group.lr,
-               group.momentum, group.dampening, group.weight_decay, group.nesterov, first);
+               group.momentum, group.dampening, group.weight_decay, group.nesterov, group.maximize, first);
     });
     p.BumpVersion();
   });

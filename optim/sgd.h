@@ -14,6 +14,7 @@ struct SGDOptions {
   double dampening = 0;
   double weight_decay = 0;
   bool nesterov = false;
+  bool maximize = false;  // climb the objective: step along +gradient (PyTorch's maximize)
 };
 
 // torch.optim.SGD: d = g + weight_decay * p; with momentum, buf = momentum * buf + (1 - dampening) * d
@@ -31,7 +32,9 @@ class SGD : public Optimizer {
  private:
   std::vector<std::string> StateSlots() const override { return {"momentum_buffer"}; }
   std::vector<GroupField> OptionFields() const override {
-    return {{"dampening", &Group::dampening}, {"nesterov", nullptr, &Group::nesterov}};
+    return {{"dampening", &Group::dampening},
+            {"nesterov", nullptr, &Group::nesterov},
+            {"maximize", nullptr, &Group::maximize, /*added_later=*/true}};
   }
   std::optional<GroupProblem> CheckGroup(const Group& group) const override;
 };

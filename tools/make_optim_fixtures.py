@@ -47,6 +47,14 @@ optimizers = {
                    lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.8, 0.99), weight_decay=1e-2)),
     "adamw": ({"kind": "adamw", "lr": 1e-2, "weight_decay": 1e-1},
               lambda ps: torch.optim.AdamW(ps, lr=1e-2, weight_decay=1e-1)),
+    "sgd_nesterov_maximize": ({"kind": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4,
+                               "maximize": True},
+                              lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
+                                                         maximize=True)),
+    "adam_amsgrad": ({"kind": "adam", "lr": 1e-2, "weight_decay": 1e-2, "amsgrad": True},
+                     lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=1e-2, amsgrad=True)),
+    "adamw_amsgrad_maximize": ({"kind": "adamw", "lr": 1e-2, "amsgrad": True, "maximize": True},
+                               lambda ps: torch.optim.AdamW(ps, lr=1e-2, amsgrad=True, maximize=True)),
 }
 
 

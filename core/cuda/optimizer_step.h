@@ -10,11 +10,11 @@ namespace normgrad::cuda {
 
 template <typename T>
 void SgdStep(T* p, const T* g, T* buf, int64_t n, double lr, double momentum, double dampening, double weight_decay,
-             bool nesterov, bool first_step);
+             bool nesterov, bool maximize, bool first_step);
 
 template <typename T>
-void AdamStep(T* p, const T* g, T* m, T* v, int64_t n, double lr, double beta1, double beta2, double eps,
-              double weight_decay, bool decoupled, int64_t t);
+void AdamStep(T* p, const T* g, T* m, T* v, T* max_v, int64_t n, double lr, double beta1, double beta2, double eps,
+              double weight_decay, bool decoupled, bool maximize, int64_t t);
 
 }  // namespace normgrad::cuda
 

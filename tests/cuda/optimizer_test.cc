@@ -1,6 +1,6 @@
 // CPU/CUDA parity of the fused optimizer updates (core/kernels/optimizer_step.h): SGD with momentum,
-// dampening, Nesterov and weight decay, Adam and AdamW, over several steps; and optim::SGD / optim::Adam
-// stepping parameters that live on the device.
+// dampening, Nesterov, weight decay and maximize, Adam and AdamW (with AMSGrad and maximize), over several
+// steps; and optim::SGD / optim::Adam stepping parameters that live on the device.
 
 #include <gtest/gtest.h>
 
@@ -26,36 +26,47 @@ using testing::ToCuda;
 
 class CudaOptimizerStep : public CudaTest {};
 
-// Runs `steps` updates of `update` on copies of p (and zeroed state) on the CPU and on the device.
+// Runs `steps` updates of `update` on copies of p (and three zeroed state slots) on the CPU and on the device.
 template <typename T, typename Update>
 void ExpectSameSteps(int steps, const std::string& what, Update&& update) {
   const int64_t n = 1001;
   const Tensor p0 = RandomCpu({n}, 1, DTypeOf<T>());
   Tensor p[2] = {kernels::clone(p0), ToCuda(p0)};
-  Tensor s1[2] = {zeros({n}, {.dtype = DTypeOf<T>()}), zeros({n}, {.dtype = DTypeOf<T>(), .device = testing::kCuda})};
-  Tensor s2[2] = {zeros({n}, {.dtype = DTypeOf<T>()}), zeros({n}, {.dtype = DTypeOf<T>(), .device = testing::kCuda})};
+  auto state = [n] {
+    return std::vector<Tensor>{zeros({n}, {.dtype = DTypeOf<T>()}),
+                               zeros({n}, {.dtype = DTypeOf<T>(), .device = testing::kCuda})};
+  };
+  std::vector<Tensor> s1 = state(), s2 = state(), s3 = state();
   for (int step = 1; step <= steps; ++step) {
     const Tensor g = RandomCpu({n}, 100 + step, DTypeOf<T>());
     for (int d = 0; d < 2; ++d) {
       const Tensor gd = d == 0 ? g : ToCuda(g);
       update(kernels::OptimizerStepOn<T>(p[d].device()), p[d].template data_ptr<T>(), gd.template data_ptr<T>(),
-             s1[d].template data_ptr<T>(), s2[d].template data_ptr<T>(), n, step);
+             s1[d].template data_ptr<T>(), s2[d].template data_ptr<T>(), s3[d].template data_ptr<T>(), n, step);
     }
   }
   const double rtol = DTypeOf<T>() == kFloat32 ? 1e-6 : 1e-14;
   ExpectClose(p[1], p[0], rtol, rtol, what + " parameters");
   ExpectClose(s1[1], s1[0], rtol, rtol, what + " state");
+  ExpectClose(s3[1], s3[0], rtol, rtol, what + " third state slot");
 }
 
 TEST_F(CudaOptimizerStep, SgdMatchesTheCpu) {
   struct Case {
     double momentum, dampening, weight_decay;
-    bool nesterov;
+    bool nesterov, maximize;
   };
-  for (const Case& c : std::vector<Case>{{0, 0, 0, false}, {0.9, 0, 5e-4, true}, {0.9, 0.1, 0, false}, {0, 0, 1e-2, false}}) {
-    const std::string what = "sgd momentum " + std::to_string(c.momentum) + " nesterov " + std::to_string(c.nesterov);
-    auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* buf, T*, int64_t n,
-                                  int step) { on.sgd(p, g, buf, n, 0.1, c.momentum, c.dampening, c.weight_decay, c.nesterov, step == 1); };
+  for (const Case& c : std::vector<Case>{{0, 0, 0, false, false},
+                                         {0.9, 0, 5e-4, true, false},
+                                         {0.9, 0.1, 0, false, false},
+                                         {0, 0, 1e-2, false, false},
+                                         {0.9, 0, 5e-4, true, true}}) {
+    const std::string what = "sgd momentum " + std::to_string(c.momentum) + " nesterov " + std::to_string(c.nesterov) +
+                             " maximize " + std::to_string(c.maximize);
+    auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* buf, T*, T*,
+                                  int64_t n, int step) {
+      on.sgd(p, g, buf, n, 0.1, c.momentum, c.dampening, c.weight_decay, c.nesterov, c.maximize, step == 1);
+    };
     ExpectSameSteps<float>(3, what + " float32", update);
     ExpectSameSteps<double>(3, what + " float64", update);
   }
@@ -63,11 +74,16 @@ TEST_F(CudaOptimizerStep, SgdMatchesTheCpu) {
 
 TEST_F(CudaOptimizerStep, AdamMatchesTheCpu) {
   for (bool decoupled : {false, true}) {
-    const std::string what = decoupled ? "adamw" : "adam";
-    auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* m, T* v, int64_t n,
-                                  int step) { on.adam(p, g, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 1e-2, decoupled, step); };
-    ExpectSameSteps<float>(4, what + " float32", update);
-    ExpectSameSteps<double>(4, what + " float64", update);
+    for (bool amsgrad_and_maximize : {false, true}) {
+      const std::string what = std::string(decoupled ? "adamw" : "adam") + (amsgrad_and_maximize ? " amsgrad maximize" : "");
+      auto update = [&]<typename T>(const kernels::OptimizerStepBackend<T>& on, T* p, const T* g, T* m, T* v, T* max_v,
+                                    int64_t n, int step) {
+        on.adam(p, g, m, v, amsgrad_and_maximize ? max_v : nullptr, n, 1e-3, 0.9, 0.999, 1e-8, 1e-2, decoupled,
+                amsgrad_and_maximize, step);
+      };
+      ExpectSameSteps<float>(4, what + " float32", update);
+      ExpectSameSteps<double>(4, what + " float64", update);
+    }
   }
 }
 

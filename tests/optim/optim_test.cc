@@ -47,7 +47,8 @@ std::unique_ptr<Optimizer> MakeOptimizer(const json& c, const std::vector<Tensor
     return std::make_unique<SGD>(ps, SGDOptions{.lr = c["lr"], .momentum = c.value("momentum", 0.0),
                                                 .dampening = c.value("dampening", 0.0),
                                                 .weight_decay = c.value("weight_decay", 0.0),
-                                                .nesterov = c.value("nesterov", false)});
+                                                .nesterov = c.value("nesterov", false),
+                                                .maximize = c.value("maximize", false)});
   }
   if (kind == "sgd_groups") {
     return std::make_unique<SGD>(
@@ -55,7 +56,11 @@ std::unique_ptr<Optimizer> MakeOptimizer(const json& c, const std::vector<Tensor
         SGDOptions{.lr = 0.1, .momentum = 0.9});
   }
   // A weight decay the fixture leaves out is left out here too: each class's own default applies.
-  AdamOptions o{.lr = c["lr"], .beta1 = c.value("beta1", 0.9), .beta2 = c.value("beta2", 0.999)};
+  AdamOptions o{.lr = c["lr"],
+                .beta1 = c.value("beta1", 0.9),
+                .beta2 = c.value("beta2", 0.999),
+                .amsgrad = c.value("amsgrad", false),
+                .maximize = c.value("maximize", false)};
   if (c.contains("weight_decay")) o.weight_decay = c["weight_decay"].get<double>();
   if (kind == "adam") return std::make_unique<Adam>(ps, o);
   return std::make_unique<AdamW>(ps, o);
@@ -220,17 +225,19 @@ TEST(State, SavesEveryHyperparameterOfEveryGroup) {
   const StateDict s = sgd.state_dict();
   EXPECT_EQ(GroupKeys(s), (std::vector<std::string>{
                               "param_groups.0.dampening", "param_groups.0.initial_lr", "param_groups.0.lr",
-                              "param_groups.0.momentum", "param_groups.0.nesterov", "param_groups.0.weight_decay",
-                              "param_groups.1.dampening", "param_groups.1.initial_lr", "param_groups.1.lr",
-                              "param_groups.1.momentum", "param_groups.1.nesterov", "param_groups.1.weight_decay"}));
+                              "param_groups.0.maximize", "param_groups.0.momentum", "param_groups.0.nesterov",
+                              "param_groups.0.weight_decay", "param_groups.1.dampening", "param_groups.1.initial_lr",
+                              "param_groups.1.lr", "param_groups.1.maximize", "param_groups.1.momentum",
+                              "param_groups.1.nesterov", "param_groups.1.weight_decay"}));
   EXPECT_EQ(s.at("param_groups.1.nesterov").dtype(), kInt64);
   EXPECT_EQ(s.at("param_groups.1.nesterov").item<int64_t>(), 1);
   EXPECT_EQ(s.at("param_groups.1.lr").item<double>(), 0.05);
 
   AdamW adamw(ps, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.95, .eps = 1e-6});
   const StateDict a = adamw.state_dict();
-  EXPECT_EQ(GroupKeys(a), (std::vector<std::string>{"param_groups.0.beta2", "param_groups.0.eps",
-                                                    "param_groups.0.initial_lr", "param_groups.0.lr",
+  EXPECT_EQ(GroupKeys(a), (std::vector<std::string>{"param_groups.0.amsgrad", "param_groups.0.beta2",
+                                                    "param_groups.0.eps", "param_groups.0.initial_lr",
+                                                    "param_groups.0.lr", "param_groups.0.maximize",
                                                     "param_groups.0.momentum", "param_groups.0.weight_decay"}));
   EXPECT_EQ(a.at("param_groups.0.momentum").item<double>(), 0.8);  // beta1
   EXPECT_EQ(a.at("param_groups.0.beta2").item<double>(), 0.95);
@@ -303,6 +310,37 @@ TEST(State, OldStateDictsWithoutOptimizerFieldsKeepTheConstructorsValues) {
   EXPECT_EQ(adam.param_groups()[0].momentum, 0.85);
   EXPECT_EQ(adam.param_groups()[0].beta2, 0.99);
   EXPECT_EQ(adam.param_groups()[0].eps, 1e-7);
+
+  // Fields added after the others (amsgrad, maximize) may be missing alone: the constructor's values stay.
+  StateDict before_flags = Adam(ps, {.lr = 0.01, .beta2 = 0.95}).state_dict();
+  before_flags.erase("param_groups.0.amsgrad");
+  before_flags.erase("param_groups.0.maximize");
+  Adam flagged(ps, {.lr = 0.02, .amsgrad = true, .maximize = true});
+  ASSERT_TRUE(flagged.load_state_dict(before_flags).ok());
+  EXPECT_EQ(flagged.param_groups()[0].beta2, 0.95);
+  EXPECT_TRUE(flagged.param_groups()[0].amsgrad);
+  EXPECT_TRUE(flagged.param_groups()[0].maximize);
+}
+
+TEST(State, AmsgradStateResumesExactly) {
+  // Four steps straight, or two, a state dict round trip into a new optimizer, and two more.
+  auto run = [](bool round_trip) {
+    std::vector<Tensor> params = InitialParams();
+    auto opt = std::make_unique<Adam>(params, AdamOptions{.lr = 1e-2, .amsgrad = true});
+    for (int t = 0; t < 4; ++t) {
+      if (round_trip && t == 2) {
+        const StateDict saved = opt->state_dict();
+        EXPECT_TRUE(saved.contains("state.0.max_exp_avg_sq"));
+        opt = std::make_unique<Adam>(params, AdamOptions{.lr = 1e-2});
+        EXPECT_TRUE(opt->load_state_dict(saved).ok());
+        EXPECT_TRUE(opt->param_groups()[0].amsgrad);
+      }
+      SetGradients(params, t);
+      opt->step();
+    }
+    return params[0].to_vector<double>();
+  };
+  EXPECT_EQ(run(true), run(false));
 }
 
 TEST(State, InvalidHyperparametersAreRejectedAndChangeNothing) {
