@@ -165,13 +165,12 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
       if (!seen[g][f]) return bad(group_key(g, fields[f].name), "missing");
     }
     // The optimizer's own fields: all of them, or none (a checkpoint from before they were saved); those
-    // added later still may be absent either way.
+    // added later still may be absent from a checkpoint that has the others.
     bool any = false;
     std::optional<size_t> absent;
     for (size_t f = kCommonFields; f < fields.size(); ++f) {
-      if (fields[f].added_later) continue;
       any = any || seen[g][f];
-      if (!seen[g][f] && !absent) absent = f;
+      if (!seen[g][f] && !fields[f].added_later && !absent) absent = f;
     }
     if (any && absent) {
       return bad(group_key(g, fields[*absent].name),

@@ -22,7 +22,8 @@ struct ParamGroup {
 
 // A parameter group with every hyperparameter resolved: PyTorch's param_groups entry. Schedules change lr
 // (and momentum) here, and so may a user between steps; every optimizer reads its hyperparameters from here
-// at each step. The fields below the first four belong to one kind of optimizer; the others leave them at 0.
+// at each step. The fields below the first four belong to some kinds of optimizer; the others leave them at
+// 0 (false).
 struct Group {
   std::vector<Tensor> params;
   double lr = 0;
@@ -91,7 +92,7 @@ class Optimizer {
   // The names of the per-parameter state this optimizer keeps ("momentum_buffer", ...).
   virtual std::vector<std::string> StateSlots() const = 0;
   // The group fields of this kind of optimizer beyond lr, initial_lr, weight_decay and momentum (SGD:
-  // dampening, nesterov).
+  // dampening, nesterov, maximize).
   virtual std::vector<GroupField> OptionFields() const = 0;
 
   // What is wrong with one group's hyperparameters: the field at fault and "expected ..., got ...".

@@ -17,9 +17,10 @@ struct SGDOptions {
   bool maximize = false;  // climb the objective: step along +gradient (PyTorch's maximize)
 };
 
-// torch.optim.SGD: d = g + weight_decay * p; with momentum, buf = momentum * buf + (1 - dampening) * d
-// (buf = d on the first step) and d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
-// Every group holds the options (Group::momentum, dampening, nesterov), which state_dict saves.
+// torch.optim.SGD: d = g + weight_decay * p (g negated first with maximize); with momentum,
+// buf = momentum * buf + (1 - dampening) * d (buf = d on the first step) and
+// d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
+// Every group holds the options (Group::momentum, dampening, nesterov, maximize), which state_dict saves.
 // Throws normgrad::Error for a missing lr, lr or weight_decay < 0, momentum outside [0, 1), dampening
 // outside [0, 1], and Nesterov without momentum or with dampening.
 class SGD : public Optimizer {

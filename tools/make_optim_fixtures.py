@@ -51,10 +51,16 @@ optimizers = {
                                "maximize": True},
                               lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4,
                                                          maximize=True)),
-    "adam_amsgrad": ({"kind": "adam", "lr": 1e-2, "weight_decay": 1e-2, "amsgrad": True},
-                     lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=1e-2, amsgrad=True)),
-    "adamw_amsgrad_maximize": ({"kind": "adamw", "lr": 1e-2, "amsgrad": True, "maximize": True},
-                               lambda ps: torch.optim.AdamW(ps, lr=1e-2, amsgrad=True, maximize=True)),
+    # beta2 0.9: the second moment forgets fast, so that AMSGrad's maximum differs from it in most elements.
+    "adam_amsgrad": ({"kind": "adam", "lr": 1e-2, "beta2": 0.9, "weight_decay": 1e-2, "amsgrad": True},
+                     lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.9, 0.9), weight_decay=1e-2, amsgrad=True)),
+    "adam_decay_amsgrad_maximize": ({"kind": "adam", "lr": 1e-2, "beta2": 0.9, "weight_decay": 1e-2, "amsgrad": True,
+                                     "maximize": True},
+                                    lambda ps: torch.optim.Adam(ps, lr=1e-2, betas=(0.9, 0.9), weight_decay=1e-2,
+                                                                amsgrad=True, maximize=True)),
+    "adamw_amsgrad_maximize": ({"kind": "adamw", "lr": 1e-2, "beta2": 0.9, "amsgrad": True, "maximize": True},
+                               lambda ps: torch.optim.AdamW(ps, lr=1e-2, betas=(0.9, 0.9), amsgrad=True,
+                                                            maximize=True)),
 }
 
 

@@ -251,10 +251,10 @@ TEST(State, SavesEveryHyperparameterOfEveryGroup) {
 // and the resumed updates are the saved optimizer's, bit for bit.
 TEST(State, LoadingReplacesTheConstructorsHyperparameters) {
   const std::vector<std::pair<json, json>> cases = {
-      {{{"kind", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}},
+      {{{"kind", "sgd"}, {"lr", 0.1}, {"momentum", 0.9}, {"nesterov", true}, {"maximize", true}},
        {{"kind", "sgd"}, {"lr", 0.3}, {"momentum", 0.5}, {"dampening", 0.3}}},
-      {{{"kind", "adam"}, {"lr", 0.01}, {"beta1", 0.8}, {"beta2", 0.95}},
-       {{"kind", "adam"}, {"lr", 0.02}}},
+      {{{"kind", "adam"}, {"lr", 0.01}, {"beta1", 0.8}, {"beta2", 0.95}, {"amsgrad", true}},
+       {{"kind", "adam"}, {"lr", 0.02}, {"maximize", true}}},
   };
   for (const auto& [saved_config, other_config] : cases) {
     SCOPED_TRACE(saved_config.dump());
@@ -275,6 +275,8 @@ TEST(State, LoadingReplacesTheConstructorsHyperparameters) {
     EXPECT_EQ(got.nesterov, want.nesterov);
     EXPECT_EQ(got.beta2, want.beta2);
     EXPECT_EQ(got.eps, want.eps);
+    EXPECT_EQ(got.amsgrad, want.amsgrad);
+    EXPECT_EQ(got.maximize, want.maximize);
     for (int t = 1; t < 4; ++t) {
       SetGradients(saved_params, t);
       SetGradients(loaded_params, t);
@@ -293,8 +295,7 @@ TEST(State, OldStateDictsWithoutOptimizerFieldsKeepTheConstructorsValues) {
   std::vector<Tensor> ps = InitialParams();
   SGD source(ps, {.lr = 0.2, .momentum = 0.8});
   StateDict old = source.state_dict();
-  old.erase("param_groups.0.dampening");
-  old.erase("param_groups.0.nesterov");
+  for (const char* field : {"dampening", "nesterov", "maximize"}) old.erase(std::string("param_groups.0.") + field);
   SGD sgd(ps, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
   ASSERT_TRUE(sgd.load_state_dict(old).ok());
   EXPECT_EQ(sgd.param_groups()[0].lr, 0.2);
@@ -303,8 +304,9 @@ TEST(State, OldStateDictsWithoutOptimizerFieldsKeepTheConstructorsValues) {
 
   Adam adam_source(ps, {.lr = 0.01, .beta1 = 0.85});
   StateDict old_adam = adam_source.state_dict();
-  old_adam.erase("param_groups.0.beta2");
-  old_adam.erase("param_groups.0.eps");
+  for (const char* field : {"beta2", "eps", "amsgrad", "maximize"}) {
+    old_adam.erase(std::string("param_groups.0.") + field);
+  }
   Adam adam(ps, {.lr = 0.02, .beta2 = 0.99, .eps = 1e-7});
   ASSERT_TRUE(adam.load_state_dict(old_adam).ok());
   EXPECT_EQ(adam.param_groups()[0].momentum, 0.85);
@@ -320,6 +322,13 @@ TEST(State, OldStateDictsWithoutOptimizerFieldsKeepTheConstructorsValues) {
   EXPECT_EQ(flagged.param_groups()[0].beta2, 0.95);
   EXPECT_TRUE(flagged.param_groups()[0].amsgrad);
   EXPECT_TRUE(flagged.param_groups()[0].maximize);
+  // But no version wrote a field added later without the others.
+  StateDict odd = Adam(ps, {.lr = 0.01}).state_dict();
+  odd.erase("param_groups.0.beta2");
+  odd.erase("param_groups.0.eps");
+  EXPECT_EQ(flagged.load_state_dict(odd).message(),
+            "Adam load_state_dict: param_groups.0.beta2: missing (the group has other fields of this optimizer: "
+            "expected all of them, or none in a checkpoint written before they were saved)");
 }
 
 TEST(State, AmsgradStateResumesExactly) {
@@ -382,8 +391,7 @@ TEST(State, InvalidHyperparametersAreRejectedAndChangeNothing) {
   // An old state dict whose momentum cannot go with the Nesterov momentum this optimizer was built with.
   SGD nesterov(params, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
   StateDict old = with({{"param_groups.0.momentum", number(0)}});
-  old.erase("param_groups.0.dampening");
-  old.erase("param_groups.0.nesterov");
+  for (const char* field : {"dampening", "nesterov", "maximize"}) old.erase(std::string("param_groups.0.") + field);
   EXPECT_EQ(std::string(nesterov.load_state_dict(old).message()),
             "SGD load_state_dict: param_groups.0.nesterov: Nesterov momentum requires momentum > 0 and "
             "dampening = 0, got momentum 0 and dampening 0");
