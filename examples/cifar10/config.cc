@@ -97,6 +97,9 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.tta_shift < 0 || c.tta_shift > 31) {
     return Bad("tta_shift", "a shift in pixels in [0, 31] (0: none)", absl::StrCat(c.tta_shift));
   }
+  if (c.tta_diagonals && c.tta_shift == 0) {
+    return Bad("tta_diagonals", "--tta_shift > 0 (the shifts it adds to)", "--tta_shift=0");
+  }
   if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
   if (c.max_train_batches < 0) return Bad("max_train_batches", "a count >= 0 (0: all)", absl::StrCat(c.max_train_batches));
   if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));

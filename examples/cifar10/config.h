@@ -53,6 +53,7 @@ struct TrainConfig {
   bool evaluate_only = false;
   bool flip_tta = false;            // evaluation averages the logits of each image and of its mirror image
   int64_t tta_shift = 0;            // > 0: the final evaluation also averages views shifted that far (tta.h)
+  bool tta_diagonals = false;       // with tta_shift: the diagonal shifts too (a 3 x 3 grid of positions)
   int64_t eval_batch_size = 500;
 };
 

@@ -101,6 +101,9 @@ ABSL_FLAG(int64_t, tta_shift, kDefaults.tta_shift,
           "--evaluate_only): also average the logits of each image moved this many pixels up, down, left and "
           "right, border filled as the training crops' padding (each with its mirror image under --flip_tta: "
           "10 views). The per-epoch validation keeps to --flip_tta's views; training is unchanged. 0: none.");
+ABSL_FLAG(bool, tta_diagonals, kDefaults.tta_diagonals,
+          "With --tta_shift: also the four diagonal shifts (up-left, up-right, down-left, down-right by that "
+          "many pixels each way), a 3 x 3 grid of positions: 9 views, 18 with --flip_tta.");
 ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
           "Training images held out for validation: the last ones of the training files (of data_batch_5.bin "
           "up to 10000, then reaching into data_batch_4.bin); 0: none.");
@@ -170,6 +173,7 @@ int main(int argc, char** argv) {
   c.evaluate_only = absl::GetFlag(FLAGS_evaluate_only);
   c.flip_tta = absl::GetFlag(FLAGS_flip_tta);
   c.tta_shift = absl::GetFlag(FLAGS_tta_shift);
+  c.tta_diagonals = absl::GetFlag(FLAGS_tta_diagonals);
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
 
   normgrad::cifar10::InstallInterruptHandler();

@@ -287,11 +287,13 @@ Evaluation Trainer::EvaluateModel(nn::Module& model, data::DataLoader& loader, b
   for (int c = 0; c < d.num_classes; ++c) e.classes.push_back({d.ClassName(c), 0, 0});
   std::vector<float> black;
   for (int64_t c = 0; c < d.channels; ++c) black.push_back(loader.black(c));
-  const int64_t shift = final ? config_.tta_shift : 0;
+  const TtaOptions tta{.flip = config_.flip_tta,
+                       .shift = final ? config_.tta_shift : 0,
+                       .diagonals = final && config_.tta_diagonals};
   {
     NoGradGuard no_grad;
     while (std::optional<data::Batch> batch = loader.Next()) {
-      const std::vector<Tensor> views = TtaViews(batch->images, config_.flip_tta, shift, black);
+      const std::vector<Tensor> views = TtaViews(batch->images, tta, black);
       Tensor logits = model.forward(kernels::to(views[0], device_));
       for (size_t v = 1; v < views.size(); ++v) {
         logits = kernels::add(logits, model.forward(kernels::to(views[v], device_)));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 
@@ -43,18 +44,20 @@ Tensor ShiftImages(const Tensor& images, int64_t dy, int64_t dx, const std::vect
   return shifted;
 }
 
-std::vector<Tensor> TtaViews(const Tensor& images, bool flip, int64_t shift, const std::vector<float>& fill) {
-  NG_CHECK(shift >= 0, "TtaViews: expected a shift >= 0, got ", shift);
+std::vector<Tensor> TtaViews(const Tensor& images, const TtaOptions& options, const std::vector<float>& fill) {
+  const int64_t s = options.shift;
+  NG_CHECK(s >= 0, "TtaViews: expected a shift >= 0, got ", s);
+  NG_CHECK(s > 0 || !options.diagonals, "TtaViews: diagonals need a shift > 0");
   std::vector<Tensor> views;
   auto add = [&](const Tensor& view) {
     views.push_back(view);
-    if (flip) views.push_back(MirrorImages(view));
+    if (options.flip) views.push_back(MirrorImages(view));
   };
   add(images);
-  if (shift > 0) {
-    const std::pair<int64_t, int64_t> offsets[] = {{shift, 0}, {-shift, 0}, {0, shift}, {0, -shift}};
-    for (const auto& [dy, dx] : offsets) add(ShiftImages(images, dy, dx, fill));
-  }
+  std::vector<std::pair<int64_t, int64_t>> offsets;  // (dy, dx)
+  if (s > 0) offsets = {{s, 0}, {-s, 0}, {0, s}, {0, -s}};
+  if (options.diagonals) offsets.insert(offsets.end(), {{s, s}, {s, -s}, {-s, s}, {-s, -s}});
+  for (const auto& [dy, dx] : offsets) add(ShiftImages(images, dy, dx, fill));
   return views;
 }
 

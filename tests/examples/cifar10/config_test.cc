@@ -67,6 +67,8 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.tta_shift = 32; },
        "--tta_shift: expected a shift in pixels in [0, 31] (0: none), got 32"},
       {[](TrainConfig& c) { c.tta_shift = -1; }, "--tta_shift"},
+      {[](TrainConfig& c) { c.tta_diagonals = true; },
+       "--tta_diagonals: expected --tta_shift > 0 (the shifts it adds to), got --tta_shift=0"},
       {[](TrainConfig& c) { c.val_split = -1; }, "--val_split"},
       {[](TrainConfig& c) { c.max_train_batches = -1; }, "--max_train_batches"},
       {[](TrainConfig& c) { c.threads = -1; }, "--threads"},

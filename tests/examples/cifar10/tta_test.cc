@@ -58,10 +58,10 @@ TEST(Tta, ShiftMovesTheImageAndFillsTheUncoveredBorderPerChannel) {
 
 TEST(Tta, ViewsAreTheImageItsShiftsAndTheirMirrors) {
   const Tensor images = Numbered();
-  EXPECT_EQ(TtaViews(images, false, 0, kFill).size(), 1u);
-  EXPECT_EQ(TtaViews(images, true, 0, kFill).size(), 2u);
-  EXPECT_EQ(TtaViews(images, false, 1, kFill).size(), 5u);
-  const std::vector<Tensor> views = TtaViews(images, true, 1, kFill);
+  EXPECT_EQ(TtaViews(images, {}, kFill).size(), 1u);
+  EXPECT_EQ(TtaViews(images, {.flip = true}, kFill).size(), 2u);
+  EXPECT_EQ(TtaViews(images, {.shift = 1}, kFill).size(), 5u);
+  const std::vector<Tensor> views = TtaViews(images, {.flip = true, .shift = 1}, kFill);
   ASSERT_EQ(views.size(), 10u);
   EXPECT_TRUE(SameValues(views[0], images));
   EXPECT_TRUE(SameValues(views[1], MirrorImages(images)));
@@ -69,22 +69,37 @@ TEST(Tta, ViewsAreTheImageItsShiftsAndTheirMirrors) {
   EXPECT_TRUE(SameValues(views[3], MirrorImages(views[2])));
   EXPECT_TRUE(SameValues(views[8], ShiftImages(images, 0, -1, kFill)));
   EXPECT_EQ(At(views[1], 0, 0, 0, 0), 3);
-  EXPECT_THROW(TtaViews(images, true, -1, kFill), Error);
+  EXPECT_THROW(TtaViews(images, {.flip = true, .shift = -1}, kFill), Error);
+}
+
+TEST(Tta, DiagonalsCompleteTheGridOfShifts) {
+  const Tensor images = Numbered();
+  EXPECT_EQ(TtaViews(images, {.shift = 2, .diagonals = true}, kFill).size(), 9u);
+  const std::vector<Tensor> views = TtaViews(images, {.flip = true, .shift = 2, .diagonals = true}, kFill);
+  ASSERT_EQ(views.size(), 18u);
+  // The first ten are the views without diagonals; then each diagonal and its mirror image.
+  const std::vector<Tensor> cross = TtaViews(images, {.flip = true, .shift = 2}, kFill);
+  for (size_t v = 0; v < cross.size(); ++v) EXPECT_TRUE(SameValues(views[v], cross[v])) << "view " << v;
+  EXPECT_TRUE(SameValues(views[10], ShiftImages(images, 2, 2, kFill)));
+  EXPECT_TRUE(SameValues(views[11], MirrorImages(views[10])));
+  EXPECT_TRUE(SameValues(views[16], ShiftImages(images, -2, -2, kFill)));
+  EXPECT_THROW(TtaViews(images, {.diagonals = true}, kFill), Error);
 }
 
 TEST(Tta, AnImageAndItsMirrorImageGetTheSameViews) {
   // So the averaged logits cannot favour one side: every view of the mirrored batch is a view of the batch.
   const Tensor images = Numbered();
-  const std::vector<Tensor> views = TtaViews(images, true, 2, kFill);
-  const std::vector<Tensor> mirrored = TtaViews(MirrorImages(images), true, 2, kFill);
+  const TtaOptions grid{.flip = true, .shift = 2, .diagonals = true};
+  const std::vector<Tensor> views = TtaViews(images, grid, kFill);
+  const std::vector<Tensor> mirrored = TtaViews(MirrorImages(images), grid, kFill);
   for (const Tensor& m : mirrored) {
     int matches = 0;
     for (const Tensor& v : views) matches += SameValues(m, v);
     EXPECT_EQ(matches, 1);
   }
   // Without the flips the set is not symmetric (a left shift of the mirror is a right shift of the image).
-  const std::vector<Tensor> one_side = TtaViews(images, false, 2, kFill);
-  const std::vector<Tensor> other_side = TtaViews(MirrorImages(images), false, 2, kFill);
+  const std::vector<Tensor> one_side = TtaViews(images, {.shift = 2}, kFill);
+  const std::vector<Tensor> other_side = TtaViews(MirrorImages(images), {.shift = 2}, kFill);
   int matches = 0;
   for (const Tensor& m : other_side) {
     for (const Tensor& v : one_side) matches += SameValues(m, v);
