@@ -207,6 +207,15 @@ std::vector<double> Unbiased(const std::vector<double>& var, int64_t count) {
 }
 
 // relu_output (optional, per-channel layouts only): see batch_norm_backward.
+// An empty input (no samples, or samples without values) normalizes to an empty output, as in PyTorch:
+// there are no statistics to take and the running ones stay as they are. The saved statistics are zeros
+// (backward reads none of them for an empty input).
+NormForwardResult EmptyResult(const Tensor& x, const Shape& stats_shape) {
+  const TensorOptions stats{.dtype = kFloat64, .device = x.device()};
+  return {empty(x.shape(), {.dtype = x.dtype(), .device = x.device()}), zeros(stats_shape, stats),
+          zeros(stats_shape, stats)};
+}
+
 NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, const NormLayout& layout,
                                const Tensor& weight, const Shape& affine_shape, const Tensor& save_mean,
                                const Tensor& save_invstd, bool through_stats, NormGradMask mask,
@@ -240,6 +249,13 @@ NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, c
   const Tensor mean = contiguous(save_mean), invstd = contiguous(save_invstd);
   NormBackwardResult r;
   const TensorOptions options{.dtype = x.dtype(), .device = x.device()};
+  if (x.numel() == 0) {  // sums over no values: zero gradients for weight and bias, empty ones otherwise
+    if (mask.input) r.grad_input = empty(x.shape(), options);
+    if (mask.weight) r.grad_weight = zeros(affine_shape, options);
+    if (mask.bias) r.grad_bias = zeros(affine_shape, options);
+    if (mask.residual) r.grad_residual = empty(x.shape(), options);
+    return r;
+  }
   if (mask.input) r.grad_input = empty(x.shape(), options);
   if (mask.weight) r.grad_weight = empty(affine_shape, options);
   if (mask.bias) r.grad_bias = empty(affine_shape, options);
@@ -316,12 +332,13 @@ NormForwardResult batch_norm_forward(const Tensor& input, const Tensor& running_
                    {"bias", &bias},
                    {"residual", &residual}},
                   op);
-  if (training) {
-    NG_CHECK(n * s > 1, op, ": expected more than 1 value per channel when training, got input of shape ",
+  if (training) {  // as PyTorch: one value cannot be normalized; none (an empty batch) can
+    NG_CHECK(n * s != 1, op, ": expected more than 1 value per channel when training, got input of shape ",
              ShapeToString(input.shape()));
   } else {
     NG_CHECK(running_mean.defined(), op, ": expected running_mean and running_var in eval mode (training = false)");
   }
+  if (input.numel() == 0) return EmptyResult(input, {c});
   const Tensor x = contiguous(input), r = residual.defined() ? contiguous(residual) : Tensor();
   // The family's device switch for batch norm's forward.
   switch (x.device().type) {
@@ -368,7 +385,7 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
   CheckMomentum(momentum, op);
   CheckEps(eps, op);
   if (use_input_stats) {
-    NG_CHECK(s > 1, op, ": expected more than 1 spatial element when using input stats, got input of shape ",
+    NG_CHECK(s != 1, op, ": expected more than 1 spatial element when using input stats, got input of shape ",
              ShapeToString(input.shape()));
   } else {
     NG_CHECK(running_mean.defined(), op,
@@ -377,6 +394,7 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
   CheckSameDevice(
       input, {{"running_mean", &running_mean}, {"running_var", &running_var}, {"weight", &weight}, {"bias", &bias}},
       op);
+  if (input.numel() == 0) return EmptyResult(input, use_input_stats ? Shape{n, c} : Shape{c});
   const Tensor x = contiguous(input);
   if (!use_input_stats) {  // batch norm in eval mode
     if (!x.device().is_cpu()) {
@@ -390,7 +408,7 @@ NormForwardResult instance_norm_forward(const Tensor& input, const Tensor& runni
   }
   const PerSample r = NormalizePerSample(x, {.n = n, .g = c, .k = 1, .s = s, .per_sample = true}, weight, bias, eps,
                                          {n, c});
-  if (running_mean.defined() && n > 0) {
+  if (running_mean.defined()) {
     // The running statistics move towards the batch average of the per-instance statistics.
     const std::vector<double> means = r.mean.to_vector<double>(), unbiased = Unbiased(r.var.to_vector<double>(), s);
     std::vector<double> mean(c, 0.0), var(c, 0.0);
@@ -428,6 +446,7 @@ NormForwardResult group_norm_forward(const Tensor& input, int64_t num_groups, co
   CheckOptional(bias, "bias", {input.size(1)}, input.dtype(), op);
   CheckEps(eps, op);
   CheckSameDevice(input, {{"weight", &weight}, {"bias", &bias}}, op);
+  if (input.numel() == 0) return EmptyResult(input, {layout.n, num_groups});
   const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n, num_groups});
   return {r.out, r.mean, r.invstd};
 }
@@ -450,6 +469,7 @@ NormForwardResult layer_norm_forward(const Tensor& input, const Shape& normalize
   CheckOptional(bias, "bias", normalized_shape, input.dtype(), op);
   CheckEps(eps, op);
   CheckSameDevice(input, {{"weight", &weight}, {"bias", &bias}}, op);
+  if (input.numel() == 0) return EmptyResult(input, {layout.n});
   const PerSample r = NormalizePerSample(contiguous(input), layout, weight, bias, eps, {layout.n});
   return {r.out, r.mean, r.invstd};
 }

@@ -12,7 +12,9 @@
 //   instance_norm  per (sample, channel) over the spatial dims ([N, C]), or the running ones ([C])
 //   group_norm     per (sample, group of C / num_groups channels) ([N, num_groups])
 //   layer_norm     per leading index over the trailing normalized_shape dims ([prod of leading dims])
-// Inputs may have any strides; outputs and gradients are new contiguous tensors.
+// Inputs may have any strides; outputs and gradients are new contiguous tensors. An empty input (N = 0, or
+// a zero-sized spatial dim) gives an empty output, leaves the running statistics as they are, and gets
+// zero gradients for weight and bias, as in PyTorch (which also accepts it in batch_norm's training mode).
 //
 // Errors (nothing is written, running statistics included, when one is thrown), for batch_norm:
 //   "batch_norm: expected an input with at least 2 dims ([N, C, ...]), got [4]"

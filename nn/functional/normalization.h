@@ -38,7 +38,8 @@ struct BatchNormOptions {
 // running_var, weight, bias [C]. Statistics per channel over every dim but 1.
 //   training: normalizes with the batch statistics; running_mean/running_var (both or neither) become
 //             (1 - momentum) * running + momentum * batch, with the unbiased batch variance for
-//             running_var (momentum 0.1 = 10% new). Needs more than one value per channel.
+//             running_var (momentum 0.1 = 10% new). Needs more than one value per channel, or none: an
+//             empty batch gives an empty output and leaves the running statistics as they are.
 //   eval:     normalizes with running_mean/running_var, which are required; backward is then the
 //             per-channel affine map dx = dy * weight / sqrt(running_var + eps).
 // Records "BatchNormBackward".

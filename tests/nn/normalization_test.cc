@@ -298,6 +298,50 @@ TEST(Normalization, GradientPenaltyThroughBatchNorm) {
   }
 }
 
+// An empty input (no samples, or samples without values) gives an empty output, as in PyTorch: the running
+// statistics stay as they were, and weight and bias get zero gradients, through the fused kernels and the
+// differentiable form alike.
+TEST(Normalization, EmptyInputsGiveEmptyOutputs) {
+  for (DType dtype : {kFloat32, kFloat64}) {
+    for (const Shape& shape : {Shape{0, 3}, Shape{0, 3, 4}, Shape{2, 3, 0}, Shape{0, 3, 2, 2}}) {
+      for (bool create_graph : {false, true}) {
+        SCOPED_TRACE(absl::StrCat(DTypeName(dtype), " ", ShapeToString(shape), create_graph ? " create_graph" : ""));
+        const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
+        const Tensor x = zeros(shape, leaf), w = ones({3}, leaf), b = zeros({3}, leaf);
+        const Tensor residual = zeros(shape, {.dtype = dtype});
+        auto expect_empty = [&](const Tensor& y, const std::string& what, const Tensor& input) {
+          EXPECT_EQ(y.shape(), input.shape()) << what;
+          const std::vector<Tensor> g = autograd::Grad({y}, {input, w, b}, {zeros_like(input)},
+                                                       {.create_graph = create_graph});
+          EXPECT_EQ(g[0].shape(), input.shape()) << what;
+          EXPECT_EQ(g[1].to_vector<double>(), std::vector<double>(3, 0.0)) << what;
+          EXPECT_EQ(g[2].to_vector<double>(), std::vector<double>(3, 0.0)) << what;
+        };
+        auto expect_untouched = [](const Tensor& rm, const Tensor& rv, const std::string& what) {
+          EXPECT_EQ(rm.to_vector<double>(), std::vector<double>(3, 0.5)) << what;
+          EXPECT_EQ(rv.to_vector<double>(), std::vector<double>(3, 2.0)) << what;
+        };
+        for (bool training : {true, false}) {
+          for (const std::string op : {"batch_norm", "batch_norm_relu", "batch_norm_add_relu", "instance_norm"}) {
+            const std::string what = absl::StrCat(op, training ? " training" : " eval");
+            if (op == "instance_norm" && training && shape.size() == 2) continue;  // one spatial element: refused
+            Tensor rm = full({3}, 0.5, {.dtype = dtype}), rv = full({3}, 2.0, {.dtype = dtype});
+            const Tensor y = op == "batch_norm"        ? F::batch_norm(x, rm, rv, w, b, training)
+                             : op == "batch_norm_relu" ? F::batch_norm_relu(x, rm, rv, w, b, training)
+                             : op == "instance_norm"   ? F::instance_norm(x, rm, rv, w, b, training)
+                                                       : F::batch_norm_add_relu(x, residual, rm, rv, w, b, training);
+            expect_empty(y, what, x);
+            expect_untouched(rm, rv, what);
+          }
+        }
+        expect_empty(F::group_norm(x, 3, w, b), "group_norm", x);
+        const Tensor xl = zeros({shape[0], shape.back(), 3}, leaf);  // layer norm over a last dim of 3
+        expect_empty(F::layer_norm(xl, {3}, w, b), "layer_norm", xl);
+      }
+    }
+  }
+}
+
 TEST(Normalization, ErrorsLeaveRunningStatisticsUntouched) {
   Generator gen(8);
   const Tensor x = randn({4, 3, 5}, {}, &gen);
