@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Writes tests/nn/testdata/{conv,pooling,loss,activation}.json: PyTorch's results for conv2d (strided,
-padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label smoothing),
-and the activations, each with the gradients of a random projection of the output, in float32 and float64.
+"""Writes tests/nn/testdata/{conv,pooling,loss,activation,padding}.json: PyTorch's results for conv2d
+(strided, padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label
+smoothing), the activations and F.pad in its four modes, each with the gradients of a random projection of
+the output, in float32 and float64.
 
 Inputs are drawn in float32 and stored once, so that both dtypes start from exactly the same values;
 float32 results are stored to 9 significant digits (enough to round-trip), float64 ones to 12 (the tests
@@ -242,6 +243,42 @@ def activation_fixtures():
     return cases
 
 
+PAD_CASES = [
+    # name, input shape, pad, mode, value
+    ("constant_last_dim", [2, 3, 5], [2, 1], "constant", 0.0),
+    ("constant_value_three_dims", [2, 3, 4], [1, 0, 2, 1, 0, 1], "constant", -1.5),
+    ("constant_negative_crops", [2, 3, 6, 5], [-1, 2, 1, -2], "constant", 0.5),
+    ("constant_all_dims", [2, 3], [1, 1, 0, 2], "constant", 2.0),
+    ("reflect_1d", [2, 3, 6], [3, 2], "reflect", 0.0),
+    ("reflect_2d", [2, 2, 4, 5], [1, 3, 2, 0], "reflect", 0.0),
+    ("reflect_2d_unbatched", [2, 4, 5], [2, 2, 1, 1], "reflect", 0.0),
+    ("reflect_3d", [1, 2, 3, 4, 4], [1, 1, 2, 0, 1, 2], "reflect", 0.0),
+    ("replicate_1d", [2, 3, 4], [5, 1], "replicate", 0.0),
+    ("replicate_2d", [2, 2, 3, 4], [2, 1, 0, 3], "replicate", 0.0),
+    ("replicate_3d", [1, 2, 2, 3, 3], [1, 0, 0, 2, 2, 1], "replicate", 0.0),
+    ("circular_1d", [2, 3, 5], [2, 5], "circular", 0.0),
+    ("circular_2d", [2, 2, 4, 5], [1, 2, 3, 1], "circular", 0.0),
+    ("circular_3d", [1, 2, 3, 3, 4], [1, 1, 0, 3, 2, 1], "circular", 0.0),
+]
+
+
+def padding_fixtures():
+    gen = torch.Generator().manual_seed(21)
+    cases = []
+    for name, shape, pad, mode, value in PAD_CASES:
+        x = draw(gen, *shape)
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, "x_shape": shape, "x": values(x), "pad": pad, "mode": mode, "value": value}
+        kwargs = {"value": value} if mode == "constant" else {}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+            out, g, dy = grads(lambda x: F.pad(x, pad, mode=mode, **kwargs), {"x": x}, dtype,
+                               lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy), "dx": values(g["x"])}
+        cases.append(case)
+    return cases
+
+
 def accuracy_fixtures(gen):
     logits = draw(gen, 50, 7)
     target = torch.randint(0, 7, (50,), generator=gen)
@@ -258,6 +295,7 @@ def main():
         "pooling.json": {"cases": pool_fixtures(gen)},
         "loss.json": {"cases": loss_fixtures(gen), "accuracy": accuracy_fixtures(gen)},
         "activation.json": {"cases": activation_fixtures()},
+        "padding.json": {"cases": padding_fixtures()},
     }
     for file, content in outputs.items():
         with open(f"{OUT}/{file}", "w") as f:

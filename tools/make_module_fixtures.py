@@ -182,6 +182,23 @@ layers = [
                lambda: nn.AdaptiveAvgPool2d((2, 3)), [randn(2, 3, 5, 7)], [True]),
     layer_case("relu", "ReLU", {}, lambda: nn.ReLU(), [randn(2, 3, 4)], [True]),
     layer_case("flatten", "Flatten", {}, lambda: nn.Flatten(), [randn(2, 3, 4)], [True]),
+    layer_case("conv2d_same_reflect", "Conv2d",
+               {"in_channels": 3, "out_channels": 4, "kernel_size": [4, 3], "dilation": [1, 2], "padding": "same",
+                "padding_mode": "reflect"},
+               lambda: nn.Conv2d(3, 4, (4, 3), dilation=(1, 2), padding="same", padding_mode="reflect"),
+               [randn(2, 3, 6, 7)], [True]),
+    layer_case("conv2d_replicate", "Conv2d",
+               {"in_channels": 2, "out_channels": 3, "kernel_size": [3, 3], "padding": [2, 1],
+                "padding_mode": "replicate"},
+               lambda: nn.Conv2d(2, 3, 3, padding=(2, 1), padding_mode="replicate"), [randn(2, 2, 5, 4)], [True]),
+    layer_case("conv2d_circular_strided", "Conv2d",
+               {"in_channels": 2, "out_channels": 4, "kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1],
+                "padding_mode": "circular", "bias": False},
+               lambda: nn.Conv2d(2, 4, 3, stride=2, padding=1, padding_mode="circular", bias=False),
+               [randn(2, 2, 5, 6)], [True]),
+    layer_case("conv2d_same_even_kernel", "Conv2d",
+               {"in_channels": 2, "out_channels": 2, "kernel_size": [2, 2], "padding": "same"},
+               lambda: nn.Conv2d(2, 2, 2, padding="same"), [randn(1, 2, 5, 4)], [True]),
 ]
 
 resnets = {

@@ -49,6 +49,24 @@ T Option(const Json& o, const char* key, T fallback) {
   return o.contains(key) ? o[key].get<T>() : fallback;
 }
 
+// Conv2d's padding: [h, w], "same" or "valid".
+Conv2dPadding PaddingOption(const Json& o) {
+  if (!o.contains("padding")) return 0;
+  if (o["padding"] == "same") return kSame;
+  if (o["padding"] == "valid") return kValid;
+  const auto v = o["padding"].get<std::vector<int64_t>>();
+  return {v[0], v[1]};
+}
+
+PaddingMode PaddingModeOption(const Json& o) {
+  const std::string mode = o.value("padding_mode", "zeros");
+  if (mode == "reflect") return PaddingMode::kReflect;
+  if (mode == "replicate") return PaddingMode::kReplicate;
+  if (mode == "circular") return PaddingMode::kCircular;
+  EXPECT_EQ(mode, "zeros");
+  return PaddingMode::kZeros;
+}
+
 IntPair PairOption(const Json& o, const char* key, int64_t fallback) {
   if (!o.contains(key)) return fallback;
   const auto v = o[key].get<std::vector<int64_t>>();
@@ -93,10 +111,11 @@ std::shared_ptr<Module> MakeLayer(const Json& c) {
                                                   .out_channels = o["out_channels"],
                                                   .kernel_size = PairOption(o, "kernel_size", 0),
                                                   .stride = PairOption(o, "stride", 1),
-                                                  .padding = PairOption(o, "padding", 0),
+                                                  .padding = PaddingOption(o),
                                                   .dilation = PairOption(o, "dilation", 1),
                                                   .groups = Option<int64_t>(o, "groups", 1),
-                                                  .bias = Option(o, "bias", true)});
+                                                  .bias = Option(o, "bias", true),
+                                                  .padding_mode = PaddingModeOption(o)});
   }
   if (kind == "Linear") {
     return std::make_shared<Linear>(LinearOptions{.in_features = o["in_features"], .out_features = o["out_features"]});
