@@ -336,5 +336,29 @@ TEST_F(CudaBatchNorm, RejectsTrainingOnOneValuePerChannel) {
       "expected more than 1 value per channel");
 }
 
+// An empty batch never reaches a kernel (a launch of no blocks is an error on a device): the output is
+// empty, the running statistics stay, and weight and bias get zero gradients, on the device.
+TEST_F(CudaBatchNorm, EmptyBatchesLaunchNothing) {
+  for (const Shape& shape : {Shape{0, 3, 4}, Shape{2, 3, 0}}) {
+    const Tensor x = ToCuda(ones(shape)), w = ToCuda(ones({3})), b = ToCuda(zeros({3}));
+    const Tensor rm = ToCuda(full({3}, 0.5)), rv = ToCuda(full({3}, 2.0));
+    for (bool training : {true, false}) {
+      const kernels::NormForwardResult f = kernels::batch_norm_forward(x, rm, rv, w, b, training, 0.1, 1e-5);
+      EXPECT_EQ(f.output.shape(), shape);
+      EXPECT_EQ(f.output.device(), x.device());
+      EXPECT_EQ(HostDoubles(rm), std::vector<double>(3, 0.5));
+      EXPECT_EQ(HostDoubles(rv), std::vector<double>(3, 2.0));
+      const kernels::NormBackwardResult g = kernels::batch_norm_backward(
+          x, x, w, f.save_mean, f.save_invstd, training, {.input = true, .weight = true, .bias = true});
+      EXPECT_EQ(g.grad_input.shape(), shape);
+      EXPECT_EQ(HostDoubles(g.grad_weight), std::vector<double>(3, 0.0));
+      EXPECT_EQ(HostDoubles(g.grad_bias), std::vector<double>(3, 0.0));
+      EXPECT_EQ(g.grad_weight.device(), x.device());
+    }
+    const kernels::NormForwardResult gn = kernels::group_norm_forward(x, 3, w, b, 1e-5);
+    EXPECT_EQ(gn.output.shape(), shape);
+  }
+}
+
 }  // namespace
 }  // namespace normgrad
