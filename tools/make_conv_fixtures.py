@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/nn/testdata/{conv,pooling,loss,activation,padding}.json: PyTorch's results for conv2d
 (strided, padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label
-smoothing), the activations and F.pad in its four modes, each with the gradients of a random projection of
+smoothing and class weights; the regression and binary losses), the activations and F.pad in its four modes, each with the gradients of a random projection of
 the output, in float32 and float64.
 
 Inputs are drawn in float32 and stored once, so that both dtypes start from exactly the same values;
@@ -216,6 +216,41 @@ def loss_fixtures(gen):
             lambda log_probs, target, weight: F.nll_loss(log_probs, target, weight=weight, reduction=reduction),
             {"log_probs": log_probs, "target": target, "weight": weight}, {"op": "nll_loss", "reduction": reduction},
             gen=wgen, constants=["weight"])
+    # The regression and binary losses, from a generator of their own as well.
+    rgen = torch.Generator().manual_seed(8)
+    for reduction in reductions:
+        for name, fn, extra in [
+            ("l1_loss", lambda x, t: F.l1_loss(x, t, reduction=reduction), {}),
+            ("smooth_l1_loss", lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=0.7), {"beta": 0.7}),
+            ("smooth_l1_loss_beta0", lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=0.0),
+             {"beta": 0.0}),
+            ("huber_loss", lambda x, t: F.huber_loss(x, t, reduction=reduction, delta=1.3), {"delta": 1.3}),
+        ]:
+            op = name.replace("_beta0", "")
+            add(f"{name}_{reduction}", fn, {"x": draw(rgen, 3, 5), "t": draw(rgen, 3, 5)},
+                {"op": op, "reduction": reduction, **extra}, gen=rgen)
+        probs = torch.rand(4, 3, generator=rgen) * 0.98 + 0.01
+        probs[0, 0], probs[0, 1] = 0.0, 1.0  # the clamped logs
+        target = torch.rand(4, 3, generator=rgen)
+        target[1] = (target[1] > 0.5).float()
+        weight = torch.rand(3, generator=rgen) * 2
+        add(f"binary_cross_entropy_{reduction}",
+            lambda x, t, weight: F.binary_cross_entropy(x, t, weight=weight, reduction=reduction),
+            {"x": probs, "t": target, "weight": weight}, {"op": "binary_cross_entropy", "reduction": reduction},
+            gen=rgen, constants=["t", "weight"])
+        logits = draw(rgen, 4, 3) * 4
+        logits[0, 0], logits[0, 1] = 40.0, -40.0  # beyond exp's float32 range once negated
+        pos_weight = torch.rand(3, generator=rgen) * 3
+        add(f"binary_cross_entropy_with_logits_{reduction}",
+            lambda x, t, weight, pos_weight: F.binary_cross_entropy_with_logits(
+                x, t, weight=weight, pos_weight=pos_weight, reduction=reduction),
+            {"x": logits, "t": target, "weight": weight[None, :].expand(4, 3).contiguous(), "pos_weight": pos_weight},
+            {"op": "binary_cross_entropy_with_logits", "reduction": reduction}, gen=rgen,
+            constants=["weight", "pos_weight"])
+        add(f"binary_cross_entropy_with_logits_plain_{reduction}",
+            lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+            {"x": draw(rgen, 5), "t": torch.rand(5, generator=rgen)},
+            {"op": "binary_cross_entropy_with_logits", "reduction": reduction}, gen=rgen)
     return cases
 
 

@@ -158,23 +158,124 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
       });
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  NG_CHECK(target.shape() == input.shape(), "mse_loss: expected target of shape ", ShapeToString(input.shape()),
+namespace {
+
+// The checks every elementwise loss makes of its input and target.
+void CheckInputAndTarget(const char* op, const Tensor& input, const Tensor& target) {
+  NG_CHECK(target.shape() == input.shape(), op, ": expected target of shape ", ShapeToString(input.shape()),
            " (the input's), got ", ShapeToString(target.shape()));
-  NG_CHECK(IsFloating(input.dtype()) && target.dtype() == input.dtype(),
-           "mse_loss: expected a floating-point input and a target of its dtype, got ", input.dtype(), " and ",
+  NG_CHECK(IsFloating(input.dtype()) && target.dtype() == input.dtype(), op,
+           ": expected a floating-point input and a target of its dtype, got ", input.dtype(), " and ",
            target.dtype());
-  const Tensor diff = sub(input, target);
-  const Tensor squared = mul(diff, diff);
+}
+
+// An optional constant that multiplies the elementwise losses, broadcast to the input's shape.
+void CheckLossWeight(const char* op, const char* name, const Tensor& weight, const Tensor& input) {
+  if (!weight.defined()) return;
+  NG_CHECK(weight.dtype() == input.dtype(), op, ": expected ", name, " of dtype ", input.dtype(),
+           " (the input's), got ", weight.dtype());
+  NG_CHECK(!weight.requires_grad(), op, ": expected ", name, " to be a constant, got a tensor that requires grad");
+  bool broadcasts = weight.dim() <= input.dim();
+  for (int64_t i = 1; broadcasts && i <= weight.dim(); ++i) {
+    const int64_t w = weight.size(weight.dim() - i);
+    broadcasts = w == 1 || w == input.size(input.dim() - i);
+  }
+  NG_CHECK(broadcasts, op, ": expected ", name, " that broadcasts to the input's shape ",
+           ShapeToString(input.shape()), ", got ", ShapeToString(weight.shape()));
+}
+
+// Elementwise losses combined as `reduction` asks (differentiable).
+Tensor Reduced(const Tensor& losses, Reduction reduction) {
   switch (reduction) {
     case Reduction::kMean:
-      return mean(squared);
+      return mean(losses);
     case Reduction::kSum:
-      return sum(squared);
+      return sum(losses);
     case Reduction::kNone:
-      return squared;
+      return losses;
   }
   __builtin_unreachable();
+}
+
+// max(log(t), -100), PyTorch's clamp of binary_cross_entropy's logs.
+Tensor ClampedLog(const Tensor& t) { return clamp(log(t), -100.0, std::nullopt); }
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  CheckInputAndTarget("mse_loss", input, target);
+  const Tensor diff = sub(input, target);
+  return Reduced(mul(diff, diff), reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  CheckInputAndTarget("l1_loss", input, target);
+  return Reduced(abs(sub(input, target)), reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  CheckInputAndTarget("smooth_l1_loss", input, target);
+  NG_CHECK(beta >= 0, "smooth_l1_loss: expected beta >= 0, got ", beta);
+  const Tensor d = abs(sub(input, target));
+  if (beta == 0) return Reduced(d, reduction);
+  return Reduced(where(kernels::lt(d, beta), mul(mul(d, d), 0.5 / beta), sub(d, 0.5 * beta)), reduction);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  CheckInputAndTarget("huber_loss", input, target);
+  NG_CHECK(delta > 0, "huber_loss: expected delta > 0, got ", delta);
+  const Tensor d = abs(sub(input, target));
+  return Reduced(where(kernels::lt(d, delta), mul(mul(d, d), 0.5), mul(sub(d, 0.5 * delta), delta)), reduction);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction, const Tensor& weight) {
+  const char* op = "binary_cross_entropy";
+  CheckInputAndTarget(op, input, target);
+  CheckLossWeight(op, "weight", weight, input);
+  if (input.numel() > 0) {
+    const double lo = kernels::amin(input).item<double>(), hi = kernels::amax(input).item<double>();
+    NG_CHECK(lo >= 0 && hi <= 1, op, ": expected input values in [0, 1], got values in [", lo, ", ", hi, "]");
+  }
+  // The value, without a graph; the node below gives PyTorch's gradients.
+  Tensor losses;
+  {
+    NoGradGuard no_grad;
+    const Tensor x = input.detach(), y = target.detach();
+    losses = neg(add(mul(y, ClampedLog(x)), mul(sub(1.0, y), ClampedLog(sub(1.0, x)))));
+    if (weight.defined()) losses = mul(losses, weight);
+  }
+  Tensor loss = Reduced(losses, reduction);
+  if (!autograd::AnyRequiresGrad({input, target})) return loss;
+  return autograd::Record(
+      "BinaryCrossEntropyBackward", std::move(loss), {input, target},
+      [x = Save(input), y = Save(target), weight, reduction](const BackwardContext& ctx) -> Grads {
+        const Tensor& in = x.get();
+        const Tensor& t = y.get();
+        // The upstream gradient of each element.
+        Tensor g = reduction == Reduction::kNone ? ctx.grad : expand(ctx.grad, in.shape());
+        if (reduction == Reduction::kMean) g = mul(g, 1.0 / static_cast<double>(in.numel()));
+        if (weight.defined()) g = mul(g, weight);
+        Grads grads(2);
+        // PyTorch's floor is the float 1e-12 (9.99999996e-13), in float64 as well.
+        constexpr double kFloor = static_cast<double>(1e-12f);
+        if (ctx.needs(0)) grads[0] = mul(g, div(sub(in, t), clamp(mul(in, sub(1.0, in)), kFloor, std::nullopt)));
+        if (ctx.needs(1)) grads[1] = mul(g, sub(ClampedLog(sub(1.0, in)), ClampedLog(in)));
+        return grads;
+      });
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction reduction,
+                                        const Tensor& weight, const Tensor& pos_weight) {
+  const char* op = "binary_cross_entropy_with_logits";
+  CheckInputAndTarget(op, input, target);
+  CheckLossWeight(op, "weight", weight, input);
+  CheckLossWeight(op, "pos_weight", pos_weight, input);
+  const Tensor m = relu(neg(input));
+  const Tensor softplus = add(log(add(exp(neg(m)), exp(sub(neg(input), m)))), m);  // log(1 + exp(-input))
+  const Tensor positive = pos_weight.defined() ? mul(add(mul(sub(pos_weight, 1.0), target), 1.0), softplus) : softplus;
+  Tensor losses = add(mul(sub(1.0, target), input), positive);
+  if (weight.defined()) losses = mul(losses, weight);
+  return Reduced(losses, reduction);
 }
 
 int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k) {

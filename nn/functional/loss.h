@@ -52,6 +52,44 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
 // floating-point input and a target of its dtype, got float32 and float64".
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean);
 
+// The regression losses below take input and target of the same shape and floating-point dtype (errors as
+// mse_loss's, named after each), reduce as mse_loss does, and are built from differentiable ops: gradients
+// for both input and target, double backward exact, on every device.
+
+// |input - target| elementwise (torch.nn.functional.l1_loss); the gradient at input = target is 0.
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean);
+
+// With d = input - target: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere
+// (torch.nn.functional.smooth_l1_loss); beta = 0 is l1_loss. Error: "smooth_l1_loss: expected beta >= 0, got -1".
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean,
+                      double beta = 1.0);
+
+// With d = input - target: 0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere
+// (torch.nn.functional.huber_loss: smooth_l1_loss times beta = delta). Error: "huber_loss: expected
+// delta > 0, got 0".
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean,
+                  double delta = 1.0);
+
+// -weight (target log(input) + (1 - target) log(1 - input)) elementwise, each log clamped to >= -100 (so
+// an input of exactly 0 or 1 costs 100, not infinity), as torch.nn.functional.binary_cross_entropy:
+// input holds probabilities in [0, 1], target (of its shape and dtype) values in [0, 1], weight (optional)
+// broadcasts to the input's shape and is a constant. The input's gradient is PyTorch's,
+// weight (input - target) / max(input (1 - input), 1e-12); the target's is weight (clamped log(1 - input)
+// - clamped log(input)). Errors: "binary_cross_entropy: expected input values in [0, 1], got values in
+// [-0.5, 0.9]", and the shape and dtype errors of mse_loss and of the weight.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean,
+                            const Tensor& weight = {});
+
+// binary_cross_entropy of sigmoid(input), computed from the logits without overflow
+// (torch.nn.functional.binary_cross_entropy_with_logits): with m = max(-input, 0),
+//   (1 - target) input + p (log(exp(-m) + exp(-input - m)) + m),   p = 1 + (pos_weight - 1) target,
+// times weight. pos_weight (optional) weighs the positive term per class, broadcast along the last dim
+// (shape [C] for an [N, C] input); weight (optional) broadcasts to the input's shape. Both are
+// constants. Built from differentiable ops: gradients for input and target.
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        Reduction reduction = Reduction::kMean, const Tensor& weight = {},
+                                        const Tensor& pos_weight = {});
+
 // The number of samples whose target class is among the k largest logits (k = 1: the argmax over dim 1,
 // the first one on ties, equals the target); logits [N, C], target int64 [N].
 int64_t count_correct(const Tensor& logits, const Tensor& target, int64_t k = 1);

@@ -16,6 +16,10 @@ Generator& Gen() {
 
 Tensor N(const Shape& shape) { return randn(shape, {.dtype = kFloat64, .requires_grad = true}, &Gen()); }
 
+Tensor Probabilities(const Shape& shape) {
+  return uniform(shape, 0.1, 0.9, {.dtype = kFloat64, .requires_grad = true}, &Gen());
+}
+
 std::vector<OpCase> LossOpCases() {
   const Tensor target = from_vector<int64_t>({2, 0, 3});
   auto ce = [target](F::Reduction reduction, double smoothing) {
@@ -71,6 +75,22 @@ std::vector<OpCase> LossOpCases() {
       {"mse_loss_mean", mse(F::Reduction::kMean), {N({2, 3}), N({2, 3})}},
       {"mse_loss_sum", mse(F::Reduction::kSum), {N({2, 3}), N({2, 3})}},
       {"mse_loss_none", mse(F::Reduction::kNone), {N({2, 3}), N({2, 3})}},
+      {"l1_loss", [](V x) { return F::l1_loss(x[0], x[1]); }, {N({2, 3}), N({2, 3})}},
+      {"smooth_l1_loss", [](V x) { return F::smooth_l1_loss(x[0], x[1], F::Reduction::kSum, 0.8); },
+       {N({3, 4}), N({3, 4})}},
+      {"huber_loss", [](V x) { return F::huber_loss(x[0], x[1], F::Reduction::kNone, 0.6); }, {N({3, 4}), N({3, 4})}},
+      // Probabilities and targets inside (0, 1), away from the edges where the logs are clamped.
+      {"binary_cross_entropy",
+       [](V x) {
+         return F::binary_cross_entropy(x[0], x[1], F::Reduction::kMean, from_vector<double>({0.5, 1.5, 1.0}, {3}));
+       },
+       {Probabilities({2, 3}), Probabilities({2, 3})}},
+      {"binary_cross_entropy_with_logits",
+       [](V x) {
+         return F::binary_cross_entropy_with_logits(x[0], x[1], F::Reduction::kSum, {},
+                                                    from_vector<double>({0.5, 2.0, 1.0}, {3}));
+       },
+       {N({2, 3}), Probabilities({2, 3})}},
   };
 }
 

@@ -49,15 +49,34 @@ TEST(Loss, MatchesPyTorchFixtures) {
         y = nll_loss(inputs[0].second, Target(c["target"]), ReductionFromName(c["reduction"]),
                      c.value("ignore_index", int64_t{-100}), ClassWeight(c, dtype));
       } else {
-        ASSERT_EQ(op, "mse_loss");
-        inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, true)},
-                  {"t", testing::FixtureInput(c["t"], c["t_shape"], dtype, true)}};
-        y = mse_loss(inputs[0].second, inputs[1].second, ReductionFromName(c["reduction"]));
+        // The elementwise losses: input x and target t, differentiated where the fixture has a gradient.
+        inputs = {{"x", testing::FixtureInput(c["x"], c["x_shape"], dtype, e.contains("dx"))},
+                  {"t", testing::FixtureInput(c["t"], c["t_shape"], dtype, e.contains("dt"))}};
+        const Tensor &x = inputs[0].second, &t = inputs[1].second;
+        const Reduction reduction = ReductionFromName(c["reduction"]);
+        auto constant = [&](const char* name) {
+          return c.contains(name) ? testing::FixtureInput(c[name], c[std::string(name) + "_shape"], dtype) : Tensor();
+        };
+        if (op == "mse_loss") {
+          y = mse_loss(x, t, reduction);
+        } else if (op == "l1_loss") {
+          y = l1_loss(x, t, reduction);
+        } else if (op == "smooth_l1_loss") {
+          y = smooth_l1_loss(x, t, reduction, c["beta"].get<double>());
+        } else if (op == "huber_loss") {
+          y = huber_loss(x, t, reduction, c["delta"].get<double>());
+        } else if (op == "binary_cross_entropy") {
+          y = binary_cross_entropy(x, t, reduction, constant("weight"));
+        } else {
+          ASSERT_EQ(op, "binary_cross_entropy_with_logits");
+          y = binary_cross_entropy_with_logits(x, t, reduction, constant("weight"), constant("pos_weight"));
+        }
       }
       const double tol = testing::Tolerance(dtype);
       testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
       y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
       for (const auto& [name, t] : inputs) {
+        if (!e.contains("d" + name)) continue;
         testing::ExpectTensorNear(t.grad(), e["d" + name], c[name + "_shape"], tol, what + " d" + name);
       }
     }
@@ -202,6 +221,23 @@ TEST(Losses, Errors) {
       "mse_loss: expected target of shape [2, 3] (the input's), got [3]");
   ExpectError([&] { mse_loss(zeros({3}), zeros({3}, {.dtype = kFloat64})); },
               "mse_loss: expected a floating-point input and a target of its dtype, got float32 and float64");
+  ExpectError([&] { l1_loss(zeros({2, 3}), zeros({2})); }, "l1_loss: expected target of shape [2, 3] (the input's), got [2]");
+  ExpectError([&] { smooth_l1_loss(zeros({3}), zeros({3}), Reduction::kMean, -1); },
+              "smooth_l1_loss: expected beta >= 0, got -1");
+  ExpectError([&] { huber_loss(zeros({3}), zeros({3}), Reduction::kMean, 0); }, "huber_loss: expected delta > 0, got 0");
+  const Tensor probs = from_vector<float>({-0.5f, 0.25f, 0.9f}, {3});
+  ExpectError([&] { binary_cross_entropy(probs, zeros({3})); },
+              "binary_cross_entropy: expected input values in [0, 1], got values in [-0.5, 0.9]");
+  ExpectError([&] { binary_cross_entropy(zeros({2, 3}), zeros({2, 3}), Reduction::kMean, ones({2})); },
+              "binary_cross_entropy: expected weight that broadcasts to the input's shape [2, 3], got [2]");
+  ExpectError([&] { binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), Reduction::kSum, {}, ones({4})); },
+              "binary_cross_entropy_with_logits: expected pos_weight that broadcasts to the input's shape [2, 3], "
+              "got [4]");
+  ExpectError(
+      [&] { binary_cross_entropy_with_logits(zeros({3}), zeros({3}), Reduction::kSum, ones({3}, {.requires_grad = true})); },
+      "binary_cross_entropy_with_logits: expected weight to be a constant, got a tensor that requires grad");
+  ExpectError([&] { binary_cross_entropy_with_logits(zeros({3}), zeros({3}), Reduction::kSum, ones({3}, {.dtype = kFloat64})); },
+              "binary_cross_entropy_with_logits: expected weight of dtype float32 (the input's), got float64");
   ExpectError([&] { count_correct(logits, target, 0); }, "count_correct: expected k >= 1, got 0");
   ExpectError(
       [&] {
