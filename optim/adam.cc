@@ -13,15 +13,16 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamOptions options)
     : Adam("AdamW", std::move(groups), options, true) {}
 
 Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
-    : Optimizer(name, std::move(groups), options.lr, options.weight_decay.value_or(decoupled ? 1e-2 : 0.0),
-                options.beta1),
+    : Optimizer(name, std::move(groups),
+                {.lr = options.lr,
+                 .weight_decay = options.weight_decay.value_or(decoupled ? 1e-2 : 0.0),
+                 .momentum = options.beta1,
+                 .beta2 = options.beta2,
+                 .eps = options.eps,
+                 .amsgrad = options.amsgrad,
+                 .maximize = options.maximize},
+                {"momentum", "dampening", "nesterov"}),
       decoupled_(decoupled) {
-  for (Group& g : param_groups()) {
-    g.beta2 = options.beta2;
-    g.eps = options.eps;
-    g.amsgrad = options.amsgrad;
-    g.maximize = options.maximize;
-  }
   CheckGroups();
 }
 

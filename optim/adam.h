@@ -26,7 +26,8 @@ struct AdamOptions {
 // p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps), with max(v so far) for v with
 // amsgrad.
 // Every group holds the options: beta1 as Group::momentum (which a one-cycle schedule cycles), beta2, eps,
-// amsgrad and maximize; state_dict saves them.
+// amsgrad and maximize; state_dict saves them. A ParamGroup may set its own (and may not set SGD's
+// momentum, dampening or nesterov).
 // Throws normgrad::Error for lr, eps or weight_decay < 0 and betas outside [0, 1).
 class Adam : public Optimizer {
  public:

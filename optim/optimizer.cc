@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
@@ -15,17 +17,47 @@ namespace normgrad::optim {
 
 std::vector<ParamGroup> SingleGroup(std::vector<Tensor> params) { return {ParamGroup{std::move(params)}}; }
 
-Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
-                     double momentum)
+namespace {
+
+// Which optional hyperparameters a ParamGroup sets, by field name.
+std::vector<std::pair<const char*, bool>> FieldsSet(const ParamGroup& pg) {
+  return {{"momentum", pg.momentum.has_value()}, {"dampening", pg.dampening.has_value()},
+          {"nesterov", pg.nesterov.has_value()}, {"beta1", pg.beta1.has_value()},
+          {"beta2", pg.beta2.has_value()},       {"eps", pg.eps.has_value()},
+          {"amsgrad", pg.amsgrad.has_value()},   {"maximize", pg.maximize.has_value()}};
+}
+
+// `defaults` with the hyperparameters `pg` sets, holding pg's parameters.
+Group Resolve(ParamGroup pg, const Group& defaults) {
+  Group g = defaults;
+  g.params = std::move(pg.params);
+  g.lr = g.initial_lr = pg.lr.value_or(defaults.lr);
+  g.weight_decay = pg.weight_decay.value_or(defaults.weight_decay);
+  g.momentum = pg.momentum.value_or(pg.beta1.value_or(defaults.momentum));
+  g.dampening = pg.dampening.value_or(defaults.dampening);
+  g.nesterov = pg.nesterov.value_or(defaults.nesterov);
+  g.beta2 = pg.beta2.value_or(defaults.beta2);
+  g.eps = pg.eps.value_or(defaults.eps);
+  g.amsgrad = pg.amsgrad.value_or(defaults.amsgrad);
+  g.maximize = pg.maximize.value_or(defaults.maximize);
+  return g;
+}
+
+}  // namespace
+
+Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, const Group& defaults,
+                     const std::vector<std::string>& foreign)
     : name_(name) {
-  NG_CHECK(lr >= 0, name, ": expected lr >= 0, got ", lr);
-  NG_CHECK(weight_decay >= 0, name, ": expected weight_decay >= 0, got ", weight_decay);
+  NG_CHECK(defaults.lr >= 0, name, ": expected lr >= 0, got ", defaults.lr);
+  NG_CHECK(defaults.weight_decay >= 0, name, ": expected weight_decay >= 0, got ", defaults.weight_decay);
   NG_CHECK(!groups.empty(), name, ": expected at least one parameter group, got none");
   std::set<const TensorImpl*> seen;
   for (size_t g = 0; g < groups.size(); ++g) {
-    ParamGroup& pg = groups[g];
-    Group group{std::move(pg.params), pg.lr.value_or(lr), 0, pg.weight_decay.value_or(weight_decay), momentum};
-    group.initial_lr = group.lr;
+    for (const auto& [field, set] : FieldsSet(groups[g])) {
+      NG_CHECK(!set || std::find(foreign.begin(), foreign.end(), field) == foreign.end(), name,
+               ": parameter group ", g, " sets ", field, ", which ", name, " does not have");
+    }
+    Group group = Resolve(std::move(groups[g]), defaults);
     NG_CHECK(group.lr >= 0, name, ": expected lr >= 0 in parameter group ", g, ", got ", group.lr);
     NG_CHECK(group.weight_decay >= 0, name, ": expected weight_decay >= 0 in parameter group ", g, ", got ",
              group.weight_decay);
@@ -67,9 +99,9 @@ std::optional<Optimizer::GroupProblem> Optimizer::CheckGroup(const Group& group)
 }
 
 void Optimizer::CheckGroups() const {
-  for (const Group& g : groups_) {
-    const std::optional<GroupProblem> problem = CheckGroup(g);
-    NG_CHECK(!problem, name_, ": ", problem->message);
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const std::optional<GroupProblem> problem = CheckGroup(groups_[g]);
+    NG_CHECK(!problem, name_, ": ", problem->message, " (parameter group ", g, ")");
   }
 }
 

@@ -13,11 +13,22 @@
 
 namespace normgrad::optim {
 
-// Parameters that share hyperparameters. Values left unset take the optimizer's.
+// Parameters that share hyperparameters, as a PyTorch param_groups entry. Values left unset take the
+// optimizer's options; an optimizer refuses a group that sets one it does not have (SGD: beta1, beta2, eps,
+// amsgrad; Adam and AdamW: momentum, dampening, nesterov):
+//   optim::SGD opt({{.params = backbone, .lr = 0.01}, {.params = head, .momentum = 0.5}}, {.lr = 0.1, .momentum = 0.9});
 struct ParamGroup {
   std::vector<Tensor> params;
   std::optional<double> lr;
   std::optional<double> weight_decay;
+  std::optional<double> momentum;   // SGD
+  std::optional<double> dampening;  // SGD
+  std::optional<bool> nesterov;     // SGD
+  std::optional<double> beta1;      // Adam, AdamW (kept as Group::momentum)
+  std::optional<double> beta2;      // Adam, AdamW
+  std::optional<double> eps;        // Adam, AdamW
+  std::optional<bool> amsgrad;      // Adam, AdamW
+  std::optional<bool> maximize;     // every optimizer
 };
 
 // A parameter group with every hyperparameter resolved: PyTorch's param_groups entry. Schedules change lr
@@ -85,9 +96,12 @@ class Optimizer {
   std::vector<GroupField> GroupFields() const;
 
  protected:
-  // Throws normgrad::Error for empty groups, parameters that are not floating leaves, a parameter in two
-  // groups, and negative lr or weight decay.
-  Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay, double momentum);
+  // Each group's hyperparameters are `defaults` (the optimizer's options, params empty) with those the
+  // ParamGroup sets. Throws normgrad::Error for empty groups, parameters that are not floating leaves, a
+  // parameter in two groups, negative lr or weight decay, and a group that sets one of `foreign`, the
+  // ParamGroup fields this optimizer does not have ("beta2", ...).
+  Optimizer(const char* name, std::vector<ParamGroup> groups, const Group& defaults,
+            const std::vector<std::string>& foreign);
 
   // The names of the per-parameter state this optimizer keeps ("momentum_buffer", ...).
   virtual std::vector<std::string> StateSlots() const = 0;
@@ -103,8 +117,8 @@ class Optimizer {
   // The rules a group's hyperparameters follow, shared by the constructors and load_state_dict. The base
   // checks lr, initial_lr and weight_decay >= 0; an override adds its optimizer's rules and calls it.
   virtual std::optional<GroupProblem> CheckGroup(const Group& group) const;
-  // For subclasses' constructors, once they have filled in their fields of every group: throws
-  // normgrad::Error "<name>: <message>" for the first group with a problem.
+  // For subclasses' constructors: throws normgrad::Error "<name>: <message> (parameter group <g>)" for the
+  // first group with a problem.
   void CheckGroups() const;
   // Calls fn(group, param, state) for every parameter that has a gradient, with the parameter's
   // per-element state moved to its device first (the model may have moved since the last step).

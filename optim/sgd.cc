@@ -21,13 +21,14 @@ std::vector<ParamGroup> WithLearningRates(std::vector<ParamGroup> groups, const 
 }  // namespace
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
-    : Optimizer("SGD", WithLearningRates(std::move(groups), options.lr), options.lr.value_or(0), options.weight_decay,
-                options.momentum) {
-  for (Group& g : param_groups()) {
-    g.dampening = options.dampening;
-    g.nesterov = options.nesterov;
-    g.maximize = options.maximize;
-  }
+    : Optimizer("SGD", WithLearningRates(std::move(groups), options.lr),
+                {.lr = options.lr.value_or(0),
+                 .weight_decay = options.weight_decay,
+                 .momentum = options.momentum,
+                 .dampening = options.dampening,
+                 .nesterov = options.nesterov,
+                 .maximize = options.maximize},
+                {"beta1", "beta2", "eps", "amsgrad"}) {
   CheckGroups();
 }
 

@@ -20,7 +20,8 @@ struct SGDOptions {
 // torch.optim.SGD: d = g + weight_decay * p (g negated first with maximize); with momentum,
 // buf = momentum * buf + (1 - dampening) * d (buf = d on the first step) and
 // d = nesterov ? d + momentum * buf : buf; then p -= lr * d.
-// Every group holds the options (Group::momentum, dampening, nesterov, maximize), which state_dict saves.
+// Every group holds the options (Group::momentum, dampening, nesterov, maximize), which state_dict saves;
+// a ParamGroup may set its own (and may not set Adam's beta1, beta2, eps or amsgrad).
 // Throws normgrad::Error for a missing lr, lr or weight_decay < 0, momentum outside [0, 1), dampening
 // outside [0, 1], and Nesterov without momentum or with dampening.
 class SGD : public Optimizer {

@@ -463,6 +463,93 @@ TEST(Errors, BadHyperparameters) {
   EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 1}); }), HasSubstr("total_steps > 1"));
 }
 
+// A group's own hyperparameters give the same steps, bit for bit, as an optimizer of its own with them as
+// options (which the fixtures check against PyTorch); state_dict saves them per group.
+TEST(ParamGroups, OwnHyperparametersStepAsSeparateOptimizers) {
+  const int steps = 5;
+  auto run = [&](auto make_grouped, auto make_first, auto make_second) {
+    std::vector<Tensor> grouped = InitialParams(), separate = InitialParams();
+    auto opt = make_grouped(grouped);
+    auto first = make_first(std::vector<Tensor>{separate[0]});
+    auto second = make_second(std::vector<Tensor>(separate.begin() + 1, separate.end()));
+    for (int t = 0; t < steps; ++t) {
+      SetGradients(grouped, t);
+      SetGradients(separate, t);
+      opt->step();
+      first->step();
+      second->step();
+    }
+    for (size_t i = 0; i < grouped.size(); ++i) {
+      EXPECT_EQ(grouped[i].to_vector<double>(), separate[i].to_vector<double>()) << "parameter " << i;
+    }
+    return opt;
+  };
+  auto sgd = run(
+      [](const std::vector<Tensor>& ps) {
+        return std::make_unique<SGD>(
+            std::vector<ParamGroup>{{.params = {ps[0]}},
+                                    {.params = {ps.begin() + 1, ps.end()}, .lr = 0.05, .momentum = 0.5,
+                                     .dampening = 0, .nesterov = true, .maximize = true}},
+            SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
+      },
+      [](std::vector<Tensor> ps) {
+        return std::make_unique<SGD>(ps, SGDOptions{.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .weight_decay = 1e-3});
+      },
+      [](std::vector<Tensor> ps) {
+        return std::make_unique<SGD>(ps, SGDOptions{.lr = 0.05, .momentum = 0.5, .weight_decay = 1e-3,
+                                                     .nesterov = true, .maximize = true});
+      });
+  const StateDict state = sgd->state_dict();
+  EXPECT_EQ(state.at("param_groups.0.momentum").item<double>(), 0.9);
+  EXPECT_EQ(state.at("param_groups.1.momentum").item<double>(), 0.5);
+  EXPECT_EQ(state.at("param_groups.1.dampening").item<double>(), 0.0);
+  EXPECT_EQ(state.at("param_groups.1.nesterov").item<int64_t>(), 1);
+  EXPECT_EQ(state.at("param_groups.0.maximize").item<int64_t>(), 0);
+  run(
+      [](const std::vector<Tensor>& ps) {
+        return std::make_unique<AdamW>(
+            std::vector<ParamGroup>{{.params = {ps[0]}, .beta1 = 0.8, .eps = 1e-6, .amsgrad = true},
+                                    {.params = {ps.begin() + 1, ps.end()}, .weight_decay = 0.1, .beta2 = 0.9}},
+            AdamOptions{.lr = 0.01});
+      },
+      [](std::vector<Tensor> ps) {
+        return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .beta1 = 0.8, .eps = 1e-6, .amsgrad = true});
+      },
+      [](std::vector<Tensor> ps) {
+        return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .beta2 = 0.9, .weight_decay = 0.1});
+      });
+}
+
+TEST(ParamGroups, HyperparametersAnOptimizerLacksOrOutOfRangeAreRefusedByGroup) {
+  const std::vector<Tensor> ps = InitialParams();
+  auto message = [](auto&& make) -> std::string {
+    try {
+      make();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([&] {
+              SGD(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}, .beta2 = 0.9}}, {.lr = 0.1});
+            }),
+            "SGD: parameter group 1 sets beta2, which SGD does not have");
+  EXPECT_EQ(message([&] { Adam(std::vector<ParamGroup>{{.params = {ps[0]}, .nesterov = false}}, {}); }),
+            "Adam: parameter group 0 sets nesterov, which Adam does not have");
+  EXPECT_EQ(message([&] {
+              SGD(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}, .momentum = 1.5}}, {.lr = 0.1});
+            }),
+            "SGD: expected momentum in [0, 1), got 1.5 (parameter group 1)");
+  EXPECT_EQ(message([&] {
+              SGD(std::vector<ParamGroup>{{.params = {ps[0]}, .nesterov = true}}, {.lr = 0.1, .momentum = 0.9,
+                                                                                   .dampening = 0.5});
+            }),
+            "SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got momentum 0.9 and dampening 0.5 "
+            "(parameter group 0)");
+  EXPECT_EQ(message([&] { AdamW(std::vector<ParamGroup>{{.params = {ps[0]}, .beta1 = 1.0}}); }),
+            "AdamW: expected beta1 (the group's momentum) in [0, 1), got 1 (parameter group 0)");
+}
+
 TEST(OneCycle, SteppingPastTheEndIsAnError) {
   Tensor p = zeros({1}, {.requires_grad = true});
   SGD opt({p}, {.lr = 0.1});
