@@ -35,12 +35,12 @@ Conv2d::Conv2d(const Conv2dOptions& options, Generator* gen) : Cloneable("Conv2d
              o.kernel_size.ToString(), ", stride ", o.stride.ToString(), ", dilation ", o.dilation.ToString(),
              ", padding ", o.padding.size.ToString());
   }
-  NG_CHECK(!o.padding.same || o.stride == IntPair(1),
+  NG_CHECK(!o.padding.same() || o.stride == IntPair(1),
            "Conv2d: expected stride 1 with padding kSame (\"same\" is not defined for strided convolutions), got "
            "stride ", o.stride.ToString());
   // (before, after) per spatial dim, height first.
   for (int i = 0; i < 2; ++i) {
-    const int64_t total = o.padding.same ? o.dilation[i] * (o.kernel_size[i] - 1) : 2 * o.padding.size[i];
+    const int64_t total = o.padding.same() ? o.dilation[i] * (o.kernel_size[i] - 1) : 2 * o.padding.size[i];
     pads_[i] = {total / 2, total - total / 2};
   }
   register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups, o.kernel_size[0], o.kernel_size[1]}));
@@ -79,8 +79,8 @@ std::string Conv2d::extra_repr() const {
   const Conv2dOptions& o = options_;
   std::string out = absl::StrCat(o.in_channels, ", ", o.out_channels, ", kernel_size=", o.kernel_size.ToString(),
                                  ", stride=", o.stride.ToString());
-  if (o.padding.same) {
-    absl::StrAppend(&out, ", padding=same");
+  if (o.padding.preset) {
+    absl::StrAppend(&out, ", padding=", o.padding.same() ? "same" : "valid");
   } else if (o.padding.size != IntPair(0)) {
     absl::StrAppend(&out, ", padding=", o.padding.size.ToString());
   }

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/random.h"
@@ -23,10 +24,12 @@ struct Conv2dPadding {
   Conv2dPadding(int64_t both) : size(both) {}  // NOLINT: implicit, as IntPair's
   Conv2dPadding(int64_t height, int64_t width) : size(height, width) {}
   Conv2dPadding(IntPair pair) : size(pair) {}  // NOLINT
-  Conv2dPadding(PaddingPreset preset) : size(0), same(preset == PaddingPreset::kSame) {}  // NOLINT
+  Conv2dPadding(PaddingPreset preset) : size(0), preset(preset) {}  // NOLINT
 
-  IntPair size;  // 0 with `same`
-  bool same = false;
+  bool same() const { return preset == PaddingPreset::kSame; }
+
+  IntPair size;  // 0 with a preset
+  std::optional<PaddingPreset> preset;
 };
 
 // What the padding holds: zeros, or the input's values (functional::PadMode: its mirror image, its edge,

@@ -251,6 +251,12 @@ def loss_fixtures(gen):
             lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction),
             {"x": draw(rgen, 5), "t": torch.rand(5, generator=rgen)},
             {"op": "binary_cross_entropy_with_logits", "reduction": reduction}, gen=rgen)
+    # A weight per class ([C], broadcast over the batch) with the logits loss.
+    for reduction in reductions:
+        add(f"binary_cross_entropy_with_logits_class_weight_{reduction}",
+            lambda x, t, weight: F.binary_cross_entropy_with_logits(x, t, weight=weight, reduction=reduction),
+            {"x": draw(rgen, 4, 3) * 3, "t": torch.rand(4, 3, generator=rgen), "weight": torch.rand(3, generator=rgen)},
+            {"op": "binary_cross_entropy_with_logits", "reduction": reduction}, gen=rgen, constants=["weight"])
     return cases
 
 
@@ -294,6 +300,11 @@ PAD_CASES = [
     ("circular_1d", [2, 3, 5], [2, 5], "circular", 0.0),
     ("circular_2d", [2, 2, 4, 5], [1, 2, 3, 1], "circular", 0.0),
     ("circular_3d", [1, 2, 3, 3, 4], [1, 1, 0, 3, 2, 1], "circular", 0.0),
+    # Negative sizes crop: constant and circular first, reflect and replicate after padding.
+    ("constant_crop_all_then_pad", [2, 3, 4], [-4, 2], "constant", 1.0),
+    ("reflect_negative", [2, 3, 6], [3, -2], "reflect", 0.0),
+    ("replicate_negative", [2, 2, 4, 5], [-1, 4, 2, -1], "replicate", 0.0),
+    ("circular_negative", [2, 2, 4, 5], [2, -2, -1, 1], "circular", 0.0),
 ]
 
 

@@ -206,7 +206,6 @@ std::vector<double> Unbiased(const std::vector<double>& var, int64_t count) {
   return out;
 }
 
-// relu_output (optional, per-channel layouts only): see batch_norm_backward.
 // An empty input (no samples, or samples without values) normalizes to an empty output, as in PyTorch:
 // there are no statistics to take and the running ones stay as they are. The saved statistics are zeros
 // (backward reads none of them for an empty input).
@@ -216,6 +215,7 @@ NormForwardResult EmptyResult(const Tensor& x, const Shape& stats_shape) {
           zeros(stats_shape, stats)};
 }
 
+// relu_output (optional, per-channel layouts only): see batch_norm_backward.
 NormBackwardResult RunBackward(const Tensor& grad_output, const Tensor& input, const NormLayout& layout,
                                const Tensor& weight, const Shape& affine_shape, const Tensor& save_mean,
                                const Tensor& save_invstd, bool through_stats, NormGradMask mask,

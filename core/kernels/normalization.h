@@ -15,6 +15,8 @@
 // Inputs may have any strides; outputs and gradients are new contiguous tensors. An empty input (N = 0, or
 // a zero-sized spatial dim) gives an empty output, leaves the running statistics as they are, and gets
 // zero gradients for weight and bias, as in PyTorch (which also accepts it in batch_norm's training mode).
+// One deliberate difference: instance_norm on N = 0 with running statistics keeps them, where PyTorch
+// averages over no instances and sets them to NaN.
 //
 // Errors (nothing is written, running statistics included, when one is thrown), for batch_norm:
 //   "batch_norm: expected an input with at least 2 dims ([N, C, ...]), got [4]"

@@ -47,7 +47,7 @@ Tensor ShiftImages(const Tensor& images, int64_t dy, int64_t dx, const std::vect
 std::vector<Tensor> TtaViews(const Tensor& images, const TtaOptions& options, const std::vector<float>& fill) {
   const int64_t s = options.shift;
   NG_CHECK(s >= 0, "TtaViews: expected a shift >= 0, got ", s);
-  NG_CHECK(s > 0 || !options.diagonals, "TtaViews: diagonals need a shift > 0");
+  NG_CHECK(s > 0 || !options.diagonals, "TtaViews: expected a shift > 0 with diagonals, got ", s);
   std::vector<Tensor> views;
   auto add = [&](const Tensor& view) {
     views.push_back(view);

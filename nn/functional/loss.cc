@@ -169,12 +169,13 @@ void CheckInputAndTarget(const char* op, const Tensor& input, const Tensor& targ
            target.dtype());
 }
 
-// An optional constant that multiplies the elementwise losses, broadcast to the input's shape.
+// An optional tensor that multiplies the elementwise losses, broadcast to the input's shape.
 void CheckLossWeight(const char* op, const char* name, const Tensor& weight, const Tensor& input) {
   if (!weight.defined()) return;
   NG_CHECK(weight.dtype() == input.dtype(), op, ": expected ", name, " of dtype ", input.dtype(),
            " (the input's), got ", weight.dtype());
-  NG_CHECK(!weight.requires_grad(), op, ": expected ", name, " to be a constant, got a tensor that requires grad");
+  NG_CHECK(weight.device() == input.device(), op, ": expected ", name, " on the input's device (",
+           input.device().ToString(), "), got ", weight.device().ToString());
   bool broadcasts = weight.dim() <= input.dim();
   for (int64_t i = 1; broadcasts && i <= weight.dim(); ++i) {
     const int64_t w = weight.size(weight.dim() - i);
@@ -232,9 +233,11 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
   const char* op = "binary_cross_entropy";
   CheckInputAndTarget(op, input, target);
   CheckLossWeight(op, "weight", weight, input);
-  if (input.numel() > 0) {
-    const double lo = kernels::amin(input).item<double>(), hi = kernels::amax(input).item<double>();
-    NG_CHECK(lo >= 0 && hi <= 1, op, ": expected input values in [0, 1], got values in [", lo, ", ", hi, "]");
+  CheckConstantWeight(op, weight);
+  for (const auto& [name, t] : {std::pair{"input", &input}, {"target", &target}}) {
+    if (t->numel() == 0) continue;
+    const double lo = kernels::amin(*t).item<double>(), hi = kernels::amax(*t).item<double>();
+    NG_CHECK(lo >= 0 && hi <= 1, op, ": expected ", name, " values in [0, 1], got values in [", lo, ", ", hi, "]");
   }
   // The value, without a graph; the node below gives PyTorch's gradients.
   Tensor losses;
@@ -259,7 +262,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
         // PyTorch's floor is the float 1e-12 (9.99999996e-13), in float64 as well.
         constexpr double kFloor = static_cast<double>(1e-12f);
         if (ctx.needs(0)) grads[0] = mul(g, div(sub(in, t), clamp(mul(in, sub(1.0, in)), kFloor, std::nullopt)));
-        if (ctx.needs(1)) grads[1] = mul(g, sub(ClampedLog(sub(1.0, in)), ClampedLog(in)));
+        // Without the forward's clamp, as PyTorch's: -logit(input), infinite at 0 and 1.
+        if (ctx.needs(1)) grads[1] = mul(g, sub(log(sub(1.0, in)), log(in)));
         return grads;
       });
 }

@@ -73,19 +73,20 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
 // -weight (target log(input) + (1 - target) log(1 - input)) elementwise, each log clamped to >= -100 (so
 // an input of exactly 0 or 1 costs 100, not infinity), as torch.nn.functional.binary_cross_entropy:
 // input holds probabilities in [0, 1], target (of its shape and dtype) values in [0, 1], weight (optional)
-// broadcasts to the input's shape and is a constant. The input's gradient is PyTorch's,
-// weight (input - target) / max(input (1 - input), 1e-12); the target's is weight (clamped log(1 - input)
-// - clamped log(input)). Errors: "binary_cross_entropy: expected input values in [0, 1], got values in
-// [-0.5, 0.9]", and the shape and dtype errors of mse_loss and of the weight.
+// broadcasts to the input's shape and is a constant (as in PyTorch, which has no derivative for it). The
+// input's gradient is PyTorch's, weight (input - target) / max(input (1 - input), 1e-12); the target's is
+// weight (log(1 - input) - log(input)), unclamped as PyTorch 2's. Errors: "binary_cross_entropy: expected
+// input values in [0, 1], got values in [-0.5, 0.9]" (target likewise, as PyTorch 2 checks), and the shape,
+// dtype and device errors of mse_loss and of the weight.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean,
                             const Tensor& weight = {});
 
 // binary_cross_entropy of sigmoid(input), computed from the logits without overflow
 // (torch.nn.functional.binary_cross_entropy_with_logits): with m = max(-input, 0),
 //   (1 - target) input + p (log(exp(-m) + exp(-input - m)) + m),   p = 1 + (pos_weight - 1) target,
-// times weight. pos_weight (optional) weighs the positive term per class, broadcast along the last dim
-// (shape [C] for an [N, C] input); weight (optional) broadcasts to the input's shape. Both are
-// constants. Built from differentiable ops: gradients for input and target.
+// times weight. pos_weight (optional) weighs the positive term, usually per class ([C] for an [N, C]
+// input); it and weight (optional) broadcast to the input's shape. Built from differentiable ops: gradients
+// for input, target, weight and pos_weight.
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
                                         Reduction reduction = Reduction::kMean, const Tensor& weight = {},
                                         const Tensor& pos_weight = {});

@@ -10,46 +10,44 @@
 namespace normgrad::nn::functional {
 namespace {
 
-// `x` padded on `dim` by (before, after) >= 0 of its own values, as `mode` (not kConstant) takes them.
-Tensor PadWithOwnValues(const Tensor& x, int64_t dim, int64_t before, int64_t after, PadMode mode) {
-  const int64_t size = x.size(dim);
-  auto edge = [&](int64_t index, int64_t count) {  // the element at `index`, repeated count times
-    Shape shape = x.shape();
-    shape[dim] = count;
-    return expand(narrow(x, dim, index, 1), shape);
-  };
-  std::vector<Tensor> parts;
-  if (mode == PadMode::kReflect) {
-    for (int64_t i = before; i >= 1; --i) parts.push_back(narrow(x, dim, i, 1));
-    parts.push_back(x);
-    for (int64_t i = 1; i <= after; ++i) parts.push_back(narrow(x, dim, size - 1 - i, 1));
-  } else if (mode == PadMode::kReplicate) {
-    if (before > 0) parts.push_back(edge(0, before));
-    parts.push_back(x);
-    if (after > 0) parts.push_back(edge(size - 1, after));
-  } else {  // circular
-    if (before > 0) parts.push_back(narrow(x, dim, size - before, before));
-    parts.push_back(x);
-    if (after > 0) parts.push_back(narrow(x, dim, 0, after));
-  }
-  return parts.size() == 1 ? x : cat(parts, dim);
+// `x` without its first `cut_before` and last `cut_after` elements along `dim`.
+Tensor Crop(const Tensor& x, int64_t dim, int64_t cut_before, int64_t cut_after) {
+  if (cut_before == 0 && cut_after == 0) return x;
+  return narrow(x, dim, cut_before, x.size(dim) - cut_before - cut_after);
 }
 
-// `x` with (before, after) elements of `value` added on `dim`, or removed where negative.
-Tensor PadWithConstant(const Tensor& x, int64_t dim, int64_t before, int64_t after, double value) {
-  const int64_t cut_before = std::max<int64_t>(-before, 0), cut_after = std::max<int64_t>(-after, 0);
-  Tensor kept = x;
-  if (cut_before > 0 || cut_after > 0) kept = narrow(x, dim, cut_before, x.size(dim) - cut_before - cut_after);
-  auto fill = [&](int64_t count) {
+// `x` with `add_before` and `add_after` (>= 0, not both 0) elements added along `dim`, as `mode` fills them.
+Tensor Extend(const Tensor& x, int64_t dim, int64_t add_before, int64_t add_after, PadMode mode, double value) {
+  const int64_t size = x.size(dim);
+  auto sized = [&](int64_t count) {
     Shape shape = x.shape();
     shape[dim] = count;
-    return full(shape, value, {.dtype = x.dtype(), .device = x.device()});
+    return shape;
   };
   std::vector<Tensor> parts;
-  if (before > 0) parts.push_back(fill(before));
-  parts.push_back(kept);
-  if (after > 0) parts.push_back(fill(after));
-  return parts.size() == 1 ? kept : cat(parts, dim);
+  auto add = [&](int64_t count, bool before) {
+    if (count == 0) return;
+    switch (mode) {
+      case PadMode::kConstant:
+        parts.push_back(full(sized(count), value, {.dtype = x.dtype(), .device = x.device()}));
+        break;
+      case PadMode::kReflect:  // the mirror image about the edge element, which is not repeated
+        for (int64_t i = 1; i <= count; ++i) {
+          parts.push_back(narrow(x, dim, before ? count + 1 - i : size - 1 - i, 1));
+        }
+        break;
+      case PadMode::kReplicate:
+        parts.push_back(expand(narrow(x, dim, before ? 0 : size - 1, 1), sized(count)));
+        break;
+      case PadMode::kCircular:
+        parts.push_back(before ? narrow(x, dim, size - count, count) : narrow(x, dim, 0, count));
+        break;
+    }
+  };
+  add(add_before, true);
+  parts.push_back(x);
+  add(add_after, false);
+  return cat(parts, dim);
 }
 
 }  // namespace
@@ -80,34 +78,44 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& pad, PadMode mode, d
              "or [N, C, W], two for [C, H, W] or [N, C, H, W], three for [C, D, H, W] or [N, C, D, H, W]), got ",
              pad.size(), " padding sizes for an input of shape ", ShapeToString(input.shape()));
   }
-  // Every pair is checked before anything is built.
+  // Every pair is checked before anything is built. A negative size crops, as in PyTorch: constant and
+  // circular padding crop first and pad what is left, reflect and replicate pad the whole dim and crop after.
   for (int64_t i = 0; i < pairs; ++i) {
     const int64_t dim = rank - 1 - i, size = input.size(dim), before = pad[2 * i], after = pad[2 * i + 1];
+    const int64_t cut = std::max<int64_t>(-before, 0) + std::max<int64_t>(-after, 0);
     const std::string where = absl::StrCat("padding (", before, ", ", after, ") for dim ", dim, " of size ", size,
                                            " (input ", ShapeToString(input.shape()), ")");
-    if (mode == PadMode::kConstant) {
-      NG_CHECK(size + before + after >= 0, "pad: expected negative padding to remove at most the dim's elements, ",
-               "got ", where);
-      continue;
-    }
-    NG_CHECK(before >= 0 && after >= 0, "pad: expected padding sizes >= 0 in ", name,
-             " mode (negative sizes crop in constant mode only), got ", where);
-    if (mode == PadMode::kReflect) {
-      NG_CHECK(before < size && after < size, "pad: expected reflect padding smaller than the padded dim, got ",
-               where);
-    } else if (mode == PadMode::kReplicate) {
-      NG_CHECK(size > 0, "pad: expected a non-empty dim to replicate, got ", where);
-    } else {
-      NG_CHECK(before <= size && after <= size,
-               "pad: expected circular padding at most the padded dim's size (wrapping around once), got ", where);
+    NG_CHECK(cut <= size, "pad: expected negative padding to remove at most the dim's elements, got ", where);
+    switch (mode) {
+      case PadMode::kConstant:
+        break;
+      case PadMode::kReflect:
+        NG_CHECK(before < size && after < size, "pad: expected reflect padding smaller than the padded dim, got ",
+                 where);
+        NG_CHECK(size + before + after > 0, "pad: expected reflect padding that leaves at least 1 element, got ",
+                 where);
+        break;
+      case PadMode::kReplicate:
+        NG_CHECK(size > 0, "pad: expected a non-empty dim to replicate, got ", where);
+        NG_CHECK(size + before + after > 0, "pad: expected replicate padding that leaves at least 1 element, got ",
+                 where);
+        break;
+      case PadMode::kCircular:
+        NG_CHECK(before <= size - cut && after <= size - cut,
+                 "pad: expected circular padding at most the size of the dim it wraps (once, after the negative ",
+                 "sizes' cropping), got ", where);
+        break;
     }
   }
   Tensor out = input;
   for (int64_t i = 0; i < pairs; ++i) {
     const int64_t dim = rank - 1 - i, before = pad[2 * i], after = pad[2 * i + 1];
-    if (before == 0 && after == 0) continue;
-    out = mode == PadMode::kConstant ? PadWithConstant(out, dim, before, after, value)
-                                     : PadWithOwnValues(out, dim, before, after, mode);
+    const int64_t add_before = std::max<int64_t>(before, 0), add_after = std::max<int64_t>(after, 0);
+    const int64_t cut_before = std::max<int64_t>(-before, 0), cut_after = std::max<int64_t>(-after, 0);
+    const bool crop_first = mode == PadMode::kConstant || mode == PadMode::kCircular;
+    if (crop_first) out = Crop(out, dim, cut_before, cut_after);
+    if (add_before > 0 || add_after > 0) out = Extend(out, dim, add_before, add_after, mode, value);
+    if (!crop_first) out = Crop(out, dim, cut_before, cut_after);
   }
   return out;
 }

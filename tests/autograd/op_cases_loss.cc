@@ -80,14 +80,14 @@ std::vector<OpCase> LossOpCases() {
        {N({3, 4}), N({3, 4})}},
       {"huber_loss", [](V x) { return F::huber_loss(x[0], x[1], F::Reduction::kNone, 0.6); }, {N({3, 4}), N({3, 4})}},
       // Probabilities and targets inside (0, 1), away from the edges where the logs are clamped. The weights
-      // are inputs that do not require grad, so that the device parity test moves them too.
+      // are inputs, so that the device parity test moves them too; pos_weight is differentiated.
       {"binary_cross_entropy",
        [](V x) { return F::binary_cross_entropy(x[0], x[1], F::Reduction::kMean, x[2]); },
        {Probabilities({2, 3}), Probabilities({2, 3}), from_vector<double>({0.5, 1.5, 1.0}, {3})}},
       {"binary_cross_entropy_with_logits",
        [](V x) { return F::binary_cross_entropy_with_logits(x[0], x[1], F::Reduction::kSum, x[2], x[3]); },
        {N({2, 3}), Probabilities({2, 3}), from_vector<double>({1.0, 0.25}, {2, 1}),
-        from_vector<double>({0.5, 2.0, 1.0}, {3})}},
+        from_vector<double>({0.5, 2.0, 1.0}, {3}).set_requires_grad(true)}},
   };
 }
 

@@ -23,6 +23,9 @@ std::vector<OpCase> PaddingOpCases() {
       {"pad_replicate", [](V x) { return F::pad(x[0], {3, 0}, PadMode::kReplicate); }, {N({2, 2, 3})}},
       {"pad_circular", [](V x) { return F::pad(x[0], {1, 1, 0, 2, 2, 1}, PadMode::kCircular); },
        {N({1, 1, 2, 3, 3})}},
+      // Negative sizes crop (before the circular padding, after the reflection).
+      {"pad_reflect_cropping", [](V x) { return F::pad(x[0], {3, -2, -1, 1}, PadMode::kReflect); }, {N({1, 2, 3, 5})}},
+      {"pad_circular_cropping", [](V x) { return F::pad(x[0], {-1, 2}, PadMode::kCircular); }, {N({2, 2, 4})}},
   };
 }
 

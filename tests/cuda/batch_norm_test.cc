@@ -337,7 +337,8 @@ TEST_F(CudaBatchNorm, RejectsTrainingOnOneValuePerChannel) {
 }
 
 // An empty batch never reaches a kernel (a launch of no blocks is an error on a device): the output is
-// empty, the running statistics stay, and weight and bias get zero gradients, on the device.
+// empty, the running statistics stay, and weight and bias get zero gradients, on the device; group norm and
+// layer norm likewise.
 TEST_F(CudaBatchNorm, EmptyBatchesLaunchNothing) {
   for (const Shape& shape : {Shape{0, 3, 4}, Shape{2, 3, 0}}) {
     const Tensor x = ToCuda(ones(shape)), w = ToCuda(ones({3})), b = ToCuda(zeros({3}));
@@ -357,6 +358,19 @@ TEST_F(CudaBatchNorm, EmptyBatchesLaunchNothing) {
     }
     const kernels::NormForwardResult gn = kernels::group_norm_forward(x, 3, w, b, 1e-5);
     EXPECT_EQ(gn.output.shape(), shape);
+    const kernels::NormBackwardResult gg = kernels::group_norm_backward(
+        x, x, 3, w, gn.save_mean, gn.save_invstd, {.input = true, .weight = true, .bias = true});
+    EXPECT_EQ(gg.grad_input.shape(), shape);
+    EXPECT_EQ(HostDoubles(gg.grad_weight), std::vector<double>(3, 0.0));
+    // Layer norm over the last dim (size 4, or 0 for the empty positions).
+    const Shape last = {shape.back()};
+    const Tensor lw = ToCuda(ones(last));
+    const kernels::NormForwardResult ln = kernels::layer_norm_forward(x, last, lw, Tensor(), 1e-5);
+    EXPECT_EQ(ln.output.shape(), shape);
+    const kernels::NormBackwardResult lg = kernels::layer_norm_backward(
+        x, x, last, lw, ln.save_mean, ln.save_invstd, {.input = true, .weight = true});
+    EXPECT_EQ(lg.grad_input.shape(), shape);
+    EXPECT_EQ(HostDoubles(lg.grad_weight), std::vector<double>(shape.back(), 0.0));
   }
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "autograd/grad_mode.h"
+
 #include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "tests/nn/nn_testing.h"
@@ -233,9 +235,16 @@ TEST(Losses, Errors) {
   ExpectError([&] { binary_cross_entropy_with_logits(zeros({2, 3}), zeros({2, 3}), Reduction::kSum, {}, ones({4})); },
               "binary_cross_entropy_with_logits: expected pos_weight that broadcasts to the input's shape [2, 3], "
               "got [4]");
-  ExpectError(
-      [&] { binary_cross_entropy_with_logits(zeros({3}), zeros({3}), Reduction::kSum, ones({3}, {.requires_grad = true})); },
-      "binary_cross_entropy_with_logits: expected weight to be a constant, got a tensor that requires grad");
+  ExpectError([&] { binary_cross_entropy(full({3}, 0.5), full({3}, 1.5)); },
+              "binary_cross_entropy: expected target values in [0, 1], got values in [1.5, 1.5]");
+  const Tensor trained = ones({3}, {.requires_grad = true});
+  ExpectError([&] { binary_cross_entropy(zeros({3}), zeros({3}), Reduction::kSum, trained); },
+              "binary_cross_entropy: weight is a constant (no gradient flows to it); expected a weight that does not "
+              "require grad (detach it)");
+  {
+    NoGradGuard no_grad;  // nothing would flow to it anyway
+    EXPECT_EQ(binary_cross_entropy(zeros({3}), zeros({3}), Reduction::kSum, trained).item<double>(), 0.0);
+  }
   ExpectError([&] { binary_cross_entropy_with_logits(zeros({3}), zeros({3}), Reduction::kSum, ones({3}, {.dtype = kFloat64})); },
               "binary_cross_entropy_with_logits: expected weight of dtype float32 (the input's), got float64");
   ExpectError([&] { count_correct(logits, target, 0); }, "count_correct: expected k >= 1, got 0");

@@ -28,7 +28,7 @@ PadMode ModeFromName(const std::string& name) {
 
 TEST(Pad, MatchesPyTorchFixtures) {
   const json fixture = testing::LoadFixture("padding.json");
-  ASSERT_EQ(fixture["cases"].size(), 14u);
+  ASSERT_EQ(fixture["cases"].size(), 18u);
   for (const json& c : fixture["cases"]) {
     for (const char* dname : {"float32", "float64"}) {
       const DType dtype = testing::DTypeFromName(dname);
@@ -58,6 +58,24 @@ TEST(Pad, RowsAsTheModesDescribeThem) {
   EXPECT_EQ(functional::pad(row, {}).to_vector<double>(), row.to_vector<double>());
 }
 
+// Negative sizes crop, in PyTorch's order (its results on [1, 2, 3, 4], both 1.13 and 2.x): constant and
+// circular padding crop first and pad what is left, reflect and replicate pad the whole row, then crop.
+TEST(Pad, NegativeSizesCropInPyTorchsOrder) {
+  const Tensor row = from_vector<double>({1, 2, 3, 4}, {1, 1, 4});
+  auto padded = [&](std::vector<int64_t> sizes, PadMode mode) {
+    return functional::pad(row, sizes, mode).to_vector<double>();
+  };
+  EXPECT_EQ(padded({-4, 2}, PadMode::kConstant), (std::vector<double>{0, 0}));
+  EXPECT_EQ(padded({2, -2}, PadMode::kReflect), (std::vector<double>{3, 2, 1, 2}));
+  EXPECT_EQ(padded({3, -2}, PadMode::kReflect), (std::vector<double>{4, 3, 2, 1, 2}));
+  EXPECT_EQ(padded({-3, 3}, PadMode::kReflect), (std::vector<double>{4, 3, 2, 1}));
+  EXPECT_EQ(padded({-2, 1}, PadMode::kReplicate), (std::vector<double>{3, 4, 4}));
+  EXPECT_EQ(padded({-1, 4}, PadMode::kReplicate), (std::vector<double>{2, 3, 4, 4, 4, 4, 4}));
+  EXPECT_EQ(padded({2, -2}, PadMode::kCircular), (std::vector<double>{1, 2, 1, 2}));
+  EXPECT_EQ(padded({-2, 1}, PadMode::kCircular), (std::vector<double>{3, 4, 3}));
+  EXPECT_EQ(padded({-2, -2}, PadMode::kCircular), (std::vector<double>{}));
+}
+
 TEST(Pad, ErrorsNameTheArgumentAndTheValues) {
   const Tensor x = zeros({1, 2, 3});
   ExpectError([&] { functional::pad(x, {1, 2, 3}); },
@@ -72,12 +90,17 @@ TEST(Pad, ErrorsNameTheArgumentAndTheValues) {
   ExpectError([&] { functional::pad(x, {3, 0}, PadMode::kReflect); },
               "pad: expected reflect padding smaller than the padded dim, got padding (3, 0) for dim 2 of size 3 "
               "(input [1, 2, 3])");
+  ExpectError([&] { functional::pad(x, {-4, 2}); },
+              "pad: expected negative padding to remove at most the dim's elements, got padding (-4, 2) for dim 2 "
+              "of size 3 (input [1, 2, 3])");
   ExpectError([&] { functional::pad(x, {4, 0}, PadMode::kCircular); },
-              "pad: expected circular padding at most the padded dim's size (wrapping around once), got padding "
-              "(4, 0) for dim 2 of size 3 (input [1, 2, 3])");
-  ExpectError([&] { functional::pad(x, {-1, 1}, PadMode::kReplicate); },
-              "pad: expected padding sizes >= 0 in replicate mode (negative sizes crop in constant mode only), got "
-              "padding (-1, 1) for dim 2 of size 3 (input [1, 2, 3])");
+              "pad: expected circular padding at most the size of the dim it wraps (once, after the negative "
+              "sizes' cropping), got padding (4, 0) for dim 2 of size 3 (input [1, 2, 3])");
+  ExpectError([&] { functional::pad(x, {3, -1}, PadMode::kCircular); }, "got padding (3, -1) for dim 2");
+  ExpectError([&] { functional::pad(x, {-2, -1}, PadMode::kReflect); },
+              "pad: expected reflect padding that leaves at least 1 element, got padding (-2, -1) for dim 2");
+  ExpectError([&] { functional::pad(x, {-3, 0}, PadMode::kReplicate); },
+              "pad: expected replicate padding that leaves at least 1 element, got padding (-3, 0) for dim 2");
   ExpectError([&] { functional::pad(zeros({1, 2, 0}), {1, 1}, PadMode::kReplicate); },
               "pad: expected a non-empty dim to replicate, got padding (1, 1) for dim 2 of size 0 (input [1, 2, 0])");
   ExpectError([&] { functional::pad(x, {1, 1}, PadMode::kReflect, 1.5); },
@@ -138,6 +161,8 @@ TEST(Conv2dPadding, ReprFollowsPyTorch) {
                     .padding_mode = PaddingMode::kCircular})
                 .extra_repr(),
             "1, 2, kernel_size=[3, 3], stride=[1, 1], padding=[1, 2], padding_mode=circular");
+  EXPECT_EQ(Conv2d({.in_channels = 1, .out_channels = 2, .kernel_size = 3, .padding = kValid}).extra_repr(),
+            "1, 2, kernel_size=[3, 3], stride=[1, 1], padding=valid");
 }
 
 }  // namespace

@@ -6,9 +6,12 @@
 
 #include "core/error.h"
 #include "core/tensor.h"
+#include "tests/testing/error.h"
 
 namespace normgrad::cifar10 {
 namespace {
+
+using testing::ExpectError;
 
 // A batch of 2 images with 2 channels, 3 x 4 pixels: element (n, c, y, x) = 1000n + 100c + 10y + x.
 Tensor Numbered() {
@@ -83,7 +86,8 @@ TEST(Tta, DiagonalsCompleteTheGridOfShifts) {
   EXPECT_TRUE(SameValues(views[10], ShiftImages(images, 2, 2, kFill)));
   EXPECT_TRUE(SameValues(views[11], MirrorImages(views[10])));
   EXPECT_TRUE(SameValues(views[16], ShiftImages(images, -2, -2, kFill)));
-  EXPECT_THROW(TtaViews(images, {.diagonals = true}, kFill), Error);
+  ExpectError([&] { TtaViews(images, {.diagonals = true}, kFill); },
+              "TtaViews: expected a shift > 0 with diagonals, got 0");
 }
 
 TEST(Tta, AnImageAndItsMirrorImageGetTheSameViews) {
