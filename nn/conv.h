@@ -74,6 +74,37 @@ class Conv2d : public Cloneable<Conv2d> {
   std::array<std::array<int64_t, 2>, 2> pads_;  // (before, after) for height and width
 };
 
+struct ConvTranspose2dOptions {
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  IntPair kernel_size = 0;  // required
+  IntPair stride = 1;
+  IntPair padding = 0;         // removed from both sides of each spatial dim of the output
+  IntPair output_padding = 0;  // added to one side (bottom, right): < stride or < dilation
+  int64_t groups = 1;
+  bool bias = true;
+  IntPair dilation = 1;
+};
+
+// y = conv_transpose2d(x, weight, bias) (functional::conv_transpose2d, PyTorch's ConvTranspose2d) with
+// weight [in_channels, out_channels / groups, kh, kw] and bias [out_channels]. Input [N, in_channels, H, W]
+// (or unbatched [in_channels, H, W]); output H' = (H - 1) stride - 2 padding + dilation (kh - 1) +
+// output_padding + 1, W' likewise. Initialized as PyTorch does, as Conv2d (fan_in = out_channels / groups *
+// kh * kw, from the weight's layout).
+class ConvTranspose2d : public Cloneable<ConvTranspose2d> {
+ public:
+  // Throws for channel counts < 1, groups not dividing both, kernel_size, stride or dilation < 1,
+  // padding or output_padding < 0, and output_padding not smaller than stride or dilation.
+  explicit ConvTranspose2d(const ConvTranspose2dOptions& options, Generator* gen = nullptr);
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const ConvTranspose2dOptions& options() const { return options_; }
+  void reset_parameters(Generator* gen = nullptr);
+
+ private:
+  ConvTranspose2dOptions options_;
+};
+
 }  // namespace normgrad::nn
 
 #endif  // NORMGRAD_NN_CONV_H_

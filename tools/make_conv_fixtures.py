@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes tests/nn/testdata/{conv,pooling,loss,activation,padding}.json: PyTorch's results for conv2d
-(strided, padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label
+"""Writes tests/nn/testdata/{conv,conv_transpose,pooling,loss,activation,padding}.json: PyTorch's results
+for conv2d and conv_transpose2d (strided, padded, dilated, grouped), the 2-d poolings, softmax / log-softmax and the losses (with label
 smoothing and class weights; the regression and binary losses), the activations and F.pad in its four modes, each with the gradients of a random projection of
 the output, in float32 and float64.
 
@@ -68,6 +68,42 @@ def conv_fixtures(gen):
 
             def fn(x, w, b=None):
                 return F.conv2d(x, w, b, stride, padding, dilation, groups)
+
+            out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen))
+            case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy),
+                           **{f"d{k}": values(v) for k, v in g.items()}}
+        cases.append(case)
+    return cases
+
+
+CONV_TRANSPOSE_CASES = [
+    # name, x shape, w shape, bias, stride, padding, output_padding, dilation, groups
+    ("basic_3x3", [2, 3, 4, 4], [3, 2, 3, 3], True, [1, 1], [0, 0], [0, 0], [1, 1], 1),
+    ("stride2_pad1_outpad1", [1, 2, 4, 5], [2, 3, 3, 3], True, [2, 2], [1, 1], [1, 1], [1, 1], 1),
+    ("rect_asymmetric", [2, 2, 3, 4], [2, 2, 2, 3], False, [2, 1], [1, 0], [1, 0], [1, 1], 1),
+    ("dilated", [1, 2, 4, 4], [2, 2, 3, 2], True, [1, 2], [2, 1], [0, 1], [2, 3], 1),
+    ("grouped", [1, 4, 3, 3], [4, 3, 3, 3], True, [2, 2], [1, 1], [0, 0], [1, 1], 2),
+    ("depthwise_stride3", [2, 3, 2, 3], [3, 1, 4, 4], False, [3, 3], [0, 1], [2, 0], [1, 1], 3),
+    ("unbatched", [2, 3, 3], [2, 3, 2, 2], True, [2, 2], [0, 0], [0, 0], [1, 1], 1),
+]
+
+
+def conv_transpose_fixtures():
+    gen = torch.Generator().manual_seed(31)
+    cases = []
+    for name, xs, ws, bias, stride, padding, output_padding, dilation, groups in CONV_TRANSPOSE_CASES:
+        inputs = {"x": draw(gen, *xs), "w": draw(gen, *ws)}
+        if bias:
+            inputs["b"] = draw(gen, ws[1] * groups)
+        dy_seed = torch.randint(0, 2**31, (1,), generator=gen).item()
+        case = {"name": name, "stride": stride, "padding": padding, "output_padding": output_padding,
+                "dilation": dilation, "groups": groups,
+                **{f"{k}_shape": list(v.shape) for k, v in inputs.items()}, **{k: values(v) for k, v in inputs.items()}}
+        for dname, dtype in DTYPES.items():
+            dy_gen = torch.Generator().manual_seed(dy_seed)
+
+            def fn(x, w, b=None):
+                return F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
 
             out, g, dy = grads(fn, inputs, dtype, lambda s: torch.randn(s, generator=dy_gen))
             case[dname] = {"y_shape": list(out.shape), "y": values(out), "dy": values(dy),
@@ -342,6 +378,7 @@ def main():
         "loss.json": {"cases": loss_fixtures(gen), "accuracy": accuracy_fixtures(gen)},
         "activation.json": {"cases": activation_fixtures()},
         "padding.json": {"cases": padding_fixtures()},
+        "conv_transpose.json": {"cases": conv_transpose_fixtures()},
     }
     for file, content in outputs.items():
         with open(f"{OUT}/{file}", "w") as f:

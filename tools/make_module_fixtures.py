@@ -199,6 +199,11 @@ layers = [
     layer_case("conv2d_same_even_kernel", "Conv2d",
                {"in_channels": 2, "out_channels": 2, "kernel_size": [2, 2], "padding": "same"},
                lambda: nn.Conv2d(2, 2, 2, padding="same"), [randn(1, 2, 5, 4)], [True]),
+    layer_case("conv_transpose2d", "ConvTranspose2d",
+               {"in_channels": 4, "out_channels": 6, "kernel_size": [3, 2], "stride": [2, 2], "padding": [1, 0],
+                "output_padding": [1, 0], "groups": 2},
+               lambda: nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=(1, 0), output_padding=(1, 0), groups=2),
+               [randn(2, 4, 3, 4)], [True]),
 ]
 
 resnets = {

@@ -3,6 +3,7 @@
 
 // Differentiable convolution and fully connected layers (torch.nn.functional.conv2d, linear, flatten).
 
+#include <array>
 #include <cstdint>
 
 #include "core/kernels/conv.h"
@@ -25,6 +26,26 @@ using Conv2dFuncOptions = normgrad::Conv2dFuncOptions;
 // Errors (mismatched channels, groups that do not divide the channels, non-positive stride or dilation,
 // a kernel larger than the padded input, wrong ranks or dtypes) are listed in core/kernels/conv.h.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, const Conv2dFuncOptions& options = {});
+
+// stride, padding, output_padding, dilation (each [h, w]) and groups of a transposed convolution.
+struct ConvTranspose2dFuncOptions {
+  std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, output_padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+};
+
+// The transposed convolution (torch.nn.functional.conv_transpose2d): conv2d's gradient with respect to its
+// input, so that conv2d(conv_transpose2d(x, w), w) maps shapes back (a learned upsampling).
+//   input [N, C_in, H, W], weight [C_in, C_out / groups, kH, kW], bias [C_out] or undefined,
+//   output [N, C_out, (H - 1) stride_h - 2 pad_h + dil_h (kH - 1) + output_padding_h + 1, ...];
+//   an unbatched input [C_in, H, W] gives [C_out, ...]. output_padding (< stride or < dilation in each dim)
+//   picks among the output sizes that a strided conv2d maps to the same input size.
+// Runs conv2d's backward kernels: backward computes the input, weight and bias gradients; double backward
+// is refused ("conv_transpose2d: double backward is not supported"). Errors name the argument, e.g.
+// "conv_transpose2d: expected input with 4 channels (weight [4, 3, 3, 3]), got [2, 5, 6, 6]";
+// "conv_transpose2d: expected output_padding smaller than stride or dilation in each dim, got
+// output_padding [1, 1] with stride [1, 1] and dilation [1, 1]".
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTranspose2dFuncOptions& options = {});
 
 // y = input weight^T + bias (torch.nn.functional.linear): input [..., in_features], weight
 // [out_features, in_features], bias [out_features] or undefined, y [..., out_features]. Built from

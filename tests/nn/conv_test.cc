@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "autograd/engine.h"
 #include "autograd/ops.h"
 #include "core/kernels/conv.h"
 #include "core/random.h"
@@ -40,6 +41,70 @@ TEST(Conv2d, MatchesPyTorchFixtures) {
       if (b.defined()) testing::ExpectTensorNear(b.grad(), e["db"], c["b_shape"], tol, what + " db");
     }
   }
+}
+
+TEST(ConvTranspose2d, MatchesPyTorchFixtures) {
+  const json fixture = testing::LoadFixture("conv_transpose.json");
+  ASSERT_EQ(fixture["cases"].size(), 7u);
+  for (const json& c : fixture["cases"]) {
+    for (const char* dname : {"float32", "float64"}) {
+      const DType dtype = testing::DTypeFromName(dname);
+      const std::string what = c["name"].get<std::string>() + " " + dname;
+      const json& e = c[dname];
+      Tensor x = testing::FixtureInput(c["x"], c["x_shape"], dtype, true);
+      Tensor w = testing::FixtureInput(c["w"], c["w_shape"], dtype, true);
+      Tensor b = c.contains("b") ? testing::FixtureInput(c["b"], c["b_shape"], dtype, true) : Tensor();
+      const ConvTranspose2dFuncOptions options{.stride = Pair(c["stride"]),
+                                               .padding = Pair(c["padding"]),
+                                               .output_padding = Pair(c["output_padding"]),
+                                               .dilation = Pair(c["dilation"]),
+                                               .groups = c["groups"].get<int64_t>()};
+      Tensor y = conv_transpose2d(x, w, b, options);
+      const double tol = testing::Tolerance(dtype);
+      testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
+      y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
+      testing::ExpectTensorNear(x.grad(), e["dx"], c["x_shape"], tol, what + " dx");
+      testing::ExpectTensorNear(w.grad(), e["dw"], c["w_shape"], tol, what + " dw");
+      if (b.defined()) testing::ExpectTensorNear(b.grad(), e["db"], c["b_shape"], tol, what + " db");
+    }
+  }
+}
+
+// The transposed convolution is conv2d's input gradient: <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>.
+TEST(ConvTranspose2d, IsTheAdjointOfConv2d) {
+  Generator gen(11);
+  const Tensor x = randn({2, 4, 9, 8}, {.dtype = kFloat64}, &gen), w = randn({6, 2, 3, 2}, {.dtype = kFloat64}, &gen);
+  const Conv2dFuncOptions conv{.stride = {2, 3}, .padding = {1, 1}, .dilation = {1, 2}, .groups = 2};
+  const Tensor cx = conv2d(x, w, {}, conv);
+  const Tensor y = randn(cx.shape(), {.dtype = kFloat64}, &gen);
+  // output_padding recovers the rows and columns that the strides' rounding dropped.
+  const Tensor ty = conv_transpose2d(y, w, {},
+                                     {.stride = {2, 3}, .padding = {1, 1}, .output_padding = {0, 1},
+                                      .dilation = {1, 2}, .groups = 2});
+  ASSERT_EQ(ty.shape(), x.shape());
+  EXPECT_NEAR(sum(mul(cx, y)).item<double>(), sum(mul(x, ty)).item<double>(), 1e-9);
+}
+
+TEST(ConvTranspose2d, Errors) {
+  const Tensor x = zeros({2, 4, 5, 5}), w = zeros({4, 3, 3, 3});
+  ExpectError([&] { conv_transpose2d(zeros({2, 5, 5, 5}), w); },
+              "conv_transpose2d: expected input with 4 channels (weight [4, 3, 3, 3]), got [2, 5, 5, 5]");
+  ExpectError([&] { conv_transpose2d(x, w, {}, {.output_padding = {1, 1}}); },
+              "conv_transpose2d: expected output_padding smaller than stride or dilation in each dim, got "
+              "output_padding [1, 1] with stride [1, 1] and dilation [1, 1]");
+  ExpectError([&] { conv_transpose2d(x, zeros({4, 3, 3})); },
+              "conv_transpose2d: expected weight of 4 dims [C_in, C_out / groups, kH, kW], got [4, 3, 3]");
+  ExpectError([&] { conv_transpose2d(x, w, {}, {.groups = 3}); },
+              "conv_transpose2d: expected groups >= 1 dividing the 4 input channels of weight [4, 3, 3, 3], got 3");
+  ExpectError([&] { conv_transpose2d(x, w, zeros({4})); }, "conv_transpose2d: expected bias of shape [3], got [4]");
+  ExpectError([&] { conv_transpose2d(x, w, {}, {.padding = {4, 4}}); },
+              "conv_transpose2d: expected a padding that leaves an output, got output size -1 x -1");
+  ExpectError([&] { conv_transpose2d(zeros({4, 5}), w); },
+              "conv_transpose2d: expected input of 3 or 4 dims");
+  Tensor xg = zeros({1, 4, 2, 2}, {.requires_grad = true});
+  const Tensor y = conv_transpose2d(xg, w);
+  ExpectError([&] { autograd::Grad({sum(y)}, {xg}, {}, {.create_graph = true}); },
+              "conv_transpose2d: double backward is not supported");
 }
 
 TEST(Conv2d, HandComputedWithBias) {

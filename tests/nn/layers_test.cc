@@ -117,6 +117,15 @@ std::shared_ptr<Module> MakeLayer(const Json& c) {
                                                   .bias = Option(o, "bias", true),
                                                   .padding_mode = PaddingModeOption(o)});
   }
+  if (kind == "ConvTranspose2d") {
+    return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = o["in_channels"],
+                                                                    .out_channels = o["out_channels"],
+                                                                    .kernel_size = PairOption(o, "kernel_size", 0),
+                                                                    .stride = PairOption(o, "stride", 1),
+                                                                    .padding = PairOption(o, "padding", 0),
+                                                                    .output_padding = PairOption(o, "output_padding", 0),
+                                                                    .groups = Option<int64_t>(o, "groups", 1)});
+  }
   if (kind == "Linear") {
     return std::make_shared<Linear>(LinearOptions{.in_features = o["in_features"], .out_features = o["out_features"]});
   }
