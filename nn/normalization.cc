@@ -196,15 +196,22 @@ std::string InstanceNormBase::extra_repr() const {
 
 // ---- LayerNorm
 
-LayerNorm::LayerNorm(const LayerNormOptions& options) : Cloneable("LayerNorm"), options_(options) {
-  NG_CHECK(!options.normalized_shape.empty(), "LayerNorm: expected a non-empty normalized_shape");
-  for (const int64_t size : options.normalized_shape) {
-    NG_CHECK(size >= 1, "LayerNorm: expected sizes >= 1 in normalized_shape, got ",
-             ShapeToString(options.normalized_shape));
+namespace {
+
+void CheckNormalizedShape(const char* module, const Shape& normalized_shape) {
+  NG_CHECK(!normalized_shape.empty(), module, ": expected a non-empty normalized_shape");
+  for (const int64_t size : normalized_shape) {
+    NG_CHECK(size >= 1, module, ": expected sizes >= 1 in normalized_shape, got ", ShapeToString(normalized_shape));
   }
+}
+
+}  // namespace
+
+LayerNorm::LayerNorm(const LayerNormOptions& options) : Cloneable("LayerNorm"), options_(options) {
+  CheckNormalizedShape("LayerNorm", options.normalized_shape);
   if (options.elementwise_affine) {
     register_parameter("weight", ones(options.normalized_shape));
-    register_parameter("bias", zeros(options.normalized_shape));
+    if (options.bias) register_parameter("bias", zeros(options.normalized_shape));
   }
 }
 
@@ -215,6 +222,24 @@ Tensor LayerNorm::forward(const Tensor& input) {
 std::string LayerNorm::extra_repr() const {
   return absl::StrCat(ShapeToString(options_.normalized_shape), ", eps=", options_.eps,
                       ", elementwise_affine=", Bool(options_.elementwise_affine));
+}
+
+// ---- RMSNorm
+
+RMSNorm::RMSNorm(const RMSNormOptions& options) : Cloneable("RMSNorm"), options_(options) {
+  CheckNormalizedShape("RMSNorm", options.normalized_shape);
+  NG_CHECK(!options.eps || *options.eps >= 0, "RMSNorm: expected eps >= 0, got ", options.eps.value_or(0));
+  if (options.elementwise_affine) register_parameter("weight", ones(options.normalized_shape));
+}
+
+Tensor RMSNorm::forward(const Tensor& input) {
+  return F::rms_norm(input, options_.normalized_shape, parameter("weight"), options_.eps);
+}
+
+std::string RMSNorm::extra_repr() const {
+  return absl::StrCat(ShapeToString(options_.normalized_shape), ", eps=",
+                      options_.eps ? absl::StrCat(*options_.eps) : "none", ", elementwise_affine=",
+                      Bool(options_.elementwise_affine));
 }
 
 // ---- GroupNorm

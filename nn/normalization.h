@@ -172,6 +172,7 @@ struct LayerNormOptions {
   Shape normalized_shape;
   double eps = 1e-5;
   bool elementwise_affine = true;  // weight (ones) and bias (zeros) of shape normalized_shape
+  bool bias = true;                // with elementwise_affine: false leaves the bias out (PyTorch's bias=False)
 };
 
 // forward(x): x's trailing dims must equal normalized_shape (functional::layer_norm's errors).
@@ -186,6 +187,29 @@ class LayerNorm : public Cloneable<LayerNorm>, public NormalizationLayer {
 
  private:
   LayerNormOptions options_;
+};
+
+// ---- RMS norm: each sample scaled by the root mean square of its trailing normalized_shape dims
+// (functional::rms_norm), with an elementwise weight; no centering, no bias.
+
+struct RMSNormOptions {
+  Shape normalized_shape;
+  std::optional<double> eps;       // left out: the input dtype's machine epsilon, as PyTorch's eps=None
+  bool elementwise_affine = true;  // weight (ones) of shape normalized_shape
+};
+
+// forward(x): x's trailing dims must equal normalized_shape (functional::rms_norm's errors).
+class RMSNorm : public Cloneable<RMSNorm>, public NormalizationLayer {
+ public:
+  // Throws for an empty normalized_shape, a size < 1, or eps < 0.
+  explicit RMSNorm(const RMSNormOptions& options);
+  explicit RMSNorm(const Shape& normalized_shape) : RMSNorm(RMSNormOptions{.normalized_shape = normalized_shape}) {}
+  Tensor forward(const Tensor& input) override;
+  std::string extra_repr() const override;
+  const RMSNormOptions& options() const { return options_; }
+
+ private:
+  RMSNormOptions options_;
 };
 
 // ---- group norm: each sample's channels split into num_groups groups, each normalized over its channels

@@ -6,7 +6,8 @@ deviation 0.1, constant channels, one position with N = 2, tiny and huge eps): o
 after the call, and the gradients of sum(y * dy) for input, weight and bias.
 
 Inputs are float32 values (so the float32 test starts from exactly these numbers) and the references are
-computed by torch in float64. Run with /usr/bin/python3 (Debian's python3-torch) from the repository root.
+computed by torch in float64. Also tests/nn/testdata/rms_norm.json (rms_norm_fixtures below). Run with
+/usr/bin/python3 (Debian's python3-torch) from the repository root.
 """
 
 import json
@@ -137,5 +138,48 @@ def main():
         json.dump({"torch_version": torch.__version__, "cases": cases}, f, separators=(",", ":"))
 
 
+def rms_norm_reference(x, normalized_shape, weight, eps):
+    """PyTorch's definition of rms_norm (its composite ATen implementation); eps None is the dtype's epsilon."""
+    if eps is None:
+        eps = torch.finfo(x.dtype).eps
+    dims = tuple(range(x.dim() - len(normalized_shape), x.dim()))
+    y = x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps)
+    return y * weight if weight is not None else y
+
+
+def rms_norm_fixtures():
+    """tests/nn/testdata/rms_norm.json. PyTorch 1.13 has no F.rms_norm: the references use its definition
+    above, and under PyTorch >= 2.4 are checked against F.rms_norm itself."""
+    gen = torch.Generator().manual_seed(5)
+    cases = []
+    for name, shape, normalized, affine, eps, scale in [
+            ("last_dim", [4, 6], [6], True, None, 1.0),
+            ("two_dims", [2, 3, 4], [3, 4], True, 1e-5, 1.0),
+            ("no_weight", [3, 5], [3, 5], False, 1e-3, 1.0),
+            ("tiny_values_default_eps", [2, 2, 8], [8], True, None, 1e-4),
+            ("tiny_values_eps", [2, 2, 8], [8], False, 1e-6, 1e-3)]:
+        x = torch.randn(shape, generator=gen) * scale
+        w = (1 + 0.3 * torch.randn(normalized, generator=gen)) if affine else None
+        dy = torch.randn(shape, generator=gen)
+        case = {"name": name, "shape": shape, "normalized_shape": normalized, "eps": eps,
+                "x": flat(x.double()), "weight": flat(w.double()) if affine else None, "dy": flat(dy.double())}
+        for dname, dtype in (("float32", torch.float32), ("float64", torch.float64)):
+            xd = x.to(dtype).requires_grad_()
+            wd = w.to(dtype).requires_grad_() if affine else None
+            y = rms_norm_reference(xd.double() if dtype == torch.float32 else xd, normalized,
+                                   None if wd is None else (wd.double() if dtype == torch.float32 else wd),
+                                   torch.finfo(dtype).eps if eps is None else eps)
+            if hasattr(F, "rms_norm"):
+                expected = F.rms_norm(x.to(dtype).double(), normalized, None if w is None else w.to(dtype).double(),
+                                      torch.finfo(dtype).eps if eps is None else eps)
+                assert torch.allclose(y, expected, rtol=1e-12, atol=1e-14), name
+            grads = torch.autograd.grad(y, [xd] + ([wd] if affine else []), dy.to(y.dtype))
+            case[dname] = {"y": flat(y), "dx": flat(grads[0]), "dweight": flat(grads[1]) if affine else None}
+        cases.append(case)
+    with open("tests/nn/testdata/rms_norm.json", "w") as f:
+        json.dump({"torch_version": torch.__version__, "cases": cases}, f, separators=(",", ":"))
+
+
 if __name__ == "__main__":
     main()
+    rms_norm_fixtures()

@@ -1,6 +1,8 @@
 #include "nn/functional/normalization.h"
 
 #include <functional>
+#include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -212,6 +214,32 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
                     return kernels::layer_norm_backward(g, x, normalized_shape, w, m, r, mask);
                   });
                 });
+}
+
+Tensor rms_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+  constexpr const char* kOp = "rms_norm";
+  NG_CHECK(input.defined(), kOp, ": expected an input tensor, got an undefined one");
+  NG_CHECK(IsFloating(input.dtype()), kOp, ": expected a floating-point input (float32 or float64), got ",
+           input.dtype());
+  NG_CHECK(!normalized_shape.empty(), kOp, ": expected a non-empty normalized_shape");
+  const int64_t lead = input.dim() - static_cast<int64_t>(normalized_shape.size());
+  NG_CHECK(lead >= 0 && Shape(input.shape().begin() + lead, input.shape().end()) == normalized_shape, kOp,
+           ": expected an input whose trailing dims are ", ShapeToString(normalized_shape), ", got ",
+           ShapeToString(input.shape()));
+  if (weight.defined()) {
+    NG_CHECK(weight.shape() == normalized_shape, kOp, ": expected weight of shape ", ShapeToString(normalized_shape),
+             ", got ", ShapeToString(weight.shape()));
+    NG_CHECK(weight.dtype() == input.dtype() && weight.device() == input.device(), kOp,
+             ": expected weight of the input's dtype and device (", input.dtype(), ", ", input.device().ToString(),
+             "), got ", weight.dtype(), ", ", weight.device().ToString());
+  }
+  const double e = eps.value_or(input.dtype() == kFloat32 ? std::numeric_limits<float>::epsilon()
+                                                          : std::numeric_limits<double>::epsilon());
+  NG_CHECK(e >= 0, kOp, ": expected eps >= 0, got ", e);
+  std::vector<int64_t> dims;
+  for (int64_t d = lead; d < input.dim(); ++d) dims.push_back(d);
+  const Tensor y = mul(input, rsqrt(add(mean(mul(input, input), dims, /*keepdim=*/true), e)));
+  return weight.defined() ? mul(y, weight) : y;
 }
 
 }  // namespace normgrad::nn::functional

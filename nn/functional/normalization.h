@@ -21,6 +21,7 @@
 // [32]", "batch_norm: expected more than 1 value per channel when training, got input of shape [1, 3]".
 
 #include <cstdint>
+#include <optional>
 
 #include "core/tensor.h"
 
@@ -69,6 +70,15 @@ Tensor batch_norm_add_relu(const Tensor& input, const Tensor& residual, const Te
 // weight and bias have shape normalized_shape (an elementwise affine). Records "LayerNormBackward".
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = {},
                   const Tensor& bias = {}, double eps = 1e-5);
+
+// Root-mean-square normalization (torch.nn.functional.rms_norm, Zhang & Sennrich 2019):
+// y = x / sqrt(mean(x^2 over the trailing normalized_shape dims) + eps) * weight, without centering; weight
+// (optional) of shape normalized_shape. eps left out is the input dtype's machine epsilon, as PyTorch's
+// eps=None (1.19e-7 for float32, 2.2e-16 for float64). Built from differentiable ops (exact double
+// backward, every device). Errors: "rms_norm: expected an input whose trailing dims are [4], got [2, 3]",
+// the weight's shape and dtype, "rms_norm: expected eps >= 0, got -1".
+Tensor rms_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = {},
+                std::optional<double> eps = std::nullopt);
 
 // input [N, C, *], C divisible by num_groups: each sample normalized over each group of C / num_groups
 // channels and all positions; weight and bias [C]. Records "GroupNormBackward".

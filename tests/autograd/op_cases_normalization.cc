@@ -102,6 +102,12 @@ std::vector<OpCase> NormalizationOpCases() {
       {"layer_norm_plain",
        [](V x) { return F::layer_norm(x[0], {5}); },
        {N({2, 2, 5})}},
+      {"rms_norm_weighted",
+       [](V x) { return F::rms_norm(x[0], {2, 3}, x[1], 1e-3); },
+       {N({2, 2, 3}, 0.5, 2), N({2, 3}, 1)}},
+      {"rms_norm_default_eps",
+       [](V x) { return F::rms_norm(x[0], {4}); },
+       {N({3, 4})}},
   };
 }
 

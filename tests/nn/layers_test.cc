@@ -481,6 +481,29 @@ TEST(BatchNorm, LoadsStateDictsWithoutNumBatchesTracked) {
 
 // PyTorch (1.13) refuses group norm only when N * C / num_groups * spatial size is 1, and ties the module to
 // num_channels only through its weight and bias.
+TEST(RMSNorm, IsRmsNormWithAWeightThatGetsNoDecay) {
+  RMSNorm norm(RMSNormOptions{.normalized_shape = {3}, .eps = 1e-4});
+  const Tensor weight = norm.parameter("weight");
+  EXPECT_EQ(weight.to_vector<float>(), std::vector<float>(3, 1.0f));
+  EXPECT_EQ(norm.named_parameters().size(), 1u);
+  const Tensor x = from_vector<float>({3, 0, 4, 1, 1, 1}, {2, 3});
+  EXPECT_EQ(norm(x).to_vector<float>(), functional::rms_norm(x, {3}, weight, 1e-4).to_vector<float>());
+  EXPECT_EQ(norm.extra_repr(), "[3], eps=0.0001, elementwise_affine=true");
+  EXPECT_EQ(RMSNorm(Shape{2, 2}).extra_repr(), "[2, 2], eps=none, elementwise_affine=true");
+  EXPECT_TRUE(RMSNorm(RMSNormOptions{.normalized_shape = {3}, .elementwise_affine = false}).named_parameters().empty());
+  EXPECT_NE(dynamic_cast<const NormalizationLayer*>(&norm), nullptr);  // optim::NoDecayOnNorms leaves it out
+  EXPECT_THROW(RMSNorm(RMSNormOptions{.normalized_shape = {3}, .eps = -1.0}), Error);
+  EXPECT_THROW(RMSNorm(Shape{0}), Error);
+}
+
+TEST(LayerNorm, WithoutBiasHasOnlyAWeight) {
+  LayerNorm norm(LayerNormOptions{.normalized_shape = {4}, .bias = false});
+  EXPECT_EQ(norm.state_dict().size(), 1u);
+  EXPECT_TRUE(norm.state_dict().count("weight"));
+  const Tensor x = randn({2, 4});
+  EXPECT_EQ(norm(x).to_vector<float>(), functional::layer_norm(x, {4}, norm.parameter("weight")).to_vector<float>());
+}
+
 TEST(GroupNorm, SingleValuesAndChannelCountsAsInPyTorch) {
   Generator gen(5);
   GroupNorm gn4(GroupNormOptions{.num_groups = 4, .num_channels = 4});

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -58,8 +59,8 @@ Tensor Input(const json& values, const Shape& shape, DType dtype, bool requires_
   return t;
 }
 
-json LoadFixtures() {
-  std::ifstream file("tests/nn/testdata/normalization.json");
+json LoadFixtures(const std::string& name = "normalization.json") {
+  std::ifstream file("tests/nn/testdata/" + name);
   EXPECT_TRUE(file.good()) << "fixture missing; run tools/make_normalization_fixtures.py";
   return file.good() ? json::parse(file) : json();
 }
@@ -340,6 +341,34 @@ TEST(Normalization, EmptyInputsGiveEmptyOutputs) {
       }
     }
   }
+}
+
+// rms_norm against references from PyTorch's definition (tools/make_normalization_fixtures.py: PyTorch
+// 1.13 lacks F.rms_norm; the script checks them against it under PyTorch >= 2.4), with the default eps
+// (the dtype's epsilon) and a given one.
+TEST(Normalization, RmsNormMatchesPyTorch) {
+  const json fixture = LoadFixtures("rms_norm.json");
+  ASSERT_EQ(fixture["cases"].size(), 5u);
+  for (const json& c : fixture["cases"]) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      const std::string what = c["name"].get<std::string>() + " " + DTypeName(dtype);
+      const json& e = c[DTypeName(dtype)];
+      const Shape shape = c["shape"].get<Shape>(), normalized = c["normalized_shape"].get<Shape>();
+      const Tensor x = Input(c["x"], shape, dtype, true), w = Input(c["weight"], normalized, dtype, true);
+      const std::optional<double> eps = c["eps"].is_null() ? std::nullopt : std::optional(c["eps"].get<double>());
+      const Tensor y = F::rms_norm(x, normalized, w, eps);
+      const double rtol = dtype == kFloat32 ? 2e-5 : 1e-10;
+      ExpectClose(y, e["y"], rtol, what + " y");
+      const std::vector<Tensor> leaves = w.defined() ? std::vector<Tensor>{x, w} : std::vector<Tensor>{x};
+      const std::vector<Tensor> g = autograd::Grad({y}, leaves, {Input(c["dy"], shape, dtype, false)});
+      ExpectClose(g[0], e["dx"], rtol, what + " dx");
+      if (w.defined()) ExpectClose(g[1], e["dweight"], rtol, what + " dweight");
+    }
+  }
+  ExpectError([&] { F::rms_norm(zeros({2, 3}), {4}); },
+              "rms_norm: expected an input whose trailing dims are [4], got [2, 3]");
+  ExpectError([&] { F::rms_norm(zeros({2, 3}), {3}, ones({2})); }, "rms_norm: expected weight of shape [3], got [2]");
+  ExpectError([&] { F::rms_norm(zeros({2, 3}), {3}, {}, -1.0); }, "rms_norm: expected eps >= 0, got -1");
 }
 
 TEST(Normalization, ErrorsLeaveRunningStatisticsUntouched) {
