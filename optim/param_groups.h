@@ -11,7 +11,7 @@ namespace normgrad::optim {
 // A module's trainable parameters in two groups, the usual recipe for training with weight decay:
 //   [0] weight_decay = `weight_decay`: every other parameter (convolution and linear weights);
 //   [1] weight_decay = 0: the parameters of normalization layers (modules deriving nn::NormalizationLayer:
-//       BatchNorm, LayerNorm, GroupNorm, InstanceNorm weight and bias) and every parameter named "bias".
+//       BatchNorm, LayerNorm, RMSNorm, GroupNorm, InstanceNorm weight and bias) and every parameter named "bias".
 // Both groups keep the optimizer's learning rate; parameters keep named_parameters() order; parameters
 // with requires_grad off are left out, and so is a group that would be empty.
 //   optim::SGD opt(optim::NoDecayOnNorms(*model, 5e-4), {.lr = 0.1, .momentum = 0.9});
