@@ -94,7 +94,7 @@ Tensor Conv2d::forward(const Tensor& input) {
 }
 
 std::string Conv2d::extra_repr() const {
-  // The others only when not at their defaults.
+  // padding, dilation, groups, bias and padding_mode: only when not at their defaults.
   const Conv2dOptions& o = options_;
   std::string optional;
   if (o.padding.preset) {

@@ -47,7 +47,7 @@ Group Resolve(ParamGroup pg, const Group& defaults) {
 
 Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, const Group& defaults,
                      const std::vector<std::string>& foreign)
-    : name_(name) {
+    : name_(name), defaults_(defaults) {
   NG_CHECK(defaults.lr >= 0, name, ": expected lr >= 0, got ", defaults.lr);
   NG_CHECK(defaults.weight_decay >= 0, name, ": expected weight_decay >= 0, got ", defaults.weight_decay);
   NG_CHECK(!groups.empty(), name, ": expected at least one parameter group, got none");
@@ -99,6 +99,8 @@ std::optional<Optimizer::GroupProblem> Optimizer::CheckGroup(const Group& group)
 }
 
 void Optimizer::CheckGroups() const {
+  const std::optional<GroupProblem> in_options = CheckGroup(defaults_);
+  NG_CHECK(!in_options, name_, ": ", in_options->message);
   for (size_t g = 0; g < groups_.size(); ++g) {
     const std::optional<GroupProblem> problem = CheckGroup(groups_[g]);
     NG_CHECK(!problem, name_, ": ", problem->message, " (parameter group ", g, ")");

@@ -117,8 +117,9 @@ class Optimizer {
   // The rules a group's hyperparameters follow, shared by the constructors and load_state_dict. The base
   // checks lr, initial_lr and weight_decay >= 0; an override adds its optimizer's rules and calls it.
   virtual std::optional<GroupProblem> CheckGroup(const Group& group) const;
-  // For subclasses' constructors: throws normgrad::Error "<name>: <message> (parameter group <g>)" for the
-  // first group with a problem.
+  // For subclasses' constructors: throws normgrad::Error "<name>: <message>" when the options break a rule
+  // (even where every group sets its own value, as PyTorch checks its defaults), then
+  // "<name>: <message> (parameter group <g>)" for the first group with a problem.
   void CheckGroups() const;
   // Calls fn(group, param, state) for every parameter that has a gradient, with the parameter's
   // per-element state moved to its device first (the model may have moved since the last step).
@@ -150,6 +151,7 @@ class Optimizer {
   friend class LRScheduler;
 
   std::vector<Group> groups_;
+  Group defaults_;  // the options, without parameters
   // The live LRScheduler of this optimizer, if any: it holds the token; the pointer expires with it.
   std::weak_ptr<const void> scheduler_;
 };

@@ -85,6 +85,8 @@ CONV_TRANSPOSE_CASES = [
     ("grouped", [1, 4, 3, 3], [4, 3, 3, 3], True, [2, 2], [1, 1], [0, 0], [1, 1], 2),
     ("depthwise_stride3", [2, 3, 2, 3], [3, 1, 4, 4], False, [3, 3], [0, 1], [2, 0], [1, 1], 3),
     ("unbatched", [2, 3, 3], [2, 3, 2, 2], True, [2, 2], [0, 0], [0, 0], [1, 1], 1),
+    # output_padding >= stride, allowed below the dilation: rows and columns that no input reaches
+    ("output_padding_past_stride", [1, 2, 3, 3], [2, 2, 3, 2], True, [1, 2], [0, 1], [1, 2], [2, 3], 1),
 ]
 
 

@@ -45,7 +45,7 @@ TEST(Conv2d, MatchesPyTorchFixtures) {
 
 TEST(ConvTranspose2d, MatchesPyTorchFixtures) {
   const json fixture = testing::LoadFixture("conv_transpose.json");
-  ASSERT_EQ(fixture["cases"].size(), 7u);
+  ASSERT_EQ(fixture["cases"].size(), 8u);
   for (const json& c : fixture["cases"]) {
     for (const char* dname : {"float32", "float64"}) {
       const DType dtype = testing::DTypeFromName(dname);
@@ -101,6 +101,15 @@ TEST(ConvTranspose2d, Errors) {
               "conv_transpose2d: expected a padding that leaves an output, got output size -1 x -1");
   ExpectError([&] { conv_transpose2d(zeros({4, 5}), w); },
               "conv_transpose2d: expected input of 3 or 4 dims");
+  ExpectError([&] { conv_transpose2d(x, zeros({4, 3, 3, 3}, {.dtype = kFloat64})); },
+              "conv_transpose2d: expected weight of the input's dtype and device (float32, cpu), got float64, cpu");
+  ExpectError([&] { conv_transpose2d(zeros({2, 4, 5, 5}, {.dtype = kInt64}), w); },
+              "conv_transpose2d: expected a floating-point input (float32 or float64), got int64");
+  ExpectError([&] { conv_transpose2d(zeros({1, 4, 0, 3}), w); },
+              "conv_transpose2d: expected an input with a non-empty height and width (only the batch or the "
+              "channels may be empty), got [1, 4, 0, 3]");
+  // An empty batch gives an empty output, as in PyTorch.
+  EXPECT_EQ(conv_transpose2d(zeros({0, 4, 5, 5}), w, ones({3})).shape(), (Shape{0, 3, 7, 7}));
   Tensor xg = zeros({1, 4, 2, 2}, {.requires_grad = true});
   const Tensor y = conv_transpose2d(xg, w);
   ExpectError([&] { autograd::Grad({sum(y)}, {xg}, {}, {.create_graph = true}); },

@@ -124,7 +124,9 @@ std::shared_ptr<Module> MakeLayer(const Json& c) {
                                                                     .stride = PairOption(o, "stride", 1),
                                                                     .padding = PairOption(o, "padding", 0),
                                                                     .output_padding = PairOption(o, "output_padding", 0),
-                                                                    .groups = Option<int64_t>(o, "groups", 1)});
+                                                                    .groups = Option<int64_t>(o, "groups", 1),
+                                                                    .bias = Option(o, "bias", true),
+                                                                    .dilation = PairOption(o, "dilation", 1)});
   }
   if (kind == "Linear") {
     return std::make_shared<Linear>(LinearOptions{.in_features = o["in_features"], .out_features = o["out_features"]});
@@ -502,6 +504,32 @@ TEST(LayerNorm, WithoutBiasHasOnlyAWeight) {
   EXPECT_TRUE(norm.state_dict().count("weight"));
   const Tensor x = randn({2, 4});
   EXPECT_EQ(norm(x).to_vector<float>(), functional::layer_norm(x, {4}, norm.parameter("weight")).to_vector<float>());
+}
+
+// ConvTranspose2d's weight is [in_channels, out_channels / groups, kh, kw]: PyTorch's initialization takes
+// fan_in from its dim 1, out_channels / groups * kh * kw, for both the weight's and the bias's bound.
+TEST(ConvTranspose2d, InitializationReprAndErrorsAsPyTorch) {
+  Generator gen(21);
+  ConvTranspose2d conv({.in_channels = 4, .out_channels = 6, .kernel_size = {3, 2}, .groups = 2}, &gen);
+  EXPECT_EQ(conv.parameter("weight").shape(), (Shape{4, 3, 3, 2}));
+  const double bound = 1 / std::sqrt(3.0 * 3 * 2);  // kaiming_uniform(a = sqrt(5)): 1 / sqrt(fan_in)
+  double largest = 0;
+  for (float v : conv.parameter("weight").to_vector<float>()) largest = std::max(largest, std::abs(double{v}));
+  EXPECT_LE(largest, bound);
+  EXPECT_GT(largest, 0.8 * bound);  // 72 draws fill the range
+  for (float v : conv.parameter("bias").to_vector<float>()) EXPECT_LE(std::abs(v), bound);
+  EXPECT_EQ(conv.extra_repr(), "4, 6, kernel_size=[3, 2], stride=[1, 1], groups=2");
+  EXPECT_EQ(ConvTranspose2d({.in_channels = 2, .out_channels = 2, .kernel_size = 3, .stride = 2, .padding = 1,
+                             .output_padding = 1, .bias = false, .dilation = 2})
+                .extra_repr(),
+            "2, 2, kernel_size=[3, 3], stride=[2, 2], padding=[1, 1], dilation=[2, 2], output_padding=[1, 1], "
+            "bias=false");
+  EXPECT_THAT([] { ConvTranspose2d({.in_channels = 2, .out_channels = 2, .kernel_size = 3, .output_padding = 1}); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr(
+                  "ConvTranspose2d: expected output_padding >= 0 and smaller than stride or dilation in each dim, got "
+                  "output_padding [1, 1] with stride [1, 1] and dilation [1, 1]")));
+  EXPECT_THAT([] { ConvTranspose2d({.in_channels = 3, .out_channels = 2, .kernel_size = 3, .groups = 2}); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("ConvTranspose2d: expected groups >= 1 dividing")));
 }
 
 TEST(GroupNorm, SingleValuesAndChannelCountsAsInPyTorch) {

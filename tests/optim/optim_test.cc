@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
@@ -548,6 +549,38 @@ TEST(ParamGroups, HyperparametersAnOptimizerLacksOrOutOfRangeAreRefusedByGroup) 
             "(parameter group 0)");
   EXPECT_EQ(message([&] { AdamW(std::vector<ParamGroup>{{.params = {ps[0]}, .beta1 = 1.0}}); }),
             "AdamW: expected beta1 (the group's momentum) in [0, 1), got 1 (parameter group 0)");
+  for (const char* field : {"beta1", "eps", "amsgrad"}) {
+    ParamGroup group{.params = {ps[0]}};
+    if (std::string(field) == "beta1") group.beta1 = 0.9;
+    if (std::string(field) == "eps") group.eps = 1e-8;
+    if (std::string(field) == "amsgrad") group.amsgrad = true;
+    EXPECT_EQ(message([&] { SGD(std::vector<ParamGroup>{group}, {.lr = 0.1}); }),
+              absl::StrCat("SGD: parameter group 0 sets ", field, ", which SGD does not have"));
+  }
+  EXPECT_EQ(message([&] { Adam(std::vector<ParamGroup>{{.params = {ps[0]}, .momentum = 0.9}}, {}); }),
+            "Adam: parameter group 0 sets momentum, which Adam does not have");
+  EXPECT_EQ(message([&] { Adam(std::vector<ParamGroup>{{.params = {ps[0]}, .dampening = 0.0}}, {}); }),
+            "Adam: parameter group 0 sets dampening, which Adam does not have");
+  // The options are checked even where every group sets its own value (as PyTorch checks its defaults),
+  // and their errors name no group.
+  EXPECT_EQ(message([&] { SGD(std::vector<ParamGroup>{{.params = {ps[0]}, .momentum = 0.9}}, {.lr = 0.1, .nesterov = true}); }),
+            "SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got momentum 0 and dampening 0");
+  EXPECT_EQ(message([&] { Adam(std::vector<ParamGroup>{{.params = {ps[0]}, .beta1 = 0.9}}, {.beta1 = 1.5}); }),
+            "Adam: expected beta1 (the group's momentum) in [0, 1), got 1.5");
+  EXPECT_EQ(message([&] { SGD(ps, {.lr = 0.1, .momentum = 1.0}); }), "SGD: expected momentum in [0, 1), got 1");
+}
+
+// load_state_dict replaces each group's own hyperparameters with the saved ones.
+TEST(ParamGroups, LoadingReplacesEachGroupsHyperparameters) {
+  const std::vector<Tensor> ps = InitialParams();
+  SGD saved(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}, .momentum = 0.5, .nesterov = true}},
+            {.lr = 0.1, .momentum = 0.9});
+  SGD loaded(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}}}, {.lr = 0.1, .momentum = 0.3});
+  ASSERT_TRUE(loaded.load_state_dict(saved.state_dict()).ok());
+  EXPECT_EQ(loaded.param_groups()[0].momentum, 0.9);
+  EXPECT_EQ(loaded.param_groups()[1].momentum, 0.5);
+  EXPECT_TRUE(loaded.param_groups()[1].nesterov);
+  EXPECT_FALSE(loaded.param_groups()[0].nesterov);
 }
 
 TEST(OneCycle, SteppingPastTheEndIsAnError) {
