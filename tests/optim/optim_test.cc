@@ -42,6 +42,17 @@ void SetGradients(const std::vector<Tensor>& params, int t) {
   }
 }
 
+// What `make` throws, or "no error".
+template <typename Fn>
+std::string message(Fn&& make) {
+  try {
+    make();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 std::unique_ptr<Optimizer> MakeOptimizer(const json& c, const std::vector<Tensor>& ps) {
   const std::string kind = c["kind"];
   if (kind == "sgd") {
@@ -433,14 +444,6 @@ TEST(State, AdamStepCountsMustBeFloat64Scalars) {
 
 TEST(Errors, BadHyperparameters) {
   std::vector<Tensor> ps = InitialParams();
-  auto message = [](auto&& make) -> std::string {
-    try {
-      make();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9}); }),
               HasSubstr("SGD: expected a learning rate (SGDOptions::lr, or the lr of every parameter group), got none "
                         "for parameter group 0; SGD has no default one, as in PyTorch"));
@@ -523,14 +526,6 @@ TEST(ParamGroups, OwnHyperparametersStepAsSeparateOptimizers) {
 
 TEST(ParamGroups, HyperparametersAnOptimizerLacksOrOutOfRangeAreRefusedByGroup) {
   const std::vector<Tensor> ps = InitialParams();
-  auto message = [](auto&& make) -> std::string {
-    try {
-      make();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   EXPECT_EQ(message([&] {
               SGD(std::vector<ParamGroup>{{.params = {ps[0]}}, {.params = {ps[1]}, .beta2 = 0.9}}, {.lr = 0.1});
             }),
