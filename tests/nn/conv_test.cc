@@ -17,9 +17,12 @@ using testing::json;
 
 std::array<int64_t, 2> Pair(const json& j) { return {j[0].get<int64_t>(), j[1].get<int64_t>()}; }
 
-TEST(Conv2d, MatchesPyTorchFixtures) {
-  const json fixture = testing::LoadFixture("conv.json");
-  ASSERT_FALSE(fixture["cases"].empty());
+// Runs every case of a convolution fixture file in both dtypes: `conv(x, w, b, case)` against PyTorch's
+// output and its input, weight and bias gradients.
+template <typename Conv>
+void CheckConvFixtures(const std::string& file, size_t expected_cases, Conv&& conv) {
+  const json fixture = testing::LoadFixture(file);
+  ASSERT_EQ(fixture["cases"].size(), expected_cases);
   for (const json& c : fixture["cases"]) {
     for (const char* dname : {"float32", "float64"}) {
       const DType dtype = testing::DTypeFromName(dname);
@@ -28,11 +31,7 @@ TEST(Conv2d, MatchesPyTorchFixtures) {
       Tensor x = testing::FixtureInput(c["x"], c["x_shape"], dtype, true);
       Tensor w = testing::FixtureInput(c["w"], c["w_shape"], dtype, true);
       Tensor b = c.contains("b") ? testing::FixtureInput(c["b"], c["b_shape"], dtype, true) : Tensor();
-      const Conv2dFuncOptions options{.stride = Pair(c["stride"]),
-                                  .padding = Pair(c["padding"]),
-                                  .dilation = Pair(c["dilation"]),
-                                  .groups = c["groups"].get<int64_t>()};
-      Tensor y = conv2d(x, w, b, options);
+      Tensor y = conv(x, w, b, c);
       const double tol = testing::Tolerance(dtype);
       testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
       y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
@@ -43,31 +42,25 @@ TEST(Conv2d, MatchesPyTorchFixtures) {
   }
 }
 
+TEST(Conv2d, MatchesPyTorchFixtures) {
+  CheckConvFixtures("conv.json", 9, [](const Tensor& x, const Tensor& w, const Tensor& b, const json& c) {
+    return conv2d(x, w, b,
+                  {.stride = Pair(c["stride"]),
+                   .padding = Pair(c["padding"]),
+                   .dilation = Pair(c["dilation"]),
+                   .groups = c["groups"].get<int64_t>()});
+  });
+}
+
 TEST(ConvTranspose2d, MatchesPyTorchFixtures) {
-  const json fixture = testing::LoadFixture("conv_transpose.json");
-  ASSERT_EQ(fixture["cases"].size(), 8u);
-  for (const json& c : fixture["cases"]) {
-    for (const char* dname : {"float32", "float64"}) {
-      const DType dtype = testing::DTypeFromName(dname);
-      const std::string what = c["name"].get<std::string>() + " " + dname;
-      const json& e = c[dname];
-      Tensor x = testing::FixtureInput(c["x"], c["x_shape"], dtype, true);
-      Tensor w = testing::FixtureInput(c["w"], c["w_shape"], dtype, true);
-      Tensor b = c.contains("b") ? testing::FixtureInput(c["b"], c["b_shape"], dtype, true) : Tensor();
-      const ConvTranspose2dFuncOptions options{.stride = Pair(c["stride"]),
-                                               .padding = Pair(c["padding"]),
-                                               .output_padding = Pair(c["output_padding"]),
-                                               .dilation = Pair(c["dilation"]),
-                                               .groups = c["groups"].get<int64_t>()};
-      Tensor y = conv_transpose2d(x, w, b, options);
-      const double tol = testing::Tolerance(dtype);
-      testing::ExpectTensorNear(y, e["y"], e["y_shape"], tol, what + " y");
-      y.backward(testing::FixtureInput(e["dy"], e["y_shape"], dtype));
-      testing::ExpectTensorNear(x.grad(), e["dx"], c["x_shape"], tol, what + " dx");
-      testing::ExpectTensorNear(w.grad(), e["dw"], c["w_shape"], tol, what + " dw");
-      if (b.defined()) testing::ExpectTensorNear(b.grad(), e["db"], c["b_shape"], tol, what + " db");
-    }
-  }
+  CheckConvFixtures("conv_transpose.json", 8, [](const Tensor& x, const Tensor& w, const Tensor& b, const json& c) {
+    return conv_transpose2d(x, w, b,
+                            {.stride = Pair(c["stride"]),
+                             .padding = Pair(c["padding"]),
+                             .output_padding = Pair(c["output_padding"]),
+                             .dilation = Pair(c["dilation"]),
+                             .groups = c["groups"].get<int64_t>()});
+  });
 }
 
 // The transposed convolution is conv2d's input gradient: <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>.
