@@ -4,8 +4,10 @@
 //   sgemm,n,median_ms
 // bench/conv_bench.py runs this next to PyTorch and prints the comparison table.
 //
-// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col] [--layer=NAME] [--pass=NAME]
+// Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col | --direct] [--layer=NAME]
+//                   [--pass=NAME]
 //   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
+//   --direct:   time the direct kernels (cpu::DirectConv2d*) where the dispatch would take Winograd
 //   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
 //               a loaded machine's time slicing leaves alone)
 #include <cstdio>
@@ -16,6 +18,7 @@
 
 #include "bench/harness.h"
 #include "core/cpu/conv.h"
+#include "core/cpu/conv_direct.h"
 #include "core/kernels/conv.h"
 #include "core/kernels/linalg.h"
 #include "core/parallel.h"
@@ -58,7 +61,7 @@ double MedianMs(const std::function<void()>& fn, int reps, bool cpu_time) {
 
 int main(int argc, char** argv) {
   int threads = 2, reps = 11, batch = 128;
-  bool cpu_time = false, im2col = false;
+  bool cpu_time = false, im2col = false, direct = false;
   std::string only_layer, only_pass;
   if (!normgrad::bench::Options("conv_bench")
            .Int("threads", &threads, 1)
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
            .Int("batch", &batch, 1)
            .Switch("cpu-time", &cpu_time)
            .Switch("im2col", &im2col)
+           .Switch("direct", &direct)
            .String("layer", &only_layer)
            .String("pass", &only_pass)
            .Parse(argc, argv)) {
@@ -99,11 +103,15 @@ int main(int argc, char** argv) {
     const std::pair<const char*, std::function<void()>> passes[] = {
         {"forward",
          [&] {
+           if (direct) return cpu::DirectConv2dForward(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
            if (!im2col) return (void)k::conv2d(x, w, {}, options);
            cpu::Conv2dForwardGemm<float>(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>());
          }},
         {"backward_input",
          [&] {
+           if (direct) {
+             return cpu::DirectConv2dBackwardInput(s, dy.data<float>(), w.data<float>(), dx.data<float>(), false);
+           }
            if (!im2col) return (void)k::conv2d_backward_input(dy, w, x.shape(), options);
            cpu::Conv2dBackwardInputGemm<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>(), false);
          }},

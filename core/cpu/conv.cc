@@ -6,6 +6,7 @@
 
 #include "core/cpu/blas.h"
 #include "core/cpu/conv_direct.h"
+#include "core/cpu/conv_winograd.h"
 #include "core/parallel.h"
 
 namespace normgrad::cpu {
@@ -183,6 +184,7 @@ void Conv2dBackwardWeightGemm(const ConvShape& s, const T* grad_output, const T*
 template <typename T>
 void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T* bias, T* output) {
   if constexpr (std::is_same_v<T, float>) {
+    if (WinogradApplies(s)) return WinogradConv2dForward(s, input, weight, bias, output);
     if (s.groups == 1) return DirectConv2dForward(s, input, weight, bias, output);
   }
   Conv2dForwardGemm(s, input, weight, bias, output);
@@ -191,6 +193,7 @@ void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T*
 template <typename T>
 void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
+    if (WinogradApplies(s)) return WinogradConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
     if (s.groups == 1) return DirectConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
   }
   Conv2dBackwardInputGemm(s, grad_output, weight, grad_input, accumulate);

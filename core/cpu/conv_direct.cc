@@ -6,8 +6,7 @@
 #include <vector>
 
 #include "core/cpu/conv_direct_kernels.h"
-#include "core/parallel.h"
-#include "core/storage.h"
+#include "core/cpu/conv_work.h"
 
 namespace normgrad::cpu {
 namespace {
@@ -16,21 +15,9 @@ const DirectKernels& KernelsFor(VectorIsa isa) {
   return isa == VectorIsa::kAvx512 ? Avx512DirectKernels() : Avx2DirectKernels();
 }
 
-int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // The fewest column vectors per image for which the weight gradient goes through DirectLaneGradTask: its
 // accumulators are loaded and stored once per block of columns, which a narrow image would not repay.
 constexpr int64_t kLaneGradMinVectors = 16;
-
-// Uninitialized 64-byte-aligned floats.
-class Scratch {
- public:
-  explicit Scratch(int64_t n) : storage_(Storage::Allocate(std::max<int64_t>(n, 1) * sizeof(float))) {}
-  float* data() const { return static_cast<float*>(storage_.data()); }
-
- private:
-  Storage storage_;
-};
 
 // Row slices of one image [channels, src_h, src_w] (see conv_direct.h). Slice i holds, per channel c,
 //   [c, R, j] = src[c, row_stride * R + offsets[i].first, col_stride * j + offsets[i].second]
@@ -127,21 +114,6 @@ std::vector<float> PackRows(const float* src, int64_t rows, int64_t k_count, int
     for (int64_t k = 0; k < k_count; ++k) dst[k * block_rows] = src[m * k_count + k];
   }
   return a;
-}
-
-// Runs body(item) for every item in [0, items) on up to GetNumThreads() workers that take items one at a
-// time, so that a worker slowed by other processes simply does fewer. Each worker first calls
-// make_body(), which returns its body (holding its scratch buffers). For passes whose items write disjoint
-// outputs: which worker runs an item does not change any result.
-template <typename MakeBody>
-void ForEachItem(int64_t items, MakeBody&& make_body) {
-  std::atomic<int64_t> next{0};
-  ParallelFor(0, std::min<int64_t>(GetNumThreads(), items), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t worker = begin; worker < end; ++worker) {
-      auto body = make_body();
-      for (int64_t item = next++; item < items; item = next++) body(item);
-    }
-  });
 }
 
 // Work items for `batch` images when the product rows come in `blocks` blocks: one item per image, or,

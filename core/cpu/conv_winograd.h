@@ -1,0 +1,41 @@
+#ifndef NORMGRAD_CORE_CPU_CONV_WINOGRAD_H_
+#define NORMGRAD_CORE_CPU_CONV_WINOGRAD_H_
+
+// Winograd F(4x4, 3x3) float32 convolution for 3 x 3 kernels at stride 1 (shapes as in conv.h): each
+// 4 x 4 output tile takes 36 multiplies per input/output channel pair instead of the direct kernels' 144,
+// for ResNet's 3 x 3 layers, which are most of its arithmetic. Forward and backward-input (a forward with
+// the flipped, transposed kernel); the weight gradient stays direct (conv_direct.h).
+//
+// A call transforms the weights once (U = G g G^T, in float64). The batch's tiles are cut into blocks
+// (whole images, or runs of tile rows of one large image) that the threads take one at a time. A block
+// copies its images channels-last, transforms its tiles into V, takes 36 products M = V U (one per
+// point of the 6 x 6 transform, summing over the input channels), transforms M back and copies the
+// output channel-major: all in the cache, with the channels as vector lanes. Every output value is
+// computed by the same operations in the same order whatever the batch, the blocks or the thread
+// count, so an image gets the same bits alone or in a batch.
+//
+// It rounds more than the direct kernels: the transforms scale values by up to 8 per dimension and
+// cancel them again, so float32 errors are 6 to 10 times the direct kernels' at ResNet's layers (3e-6 to
+// 6e-6 of the output's scale with unit-normal data and 16 to 64 channels, against the 1e-5 every float32
+// path is tested to; tests/core/conv_kernels_test.cc measures both). float64 never comes here.
+
+#include "core/cpu/conv.h"
+#include "core/cpu/conv_direct.h"
+
+namespace normgrad::cpu {
+
+// Whether the Winograd kernels handle s with `isa`: groups == 1, a 3 x 3 kernel, stride 1, dilation 1,
+// padding at most 2, and both channel counts multiples of the vector width (8 with AVX2, 16 with
+// AVX-512).
+bool WinogradApplies(const ConvShape& s, VectorIsa isa = BestVectorIsa());
+
+// Require WinogradApplies(s, isa).
+void WinogradConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,
+                           float* output, VectorIsa isa = BestVectorIsa());
+// grad_input is overwritten, or added to with accumulate (as Conv2dBackwardInput).
+void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
+                                 float* grad_input, bool accumulate, VectorIsa isa = BestVectorIsa());
+
+}  // namespace normgrad::cpu
+
+#endif  // NORMGRAD_CORE_CPU_CONV_WINOGRAD_H_

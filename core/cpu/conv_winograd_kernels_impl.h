@@ -1,0 +1,229 @@
+// The inner loops of the Winograd F(4x4, 3x3) convolution (conv_winograd_kernels.h), written once over
+// the vector width L. Included after conv_direct_kernels_impl.h (whose vector types and block transpose
+// it uses) by the two instruction-set files; internal linkage, as there.
+//
+// With the interpolation points 0, +-1, +-2 and infinity (Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016), a 4 x 4 output tile is A^T [(G g G^T) . (B^T d B)] A for the
+// 6 x 6 input patch d and the 3 x 3 kernel g:
+//   B^T = [4  0 -5  0  1  0]    A^T = [1  1  1  1  1  0]
+//         [0 -4 -4  1  1  0]          [0  1 -1  2 -2  0]
+//         [0  4 -4 -1  1  0]          [0  1  1  4  4  0]
+//         [0 -2 -1  2  1  0]          [0  1 -1  8 -8  1]
+//         [0  2 -1 -2  1  0]
+//         [0  4  0 -5  0  1]
+// (G is in conv_winograd.cc, which transforms the weights once per call.)
+
+#include <cstdint>
+
+#include "core/cpu/conv_winograd_kernels.h"
+
+namespace normgrad::cpu {
+namespace {
+
+// r = B^T d for one column (or row) of six vectors.
+template <typename Vec>
+inline void WinogradInputLine(const Vec* d, Vec* r) {
+  const Vec s1 = d[4] - 4.0f * d[2], s2 = d[3] - 4.0f * d[1];
+  const Vec s3 = d[4] - d[2], s4 = 2.0f * (d[3] - d[1]);
+  r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+  r[1] = s1 + s2;
+  r[2] = s1 - s2;
+  r[3] = s3 + s4;
+  r[4] = s3 - s4;
+  r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+// o = A^T m for one column (or row) of six vectors.
+template <typename Vec>
+inline void WinogradOutputLine(const Vec* m, Vec* o) {
+  const Vec a = m[1] + m[2], b = m[1] - m[2], c = m[3] + m[4], d = m[3] - m[4];
+  o[0] = m[0] + a + c;
+  o[1] = b + 2.0f * d;
+  o[2] = a + 4.0f * c;
+  o[3] = b + 8.0f * d + m[5];
+}
+
+template <int L>
+void WinogradInput(const WinogradInputTask& t) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
+  for (int64_t i = 0; i < t.images; ++i) {
+    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
+      // The patch rows inside the image (null for padding rows).
+      const float* row[6];
+      for (int jy = 0; jy < 6; ++jy) {
+        const int64_t y = 4 * r + jy - t.pad_h;
+        row[jy] = y >= 0 && y < t.height ? t.x_rows + (i * t.rows + y - t.first_row) * t.width * t.channels : nullptr;
+      }
+      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
+        const int64_t tile = (i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx;
+        int64_t col[6];  // float offset of patch column jx in a row, -1 for padding
+        for (int jx = 0; jx < 6; ++jx) {
+          const int64_t x = 4 * tx + jx - t.pad_w;
+          col[jx] = x >= 0 && x < t.width ? x * t.channels : -1;
+        }
+        for (int64_t c = 0; c < t.channels; c += L) {
+          Vec d[6][6], column[6], bd[6][6];
+          for (int jy = 0; jy < 6; ++jy) {
+            for (int jx = 0; jx < 6; ++jx) {
+              d[jx][jy] = row[jy] != nullptr && col[jx] >= 0 ? *reinterpret_cast<const VecU*>(row[jy] + col[jx] + c)
+                                                             : Vec{};
+            }
+          }
+          for (int jx = 0; jx < 6; ++jx) {
+            WinogradInputLine(d[jx], column);
+            for (int a = 0; a < 6; ++a) bd[a][jx] = column[a];
+          }
+          float* dst = t.v + tile * t.channels + c;
+          for (int a = 0; a < 6; ++a) {
+            WinogradInputLine(bd[a], column);
+            for (int b = 0; b < 6; ++b) *reinterpret_cast<VecU*>(dst + (6 * a + b) * t.ld) = column[b];
+          }
+        }
+      }
+    }
+  }
+}
+
+// m[row, kv * L + l] = sum_c v[row * c_count + c] * u[c * u_ld + kv * L + l] for R rows and KV vectors of
+// output channels (rows m_ld floats apart): the inputs broadcast, the weights loaded as vectors.
+template <int L, int R, int KV>
+__attribute__((noinline)) void WinogradTile(const float* v, int64_t c_count, const float* u, int64_t u_ld, float* m,
+                                            int64_t m_ld) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  // Unrolled in full, so that the accumulators stay in registers.
+  Vec acc[R][KV];
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int k = 0; k < KV; ++k) acc[r][k] = Vec{};
+  }
+  for (int64_t c = 0; c < c_count; ++c) {
+    Vec w[KV];
+#pragma GCC unroll 4
+    for (int k = 0; k < KV; ++k) w[k] = *reinterpret_cast<const VecU*>(u + c * u_ld + k * L);
+#pragma GCC unroll 24
+    for (int r = 0; r < R; ++r) {
+      const float x = v[r * c_count + c];
+#pragma GCC unroll 4
+      for (int k = 0; k < KV; ++k) acc[r][k] += x * w[k];
+    }
+  }
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int k = 0; k < KV; ++k) *reinterpret_cast<VecU*>(m + r * m_ld + k * L) = acc[r][k];
+  }
+}
+
+// Accumulator budgets: 24 of AVX-512's 32 vector registers, 12 of AVX2's 16 (the rest hold the weights).
+template <int L, int KV>
+void WinogradGemmColumns(const WinogradGemmTask& t, int64_t k0) {
+  constexpr int R = (L == 16 ? 24 : 12) / KV;
+  static_assert(kWinogradTileRows % R == 0);
+  for (int64_t xi = 0; xi < 36; ++xi) {
+    const float* v = t.v + xi * t.v_ld;
+    const float* u = t.u + xi * t.in_channels * t.out_channels + k0;
+    float* m = t.m + xi * t.m_ld + k0;
+    for (int64_t row = 0; row < t.tiles; row += R) {
+      WinogradTile<L, R, KV>(v + row * t.in_channels, t.in_channels, u, t.out_channels, m + row * t.out_channels,
+                             t.out_channels);
+    }
+  }
+}
+
+template <int L>
+void WinogradGemm(const WinogradGemmTask& t) {
+  // Up to four vectors of output channels at a time, then the rest.
+  for (int64_t k0 = 0; k0 < t.out_channels; k0 += 4 * L) {
+    switch ((t.out_channels - k0) / L) {
+      case 1:
+        WinogradGemmColumns<L, 1>(t, k0);
+        break;
+      case 2:
+        WinogradGemmColumns<L, 2>(t, k0);
+        break;
+      case 3:
+        WinogradGemmColumns<L, 3>(t, k0);
+        break;
+      default:
+        WinogradGemmColumns<L, 4>(t, k0);
+        break;
+    }
+  }
+}
+
+template <int L>
+void WinogradOutput(const WinogradOutputTask& t) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
+  for (int64_t i = 0; i < t.images; ++i) {
+    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
+      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
+      float* y_row = t.y_rows + ((i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w) * t.channels;
+      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
+        const int64_t tile = (i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx;
+        const int64_t out_cols = t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4;
+        for (int64_t k = 0; k < t.channels; k += L) {
+          const float* src = t.m + tile * t.channels + k;
+          Vec m[6][6], column[6], am[4][6], out[4];
+          for (int a = 0; a < 6; ++a) {
+            for (int b = 0; b < 6; ++b) m[b][a] = *reinterpret_cast<const VecU*>(src + (6 * a + b) * t.ld);
+          }
+          for (int b = 0; b < 6; ++b) {
+            WinogradOutputLine(m[b], column);
+            for (int a = 0; a < 4; ++a) am[a][b] = column[a];
+          }
+          const Vec bias = t.bias != nullptr ? *reinterpret_cast<const VecU*>(t.bias + k) : Vec{};
+          for (int64_t oy = 0; oy < out_rows; ++oy) {
+            WinogradOutputLine(am[oy], out);
+            float* dst = y_row + (oy * t.out_w + 4 * tx) * t.channels + k;
+            for (int64_t ox = 0; ox < out_cols; ++ox) *reinterpret_cast<VecU*>(dst + ox * t.channels) = out[ox] + bias;
+          }
+        }
+      }
+    }
+  }
+}
+
+template <int L>
+void WinogradTranspose(const float* src, int64_t src_ld, int64_t rows, int64_t cols, float* dst, int64_t dst_ld,
+                       bool accumulate) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  const int64_t full_rows = rows / L * L, full_cols = cols / L * L;
+  for (int64_t i0 = 0; i0 < full_rows; i0 += L) {
+    for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
+      Vec v[L];
+#pragma GCC unroll 16
+      for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (i0 + i) * src_ld + j0);
+      TransposeBlock<L>(v);
+#pragma GCC unroll 16
+      for (int j = 0; j < L; ++j) {
+        VecU* d = reinterpret_cast<VecU*>(dst + (j0 + j) * dst_ld + i0);
+        *d = accumulate ? *d + v[j] : v[j];
+      }
+    }
+  }
+  auto element = [&](int64_t i, int64_t j) {
+    float& d = dst[j * dst_ld + i];
+    d = accumulate ? d + src[i * src_ld + j] : src[i * src_ld + j];
+  };
+  for (int64_t i = 0; i < full_rows; ++i) {
+    for (int64_t j = full_cols; j < cols; ++j) element(i, j);
+  }
+  for (int64_t i = full_rows; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) element(i, j);
+  }
+}
+
+template <int L>
+WinogradKernels MakeWinogradKernels() {
+  return {L, &WinogradInput<L>, &WinogradGemm<L>, &WinogradOutput<L>, &WinogradTranspose<L>};
+}
+
+}  // namespace
+}  // namespace normgrad::cpu
