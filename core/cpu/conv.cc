@@ -1,6 +1,7 @@
 #include "core/cpu/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -181,10 +182,17 @@ void Conv2dBackwardWeightGemm(const ConvShape& s, const T* grad_output, const T*
   });
 }
 
+namespace {
+std::atomic<bool> allow_winograd{true};
+}  // namespace
+
+void SetAllowWinograd(bool allow) { allow_winograd.store(allow, std::memory_order_relaxed); }
+bool AllowWinograd() { return allow_winograd.load(std::memory_order_relaxed); }
+
 template <typename T>
 void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T* bias, T* output) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WinogradApplies(s)) return WinogradConv2dForward(s, input, weight, bias, output);
+    if (AllowWinograd() && WinogradApplies(s)) return WinogradConv2dForward(s, input, weight, bias, output);
     if (s.groups == 1) return DirectConv2dForward(s, input, weight, bias, output);
   }
   Conv2dForwardGemm(s, input, weight, bias, output);
@@ -193,7 +201,9 @@ void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T*
 template <typename T>
 void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    if (WinogradApplies(s)) return WinogradConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
+    if (AllowWinograd() && WinogradApplies(s)) {
+      return WinogradConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
+    }
     if (s.groups == 1) return DirectConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
   }
   Conv2dBackwardInputGemm(s, grad_output, weight, grad_input, accumulate);

@@ -23,6 +23,12 @@
 
 namespace normgrad::cpu {
 
+// Whether float32 convolutions may run Winograd (default true), process-wide, as PyTorch's
+// torch.backends.cudnn.allow_tf32: set it to false for the direct kernels' smaller rounding errors
+// everywhere (conv_winograd.h says how much smaller), at about half the speed on 3 x 3 layers.
+void SetAllowWinograd(bool allow);
+bool AllowWinograd();
+
 struct ConvShape {
   int64_t batch = 0, in_channels = 0, out_channels = 0, groups = 1;
   int64_t in_h = 0, in_w = 0, out_h = 0, out_w = 0;

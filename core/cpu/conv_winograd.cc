@@ -38,23 +38,30 @@ std::vector<float> TransformWeights(const float* weight, int64_t in, int64_t out
                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                       {0, 0, 1}};
-  std::vector<float> u(36 * in * out);
+  // Planes over the channel pairs e = i * out + o, so that the sums below run along whole planes.
+  const int64_t pairs = in * out;
+  std::vector<double> g(9 * pairs), gg(18 * pairs);  // g[p][q][e], then gg[a][q][e] = (G g)[a][q]
   for (int64_t o = 0; o < out; ++o) {
     for (int64_t i = 0; i < in; ++i) {
-      double g[3][3], gg[6][3];
-      for (int p = 0; p < 3; ++p) {
-        for (int q = 0; q < 3; ++q) {
-          g[p][q] = flipped ? weight[((i * out + o) * 3 + 2 - p) * 3 + 2 - q] : weight[((o * in + i) * 3 + p) * 3 + q];
-        }
+      for (int64_t t = 0; t < 9; ++t) {
+        g[t * pairs + i * out + o] = flipped ? weight[(i * out + o) * 9 + 8 - t] : weight[(o * in + i) * 9 + t];
       }
-      for (int a = 0; a < 6; ++a) {
-        for (int q = 0; q < 3; ++q) gg[a][q] = kG[a][0] * g[0][q] + kG[a][1] * g[1][q] + kG[a][2] * g[2][q];
-      }
-      for (int a = 0; a < 6; ++a) {
-        for (int b = 0; b < 6; ++b) {
-          const double value = gg[a][0] * kG[b][0] + gg[a][1] * kG[b][1] + gg[a][2] * kG[b][2];
-          u[((6 * a + b) * in + i) * out + o] = static_cast<float>(value);
-        }
+    }
+  }
+  for (int a = 0; a < 6; ++a) {
+    for (int q = 0; q < 3; ++q) {
+      double* dst = gg.data() + (3 * a + q) * pairs;
+      const double *g0 = g.data() + q * pairs, *g1 = g0 + 3 * pairs, *g2 = g0 + 6 * pairs;
+      for (int64_t e = 0; e < pairs; ++e) dst[e] = kG[a][0] * g0[e] + kG[a][1] * g1[e] + kG[a][2] * g2[e];
+    }
+  }
+  std::vector<float> u(36 * pairs);
+  for (int a = 0; a < 6; ++a) {
+    const double *h0 = gg.data() + 3 * a * pairs, *h1 = h0 + pairs, *h2 = h0 + 2 * pairs;
+    for (int b = 0; b < 6; ++b) {
+      float* dst = u.data() + (6 * a + b) * pairs;
+      for (int64_t e = 0; e < pairs; ++e) {
+        dst[e] = static_cast<float>(h0[e] * kG[b][0] + h1[e] * kG[b][1] + h2[e] * kG[b][2]);
       }
     }
   }
