@@ -9,10 +9,13 @@ On a shared machine the load changes from second to second: the two sides run in
 and every number is the median over rounds. When other processes keep every core busy, --cpu-time with
 --threads 1 times each side's own CPU time (the calling thread's), which the time slicing leaves alone.
 
---im2col adds a column with the im2col + OpenBLAS sgemm path (the reference the direct kernels replace).
+--im2col adds a column with the im2col + OpenBLAS sgemm path (the reference the direct kernels replace),
+--direct one with the direct kernels where the dispatch takes Winograd (forward and backward-input of
+the 3 x 3 stride-1 layers) and the same times elsewhere.
 
 Run from anywhere with Debian's Python (the one that has torch):
     /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5] [--cpu-time] [--im2col]
+        [--direct]
 """
 
 import argparse
@@ -35,9 +38,10 @@ def build():
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def ours(threads, reps, batch, cpu_time, im2col=False):
+def ours(threads, reps, batch, cpu_time, path=None):
+    """path: None (the dispatch), "im2col" or "direct" (conv_bench.cc's switches)."""
     command = [os.path.join(ROOT, "bazel-bin/bench/conv_bench"), f"--threads={threads}", f"--reps={reps}",
-               f"--batch={batch}"] + (["--cpu-time"] if cpu_time else []) + (["--im2col"] if im2col else [])
+               f"--batch={batch}"] + (["--cpu-time"] if cpu_time else []) + ([f"--{path}"] if path else [])
     out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     layers, times, sgemm = [], {}, None
     for line in out.strip().splitlines():
@@ -95,6 +99,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--im2col", action="store_true", help="also time the im2col + sgemm path")
+    parser.add_argument("--direct", action="store_true", help="also time the direct kernels (no Winograd)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="time each side's calling-thread CPU time (use with --threads 1)")
     args = parser.parse_args()
@@ -105,22 +110,23 @@ def main():
     build()
 
     ours_rounds, theirs_rounds = collections.defaultdict(list), collections.defaultdict(list)
-    im2col_rounds = collections.defaultdict(list)
+    paths = [path for path in ("im2col", "direct") if getattr(args, path)]
+    path_rounds = {path: collections.defaultdict(list) for path in paths}
     for _ in range(args.rounds):
         layers, times, sgemm = ours(args.threads, args.reps, args.batch, args.cpu_time)
         for key, ms in times.items():
             ours_rounds[key].append(ms)
         ours_rounds["sgemm"].append(sgemm[1])
-        if args.im2col:
-            for key, ms in ours(args.threads, args.reps, args.batch, args.cpu_time, im2col=True)[1].items():
-                im2col_rounds[key].append(ms)
+        for path in paths:
+            for key, ms in ours(args.threads, args.reps, args.batch, args.cpu_time, path)[1].items():
+                path_rounds[path][key].append(ms)
         times, torch_sgemm = theirs(layers, args.reps, args.batch, clock)
         for key, ms in times.items():
             theirs_rounds[key].append(ms)
         theirs_rounds["sgemm"].append(torch_sgemm[1])
     med = {key: statistics.median(v) for key, v in ours_rounds.items()}
     tmed = {key: statistics.median(v) for key, v in theirs_rounds.items()}
-    imed = {key: statistics.median(v) for key, v in im2col_rounds.items()}
+    pmed = {path: {key: statistics.median(v) for key, v in rounds.items()} for path, rounds in path_rounds.items()}
     n = sgemm[0]
     gemm_rate = 2.0 * n ** 3 / min(med["sgemm"], tmed["sgemm"]) / 1e6
 
@@ -130,10 +136,11 @@ def main():
     print(f"sgemm {n}^3: ours {med['sgemm']:.2f} ms, torch {tmed['sgemm']:.2f} ms -> GEMM rate "
           f"{gemm_rate:.0f} GFLOP/s")
     header = (f"{'conv':>30} {'pass':>15} {'ours ms':>8} {'torch ms':>9} {'ours/torch':>10} {'ours GF/s':>9} "
-              f"{'torch GF/s':>10} {'ours %gemm':>10}" + (f" {'im2col ms':>9}" if imed else ""))
+              f"{'torch GF/s':>10} {'ours %gemm':>10}" + "".join(f" {path + ' ms':>9}" for path in paths))
     print(header)
     print("-" * len(header))
-    step_ours = step_theirs = step_im2col = 0.0
+    step_ours = step_theirs = 0.0
+    step_paths = dict.fromkeys(paths, 0.0)
     for name, cin, cout, size, kernel, stride in layers:
         out = (size + 2 * (kernel // 2) - kernel) // stride + 1
         flops = 2.0 * args.batch * cout * cin * kernel * kernel * out * out
@@ -142,16 +149,17 @@ def main():
             ms, tms = med[(name, pass_)], tmed[(name, pass_)]
             gf, tgf = flops / ms / 1e6, flops / tms / 1e6
             print(f"{label:>30} {pass_:>15} {ms:8.3f} {tms:9.3f} {ms / tms:10.2f} {gf:9.0f} {tgf:10.0f} "
-                  f"{100 * gf / gemm_rate:9.0f}%" + (f" {imed[(name, pass_)]:9.3f}" if imed else ""))
+                  f"{100 * gf / gemm_rate:9.0f}%" + "".join(f" {pmed[path][(name, pass_)]:9.3f}" for path in paths))
             # The stem's input is the image, which needs no gradient: a training step skips that pass.
             weight = 0 if (name == "stem" and pass_ == "backward_input") else COUNT[name]
             step_ours += weight * ms
             step_theirs += weight * tms
-            step_im2col += weight * imed.get((name, pass_), 0)
+            for path in paths:
+                step_paths[path] += weight * pmed[path][(name, pass_)]
     print("-" * len(header))
     print(f"ResNet-20 step (each convolution x its count; no backward-input for the stem): ours "
           f"{step_ours:.1f} ms, torch {step_theirs:.1f} ms, ours/torch {step_ours / step_theirs:.2f}"
-          + (f"; im2col + sgemm {step_im2col:.1f} ms" if imed else ""))
+          + "".join(f"; {path} {ms:.1f} ms" for path, ms in step_paths.items()))
 
 
 if __name__ == "__main__":

@@ -38,30 +38,30 @@ std::vector<float> TransformWeights(const float* weight, int64_t in, int64_t out
                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                       {0, 0, 1}};
-  // Planes over the channel pairs e = i * out + o, so that the sums below run along whole planes.
+  // Chunks of kChunk channel pairs e = i * out + o, each tap a row, so that the sums run along rows.
+  constexpr int64_t kChunk = 64;
   const int64_t pairs = in * out;
-  std::vector<double> g(9 * pairs), gg(18 * pairs);  // g[p][q][e], then gg[a][q][e] = (G g)[a][q]
-  for (int64_t o = 0; o < out; ++o) {
-    for (int64_t i = 0; i < in; ++i) {
-      for (int64_t t = 0; t < 9; ++t) {
-        g[t * pairs + i * out + o] = flipped ? weight[(i * out + o) * 9 + 8 - t] : weight[(o * in + i) * 9 + t];
+  std::vector<float> u(36 * pairs);
+  for (int64_t e0 = 0; e0 < pairs; e0 += kChunk) {
+    const int64_t n = std::min(kChunk, pairs - e0);
+    double g[9][kChunk], gg[6][3][kChunk];  // g[p * 3 + q][e], then gg[a][q][e] = (G g)[a][q]
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t i = (e0 + e) / out, o = (e0 + e) % out;
+      for (int t = 0; t < 9; ++t) g[t][e] = flipped ? weight[(i * out + o) * 9 + 8 - t] : weight[(o * in + i) * 9 + t];
+    }
+    for (int a = 0; a < 6; ++a) {
+      for (int q = 0; q < 3; ++q) {
+        for (int64_t e = 0; e < n; ++e) {
+          gg[a][q][e] = kG[a][0] * g[q][e] + kG[a][1] * g[3 + q][e] + kG[a][2] * g[6 + q][e];
+        }
       }
     }
-  }
-  for (int a = 0; a < 6; ++a) {
-    for (int q = 0; q < 3; ++q) {
-      double* dst = gg.data() + (3 * a + q) * pairs;
-      const double *g0 = g.data() + q * pairs, *g1 = g0 + 3 * pairs, *g2 = g0 + 6 * pairs;
-      for (int64_t e = 0; e < pairs; ++e) dst[e] = kG[a][0] * g0[e] + kG[a][1] * g1[e] + kG[a][2] * g2[e];
-    }
-  }
-  std::vector<float> u(36 * pairs);
-  for (int a = 0; a < 6; ++a) {
-    const double *h0 = gg.data() + 3 * a * pairs, *h1 = h0 + pairs, *h2 = h0 + 2 * pairs;
-    for (int b = 0; b < 6; ++b) {
-      float* dst = u.data() + (6 * a + b) * pairs;
-      for (int64_t e = 0; e < pairs; ++e) {
-        dst[e] = static_cast<float>(h0[e] * kG[b][0] + h1[e] * kG[b][1] + h2[e] * kG[b][2]);
+    for (int a = 0; a < 6; ++a) {
+      for (int b = 0; b < 6; ++b) {
+        float* dst = u.data() + (6 * a + b) * pairs + e0;
+        for (int64_t e = 0; e < n; ++e) {
+          dst[e] = static_cast<float>(gg[a][0][e] * kG[b][0] + gg[a][1][e] * kG[b][1] + gg[a][2][e] * kG[b][2]);
+        }
       }
     }
   }

@@ -160,7 +160,8 @@ TEST(Conv2d, Float32MatchesFloat64OnResNetShapes) {
       const std::string what = std::to_string(c.in_c) + "->" + std::to_string(c.out_c) + " k" +
                                std::to_string(c.kernel) + (winograd ? " (Winograd allowed)" : " (direct)");
       for (const auto& [a, e, name] :
-           {std::tuple{y32, y64, "y"}, std::tuple{x32.grad(), x.grad(), "dx"}, std::tuple{w32.grad(), w.grad(), "dw"}}) {
+           {std::tuple{y32, y64, "y"}, std::tuple{x32.grad(), x.grad(), "dx"},
+            std::tuple{w32.grad(), w.grad(), "dw"}}) {
         const std::vector<double> av = a.to_vector<double>(), ev = e.to_vector<double>();
         ASSERT_EQ(av.size(), ev.size());
         double worst = 0, worst_error = 0, scale = 1;
