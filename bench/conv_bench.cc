@@ -7,7 +7,8 @@
 // Usage: conv_bench [--threads=N] [--reps=N] [--batch=N] [--cpu-time] [--im2col | --direct] [--layer=NAME]
 //                   [--pass=NAME]
 //   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
-//   --direct:   time the direct kernels (cpu::DirectConv2d*) where the dispatch would take Winograd
+//   --direct:   time the direct kernels (cpu::DirectConv2d*), which the dispatch replaces by Winograd
+//               for 3 x 3 stride-1 layers
 //   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
 //               a loaded machine's time slicing leaves alone)
 #include <cstdio>
@@ -117,6 +118,9 @@ int main(int argc, char** argv) {
          }},
         {"backward_weight",
          [&] {
+           if (direct) {
+             return cpu::DirectConv2dBackwardWeight(s, dy.data<float>(), x.data<float>(), dw.data<float>());
+           }
            if (!im2col) return (void)k::conv2d_backward_weight(dy, x, w.shape(), options);
            cpu::Conv2dBackwardWeightGemm<float>(s, dy.data<float>(), x.data<float>(), dw.data<float>());
          }},

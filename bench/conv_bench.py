@@ -10,8 +10,8 @@ and every number is the median over rounds. When other processes keep every core
 --threads 1 times each side's own CPU time (the calling thread's), which the time slicing leaves alone.
 
 --im2col adds a column with the im2col + OpenBLAS sgemm path (the reference the direct kernels replace),
---direct one with the direct kernels where the dispatch takes Winograd (forward and backward-input of
-the 3 x 3 stride-1 layers) and the same times elsewhere.
+--direct one with the direct kernels, which the dispatch replaces by Winograd for the 3 x 3 stride-1
+layers (the other rows time the same code twice).
 
 Run from anywhere with Debian's Python (the one that has torch):
     /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5] [--cpu-time] [--im2col]

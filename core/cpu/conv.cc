@@ -212,6 +212,7 @@ void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weig
 template <typename T>
 void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* input, T* grad_weight) {
   if constexpr (std::is_same_v<T, float>) {
+    if (AllowWinograd() && WinogradApplies(s)) return WinogradConv2dBackwardWeight(s, grad_output, input, grad_weight);
     if (s.groups == 1) return DirectConv2dBackwardWeight(s, grad_output, input, grad_weight);
   }
   Conv2dBackwardWeightGemm(s, grad_output, input, grad_weight);

@@ -22,22 +22,18 @@ struct Problem {
   int64_t tiles_w() const { return CeilDiv(out_w, 4); }
 };
 
+// The kernel transform of F(4x4, 3x3) (B^T and A^T are in conv_winograd_kernels_impl.h).
+constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                             {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                             {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                             {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                             {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                             {0, 0, 1}};
+
 // U[xi][i][o] = (G g G^T)[xi] for the 3 x 3 kernel g(o, i) of every channel pair, where g(o, i)[p][q] is
 // weight[o][i][p][q], or with `flipped` weight[i][o][2 - p][2 - q] (backward-input: the kernel that
 // carries grad_output's `in` channels to grad_input's `out`).
-//   G = [ 1/4     0     0  ]
-//       [-1/6  -1/6  -1/6  ]
-//       [-1/6   1/6  -1/6  ]
-//       [ 1/24  1/12  1/6  ]
-//       [ 1/24 -1/12  1/6  ]
-//       [ 0       0     1  ]
 std::vector<float> TransformWeights(const float* weight, int64_t in, int64_t out, bool flipped) {
-  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
-                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                      {0, 0, 1}};
   // Chunks of kChunk channel pairs e = i * out + o, each tap a row, so that the sums run along rows.
   constexpr int64_t kChunk = 64;
   const int64_t pairs = in * out;
@@ -95,50 +91,109 @@ struct Blocks {
   int64_t max_tiles(const Problem& p) const { return images * tile_rows * p.tiles_w(); }
 };
 
+// What a block covers, and its scratch sizes.
+struct Block {
+  int64_t n0, images, r0, r1;  // images [n0, n0 + images), tile rows [r0, r1)
+  int64_t y0, y1, oy0, oy1;    // the input rows its tiles read, the output rows they cover
+  int64_t tiles;
+
+  Block(const Problem& p, const Blocks& blocks, int64_t block)
+      : n0(block / blocks.per_image * blocks.images),
+        images(std::min(blocks.images, p.batch - n0)),
+        r0(block % blocks.per_image * blocks.tile_rows),
+        r1(std::min(p.tiles_h(), r0 + blocks.tile_rows)),
+        y0(std::clamp<int64_t>(4 * r0 - p.pad_h, 0, p.in_h)),
+        y1(std::clamp<int64_t>(4 * r1 + 2 - p.pad_h, y0, p.in_h)),
+        oy0(4 * r0),
+        oy1(std::min(p.out_h, 4 * r1)),
+        tiles(images * (r1 - r0) * p.tiles_w()) {}
+};
+
+// A worker's buffers: channels-last input rows x, V, the products M (or Z), channels-last output rows y.
+struct Buffers {
+  int64_t tiles_cap, v_ld, m_ld, x_floats, y_floats;
+  // tiles_cap: rounded up to whole GEMM tiles (the rows past a block's tiles hold zeros or earlier values).
+  Buffers(const Problem& p, const Blocks& blocks)
+      : tiles_cap(CeilDiv(blocks.max_tiles(p), kWinogradTileRows) * kWinogradTileRows),
+        v_ld(tiles_cap * p.in),
+        m_ld(tiles_cap * p.out),
+        x_floats(blocks.images * std::min(p.in_h, 4 * blocks.tile_rows + 2) * p.in_w * p.in),
+        y_floats(blocks.images * std::min(p.out_h, 4 * blocks.tile_rows) * p.out_w * p.out) {}
+};
+
+// V of block b of the images at src (channel-major), through its channels-last rows in x.
+void TransformInput(const WinogradKernels& kern, const Problem& p, const Block& b, const Buffers& buf,
+                    const float* src, float* x, float* v) {
+  for (int64_t i = 0; i < b.images; ++i) {
+    kern.transpose(src + ((b.n0 + i) * p.in * p.in_h + b.y0) * p.in_w, p.in_h * p.in_w, p.in, (b.y1 - b.y0) * p.in_w,
+                   x + i * (b.y1 - b.y0) * p.in_w * p.in, p.in, false);
+  }
+  kern.input({x, b.images, b.y0, b.y1 - b.y0, p.in_h, p.in_w, p.in, p.pad_h, p.pad_w, b.r0, b.r1, p.tiles_w(), v,
+              buf.v_ld});
+}
+
 // Runs the convolution of p on src into dst (added to dst with accumulate) with the transformed weights u.
 void Run(const Problem& p, const float* src, const std::vector<float>& u, const float* bias, float* dst,
          bool accumulate, VectorIsa isa) {
   const WinogradKernels& kern = KernelsFor(isa);
   const Blocks blocks(p);
-  // Rounded up to whole GEMM tiles; the rows past a block's tiles stay zero or hold an earlier block's.
-  const int64_t tiles_cap = CeilDiv(blocks.max_tiles(p), kWinogradTileRows) * kWinogradTileRows;
-  const int64_t v_ld = tiles_cap * p.in, m_ld = tiles_cap * p.out;
-  const int64_t x_rows_cap = std::min(p.in_h, 4 * blocks.tile_rows + 2);
-  const int64_t y_rows_cap = std::min(p.out_h, 4 * blocks.tile_rows);
-  const int64_t x_floats = blocks.images * x_rows_cap * p.in_w * p.in;
-  const int64_t y_floats = blocks.images * y_rows_cap * p.out_w * p.out;
-  const int64_t in_image = p.in * p.in_h * p.in_w, out_image = p.out * p.out_h * p.out_w;
+  const Buffers buf(p, blocks);
   ForEachItem(blocks.count, [&] {
-    return [&, x = Scratch(x_floats), v = Scratch(36 * v_ld), m = Scratch(36 * m_ld),
-            y = Scratch(y_floats), zeroed = false](int64_t block) mutable {
+    return [&, x = Scratch(buf.x_floats), v = Scratch(36 * buf.v_ld), m = Scratch(36 * buf.m_ld),
+            y = Scratch(buf.y_floats), zeroed = false](int64_t block) mutable {
       if (!zeroed) {
-        std::memset(v.data(), 0, 36 * v_ld * sizeof(float));
+        std::memset(v.data(), 0, 36 * buf.v_ld * sizeof(float));
         zeroed = true;
       }
-      const int64_t n0 = block / blocks.per_image * blocks.images;
-      const int64_t images = std::min(blocks.images, p.batch - n0);
-      const int64_t r0 = block % blocks.per_image * blocks.tile_rows;
-      const int64_t r1 = std::min(p.tiles_h(), r0 + blocks.tile_rows);
-      // The input rows the tiles read, and the output rows they write.
-      const int64_t y0 = std::clamp<int64_t>(4 * r0 - p.pad_h, 0, p.in_h);
-      const int64_t y1 = std::clamp<int64_t>(4 * r1 + 2 - p.pad_h, y0, p.in_h);
-      const int64_t oy0 = 4 * r0, oy1 = std::min(p.out_h, 4 * r1);
-      for (int64_t i = 0; i < images; ++i) {
-        kern.transpose(src + (n0 + i) * in_image + y0 * p.in_w, p.in_h * p.in_w, p.in, (y1 - y0) * p.in_w,
-                       x.data() + i * (y1 - y0) * p.in_w * p.in, p.in, false);
-      }
-      const int64_t tiles = images * (r1 - r0) * p.tiles_w();
-      kern.input({x.data(), images, y0, y1 - y0, p.in_h, p.in_w, p.in, p.pad_h, p.pad_w, r0, r1, p.tiles_w(), v.data(),
-                  v_ld});
-      kern.gemm({v.data(), u.data(), m.data(), CeilDiv(tiles, kWinogradTileRows) * kWinogradTileRows, p.in, p.out,
-                 v_ld, m_ld});
-      kern.output({m.data(), m_ld, bias, images, p.out, p.out_h, p.out_w, r0, r1, p.tiles_w(), oy1 - oy0, y.data()});
-      for (int64_t i = 0; i < images; ++i) {
-        kern.transpose(y.data() + i * (oy1 - oy0) * p.out_w * p.out, p.out, (oy1 - oy0) * p.out_w, p.out,
-                       dst + (n0 + i) * out_image + oy0 * p.out_w, p.out_h * p.out_w, accumulate);
+      const Block b(p, blocks, block);
+      TransformInput(kern, p, b, buf, src, x.data(), v.data());
+      kern.gemm({v.data(), u.data(), m.data(), CeilDiv(b.tiles, kWinogradTileRows) * kWinogradTileRows, p.in, p.out,
+                 buf.v_ld, buf.m_ld});
+      kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(),
+                   b.oy1 - b.oy0, y.data()});
+      for (int64_t i = 0; i < b.images; ++i) {
+        kern.transpose(y.data() + i * (b.oy1 - b.oy0) * p.out_w * p.out, p.out, (b.oy1 - b.oy0) * p.out_w, p.out,
+                       dst + ((b.n0 + i) * p.out * p.out_h + b.oy0) * p.out_w, p.out_h * p.out_w, accumulate);
       }
     };
   });
+}
+
+// grad_weight[o][i][p][q] = (G^T dU[i][o] G)[p][q] from the workers' sums dU[xi][i][o] (36 in out floats
+// each), added in worker order.
+void InverseTransformWeights(const std::vector<Scratch>& sums, int64_t in, int64_t out, float* grad_weight) {
+  constexpr int64_t kChunk = 64;
+  const int64_t pairs = in * out;
+  for (int64_t e0 = 0; e0 < pairs; e0 += kChunk) {
+    const int64_t n = std::min(kChunk, pairs - e0);
+    double du[36][kChunk], gdu[3][6][kChunk];  // dU[a][b][e], then (G^T dU)[p][b][e]
+    for (int xi = 0; xi < 36; ++xi) {
+      for (int64_t e = 0; e < n; ++e) du[xi][e] = 0;
+      for (const Scratch& sum : sums) {
+        const float* src = sum.data() + xi * pairs + e0;
+        for (int64_t e = 0; e < n; ++e) du[xi][e] += src[e];
+      }
+    }
+    for (int q = 0; q < 3; ++q) {
+      for (int b = 0; b < 6; ++b) {
+        for (int64_t e = 0; e < n; ++e) {
+          double t = 0;
+          for (int a = 0; a < 6; ++a) t += kG[a][q] * du[6 * a + b][e];
+          gdu[q][b][e] = t;
+        }
+      }
+    }
+    for (int64_t e = 0; e < n; ++e) {
+      const int64_t i = (e0 + e) / out, o = (e0 + e) % out;
+      for (int p = 0; p < 3; ++p) {
+        for (int q = 0; q < 3; ++q) {
+          double t = 0;
+          for (int b = 0; b < 6; ++b) t += gdu[p][b][e] * kG[b][q];
+          grad_weight[(o * in + i) * 9 + p * 3 + q] = static_cast<float>(t);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -161,6 +216,37 @@ void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, c
   // grad_input is grad_output convolved with the flipped, transposed kernel, padded by 2 - pad.
   const Problem p{s.batch, s.out_channels, s.in_channels, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
   Run(p, grad_output, TransformWeights(weight, p.in, p.out, true), nullptr, grad_input, accumulate, isa);
+}
+
+void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
+                                  float* grad_weight, VectorIsa isa) {
+  const WinogradKernels& kern = KernelsFor(isa);
+  const Problem p{s.batch, s.in_channels, s.out_channels, s.in_h, s.in_w, s.pad_h, s.pad_w, s.out_h, s.out_w};
+  const Blocks blocks(p);
+  const Buffers buf(p, blocks);
+  // A fixed run of blocks per worker, each summing into its own dU: the sums' order depends only on the
+  // thread count.
+  const int64_t workers = std::min<int64_t>(GetNumThreads(), blocks.count);
+  std::vector<Scratch> sums;
+  for (int64_t w = 0; w < workers; ++w) sums.emplace_back(36 * p.in * p.out);
+  ParallelFor(0, workers, 1, [&](int64_t begin, int64_t end) {
+    Scratch x(buf.x_floats), v(36 * buf.v_ld), z(36 * buf.m_ld), y(buf.y_floats);
+    for (int64_t w = begin; w < end; ++w) {
+      std::memset(sums[w].data(), 0, 36 * p.in * p.out * sizeof(float));
+      for (int64_t block = blocks.count * w / workers; block < blocks.count * (w + 1) / workers; ++block) {
+        const Block b(p, blocks, block);
+        TransformInput(kern, p, b, buf, input, x.data(), v.data());
+        for (int64_t i = 0; i < b.images; ++i) {
+          kern.transpose(grad_output + ((b.n0 + i) * p.out * p.out_h + b.oy0) * p.out_w, p.out_h * p.out_w, p.out,
+                         (b.oy1 - b.oy0) * p.out_w, y.data() + i * (b.oy1 - b.oy0) * p.out_w * p.out, p.out, false);
+        }
+        kern.grad({y.data(), b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0, z.data(),
+                   buf.m_ld});
+        kern.reduce({v.data(), z.data(), sums[w].data(), b.tiles, p.in, p.out, buf.v_ld, buf.m_ld});
+      }
+    }
+  });
+  InverseTransformWeights(sums, p.in, p.out, grad_weight);
 }
 
 }  // namespace normgrad::cpu

@@ -35,6 +35,10 @@ void WinogradConv2dForward(const ConvShape& s, const float* input, const float* 
 // grad_input is overwritten, or added to with accumulate (as Conv2dBackwardInput).
 void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
                                  float* grad_input, bool accumulate, VectorIsa isa = BestVectorIsa());
+// The result depends on the thread count (the order in which the threads' sums are added), not on
+// anything else.
+void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
+                                  float* grad_weight, VectorIsa isa = BestVectorIsa());
 
 }  // namespace normgrad::cpu
 

@@ -47,11 +47,31 @@ struct WinogradOutputTask {
   float* y_rows;
 };
 
+// For the weight gradient. Z[xi][tile][k] = (A dy A^T)[xi] for the 4 x 4 tile dy of grad_output (zero
+// past the output's edge), read from channels-last rows laid out as WinogradOutputTask writes them.
+struct WinogradGradTask {
+  const float* y_rows;
+  int64_t images, channels, out_h, out_w, tile_row_begin, tile_row_end, tiles_w, rows;
+  float* z;
+  int64_t ld;
+};
+
+// acc[xi][c][k] += sum_{t < tiles} V[xi][t][c] * Z[xi][t][k] for c < in_channels, k < out_channels; acc
+// is [36][in_channels][out_channels].
+struct WinogradReduceTask {
+  const float* v;
+  const float* z;
+  float* acc;
+  int64_t tiles, in_channels, out_channels, v_ld, z_ld;
+};
+
 struct WinogradKernels {
   int lanes;  // floats per vector; the channel counts must be multiples of it
   void (*input)(const WinogradInputTask& task);
   void (*gemm)(const WinogradGemmTask& task);
   void (*output)(const WinogradOutputTask& task);
+  void (*grad)(const WinogradGradTask& task);
+  void (*reduce)(const WinogradReduceTask& task);
   // dst[j * dst_ld + i] = src[i * src_ld + j] for i < rows, j < cols, or += with accumulate.
   void (*transpose)(const float* src, int64_t src_ld, int64_t rows, int64_t cols, float* dst, int64_t dst_ld,
                     bool accumulate);

@@ -11,7 +11,8 @@
 //         [0 -2 -1  2  1  0]          [0  1 -1  8 -8  1]
 //         [0  2 -1 -2  1  0]
 //         [0  4  0 -5  0  1]
-// (G is in conv_winograd.cc, which transforms the weights once per call.)
+// (G is in conv_winograd.cc, which transforms the weights once per call.) The weight gradient is its
+// adjoint: dg = G^T [sum over tiles (A dy A^T) . (B^T d B)] G.
 
 #include <cstdint>
 
@@ -189,6 +190,116 @@ void WinogradOutput(const WinogradOutputTask& t) {
   }
 }
 
+// z = A y for one column (or row) of four vectors (A = (A^T)^T, 6 x 4).
+template <typename Vec>
+inline void WinogradGradLine(const Vec* y, Vec* z) {
+  const Vec even = y[0] + y[2], odd = y[1] + y[3];
+  const Vec even4 = y[0] + 4.0f * y[2], odd4 = 2.0f * y[1] + 8.0f * y[3];
+  z[0] = y[0];
+  z[1] = even + odd;
+  z[2] = even - odd;
+  z[3] = even4 + odd4;
+  z[4] = even4 - odd4;
+  z[5] = y[3];
+}
+
+template <int L>
+void WinogradGrad(const WinogradGradTask& t) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
+  for (int64_t i = 0; i < t.images; ++i) {
+    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
+      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
+      const float* y_row = t.y_rows + ((i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w) * t.channels;
+      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
+        const int64_t tile = (i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx;
+        const int64_t out_cols = t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4;
+        for (int64_t k = 0; k < t.channels; k += L) {
+          Vec dy[4][4], column[6], ady[6][4], z[6];  // dy[x][y]: columns of the tile
+          for (int x = 0; x < 4; ++x) {
+            for (int y = 0; y < 4; ++y) {
+              dy[x][y] = y < out_rows && x < out_cols
+                             ? *reinterpret_cast<const VecU*>(y_row + (y * t.out_w + 4 * tx + x) * t.channels + k)
+                             : Vec{};
+            }
+          }
+          for (int x = 0; x < 4; ++x) {
+            WinogradGradLine(dy[x], column);
+            for (int a = 0; a < 6; ++a) ady[a][x] = column[a];
+          }
+          float* dst = t.z + tile * t.channels + k;
+          for (int a = 0; a < 6; ++a) {
+            WinogradGradLine(ady[a], z);
+            for (int b = 0; b < 6; ++b) *reinterpret_cast<VecU*>(dst + (6 * a + b) * t.ld) = z[b];
+          }
+        }
+      }
+    }
+  }
+}
+
+// acc[r, kv * L + l] += sum_t v[t * v_step + r] * z[t * z_step + kv * L + l] for R rows (input channels)
+// and KV vectors of output channels (acc rows acc_ld floats apart).
+template <int L, int R, int KV>
+__attribute__((noinline)) void WinogradReduceTile(const float* v, int64_t v_step, const float* z, int64_t z_step,
+                                                  int64_t tiles, float* acc, int64_t acc_ld) {
+  using Vec = typename VecTraits<L>::Vec;
+  using VecU = typename VecTraits<L>::VecU;
+  Vec sum[R][KV];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int k = 0; k < KV; ++k) sum[r][k] = *reinterpret_cast<const VecU*>(acc + r * acc_ld + k * L);
+  }
+  for (int64_t t = 0; t < tiles; ++t) {
+    Vec w[KV];
+#pragma GCC unroll 3
+    for (int k = 0; k < KV; ++k) w[k] = *reinterpret_cast<const VecU*>(z + t * z_step + k * L);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const float x = v[t * v_step + r];
+#pragma GCC unroll 3
+      for (int k = 0; k < KV; ++k) sum[r][k] += x * w[k];
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 3
+    for (int k = 0; k < KV; ++k) *reinterpret_cast<VecU*>(acc + r * acc_ld + k * L) = sum[r][k];
+  }
+}
+
+// R input channels (a divisor of every multiple of L) by KV vectors of output channels: at most 16 of
+// AVX-512's accumulators with one vector, 24 with more; 8 and 12 of AVX2's.
+template <int L, int KV>
+void WinogradReduceColumns(const WinogradReduceTask& t, int64_t k0) {
+  constexpr int R = KV == 1 ? L : L / 2;
+  for (int64_t xi = 0; xi < 36; ++xi) {
+    for (int64_t c0 = 0; c0 < t.in_channels; c0 += R) {
+      WinogradReduceTile<L, R, KV>(t.v + xi * t.v_ld + c0, t.in_channels, t.z + xi * t.z_ld + k0, t.out_channels,
+                                   t.tiles, t.acc + (xi * t.in_channels + c0) * t.out_channels + k0, t.out_channels);
+    }
+  }
+}
+
+template <int L>
+void WinogradReduce(const WinogradReduceTask& t) {
+  for (int64_t k0 = 0; k0 < t.out_channels; k0 += 3 * L) {
+    switch ((t.out_channels - k0) / L) {
+      case 1:
+        WinogradReduceColumns<L, 1>(t, k0);
+        break;
+      case 2:
+        WinogradReduceColumns<L, 2>(t, k0);
+        break;
+      default:
+        WinogradReduceColumns<L, 3>(t, k0);
+        break;
+    }
+  }
+}
+
 template <int L>
 void WinogradTranspose(const float* src, int64_t src_ld, int64_t rows, int64_t cols, float* dst, int64_t dst_ld,
                        bool accumulate) {
@@ -222,7 +333,13 @@ void WinogradTranspose(const float* src, int64_t src_ld, int64_t rows, int64_t c
 
 template <int L>
 WinogradKernels MakeWinogradKernels() {
-  return {L, &WinogradInput<L>, &WinogradGemm<L>, &WinogradOutput<L>, &WinogradTranspose<L>};
+  return {L,
+          &WinogradInput<L>,
+          &WinogradGemm<L>,
+          &WinogradOutput<L>,
+          &WinogradGrad<L>,
+          &WinogradReduce<L>,
+          &WinogradTranspose<L>};
 }
 
 }  // namespace
