@@ -10,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "core/cpu/conv.h"  // cpu::SetAllowWinograd
 #include "core/random.h"
 #include "core/state_dict.h"
 #include "core/tensor.h"

@@ -14,9 +14,9 @@
 //   image read as zero.
 //
 // float32 with groups == 1 runs vectorized kernels (AVX-512 where the CPU has it, else AVX2): Winograd
-// F(4x4, 3x3) (conv_winograd.h) for the forward and backward-input passes of 3 x 3 stride-1 kernels over
-// channel counts that fill whole vectors, the direct kernels of conv_direct.h for everything else;
-// float64 and grouped convolutions run im2col + OpenBLAS GEMM.
+// F(4x4, 3x3) (conv_winograd.h) for 3 x 3 stride-1 kernels over channel counts that fill whole vectors,
+// the direct kernels of conv_direct.h for everything else; float64 and grouped convolutions run im2col +
+// OpenBLAS GEMM.
 // Callers check the arguments (core/kernels/conv.h); these functions trust the shape.
 
 #include <cstdint>

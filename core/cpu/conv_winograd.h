@@ -3,21 +3,26 @@
 
 // Winograd F(4x4, 3x3) float32 convolution for 3 x 3 kernels at stride 1 (shapes as in conv.h): each
 // 4 x 4 output tile takes 36 multiplies per input/output channel pair instead of the direct kernels' 144,
-// for ResNet's 3 x 3 layers, which are most of its arithmetic. Forward and backward-input (a forward with
-// the flipped, transposed kernel); the weight gradient stays direct (conv_direct.h).
+// for ResNet's 3 x 3 layers, which are most of its arithmetic. All three passes: forward; backward-input,
+// a forward with the flipped, transposed kernel; backward-weight, the forward's adjoint
+// dg = G^T [sum over tiles (A dy A^T) . (B^T d B)] G.
 //
 // A call transforms the weights once (U = G g G^T, in float64). The batch's tiles are cut into blocks
-// (whole images, or runs of tile rows of one large image) that the threads take one at a time. A block
-// copies its images channels-last, transforms its tiles into V, takes 36 products M = V U (one per
-// point of the 6 x 6 transform, summing over the input channels), transforms M back and copies the
-// output channel-major: all in the cache, with the channels as vector lanes. Every output value is
-// computed by the same operations in the same order whatever the batch, the blocks or the thread
-// count, so an image gets the same bits alone or in a batch.
+// (whole images, or runs of tile rows of one large image). A block copies its images channels-last,
+// transforms its tiles into V, takes 36 products M = V U (one per point of the 6 x 6 transform, summing
+// over the input channels), transforms M back and copies the output channel-major: all in the cache, with
+// the channels as vector lanes. The threads take forward and backward-input blocks one at a time; every
+// output value is computed by the same operations in the same order whatever the batch, the blocks or the
+// thread count, so an image gets the same bits alone or in a batch. The weight gradient gives each thread
+// a fixed run of blocks, whose products with the transformed grad_output it sums over the tiles, and adds
+// the threads' sums in order: its bits depend on the thread count only, as the direct kernels' do.
 //
 // It rounds more than the direct kernels: the transforms scale values by up to 8 per dimension and
-// cancel them again, so float32 errors are 6 to 10 times the direct kernels' at ResNet's layers (3e-6 to
-// 6e-6 of the output's scale with unit-normal data and 16 to 64 channels, against the 1e-5 every float32
-// path is tested to; tests/core/conv_kernels_test.cc measures both). float64 never comes here.
+// cancel them again, so float32 errors at ResNet's layers are 6 to 10 times the direct kernels' forward
+// and backward-input, 9 to 15 times backward-weight (2e-6 to 6e-6 of the result's scale with unit-normal
+// data and 16 to 64 channels, against the 1e-5 every float32 path is tested to;
+// tests/core/conv_kernels_test.cc measures both). float64 never comes here; cpu::SetAllowWinograd(false)
+// turns it off.
 
 #include "core/cpu/conv.h"
 #include "core/cpu/conv_direct.h"

@@ -5,7 +5,8 @@
 //             "averaged.*"   with --average_epochs, the weight average (optim::AveragedModel's state_dict)
 //   metadata  "train.config"             the trajectory settings (TrajectoryJson), checked on --resume
 //             "train.state"              {"epoch", "step", "tally": {loss_sum, correct, images},
-//                                         "best_accuracy", "elapsed_seconds", "threads", "device"}
+//                                         "best_accuracy", "elapsed_seconds", "threads", "winograd",
+//                                         "device"}
 //             "train.loader"             the training loader's position and shuffle generator
 //             "train.default_generator"  the default generator's state
 //             "train.log"                every metrics.jsonl record so far (JSON Lines)
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/cpu/conv.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "core/parallel.h"
@@ -45,6 +47,7 @@ absl::Status Trainer::SaveCheckpoint(const std::string& path) const {
                       {"elapsed_seconds", ElapsedSeconds()},
                       // Not settings of the trajectory, but an exact continuation needs them (below).
                       {"threads", GetNumThreads()},
+                      {"winograd", cpu::AllowWinograd()},
                       {"device", device_.ToString()}};
   const Metadata metadata = {{"train.config", TrajectoryJson(config_).dump()},
                              {"train.state", state.dump()},
@@ -119,6 +122,7 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   double elapsed;
   std::optional<double> best;
   int saved_threads;
+  bool saved_winograd;
   std::string saved_device;
   try {
     epoch = state.at("epoch").get<int64_t>();
@@ -129,6 +133,7 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     elapsed = state.at("elapsed_seconds").get<double>();
     if (!state.at("best_accuracy").is_null()) best = state.at("best_accuracy").get<double>();
     saved_threads = state.value("threads", 0);  // 0 and "": written before they were recorded
+    saved_winograd = state.value("winograd", false);  // runs before Winograd had the direct kernels only
     saved_device = state.value("device", "");
   } catch (const Json::exception& e) {
     return bad(absl::StrCat("damaged train.state metadata: ", e.what()));
@@ -176,11 +181,11 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
   elapsed_before_ = elapsed;
   log_ = std::move(log);
   history_ = std::move(history);
-  ContinueOnTheRunsMachine(saved_threads, saved_device);
+  ContinueOnTheRunsMachine(saved_threads, saved_winograd, saved_device);
   return absl::OkStatus();
 }
 
-void Trainer::ContinueOnTheRunsMachine(int saved_threads, const std::string& saved_device) {
+void Trainer::ContinueOnTheRunsMachine(int saved_threads, bool saved_winograd, const std::string& saved_device) {
   if (!saved_device.empty() && saved_device != device_.ToString()) {
     std::fprintf(out_, "note: the checkpoint was written on %s and this run continues on %s, so it will not end "
                  "bit for bit as an uninterrupted run would\n", saved_device.c_str(), device_.ToString().c_str());
@@ -197,6 +202,12 @@ void Trainer::ContinueOnTheRunsMachine(int saved_threads, const std::string& sav
                    "not end bit for bit as an uninterrupted run would (--threads=%d would)\n",
                    saved_threads, GetNumThreads(), saved_threads);
     }
+  }
+  if (!device_.is_cuda() && saved_winograd != cpu::AllowWinograd()) {
+    std::fprintf(out_, "note: the checkpoint was written with%s Winograd convolutions and this run uses %s, so it "
+                 "will not end bit for bit as an uninterrupted run would (--winograd=%s would)\n",
+                 saved_winograd ? "" : "out", saved_winograd ? "the direct kernels" : "them",
+                 saved_winograd ? "true" : "false");
   }
 }
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "autograd/grad_mode.h"
+#include "core/cpu/conv.h"
 #include "core/cuda/device.h"
 #include "core/error.h"
 #include "core/kernels/device_copy.h"
@@ -64,6 +65,7 @@ absl::Status Trainer::Setup() {
   NG_RETURN_IF_ERROR(Validate(config_));
   NG_ASSIGN_OR_RETURN(const int depth, ResNetDepth(config_.model));
   if (config_.threads > 0) SetNumThreads(config_.threads);
+  cpu::SetAllowWinograd(config_.winograd);
   device_ = *Device::Parse(config_.device);
   if (device_.is_cuda()) {
     if (const absl::Status s = cuda::CheckDevice(device_.index); !s.ok()) {

@@ -111,9 +111,9 @@ class Trainer {
   // Restores everything from `path`. With `model_only`, the model alone (for --evaluate_only).
   [[nodiscard]] absl::Status LoadCheckpoint(const std::string& path, bool model_only);
   // On --resume: says when the device differs from the checkpoint's; on the same CPU device, takes the
-  // checkpoint's kernel thread count when --threads was left at 0, and says when a given count differs
-  // (the run then differs in the last bits).
-  void ContinueOnTheRunsMachine(int saved_threads, const std::string& saved_device);
+  // checkpoint's kernel thread count when --threads was left at 0, and says when a given count or
+  // --winograd differs (the run then differs in the last bits).
+  void ContinueOnTheRunsMachine(int saved_threads, bool saved_winograd, const std::string& saved_device);
   [[nodiscard]] absl::Status WriteLogAndChart() const;
   std::string PathIn(const char* name) const;
   // A new run's check that checkpoint_dir holds no earlier run's checkpoints (config.overwrite: deletes them).

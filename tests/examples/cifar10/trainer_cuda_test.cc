@@ -24,15 +24,18 @@ TrainConfig OnDevice(TrainConfig c) {
 
 TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
   // The CPU run on the direct kernels, whose rounding the tolerances assume (Winograd's larger rounding
-  // errors grow over the training steps).
+  // errors grow over the training steps). The setting is process-wide and each trainer applies its own,
+  // so both say so; the guard restores it afterwards.
   const testing::DirectConvolutions direct;
   const std::string data = WriteData("cuda_parity", 16, 16);
   // With a weight average of the last epoch, whose statistics are taken again on the device too.
   TrainConfig cpu_config = Tiny(data, "cuda_parity_cpu");
   cpu_config.average_epochs = 1;
+  cpu_config.winograd = false;
   std::unique_ptr<Trainer> cpu = Make(cpu_config);
   TrainConfig dev_config = OnDevice(Tiny(data, "cuda_parity_dev"));
   dev_config.average_epochs = 1;
+  dev_config.winograd = false;
   std::unique_ptr<Trainer> dev = Make(dev_config);
   ASSERT_NE(cpu, nullptr);
   ASSERT_NE(dev, nullptr);

@@ -9,6 +9,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "core/cpu/conv.h"
 #include "core/error.h"
 #include "core/kernels/copy.h"
 #include "core/parallel.h"
@@ -68,7 +69,7 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
   EXPECT_EQ(epochs(reference_config.checkpoint_dir), epochs(config.checkpoint_dir));
 }
 
-TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOne) {
+TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOneAndNamesOtherKernels) {
   const int threads_before = GetNumThreads();
   const std::string data = WriteData("resume_threads", 16, 0);
   TrainConfig config = Tiny(data, "resume_threads");
@@ -96,6 +97,15 @@ TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOne) {
   EXPECT_NE(create_output(config).find("note: the checkpoint was written with 1 kernel threads and this run uses 2"),
             std::string::npos);
   EXPECT_EQ(GetNumThreads(), 2);
+  // The convolution kernels change the last bits too.
+  config.threads = 1;
+  EXPECT_EQ(create_output(config).find("Winograd"), std::string::npos);
+  config.winograd = false;
+  EXPECT_NE(create_output(config).find("note: the checkpoint was written with Winograd convolutions and this run "
+                                       "uses the direct kernels"),
+            std::string::npos);
+  EXPECT_FALSE(cpu::AllowWinograd());
+  cpu::SetAllowWinograd(true);
   SetNumThreads(threads_before);  // the other tests' runs assume the count they set
 }
 
