@@ -349,26 +349,42 @@ inline void TransposeBlock(typename VecTraits<L>::Vec* v) {
   TransposeRound<L, L / 2>(v);
 }
 
+// dst[j * dst_ld + i] = src[i * src_ld + j] for i < rows, j < cols, or += with accumulate; in L x L blocks.
 template <int L>
-void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld) {
+void TransposeStrided(const float* src, int64_t src_ld, int64_t rows, int64_t cols, float* dst, int64_t dst_ld,
+                      bool accumulate) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
   const int64_t full_rows = rows / L * L, full_cols = cols / L * L;
-  for (int64_t o0 = 0; o0 < full_rows; o0 += L) {
+  for (int64_t i0 = 0; i0 < full_rows; i0 += L) {
     for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
       Vec v[L];
 #pragma GCC unroll 16
-      for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (o0 + i) * cols + j0);
+      for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (i0 + i) * src_ld + j0);
       TransposeBlock<L>(v);
 #pragma GCC unroll 16
-      for (int i = 0; i < L; ++i) *reinterpret_cast<VecU*>(dst + (j0 + i) * ld + o0) = v[i];
-    }
-    for (int64_t j = full_cols; j < cols; ++j) {
-      for (int i = 0; i < L; ++i) dst[j * ld + o0 + i] = src[(o0 + i) * cols + j];
+      for (int j = 0; j < L; ++j) {
+        VecU* d = reinterpret_cast<VecU*>(dst + (j0 + j) * dst_ld + i0);
+        *d = accumulate ? *d + v[j] : v[j];
+      }
     }
   }
+  auto element = [&](int64_t i, int64_t j) {
+    float& d = dst[j * dst_ld + i];
+    d = accumulate ? d + src[i * src_ld + j] : src[i * src_ld + j];
+  };
+  for (int64_t i = 0; i < full_rows; ++i) {
+    for (int64_t j = full_cols; j < cols; ++j) element(i, j);
+  }
+  for (int64_t i = full_rows; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) element(i, j);
+  }
+}
+
+template <int L>
+void Transpose(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ld) {
+  TransposeStrided<L>(src, cols, rows, cols, dst, ld, false);
   for (int64_t j = 0; j < cols; ++j) {
-    for (int64_t o = full_rows; o < rows; ++o) dst[j * ld + o] = src[o * cols + j];
     for (int64_t o = rows; o < ld; ++o) dst[j * ld + o] = 0.0f;
   }
 }

@@ -122,14 +122,14 @@ struct Buffers {
 };
 
 // V of block b of the images at src (channel-major), through its channels-last rows in x.
-void TransformInput(const WinogradKernels& kern, const Problem& p, const Block& b, const Buffers& buf,
-                    const float* src, float* x, float* v) {
+void TransformInput(const WinogradKernels& kern, const Problem& p, const Block& b, const Buffers& buf, const float* src,
+                    float* x, float* v) {
   for (int64_t i = 0; i < b.images; ++i) {
     kern.transpose(src + ((b.n0 + i) * p.in * p.in_h + b.y0) * p.in_w, p.in_h * p.in_w, p.in, (b.y1 - b.y0) * p.in_w,
                    x + i * (b.y1 - b.y0) * p.in_w * p.in, p.in, false);
   }
-  kern.input({x, b.images, b.y0, b.y1 - b.y0, p.in_h, p.in_w, p.in, p.pad_h, p.pad_w, b.r0, b.r1, p.tiles_w(), v,
-              buf.v_ld});
+  kern.input(
+      {x, b.images, b.y0, b.y1 - b.y0, p.in_h, p.in_w, p.in, p.pad_h, p.pad_w, b.r0, b.r1, p.tiles_w(), v, buf.v_ld});
 }
 
 // Runs the convolution of p on src into dst (added to dst with accumulate) with the transformed weights u.
@@ -149,8 +149,8 @@ void Run(const Problem& p, const float* src, const std::vector<float>& u, const 
       TransformInput(kern, p, b, buf, src, x.data(), v.data());
       kern.gemm({v.data(), u.data(), m.data(), CeilDiv(b.tiles, kWinogradTileRows) * kWinogradTileRows, p.in, p.out,
                  buf.v_ld, buf.m_ld});
-      kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(),
-                   b.oy1 - b.oy0, y.data()});
+      kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0,
+                   y.data()});
       for (int64_t i = 0; i < b.images; ++i) {
         kern.transpose(y.data() + i * (b.oy1 - b.oy0) * p.out_w * p.out, p.out, (b.oy1 - b.oy0) * p.out_w, p.out,
                        dst + ((b.n0 + i) * p.out * p.out_h + b.oy0) * p.out_w, p.out_h * p.out_w, accumulate);
@@ -211,15 +211,15 @@ void WinogradConv2dForward(const ConvShape& s, const float* input, const float* 
   Run(p, input, TransformWeights(weight, p.in, p.out, false), bias, output, false, isa);
 }
 
-void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
-                                 float* grad_input, bool accumulate, VectorIsa isa) {
+void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                                 bool accumulate, VectorIsa isa) {
   // grad_input is grad_output convolved with the flipped, transposed kernel, padded by 2 - pad.
   const Problem p{s.batch, s.out_channels, s.in_channels, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
   Run(p, grad_output, TransformWeights(weight, p.in, p.out, true), nullptr, grad_input, accumulate, isa);
 }
 
-void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
-                                  float* grad_weight, VectorIsa isa) {
+void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                  VectorIsa isa) {
   const WinogradKernels& kern = KernelsFor(isa);
   const Problem p{s.batch, s.in_channels, s.out_channels, s.in_h, s.in_w, s.pad_h, s.pad_w, s.out_h, s.out_w};
   const Blocks blocks(p);
@@ -240,8 +240,8 @@ void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, 
           kern.transpose(grad_output + ((b.n0 + i) * p.out * p.out_h + b.oy0) * p.out_w, p.out_h * p.out_w, p.out,
                          (b.oy1 - b.oy0) * p.out_w, y.data() + i * (b.oy1 - b.oy0) * p.out_w * p.out, p.out, false);
         }
-        kern.grad({y.data(), b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0, z.data(),
-                   buf.m_ld});
+        kern.grad(
+            {y.data(), b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0, z.data(), buf.m_ld});
         kern.reduce({v.data(), z.data(), sums[w].data(), b.tiles, p.in, p.out, buf.v_ld, buf.m_ld});
       }
     }

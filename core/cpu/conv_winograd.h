@@ -38,12 +38,12 @@ bool WinogradApplies(const ConvShape& s, VectorIsa isa = BestVectorIsa());
 void WinogradConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,
                            float* output, VectorIsa isa = BestVectorIsa());
 // grad_input is overwritten, or added to with accumulate (as Conv2dBackwardInput).
-void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight,
-                                 float* grad_input, bool accumulate, VectorIsa isa = BestVectorIsa());
+void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                                 bool accumulate, VectorIsa isa = BestVectorIsa());
 // The result depends on the thread count (the order in which the threads' sums are added), not on
 // anything else.
-void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input,
-                                  float* grad_weight, VectorIsa isa = BestVectorIsa());
+void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
+                                  VectorIsa isa = BestVectorIsa());
 
 }  // namespace normgrad::cpu
 

@@ -68,8 +68,8 @@ void WinogradInput(const WinogradInputTask& t) {
           Vec d[6][6], column[6], bd[6][6];
           for (int jy = 0; jy < 6; ++jy) {
             for (int jx = 0; jx < 6; ++jx) {
-              d[jx][jy] = row[jy] != nullptr && col[jx] >= 0 ? *reinterpret_cast<const VecU*>(row[jy] + col[jx] + c)
-                                                             : Vec{};
+              d[jx][jy] =
+                  row[jy] != nullptr && col[jx] >= 0 ? *reinterpret_cast<const VecU*>(row[jy] + col[jx] + c) : Vec{};
             }
           }
           for (int jx = 0; jx < 6; ++jx) {
@@ -83,6 +83,25 @@ void WinogradInput(const WinogradInputTask& t) {
           }
         }
       }
+    }
+  }
+}
+
+// body.template operator()<KV>(k0) for groups of up to MaxKV vectors of L channels covering [0, channels)
+// from k0 = 0 on, so that the tile kernels know their accumulator count at compile time.
+template <int L, int MaxKV, typename Body>
+void ForEachChannelGroup(int64_t channels, const Body& body) {
+  static_assert(MaxKV == 3 || MaxKV == 4);
+  for (int64_t k0 = 0; k0 < channels; k0 += MaxKV * L) {
+    const int64_t vectors = (channels - k0) / L;
+    if (vectors == 1) {
+      body.template operator()<1>(k0);
+    } else if (vectors == 2) {
+      body.template operator()<2>(k0);
+    } else if (vectors == 3) {
+      body.template operator()<3>(k0);
+    } else {
+      body.template operator()<MaxKV>(k0);
     }
   }
 }
@@ -137,21 +156,23 @@ void WinogradGemmColumns(const WinogradGemmTask& t, int64_t k0) {
 
 template <int L>
 void WinogradGemm(const WinogradGemmTask& t) {
-  // Up to four vectors of output channels at a time, then the rest.
-  for (int64_t k0 = 0; k0 < t.out_channels; k0 += 4 * L) {
-    switch ((t.out_channels - k0) / L) {
-      case 1:
-        WinogradGemmColumns<L, 1>(t, k0);
-        break;
-      case 2:
-        WinogradGemmColumns<L, 2>(t, k0);
-        break;
-      case 3:
-        WinogradGemmColumns<L, 3>(t, k0);
-        break;
-      default:
-        WinogradGemmColumns<L, 4>(t, k0);
-        break;
+  ForEachChannelGroup<L, 4>(t.out_channels, [&]<int KV>(int64_t k0) { WinogradGemmColumns<L, KV>(t, k0); });
+}
+
+// body(tile, corner, out_rows, out_cols) for every tile of an output-side task (WinogradOutputTask,
+// WinogradGradTask), in V's order: corner is the float offset of its top-left output pixel in y_rows, and
+// out_rows x out_cols of its 4 x 4 pixels lie inside the output.
+template <typename Task, typename Body>
+inline void ForEachOutputTile(const Task& t, const Body& body) {
+  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
+  for (int64_t i = 0; i < t.images; ++i) {
+    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
+      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
+      const int64_t row = (i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w;
+      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
+        body((i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx, (row + 4 * tx) * t.channels, out_rows,
+             t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4);
+      }
     }
   }
 }
@@ -160,34 +181,25 @@ template <int L>
 void WinogradOutput(const WinogradOutputTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
-  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
-  for (int64_t i = 0; i < t.images; ++i) {
-    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
-      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
-      float* y_row = t.y_rows + ((i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w) * t.channels;
-      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
-        const int64_t tile = (i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx;
-        const int64_t out_cols = t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4;
-        for (int64_t k = 0; k < t.channels; k += L) {
-          const float* src = t.m + tile * t.channels + k;
-          Vec m[6][6], column[6], am[4][6], out[4];
-          for (int a = 0; a < 6; ++a) {
-            for (int b = 0; b < 6; ++b) m[b][a] = *reinterpret_cast<const VecU*>(src + (6 * a + b) * t.ld);
-          }
-          for (int b = 0; b < 6; ++b) {
-            WinogradOutputLine(m[b], column);
-            for (int a = 0; a < 4; ++a) am[a][b] = column[a];
-          }
-          const Vec bias = t.bias != nullptr ? *reinterpret_cast<const VecU*>(t.bias + k) : Vec{};
-          for (int64_t oy = 0; oy < out_rows; ++oy) {
-            WinogradOutputLine(am[oy], out);
-            float* dst = y_row + (oy * t.out_w + 4 * tx) * t.channels + k;
-            for (int64_t ox = 0; ox < out_cols; ++ox) *reinterpret_cast<VecU*>(dst + ox * t.channels) = out[ox] + bias;
-          }
-        }
+  ForEachOutputTile(t, [&](int64_t tile, int64_t corner, int64_t out_rows, int64_t out_cols) {
+    for (int64_t k = 0; k < t.channels; k += L) {
+      const float* src = t.m + tile * t.channels + k;
+      Vec m[6][6], column[6], am[4][6], out[4];
+      for (int a = 0; a < 6; ++a) {
+        for (int b = 0; b < 6; ++b) m[b][a] = *reinterpret_cast<const VecU*>(src + (6 * a + b) * t.ld);
+      }
+      for (int b = 0; b < 6; ++b) {
+        WinogradOutputLine(m[b], column);
+        for (int a = 0; a < 4; ++a) am[a][b] = column[a];
+      }
+      const Vec bias = t.bias != nullptr ? *reinterpret_cast<const VecU*>(t.bias + k) : Vec{};
+      for (int64_t oy = 0; oy < out_rows; ++oy) {
+        WinogradOutputLine(am[oy], out);
+        float* dst = t.y_rows + corner + oy * t.out_w * t.channels + k;
+        for (int64_t ox = 0; ox < out_cols; ++ox) *reinterpret_cast<VecU*>(dst + ox * t.channels) = out[ox] + bias;
       }
     }
-  }
+  });
 }
 
 // z = A y for one column (or row) of four vectors (A = (A^T)^T, 6 x 4).
@@ -207,36 +219,27 @@ template <int L>
 void WinogradGrad(const WinogradGradTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
-  const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
-  for (int64_t i = 0; i < t.images; ++i) {
-    for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
-      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
-      const float* y_row = t.y_rows + ((i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w) * t.channels;
-      for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
-        const int64_t tile = (i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx;
-        const int64_t out_cols = t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4;
-        for (int64_t k = 0; k < t.channels; k += L) {
-          Vec dy[4][4], column[6], ady[6][4], z[6];  // dy[x][y]: columns of the tile
-          for (int x = 0; x < 4; ++x) {
-            for (int y = 0; y < 4; ++y) {
-              dy[x][y] = y < out_rows && x < out_cols
-                             ? *reinterpret_cast<const VecU*>(y_row + (y * t.out_w + 4 * tx + x) * t.channels + k)
-                             : Vec{};
-            }
-          }
-          for (int x = 0; x < 4; ++x) {
-            WinogradGradLine(dy[x], column);
-            for (int a = 0; a < 6; ++a) ady[a][x] = column[a];
-          }
-          float* dst = t.z + tile * t.channels + k;
-          for (int a = 0; a < 6; ++a) {
-            WinogradGradLine(ady[a], z);
-            for (int b = 0; b < 6; ++b) *reinterpret_cast<VecU*>(dst + (6 * a + b) * t.ld) = z[b];
-          }
+  ForEachOutputTile(t, [&](int64_t tile, int64_t corner, int64_t out_rows, int64_t out_cols) {
+    for (int64_t k = 0; k < t.channels; k += L) {
+      Vec dy[4][4], column[6], ady[6][4], z[6];  // dy[x][y]: columns of the tile
+      for (int x = 0; x < 4; ++x) {
+        for (int y = 0; y < 4; ++y) {
+          dy[x][y] = y < out_rows && x < out_cols
+                         ? *reinterpret_cast<const VecU*>(t.y_rows + corner + (y * t.out_w + x) * t.channels + k)
+                         : Vec{};
         }
       }
+      for (int x = 0; x < 4; ++x) {
+        WinogradGradLine(dy[x], column);
+        for (int a = 0; a < 6; ++a) ady[a][x] = column[a];
+      }
+      float* dst = t.z + tile * t.channels + k;
+      for (int a = 0; a < 6; ++a) {
+        WinogradGradLine(ady[a], z);
+        for (int b = 0; b < 6; ++b) *reinterpret_cast<VecU*>(dst + (6 * a + b) * t.ld) = z[b];
+      }
     }
-  }
+  });
 }
 
 // acc[r, kv * L + l] += sum_t v[t * v_step + r] * z[t * z_step + kv * L + l] for R rows (input channels)
@@ -285,50 +288,7 @@ void WinogradReduceColumns(const WinogradReduceTask& t, int64_t k0) {
 
 template <int L>
 void WinogradReduce(const WinogradReduceTask& t) {
-  for (int64_t k0 = 0; k0 < t.out_channels; k0 += 3 * L) {
-    switch ((t.out_channels - k0) / L) {
-      case 1:
-        WinogradReduceColumns<L, 1>(t, k0);
-        break;
-      case 2:
-        WinogradReduceColumns<L, 2>(t, k0);
-        break;
-      default:
-        WinogradReduceColumns<L, 3>(t, k0);
-        break;
-    }
-  }
-}
-
-template <int L>
-void WinogradTranspose(const float* src, int64_t src_ld, int64_t rows, int64_t cols, float* dst, int64_t dst_ld,
-                       bool accumulate) {
-  using Vec = typename VecTraits<L>::Vec;
-  using VecU = typename VecTraits<L>::VecU;
-  const int64_t full_rows = rows / L * L, full_cols = cols / L * L;
-  for (int64_t i0 = 0; i0 < full_rows; i0 += L) {
-    for (int64_t j0 = 0; j0 < full_cols; j0 += L) {
-      Vec v[L];
-#pragma GCC unroll 16
-      for (int i = 0; i < L; ++i) v[i] = *reinterpret_cast<const VecU*>(src + (i0 + i) * src_ld + j0);
-      TransposeBlock<L>(v);
-#pragma GCC unroll 16
-      for (int j = 0; j < L; ++j) {
-        VecU* d = reinterpret_cast<VecU*>(dst + (j0 + j) * dst_ld + i0);
-        *d = accumulate ? *d + v[j] : v[j];
-      }
-    }
-  }
-  auto element = [&](int64_t i, int64_t j) {
-    float& d = dst[j * dst_ld + i];
-    d = accumulate ? d + src[i * src_ld + j] : src[i * src_ld + j];
-  };
-  for (int64_t i = 0; i < full_rows; ++i) {
-    for (int64_t j = full_cols; j < cols; ++j) element(i, j);
-  }
-  for (int64_t i = full_rows; i < rows; ++i) {
-    for (int64_t j = 0; j < cols; ++j) element(i, j);
-  }
+  ForEachChannelGroup<L, 3>(t.out_channels, [&]<int KV>(int64_t k0) { WinogradReduceColumns<L, KV>(t, k0); });
 }
 
 template <int L>
@@ -339,7 +299,7 @@ WinogradKernels MakeWinogradKernels() {
           &WinogradOutput<L>,
           &WinogradGrad<L>,
           &WinogradReduce<L>,
-          &WinogradTranspose<L>};
+          &TransposeStrided<L>};
 }
 
 }  // namespace

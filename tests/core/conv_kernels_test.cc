@@ -227,14 +227,10 @@ INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
                                            Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
                          [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
 
-// The direct kernels cut a batch's products into column pieces (and build the next image's slices between
-// them), while an image alone splits its product over threads by rows instead. Neither changes a bit of
-// the result: each image of a batch equals that image convolved alone, forward and backward-input, also
-// when the product adds into an existing gradient.
-TEST(DirectConvKernels, GiveAnImageTheSameBitsAloneOrInABatch) {
-  // 448 columns: the whole product ends in an overlapping AVX-512 tile, its last piece (160 columns) does
-  // not; more than 8 channels on both sides, so that an image alone splits its rows over the threads.
-  const Geometry g{"pieces", 5, 9, 10, 16, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+// Expects forward(s, x, w, y, isa) and backward_input(s, dy, w, dx, isa), adding into dx, to give each
+// image of a batch of geometry g the same bits as that image alone, on both instruction sets.
+template <typename Forward, typename BackwardInput>
+void ExpectImagesAloneMatchTheBatch(const Geometry& g, Forward forward, BackwardInput backward_input) {
   const ConvShape s = ToShape(g);
   ConvShape one = s;
   one.batch = 1;
@@ -248,45 +244,48 @@ TEST(DirectConvKernels, GiveAnImageTheSameBitsAloneOrInABatch) {
   SetNumThreads(2);
   for (VectorIsa isa : isas) {
     std::vector<float> y(s.batch * out_size), dx = partial;
-    DirectConv2dForward(s, x.data(), w.data(), nullptr, y.data(), isa);
-    DirectConv2dBackwardInput(s, dy.data(), w.data(), dx.data(), /*accumulate=*/true, isa);
+    forward(s, x.data(), w.data(), y.data(), isa);
+    backward_input(s, dy.data(), w.data(), dx.data(), isa);
     for (int64_t n = 0; n < s.batch; ++n) {
       std::vector<float> y1(out_size), dx1(partial.begin() + n * in_size, partial.begin() + (n + 1) * in_size);
-      DirectConv2dForward(one, x.data() + n * in_size, w.data(), nullptr, y1.data(), isa);
-      DirectConv2dBackwardInput(one, dy.data() + n * out_size, w.data(), dx1.data(), /*accumulate=*/true, isa);
+      forward(one, x.data() + n * in_size, w.data(), y1.data(), isa);
+      backward_input(one, dy.data() + n * out_size, w.data(), dx1.data(), isa);
       EXPECT_EQ(y1, std::vector<float>(y.begin() + n * out_size, y.begin() + (n + 1) * out_size)) << "image " << n;
       EXPECT_EQ(dx1, std::vector<float>(dx.begin() + n * in_size, dx.begin() + (n + 1) * in_size)) << "image " << n;
     }
   }
 }
 
+// The direct kernels cut a batch's products into column pieces (and build the next image's slices between
+// them), while an image alone splits its product over threads by rows instead. Neither changes a bit of
+// the result: each image of a batch equals that image convolved alone, forward and backward-input, also
+// when the product adds into an existing gradient.
+TEST(DirectConvKernels, GiveAnImageTheSameBitsAloneOrInABatch) {
+  // 448 columns: the whole product ends in an overlapping AVX-512 tile, its last piece (160 columns) does
+  // not; more than 8 channels on both sides, so that an image alone splits its rows over the threads.
+  ExpectImagesAloneMatchTheBatch(
+      {"pieces", 5, 9, 10, 16, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+      [](const ConvShape& s, const float* x, const float* w, float* y, VectorIsa isa) {
+        DirectConv2dForward(s, x, w, nullptr, y, isa);
+      },
+      [](const ConvShape& s, const float* dy, const float* w, float* dx, VectorIsa isa) {
+        DirectConv2dBackwardInput(s, dy, w, dx, /*accumulate=*/true, isa);
+      });
+}
+
 // Winograd blocks hold whole images in a batch but runs of tile rows of an image alone (so that both
 // threads get work); the bits do not change.
 TEST(WinogradConvKernels, GiveAnImageTheSameBitsAloneOrInABatch) {
-  const ConvShape s = ToShape({"blocks", 5, 16, 32, 23, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1});
-  ConvShape one = s;
-  one.batch = 1;
-  const int64_t in_size = s.in_channels * s.in_h * s.in_w, out_size = s.out_channels * s.out_h * s.out_w;
-  const std::vector<float> x = Cast<float>(Random(s.batch * in_size, 1));
-  const std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * 9, 2));
-  const std::vector<float> dy = Cast<float>(Random(s.batch * out_size, 3));
-  const std::vector<float> partial = Cast<float>(Random(s.batch * in_size, 4));
-  std::vector<VectorIsa> isas = {VectorIsa::kAvx2};
-  if (BestVectorIsa() == VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
-  SetNumThreads(2);
-  for (VectorIsa isa : isas) {
-    ASSERT_TRUE(WinogradApplies(s, isa));
-    std::vector<float> y(s.batch * out_size), dx = partial;
-    WinogradConv2dForward(s, x.data(), w.data(), nullptr, y.data(), isa);
-    WinogradConv2dBackwardInput(s, dy.data(), w.data(), dx.data(), /*accumulate=*/true, isa);
-    for (int64_t n = 0; n < s.batch; ++n) {
-      std::vector<float> y1(out_size), dx1(partial.begin() + n * in_size, partial.begin() + (n + 1) * in_size);
-      WinogradConv2dForward(one, x.data() + n * in_size, w.data(), nullptr, y1.data(), isa);
-      WinogradConv2dBackwardInput(one, dy.data() + n * out_size, w.data(), dx1.data(), /*accumulate=*/true, isa);
-      EXPECT_EQ(y1, std::vector<float>(y.begin() + n * out_size, y.begin() + (n + 1) * out_size)) << "image " << n;
-      EXPECT_EQ(dx1, std::vector<float>(dx.begin() + n * in_size, dx.begin() + (n + 1) * in_size)) << "image " << n;
-    }
-  }
+  const Geometry g{"blocks", 5, 16, 32, 23, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  ASSERT_TRUE(WinogradApplies(ToShape(g), VectorIsa::kAvx2));
+  ExpectImagesAloneMatchTheBatch(
+      g,
+      [](const ConvShape& s, const float* x, const float* w, float* y, VectorIsa isa) {
+        WinogradConv2dForward(s, x, w, nullptr, y, isa);
+      },
+      [](const ConvShape& s, const float* dy, const float* w, float* dx, VectorIsa isa) {
+        WinogradConv2dBackwardInput(s, dy, w, dx, /*accumulate=*/true, isa);
+      });
 }
 
 // The largest error relative to the output's scale (as ExpectClose measures it).
