@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
            .Parse(argc, argv)) {
     return 2;
   }
+  if (im2col && direct) {
+    std::fprintf(stderr, "conv_bench: --im2col and --direct each choose the path to time; give one of them\n");
+    return 2;
+  }
   normgrad::SetNumThreads(threads);
   namespace k = normgrad::kernels;
   normgrad::Generator gen(0);

@@ -192,7 +192,9 @@ bool AllowWinograd() { return allow_winograd.load(std::memory_order_relaxed); }
 template <typename T>
 void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T* bias, T* output) {
   if constexpr (std::is_same_v<T, float>) {
-    if (AllowWinograd() && WinogradApplies(s)) return WinogradConv2dForward(s, input, weight, bias, output);
+    if (const auto isa = WinogradIsa(s); isa && AllowWinograd()) {
+      return WinogradConv2dForward(s, input, weight, bias, output, *isa);
+    }
     if (s.groups == 1) return DirectConv2dForward(s, input, weight, bias, output);
   }
   Conv2dForwardGemm(s, input, weight, bias, output);
@@ -201,8 +203,8 @@ void Conv2dForward(const ConvShape& s, const T* input, const T* weight, const T*
 template <typename T>
 void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weight, T* grad_input, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    if (AllowWinograd() && WinogradApplies(s)) {
-      return WinogradConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
+    if (const auto isa = WinogradIsa(s); isa && AllowWinograd()) {
+      return WinogradConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate, *isa);
     }
     if (s.groups == 1) return DirectConv2dBackwardInput(s, grad_output, weight, grad_input, accumulate);
   }
@@ -212,7 +214,9 @@ void Conv2dBackwardInput(const ConvShape& s, const T* grad_output, const T* weig
 template <typename T>
 void Conv2dBackwardWeight(const ConvShape& s, const T* grad_output, const T* input, T* grad_weight) {
   if constexpr (std::is_same_v<T, float>) {
-    if (AllowWinograd() && WinogradApplies(s)) return WinogradConv2dBackwardWeight(s, grad_output, input, grad_weight);
+    if (const auto isa = WinogradIsa(s); isa && AllowWinograd()) {
+      return WinogradConv2dBackwardWeight(s, grad_output, input, grad_weight, *isa);
+    }
     if (s.groups == 1) return DirectConv2dBackwardWeight(s, grad_output, input, grad_weight);
   }
   Conv2dBackwardWeightGemm(s, grad_output, input, grad_weight);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "core/cpu/conv_winograd_kernels.h"
@@ -30,17 +31,19 @@ constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
                              {1.0 / 24, -1.0 / 12, 1.0 / 6},
                              {0, 0, 1}};
 
+// The float64 weight transforms work on chunks of this many channel pairs e = i * out + o at a time,
+// each tap (or transform point) a row of the chunk, so that their sums run along rows.
+constexpr int64_t kPairChunk = 64;
+
 // U[xi][i][o] = (G g G^T)[xi] for the 3 x 3 kernel g(o, i) of every channel pair, where g(o, i)[p][q] is
 // weight[o][i][p][q], or with `flipped` weight[i][o][2 - p][2 - q] (backward-input: the kernel that
 // carries grad_output's `in` channels to grad_input's `out`).
 std::vector<float> TransformWeights(const float* weight, int64_t in, int64_t out, bool flipped) {
-  // Chunks of kChunk channel pairs e = i * out + o, each tap a row, so that the sums run along rows.
-  constexpr int64_t kChunk = 64;
   const int64_t pairs = in * out;
   std::vector<float> u(36 * pairs);
-  for (int64_t e0 = 0; e0 < pairs; e0 += kChunk) {
-    const int64_t n = std::min(kChunk, pairs - e0);
-    double g[9][kChunk], gg[6][3][kChunk];  // g[p * 3 + q][e], then gg[a][q][e] = (G g)[a][q]
+  for (int64_t e0 = 0; e0 < pairs; e0 += kPairChunk) {
+    const int64_t n = std::min(kPairChunk, pairs - e0);
+    double g[9][kPairChunk], gg[6][3][kPairChunk];  // g[p * 3 + q][e], then gg[a][q][e] = (G g)[a][q]
     for (int64_t e = 0; e < n; ++e) {
       const int64_t i = (e0 + e) / out, o = (e0 + e) % out;
       for (int t = 0; t < 9; ++t) g[t][e] = flipped ? weight[(i * out + o) * 9 + 8 - t] : weight[(o * in + i) * 9 + t];
@@ -139,16 +142,13 @@ void Run(const Problem& p, const float* src, const std::vector<float>& u, const 
   const Blocks blocks(p);
   const Buffers buf(p, blocks);
   ForEachItem(blocks.count, [&] {
-    return [&, x = Scratch(buf.x_floats), v = Scratch(36 * buf.v_ld), m = Scratch(36 * buf.m_ld),
-            y = Scratch(buf.y_floats), zeroed = false](int64_t block) mutable {
-      if (!zeroed) {
-        std::memset(v.data(), 0, 36 * buf.v_ld * sizeof(float));
-        zeroed = true;
-      }
+    Scratch v(36 * buf.v_ld);
+    std::memset(v.data(), 0, 36 * buf.v_ld * sizeof(float));  // the GEMM reads whole tiles of rows
+    return [&, x = Scratch(buf.x_floats), v = std::move(v), m = Scratch(36 * buf.m_ld),
+            y = Scratch(buf.y_floats)](int64_t block) {
       const Block b(p, blocks, block);
       TransformInput(kern, p, b, buf, src, x.data(), v.data());
-      kern.gemm({v.data(), u.data(), m.data(), CeilDiv(b.tiles, kWinogradTileRows) * kWinogradTileRows, p.in, p.out,
-                 buf.v_ld, buf.m_ld});
+      kern.gemm({v.data(), u.data(), m.data(), b.tiles, p.in, p.out, buf.v_ld, buf.m_ld});
       kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0,
                    y.data()});
       for (int64_t i = 0; i < b.images; ++i) {
@@ -162,11 +162,10 @@ void Run(const Problem& p, const float* src, const std::vector<float>& u, const 
 // grad_weight[o][i][p][q] = (G^T dU[i][o] G)[p][q] from the workers' sums dU[xi][i][o] (36 in out floats
 // each), added in worker order.
 void InverseTransformWeights(const std::vector<Scratch>& sums, int64_t in, int64_t out, float* grad_weight) {
-  constexpr int64_t kChunk = 64;
   const int64_t pairs = in * out;
-  for (int64_t e0 = 0; e0 < pairs; e0 += kChunk) {
-    const int64_t n = std::min(kChunk, pairs - e0);
-    double du[36][kChunk], gdu[3][6][kChunk];  // dU[a][b][e], then (G^T dU)[p][b][e]
+  for (int64_t e0 = 0; e0 < pairs; e0 += kPairChunk) {
+    const int64_t n = std::min(kPairChunk, pairs - e0);
+    double du[36][kPairChunk], gdu[3][6][kPairChunk];  // dU[a][b][e], then (G^T dU)[p][b][e]
     for (int xi = 0; xi < 36; ++xi) {
       for (int64_t e = 0; e < n; ++e) du[xi][e] = 0;
       for (const Scratch& sum : sums) {
@@ -174,12 +173,12 @@ void InverseTransformWeights(const std::vector<Scratch>& sums, int64_t in, int64
         for (int64_t e = 0; e < n; ++e) du[xi][e] += src[e];
       }
     }
-    for (int q = 0; q < 3; ++q) {
+    for (int p = 0; p < 3; ++p) {
       for (int b = 0; b < 6; ++b) {
         for (int64_t e = 0; e < n; ++e) {
           double t = 0;
-          for (int a = 0; a < 6; ++a) t += kG[a][q] * du[6 * a + b][e];
-          gdu[q][b][e] = t;
+          for (int a = 0; a < 6; ++a) t += kG[a][p] * du[6 * a + b][e];
+          gdu[p][b][e] = t;
         }
       }
     }
@@ -199,10 +198,17 @@ void InverseTransformWeights(const std::vector<Scratch>& sums, int64_t in, int64
 }  // namespace
 
 bool WinogradApplies(const ConvShape& s, VectorIsa isa) {
-  const int64_t lanes = KernelsFor(isa).lanes;
+  const int64_t lanes = isa == VectorIsa::kAvx512 ? 16 : 8;
+  const auto channels_fit = [&](int64_t c) { return c > 0 && c <= kMaxWinogradChannels && c % lanes == 0; };
   return s.groups == 1 && s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.dilation_h == 1 && s.dilation_w == 1 && s.pad_h <= 2 && s.pad_w <= 2 && s.in_channels % lanes == 0 &&
-         s.out_channels % lanes == 0 && s.in_channels > 0 && s.out_channels > 0;
+         s.dilation_h == 1 && s.dilation_w == 1 && s.pad_h <= 2 && s.pad_w <= 2 && channels_fit(s.in_channels) &&
+         channels_fit(s.out_channels) && s.batch > 0 && s.in_h > 0 && s.in_w > 0 && s.out_h > 0 && s.out_w > 0;
+}
+
+std::optional<VectorIsa> WinogradIsa(const ConvShape& s) {
+  if (WinogradApplies(s)) return BestVectorIsa();
+  if (WinogradApplies(s, VectorIsa::kAvx2)) return VectorIsa::kAvx2;
+  return std::nullopt;
 }
 
 void WinogradConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,

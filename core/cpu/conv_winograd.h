@@ -18,21 +18,35 @@
 // the threads' sums in order: its bits depend on the thread count only, as the direct kernels' do.
 //
 // It rounds more than the direct kernels: the transforms scale values by up to 8 per dimension and
-// cancel them again, so float32 errors at ResNet's layers are 6 to 10 times the direct kernels' forward
-// and backward-input, 9 to 15 times backward-weight (2e-6 to 6e-6 of the result's scale with unit-normal
-// data and 16 to 64 channels, against the 1e-5 every float32 path is tested to;
+// cancel them again, so float32 errors at ResNet's layers are 5 to 9 times the direct kernels' forward
+// and backward-input, 2 to 6 times backward-weight (2e-6 to 6e-6 of the result's scale with unit-normal
+// data, 16 to 64 channels and batch 16, against the 1e-5 every float32 path is tested to;
 // tests/core/conv_kernels_test.cc measures both). float64 never comes here; cpu::SetAllowWinograd(false)
-// turns it off.
+// turns it off. An infinite input value (or one near float's limit) becomes NaN across the up to four
+// tiles that read it, where the direct kernels give infinities in its 3 x 3 neighbourhood only: the
+// transforms subtract it from itself.
+
+#include <cstdint>
+#include <optional>
 
 #include "core/cpu/conv.h"
 #include "core/cpu/conv_direct.h"
 
 namespace normgrad::cpu {
 
+// The most channels on either side that go to Winograd: the range measured faster than the direct kernels
+// (ResNet-20's 16 to 64). Wider layers would need another blocking: their transformed weights (36 * in *
+// out floats) outgrow the cache that a block's few tiles run in.
+inline constexpr int64_t kMaxWinogradChannels = 64;
+
 // Whether the Winograd kernels handle s with `isa`: groups == 1, a 3 x 3 kernel, stride 1, dilation 1,
-// padding at most 2, and both channel counts multiples of the vector width (8 with AVX2, 16 with
-// AVX-512).
+// padding at most 2, no empty dimension, and both channel counts multiples of the vector width (8 with
+// AVX2, 16 with AVX-512) and at most kMaxWinogradChannels.
 bool WinogradApplies(const ConvShape& s, VectorIsa isa = BestVectorIsa());
+
+// The instruction set whose Winograd kernels run s: the CPU's best where they apply, else AVX2's (channel
+// counts that are multiples of 8 but not 16), else none.
+std::optional<VectorIsa> WinogradIsa(const ConvShape& s);
 
 // Require WinogradApplies(s, isa).
 void WinogradConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,

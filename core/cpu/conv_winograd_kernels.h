@@ -25,8 +25,9 @@ struct WinogradInputTask {
   int64_t ld;
 };
 
-// M[xi][tile][k] = sum_c V[xi][tile][c] * U[xi][c][k] for tile < tiles (a multiple of kWinogradTileRows:
-// the rows past the real tiles are computed too and must be finite), c < in_channels, k < out_channels.
+// M[xi][tile][k] = sum_c V[xi][tile][c] * U[xi][c][k] for tile < tiles, c < in_channels, k <
+// out_channels. The rows up to the next multiple of kWinogradTileRows may be computed too, from whatever
+// V holds there (initialized memory: V is zeroed once), into M rows that nobody reads.
 struct WinogradGemmTask {
   const float* v;
   const float* u;

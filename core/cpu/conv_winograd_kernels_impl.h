@@ -138,7 +138,8 @@ __attribute__((noinline)) void WinogradTile(const float* v, int64_t c_count, con
   }
 }
 
-// Accumulator budgets: 24 of AVX-512's 32 vector registers, 12 of AVX2's 16 (the rest hold the weights).
+// Accumulator budgets: 24 of AVX-512's 32 vector registers, 12 of AVX2's 16; the rest hold the weights,
+// except for AVX2 with four vectors of them, whose FMAs then read some from the L1 cache.
 template <int L, int KV>
 void WinogradGemmColumns(const WinogradGemmTask& t, int64_t k0) {
   constexpr int R = (L == 16 ? 24 : 12) / KV;
@@ -167,11 +168,11 @@ inline void ForEachOutputTile(const Task& t, const Body& body) {
   const int64_t tile_rows = t.tile_row_end - t.tile_row_begin;
   for (int64_t i = 0; i < t.images; ++i) {
     for (int64_t r = t.tile_row_begin; r < t.tile_row_end; ++r) {
-      const int64_t out_rows = t.out_h - 4 * r < 4 ? t.out_h - 4 * r : 4;
+      const int64_t out_rows = Min(t.out_h - 4 * r, 4);
       const int64_t row = (i * t.rows + 4 * (r - t.tile_row_begin)) * t.out_w;
       for (int64_t tx = 0; tx < t.tiles_w; ++tx) {
         body((i * tile_rows + r - t.tile_row_begin) * t.tiles_w + tx, (row + 4 * tx) * t.channels, out_rows,
-             t.out_w - 4 * tx < 4 ? t.out_w - 4 * tx : 4);
+             Min(t.out_w - 4 * tx, 4));
       }
     }
   }
@@ -243,7 +244,8 @@ void WinogradGrad(const WinogradGradTask& t) {
 }
 
 // acc[r, kv * L + l] += sum_t v[t * v_step + r] * z[t * z_step + kv * L + l] for R rows (input channels)
-// and KV vectors of output channels (acc rows acc_ld floats apart).
+// and KV vectors of output channels (acc rows acc_ld floats apart). The block's sum starts from zero and
+// is added to acc at the end, so that a worker's sum over all its tiles rounds as a sum of block sums.
 template <int L, int R, int KV>
 __attribute__((noinline)) void WinogradReduceTile(const float* v, int64_t v_step, const float* z, int64_t z_step,
                                                   int64_t tiles, float* acc, int64_t acc_ld) {
@@ -253,7 +255,7 @@ __attribute__((noinline)) void WinogradReduceTile(const float* v, int64_t v_step
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 3
-    for (int k = 0; k < KV; ++k) sum[r][k] = *reinterpret_cast<const VecU*>(acc + r * acc_ld + k * L);
+    for (int k = 0; k < KV; ++k) sum[r][k] = Vec{};
   }
   for (int64_t t = 0; t < tiles; ++t) {
     Vec w[KV];
@@ -269,7 +271,10 @@ __attribute__((noinline)) void WinogradReduceTile(const float* v, int64_t v_step
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 3
-    for (int k = 0; k < KV; ++k) *reinterpret_cast<VecU*>(acc + r * acc_ld + k * L) = sum[r][k];
+    for (int k = 0; k < KV; ++k) {
+      VecU* a = reinterpret_cast<VecU*>(acc + r * acc_ld + k * L);
+      *a = *a + sum[r][k];
+    }
   }
 }
 

@@ -78,7 +78,7 @@ ABSL_FLAG(int, threads, kDefaults.threads,
           "needs).");
 ABSL_FLAG(bool, winograd, kDefaults.winograd,
           "Run the 3 x 3 stride-1 convolutions on the CPU by Winograd F(4x4, 3x3), about twice as fast as "
-          "the direct kernels with rounding errors 6 to 15 times theirs (still below 1e-5 of a result's "
+          "the direct kernels with rounding errors 2 to 10 times theirs (still below 1e-5 of a result's "
           "scale). As with --threads, a resumed run continues exactly only with the same setting.");
 ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
           "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");

@@ -3,11 +3,10 @@
 
 #include <gtest/gtest.h>
 
-
 #include "examples/cifar10/trainer.h"
 #include "tests/cuda/cuda_test.h"
-#include "tests/testing/direct_convolutions.h"
 #include "tests/examples/cifar10/trainer_testing.h"
+#include "tests/testing/direct_convolutions.h"
 
 namespace normgrad::cifar10 {
 namespace {
