@@ -8,7 +8,7 @@
 //                   [--pass=NAME]
 //   --im2col:   time the im2col + OpenBLAS sgemm reference path (cpu::Conv2d*Gemm) instead of the kernels
 //   --direct:   time the direct kernels (cpu::DirectConv2d*), which the dispatch replaces by Winograd
-//               for 3 x 3 stride-1 layers
+//               for the 3 x 3 stride-1 layers but the 3-channel stem
 //   --cpu-time: time the calling thread's CPU time instead of wall time (with --threads=1, a measure that
 //               a loaded machine's time slicing leaves alone)
 #include <cstdio>

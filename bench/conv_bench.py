@@ -11,7 +11,7 @@ and every number is the median over rounds. When other processes keep every core
 
 --im2col adds a column with the im2col + OpenBLAS sgemm path (the reference the direct kernels replace),
 --direct one with the direct kernels, which the dispatch replaces by Winograd for the 3 x 3 stride-1
-layers (the other rows time the same code twice).
+layers but the 3-channel stem (the other rows time the same code twice).
 
 Run from anywhere with Debian's Python (the one that has torch):
     /usr/bin/python3 bench/conv_bench.py [--threads 2] [--rounds 3] [--reps 5] [--cpu-time] [--im2col]

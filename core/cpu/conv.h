@@ -14,7 +14,8 @@
 //   image read as zero.
 //
 // float32 with groups == 1 runs vectorized kernels (AVX-512 where the CPU has it, else AVX2): Winograd
-// F(4x4, 3x3) (conv_winograd.h) for 3 x 3 stride-1 kernels over channel counts that fill whole vectors,
+// F(4x4, 3x3) (conv_winograd.h) for 3 x 3 stride-1 undilated kernels with padding <= 2 and 8 to 64
+// channels a side in multiples of 8 (WinogradIsa: AVX2's kernels where a count is not a multiple of 16),
 // the direct kernels of conv_direct.h for everything else; float64 and grouped convolutions run im2col +
 // OpenBLAS GEMM.
 // Callers check the arguments (core/kernels/conv.h); these functions trust the shape.
@@ -25,7 +26,7 @@ namespace normgrad::cpu {
 
 // Whether float32 convolutions may run Winograd (default true), process-wide, as PyTorch's
 // torch.backends.cudnn.allow_tf32: set it to false for the direct kernels' smaller rounding errors
-// everywhere (conv_winograd.h says how much smaller), at about half the speed on 3 x 3 layers.
+// everywhere (conv_winograd.h says how much smaller), at about half the speed on the layers Winograd takes.
 void SetAllowWinograd(bool allow);
 bool AllowWinograd();
 

@@ -12,11 +12,12 @@
 // kernel_w copies of the image instead of the kernel_h * kernel_w of im2col (a 1 x 1 kernel at stride 1
 // reads the image in place). Why not im2col + sgemm: ResNet's products are thin (16 to 64 output
 // channels), where OpenBLAS reaches a fraction of its peak; `bench/conv_bench.py --im2col` shows that
-// path 3 to 4 times slower on a CIFAR ResNet-20's convolutions. 3 x 3 stride-1 layers with whole vectors
-// of channels go to Winograd F(4x4, 3x3) instead (conv_winograd.h, about twice as fast there). An earlier
-// F(2x2, 3x3) built on this file's GEMM tile, one image at a time, lost to these kernels (one thread, batch 128, forward: 5.8 ms against 4.6 at 16
-// channels, 4.2 against 3.8 at 32, 4.7 against 3.4 at 64): its 16 products per image summed over
-// in_channels terms only, across few columns, where the tile's accumulator traffic weighed more.
+// path 3 to 4 times slower on a CIFAR ResNet-20's convolutions. 3 x 3 stride-1 layers of 8 to 64 channels
+// (in multiples of 8) go to Winograd F(4x4, 3x3) instead (conv_winograd.h, about twice as fast there). An
+// earlier F(2x2, 3x3) built on this file's GEMM tile, one image at a time, lost to these kernels (one
+// thread, batch 128, forward: 5.8 ms against 4.6 at 16 channels, 4.2 against 3.8 at 32, 4.7 against 3.4
+// at 64): its 16 products per image summed over in_channels terms only, across few columns, where the
+// tile's accumulator traffic weighed more.
 //   forward          out[o, :] = bias[o] + sum_k W[o, k] * run_k            (W broadcast, runs as vectors)
 //   backward-input   the same product over slices of grad_output with the flipped, transposed kernel; a
 //                    strided convolution splits into stride_h * stride_w phases of the input, each its own

@@ -4,8 +4,9 @@
 // The vectorized inner loops of the Winograd F(4x4, 3x3) convolution (conv_winograd.cc drives them),
 // compiled for AVX2 + FMA and for AVX-512 as the direct kernels are (conv_direct_kernels.h). Activations
 // are channels-last here, so that every transform works on whole vectors of channels; the channel counts
-// are multiples of the vector width. The 36 transformed planes ("xi" = 6 * row + column of the 6 x 6
-// transform) are `ld` floats apart in the buffers V (input tiles) and M (products).
+// are multiples of the vector width (16 floats with AVX-512, 8 with AVX2; WinogradApplies checks it). The
+// 36 transformed planes ("xi" = 6 * row + column of the 6 x 6 transform) are `ld` floats apart in the
+// buffers V (input tiles) and M (products).
 
 #include <cstdint>
 
@@ -67,7 +68,6 @@ struct WinogradReduceTask {
 };
 
 struct WinogradKernels {
-  int lanes;  // floats per vector; the channel counts must be multiples of it
   void (*input)(const WinogradInputTask& task);
   void (*gemm)(const WinogradGemmTask& task);
   void (*output)(const WinogradOutputTask& task);

@@ -298,8 +298,7 @@ void WinogradReduce(const WinogradReduceTask& t) {
 
 template <int L>
 WinogradKernels MakeWinogradKernels() {
-  return {L,
-          &WinogradInput<L>,
+  return {&WinogradInput<L>,
           &WinogradGemm<L>,
           &WinogradOutput<L>,
           &WinogradGrad<L>,

@@ -46,7 +46,7 @@ struct TrainConfig {
 
   // Running.
   int threads = 0;                  // kernel threads; 0: every core (on resume: the checkpoint's count)
-  bool winograd = true;             // float32 3 x 3 convolutions on the CPU by Winograd (cpu::SetAllowWinograd)
+  bool winograd = true;             // 3 x 3 stride-1 convolutions on the CPU by Winograd (cpu::SetAllowWinograd)
   std::string device = "cpu";                  // cpu, cuda or cuda:<index> (Device::Parse)
   std::string checkpoint_dir = "cifar10_run";  // checkpoints, metrics.jsonl, curves.svg
   bool resume = false;

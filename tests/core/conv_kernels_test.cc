@@ -317,7 +317,10 @@ TEST(WinogradConvKernels, TakeOnly3x3Stride1LayersWithWholeVectorsOfChannels) {
   EXPECT_FALSE(with([](ConvShape& s) { s.in_channels = 12; }));
   EXPECT_FALSE(with([](ConvShape& s) { s.out_channels = 128; }));
   EXPECT_FALSE(with([](ConvShape& s) { s.batch = 0; }));
-  EXPECT_FALSE(with([](ConvShape& s) { s.in_h = 0; }));
+  EXPECT_FALSE(with([](ConvShape& s) {  // an output from padding alone
+    s.in_h = 0;
+    s.pad_h = 2;
+  }));
   // Multiples of 8 but not 16 run the AVX2 kernels on every CPU.
   ConvShape eights = resnet;
   eights.in_channels = 8;
