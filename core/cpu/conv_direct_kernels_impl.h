@@ -440,6 +440,9 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void Slice(const D
     const float* src = t.src + c * plane;
     ZeroFloats<L>(dst, r0 * t.cols);
     ZeroFloats<L>(dst + r1 * t.cols, t.dst_plane - r1 * t.cols);
+    // No row in the image (an empty one, whose data may be null): the plane is all zeros, and no pointer
+    // into the image may be formed.
+    if (r1 == r0) continue;
     auto zero_borders = [&] {
       // Column by column (usually one column at most, on one side).
       for (int64_t j = 0; j < t.lo; ++j) {
