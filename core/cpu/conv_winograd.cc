@@ -94,7 +94,7 @@ struct Blocks {
   int64_t max_tiles(const Problem& p) const { return images * tile_rows * p.tiles_w(); }
 };
 
-// What a block covers, and its scratch sizes.
+// The images, tile rows and image rows one block covers.
 struct Block {
   int64_t n0, images, r0, r1;  // images [n0, n0 + images), tile rows [r0, r1)
   int64_t y0, y1, oy0, oy1;    // the input rows its tiles read, the output rows they cover

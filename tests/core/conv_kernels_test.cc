@@ -74,6 +74,14 @@ void ForEachTerm(const ConvShape& s, Fn&& fn) {
   }
 }
 
+// Both instruction sets where the CPU has AVX-512, else AVX2 alone.
+std::vector<VectorIsa> TestedIsas() {
+  if (BestVectorIsa() == VectorIsa::kAvx512) return {VectorIsa::kAvx2, VectorIsa::kAvx512};
+  return {VectorIsa::kAvx2};
+}
+
+std::string IsaName(VectorIsa isa) { return isa == VectorIsa::kAvx512 ? "avx512" : "avx2"; }
+
 struct Reference {
   std::vector<double> x, w, b, dy;  // inputs
   std::vector<double> y, dx, dw;    // results
@@ -153,10 +161,8 @@ TEST_P(ConvKernels, MatchNaiveReference) {
     CheckPasses<float>(s, r, 1e-5, "dispatch float32" + t, Conv2dForward<float>, Conv2dBackwardInput<float>,
                        Conv2dBackwardWeight<float>);
     if (s.groups != 1) continue;
-    std::vector<VectorIsa> isas = {VectorIsa::kAvx2};
-    if (BestVectorIsa() == VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
-    for (VectorIsa isa : isas) {
-      const std::string name = (isa == VectorIsa::kAvx512 ? "direct avx512" : "direct avx2") + t;
+    for (VectorIsa isa : TestedIsas()) {
+      const std::string name = "direct " + IsaName(isa) + t;
       CheckPasses<float>(
           s, r, 1e-5, name,
           [&](const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
@@ -170,7 +176,7 @@ TEST_P(ConvKernels, MatchNaiveReference) {
           });
       if (!WinogradApplies(s, isa)) continue;
       CheckPasses<float>(
-          s, r, 1e-5, (isa == VectorIsa::kAvx512 ? "winograd avx512" : "winograd avx2") + t,
+          s, r, 1e-5, "winograd " + IsaName(isa) + t,
           [&](const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
             WinogradConv2dForward(s, x, w, b, y, isa);
           },
@@ -250,10 +256,8 @@ void ExpectImagesAloneMatchTheBatch(const Geometry& g, Forward forward, Backward
   const std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w, 2));
   const std::vector<float> dy = Cast<float>(Random(s.batch * out_size, 3));
   const std::vector<float> partial = Cast<float>(Random(s.batch * in_size, 4));
-  std::vector<VectorIsa> isas = {VectorIsa::kAvx2};
-  if (BestVectorIsa() == VectorIsa::kAvx512) isas.push_back(VectorIsa::kAvx512);
   SetNumThreads(2);
-  for (VectorIsa isa : isas) {
+  for (VectorIsa isa : TestedIsas()) {
     std::vector<float> y(s.batch * out_size), dx = partial;
     forward(s, x.data(), w.data(), y.data(), isa);
     backward_input(s, dy.data(), w.data(), dx.data(), isa);
