@@ -1,7 +1,9 @@
 #include "core/cpu/conv_winograd.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -135,12 +137,17 @@ void TransformInput(const WinogradKernels& kern, const Problem& p, const Block& 
       {x, b.images, b.y0, b.y1 - b.y0, p.in_h, p.in_w, p.in, p.pad_h, p.pad_w, b.r0, b.r1, p.tiles_w(), v, buf.v_ld});
 }
 
+// The direct kernels' result for images [n0, n0 + images) of a pass, whole images, channel-major.
+using DirectImages = std::function<void(int64_t n0, int64_t images, float* out)>;
+
 // Runs the convolution of p on src into dst (added to dst with accumulate) with the transformed weights u.
+// A block whose result is not all finite is left out, and computed again by `direct` at the end.
 void Run(const Problem& p, const float* src, const std::vector<float>& u, const float* bias, float* dst,
-         bool accumulate, VectorIsa isa) {
+         bool accumulate, VectorIsa isa, const DirectImages& direct) {
   const WinogradKernels& kern = KernelsFor(isa);
   const Blocks blocks(p);
   const Buffers buf(p, blocks);
+  std::vector<char> not_finite(blocks.count, 0);  // one entry per block, each written by its own worker
   ForEachItem(blocks.count, [&] {
     Scratch v(36 * buf.v_ld);
     std::memset(v.data(), 0, 36 * buf.v_ld * sizeof(float));  // the GEMM reads whole tiles of rows
@@ -149,14 +156,37 @@ void Run(const Problem& p, const float* src, const std::vector<float>& u, const 
       const Block b(p, blocks, block);
       TransformInput(kern, p, b, buf, src, x.data(), v.data());
       kern.gemm({v.data(), u.data(), m.data(), b.tiles, p.in, p.out, buf.v_ld, buf.m_ld});
-      kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(), b.oy1 - b.oy0,
-                   y.data()});
+      if (!kern.output({m.data(), buf.m_ld, bias, b.images, p.out, p.out_h, p.out_w, b.r0, b.r1, p.tiles_w(),
+                        b.oy1 - b.oy0, y.data()})) {
+        not_finite[block] = 1;
+        return;
+      }
       for (int64_t i = 0; i < b.images; ++i) {
         kern.transpose(y.data() + i * (b.oy1 - b.oy0) * p.out_w * p.out, p.out, (b.oy1 - b.oy0) * p.out_w, p.out,
                        dst + ((b.n0 + i) * p.out * p.out_h + b.oy0) * p.out_w, p.out_h * p.out_w, accumulate);
       }
     };
   });
+  // The rare blocks that met an infinity or NaN (or values whose transforms overflow): the direct kernels
+  // put non-finite values only where the inputs reach them, where Winograd's transforms spread them over
+  // whole tiles. Whole images at a time; tile-row blocks of one image share its result.
+  std::vector<float> images;
+  int64_t images_n0 = -1;
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t block = 0; block < blocks.count; ++block) {
+    if (!not_finite[block]) continue;
+    const Block b(p, blocks, block);
+    if (b.n0 != images_n0) {
+      images.resize(b.images * p.out * plane);
+      direct(b.n0, b.images, images.data());
+      images_n0 = b.n0;
+    }
+    for (int64_t i = 0; i < b.images * p.out; ++i) {
+      const float* from = images.data() + i * plane + b.oy0 * p.out_w;
+      float* to = dst + b.n0 * p.out * plane + i * plane + b.oy0 * p.out_w;
+      for (int64_t j = 0; j < (b.oy1 - b.oy0) * p.out_w; ++j) to[j] = accumulate ? to[j] + from[j] : from[j];
+    }
+  }
 }
 
 // grad_weight[o][i][p][q] = (G^T dU[i][o] G)[p][q] from the workers' sums dU[xi][i][o] (36 in out floats
@@ -195,6 +225,13 @@ void InverseTransformWeights(const std::vector<Scratch>& sums, int64_t in, int64
   }
 }
 
+// s with `images` images.
+ConvShape Images(const ConvShape& s, int64_t images) {
+  ConvShape part = s;
+  part.batch = images;
+  return part;
+}
+
 }  // namespace
 
 bool WinogradApplies(const ConvShape& s, VectorIsa isa) {
@@ -214,14 +251,21 @@ std::optional<VectorIsa> WinogradIsa(const ConvShape& s) {
 void WinogradConv2dForward(const ConvShape& s, const float* input, const float* weight, const float* bias,
                            float* output, VectorIsa isa) {
   const Problem p{s.batch, s.in_channels, s.out_channels, s.in_h, s.in_w, s.pad_h, s.pad_w, s.out_h, s.out_w};
-  Run(p, input, TransformWeights(weight, p.in, p.out, false), bias, output, false, isa);
+  Run(p, input, TransformWeights(weight, p.in, p.out, false), bias, output, false, isa,
+      [&](int64_t n0, int64_t images, float* out) {
+        DirectConv2dForward(Images(s, images), input + n0 * p.in * p.in_h * p.in_w, weight, bias, out, isa);
+      });
 }
 
 void WinogradConv2dBackwardInput(const ConvShape& s, const float* grad_output, const float* weight, float* grad_input,
                                  bool accumulate, VectorIsa isa) {
   // grad_input is grad_output convolved with the flipped, transposed kernel, padded by 2 - pad.
   const Problem p{s.batch, s.out_channels, s.in_channels, s.out_h, s.out_w, 2 - s.pad_h, 2 - s.pad_w, s.in_h, s.in_w};
-  Run(p, grad_output, TransformWeights(weight, p.in, p.out, true), nullptr, grad_input, accumulate, isa);
+  Run(p, grad_output, TransformWeights(weight, p.in, p.out, true), nullptr, grad_input, accumulate, isa,
+      [&](int64_t n0, int64_t images, float* out) {
+        DirectConv2dBackwardInput(Images(s, images), grad_output + n0 * p.in * p.in_h * p.in_w, weight, out, false,
+                                  isa);
+      });
 }
 
 void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, const float* input, float* grad_weight,
@@ -253,6 +297,11 @@ void WinogradConv2dBackwardWeight(const ConvShape& s, const float* grad_output, 
     }
   });
   InverseTransformWeights(sums, p.in, p.out, grad_weight);
+  // An infinity or NaN in either operand (or an overflow in the transforms) reaches some entry of the
+  // result; the direct kernels then give it as they would have.
+  if (!std::all_of(grad_weight, grad_weight + 9 * p.in * p.out, [](float g) { return std::isfinite(g); })) {
+    DirectConv2dBackwardWeight(s, grad_output, input, grad_weight, isa);
+  }
 }
 
 }  // namespace normgrad::cpu

@@ -21,10 +21,16 @@
 // cancel them again, so float32 errors at ResNet's layers are 5 to 9 times the direct kernels' forward
 // and backward-input, 2 to 6 times backward-weight (2e-6 to 6e-6 of the result's scale with unit-normal
 // data, 16 to 64 channels and batch 16, against the 1e-5 every float32 path is tested to;
-// tests/core/conv_kernels_test.cc measures both). float64 never comes here; cpu::SetAllowWinograd(false)
-// turns it off. An infinite input value (or one near float's limit) becomes NaN across the up to four
-// tiles that read it, where the direct kernels give infinities in its 3 x 3 neighbourhood only: the
-// transforms subtract it from itself.
+// tests/core/conv_kernels_test.cc measures both). The error is relative to the largest values in a tile:
+// one finite value far above its neighbours (1e30 among values near 1) costs the tile's other outputs
+// their precision, as in any Winograd or FFT convolution. float64 never comes here;
+// cpu::SetAllowWinograd(false) turns it off.
+//
+// An infinity or NaN in the data would spread over the whole tiles that read it (the transforms subtract
+// it from itself), where the direct kernels confine it to the outputs it reaches. So a block whose result
+// is not all finite (such an input, or values near float's limit whose transforms overflow) is computed
+// again by the direct kernels, and so is a weight gradient that is not all finite: non-finite values land
+// where the direct kernels put them, at the cost of a second pass over those images.
 
 #include <cstdint>
 #include <optional>

@@ -40,7 +40,8 @@ inline constexpr int64_t kWinogradTileRows = 24;
 // The output pixels (4r + i, 4tx + j) = bias[k] + (A^T M A)[i, j] of every tile in V's order (as
 // WinogradInputTask), stored channels-last for the output rows [4 * tile_row_begin, min(out_h,
 // 4 * tile_row_end)): pixel (y, x) of image i at y_rows[((i * rows + y - 4 * tile_row_begin) * out_w + x)
-// * channels + k], with rows the number of output rows held per image; bias may be null.
+// * channels + k], with rows the number of output rows held per image; bias may be null. The kernel
+// returns whether every value it stored is finite.
 struct WinogradOutputTask {
   const float* m;
   int64_t ld;
@@ -70,7 +71,7 @@ struct WinogradReduceTask {
 struct WinogradKernels {
   void (*input)(const WinogradInputTask& task);
   void (*gemm)(const WinogradGemmTask& task);
-  void (*output)(const WinogradOutputTask& task);
+  bool (*output)(const WinogradOutputTask& task);
   void (*grad)(const WinogradGradTask& task);
   void (*reduce)(const WinogradReduceTask& task);
   // dst[j * dst_ld + i] = src[i * src_ld + j] for i < rows, j < cols, or += with accumulate.

@@ -179,9 +179,12 @@ inline void ForEachOutputTile(const Task& t, const Body& body) {
 }
 
 template <int L>
-void WinogradOutput(const WinogradOutputTask& t) {
+bool WinogradOutput(const WinogradOutputTask& t) {
   using Vec = typename VecTraits<L>::Vec;
   using VecU = typename VecTraits<L>::VecU;
+  // Sums of v - v over the stored vectors: exactly zero while they are finite, NaN from the first that is
+  // not. One per output column, so that the sums do not chain the stores into one dependency.
+  Vec finite[4] = {};
   ForEachOutputTile(t, [&](int64_t tile, int64_t corner, int64_t out_rows, int64_t out_cols) {
     for (int64_t k = 0; k < t.channels; k += L) {
       const float* src = t.m + tile * t.channels + k;
@@ -197,10 +200,19 @@ void WinogradOutput(const WinogradOutputTask& t) {
       for (int64_t oy = 0; oy < out_rows; ++oy) {
         WinogradOutputLine(am[oy], out);
         float* dst = t.y_rows + corner + oy * t.out_w * t.channels + k;
-        for (int64_t ox = 0; ox < out_cols; ++ox) *reinterpret_cast<VecU*>(dst + ox * t.channels) = out[ox] + bias;
+        for (int64_t ox = 0; ox < out_cols; ++ox) {
+          const Vec value = out[ox] + bias;
+          *reinterpret_cast<VecU*>(dst + ox * t.channels) = value;
+          finite[ox] += value - value;
+        }
       }
     }
   });
+  const Vec all = (finite[0] + finite[1]) + (finite[2] + finite[3]);
+  for (int j = 0; j < L; ++j) {
+    if (all[j] != 0.0f) return false;
+  }
+  return true;
 }
 
 // z = A y for one column (or row) of four vectors (A = (A^T)^T, 6 x 4).
@@ -298,12 +310,8 @@ void WinogradReduce(const WinogradReduceTask& t) {
 
 template <int L>
 WinogradKernels MakeWinogradKernels() {
-  return {&WinogradInput<L>,
-          &WinogradGemm<L>,
-          &WinogradOutput<L>,
-          &WinogradGrad<L>,
-          &WinogradReduce<L>,
-          &TransposeStrided<L>};
+  return {&WinogradInput<L>, &WinogradGemm<L>,   &WinogradOutput<L>,
+          &WinogradGrad<L>,  &WinogradReduce<L>, &TransposeStrided<L>};
 }
 
 }  // namespace

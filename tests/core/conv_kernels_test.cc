@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -192,57 +194,53 @@ TEST_P(ConvKernels, MatchNaiveReference) {
 }
 
 // name, batch, in_c, out_c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, groups
-INSTANTIATE_TEST_SUITE_P(Geometries, ConvKernels,
-                         ::testing::Values(Geometry{"resnet_3x3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           Geometry{"resnet_stem", 2, 3, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           Geometry{"stride2_3x3", 2, 8, 16, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-                                           Geometry{"stride2_1x1", 3, 8, 16, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},
-                                           Geometry{"pointwise", 2, 5, 7, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                                           Geometry{"pointwise_large", 1, 4, 9, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                                           Geometry{"rect_kernel_pad", 2, 3, 5, 7, 11, 2, 4, 1, 1, 2, 1, 1, 1, 1},
-                                           Geometry{"stride3_dilated", 2, 4, 3, 13, 12, 3, 2, 3, 2, 2, 0, 2, 3, 1},
-                                           Geometry{"dilated", 1, 3, 20, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1},
-                                           Geometry{"big_padding", 2, 2, 3, 4, 5, 1, 3, 1, 2, 3, 2, 1, 1, 1},
-                                           Geometry{"kernel_equals_padded_input", 2, 3, 4, 3, 4, 5, 6, 1, 1, 1, 1, 1, 1,
-                                                    1},
-                                           Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
-                                           Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           // Five column pieces, fewer channels than pieces, images > threads.
-                                           Geometry{"pipelined", 5, 3, 9, 20, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           // The lane-wise weight gradient on both instruction sets (one
-                                           // vector of output channels, 276 columns: a tail of 4).
-                                           Geometry{"lane_gradient", 3, 4, 6, 12, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           Geometry{"wide_stride2", 2, 3, 5, 5, 67, 3, 3, 1, 2, 1, 1, 1, 1, 1},
-                                           Geometry{"resnet_down", 2, 4, 8, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
-                                           Geometry{"stride_h2", 2, 3, 4, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1},
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, ConvKernels,
+    ::testing::Values(Geometry{"resnet_3x3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"resnet_stem", 2, 3, 16, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"stride2_3x3", 2, 8, 16, 9, 10, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+                      Geometry{"stride2_1x1", 3, 8, 16, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1},
+                      Geometry{"pointwise", 2, 5, 7, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                      Geometry{"pointwise_large", 1, 4, 9, 10, 10, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                      Geometry{"rect_kernel_pad", 2, 3, 5, 7, 11, 2, 4, 1, 1, 2, 1, 1, 1, 1},
+                      Geometry{"stride3_dilated", 2, 4, 3, 13, 12, 3, 2, 3, 2, 2, 0, 2, 3, 1},
+                      Geometry{"dilated", 1, 3, 20, 9, 9, 3, 3, 1, 1, 2, 2, 2, 2, 1},
+                      Geometry{"big_padding", 2, 2, 3, 4, 5, 1, 3, 1, 2, 3, 2, 1, 1, 1},
+                      Geometry{"kernel_equals_padded_input", 2, 3, 4, 3, 4, 5, 6, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"one_pixel", 4, 6, 10, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},
+                      Geometry{"wide_rows", 2, 2, 17, 3, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      // Five column pieces, fewer channels than pieces, images > threads.
+                      Geometry{"pipelined", 5, 3, 9, 20, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      // The lane-wise weight gradient on both instruction sets (one
+                      // vector of output channels, 276 columns: a tail of 4).
+                      Geometry{"lane_gradient", 3, 4, 6, 12, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"wide_stride2", 2, 3, 5, 5, 67, 3, 3, 1, 2, 1, 1, 1, 1, 1},
+                      Geometry{"resnet_down", 2, 4, 8, 6, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+                      Geometry{"stride_h2", 2, 3, 4, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 1},
                       Geometry{"stride2_mid_width", 2, 4, 8, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1},
                       Geometry{"stride2_width16", 2, 8, 16, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1},
                       Geometry{"stride_w3", 1, 2, 3, 5, 40, 2, 3, 1, 3, 0, 1, 1, 1, 1},
-                                           // Winograd on both instruction sets: partial tiles, every
-                                           // padding up to 2, images grouped into blocks and one large
-                                           // image cut into runs of tile rows, in and out channels unequal.
-                                           Geometry{"winograd_partial_tiles", 3, 16, 32, 10, 9, 3, 3, 1, 1, 1, 1, 1,
-                                                    1, 1},
-                                           Geometry{"winograd_pads", 2, 32, 16, 11, 13, 3, 3, 1, 1, 0, 2, 1, 1, 1},
-                                           Geometry{"winograd_pad2", 3, 16, 16, 5, 6, 3, 3, 1, 1, 2, 1, 1, 1, 1},
-                                           Geometry{"winograd_many_images", 20, 16, 16, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1,
-                                                    1},
-                                           Geometry{"winograd_tile_rows", 1, 16, 48, 30, 22, 3, 3, 1, 1, 1, 1, 1, 1,
-                                                    1},
-                                           // 8 x 8 images in blocks of 3 at two threads: the last block
-                                           // holds one.
-                                           Geometry{"winograd_last_block_short", 7, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1,
-                                                    1, 1},
-                                           Geometry{"winograd_tiny_output", 2, 16, 16, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, 1},
-                                           // AVX2 only (multiples of 8): one and three vectors of output
-                                           // channels in its GEMM tiles.
-                                           Geometry{"winograd_avx2_widths", 2, 8, 24, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           Geometry{"winograd_avx2_narrow", 2, 24, 8, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1},
-                                           // No rows, but padding makes an output: no Winograd, zeros in.
-                                           Geometry{"empty_rows_padded", 2, 16, 16, 0, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1},
-                                           Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
-                                           Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
-                         [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
+                      // Winograd on both instruction sets: partial tiles, every
+                      // padding up to 2, images grouped into blocks and one large
+                      // image cut into runs of tile rows, in and out channels unequal.
+                      Geometry{"winograd_partial_tiles", 3, 16, 32, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"winograd_pads", 2, 32, 16, 11, 13, 3, 3, 1, 1, 0, 2, 1, 1, 1},
+                      Geometry{"winograd_pad2", 3, 16, 16, 5, 6, 3, 3, 1, 1, 2, 1, 1, 1, 1},
+                      Geometry{"winograd_many_images", 20, 16, 16, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"winograd_tile_rows", 1, 16, 48, 30, 22, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      // 8 x 8 images in blocks of 3 at two threads: the last block
+                      // holds one.
+                      Geometry{"winograd_last_block_short", 7, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"winograd_tiny_output", 2, 16, 16, 3, 5, 3, 3, 1, 1, 0, 0, 1, 1, 1},
+                      // AVX2 only (multiples of 8): one and three vectors of output
+                      // channels in its GEMM tiles.
+                      Geometry{"winograd_avx2_widths", 2, 8, 24, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      Geometry{"winograd_avx2_narrow", 2, 24, 8, 6, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                      // No rows, but padding makes an output: no Winograd, zeros in.
+                      Geometry{"empty_rows_padded", 2, 16, 16, 0, 5, 3, 3, 1, 1, 2, 2, 1, 1, 1},
+                      Geometry{"groups", 2, 6, 4, 7, 7, 3, 3, 2, 1, 1, 0, 1, 2, 2},
+                      Geometry{"depthwise", 2, 4, 8, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 4}),
+    [](const ::testing::TestParamInfo<Geometry>& info) { return info.param.name; });
 
 // Expects forward(s, x, w, y, isa) and backward_input(s, dy, w, dx, isa), adding into dx, to give each
 // image of a batch of geometry g the same bits as that image alone, on both instruction sets.
@@ -345,6 +343,65 @@ TEST(WinogradConvKernels, WeightGradientRepeatsItsBits) {
     EXPECT_EQ(first, again) << threads << " threads";
   }
   SetNumThreads(2);
+}
+
+// Expects winograd to equal direct where direct is not finite (the same infinity, or NaN) and to be
+// finite and close where it is; with reaches_output, direct to have some non-finite value.
+void ExpectNonFiniteWhereDirectIs(const std::vector<float>& winograd, const std::vector<float>& direct,
+                                  bool reaches_output, const std::string& what) {
+  int64_t non_finite = 0;
+  for (size_t i = 0; i < direct.size(); ++i) {
+    if (std::isfinite(direct[i])) {
+      ASSERT_TRUE(std::isfinite(winograd[i])) << what << ", element " << i << ": " << winograd[i];
+      EXPECT_NEAR(winograd[i], direct[i], 1e-4 * std::max(1.0f, std::abs(direct[i]))) << what << ", element " << i;
+    } else {
+      ++non_finite;
+      EXPECT_TRUE(std::isnan(direct[i]) ? std::isnan(winograd[i]) : winograd[i] == direct[i])
+          << what << ", element " << i << ": " << winograd[i] << " against " << direct[i];
+    }
+  }
+  EXPECT_TRUE(non_finite > 0 || !reaches_output) << what << ": the case should reach the output";
+}
+
+// An infinity or NaN in the data, or a value whose transforms overflow (1e38 times the factors of at least
+// 4 x 4 that an inside pixel meets in some tile, while most of the direct kernels' products stay finite):
+// Winograd's tiles would spread them, so those blocks are computed again by the direct kernels.
+// Whole-image blocks and tile-row blocks, every pass, both instruction sets.
+TEST(WinogradConvKernels, LeaveNonFiniteValuesWhereTheDirectKernelsPutThem) {
+  SetNumThreads(2);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (const Geometry& g : {Geometry{"images", 5, 16, 16, 10, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+                            Geometry{"tile_rows", 1, 16, 32, 30, 22, 3, 3, 1, 1, 1, 1, 1, 1, 1}}) {
+    const ConvShape s = ToShape(g);
+    ASSERT_TRUE(WinogradApplies(s, VectorIsa::kAvx2));
+    const std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * 9, 2));
+    const std::vector<float> b = Cast<float>(Random(s.out_channels, 3));
+    const std::vector<float> partial = Cast<float>(Random(s.batch * s.in_channels * s.in_h * s.in_w, 5));
+    for (const auto& [name, value] : {std::pair<std::string, float>{"inf", -inf}, {"nan", nan}, {"1e38", 1e38f}}) {
+      // The value in the last image, in a middle row of one channel; in grad_output for backward-input.
+      std::vector<float> x = Cast<float>(Random(s.batch * s.in_channels * s.in_h * s.in_w, 1));
+      std::vector<float> dy = Cast<float>(Random(s.batch * s.out_channels * s.out_h * s.out_w, 4));
+      x[(((s.batch - 1) * s.in_channels + 3) * s.in_h + s.in_h / 2) * s.in_w + 5] = value;
+      dy[(((s.batch - 1) * s.out_channels + 7) * s.out_h + s.out_h / 2) * s.out_w + 6] = value;
+      for (VectorIsa isa : TestedIsas()) {
+        const std::string what = g.name + ", " + name + ", " + IsaName(isa);
+        std::vector<float> y_direct(s.batch * s.out_channels * s.out_h * s.out_w), y(y_direct.size());
+        DirectConv2dForward(s, x.data(), w.data(), b.data(), y_direct.data(), isa);
+        WinogradConv2dForward(s, x.data(), w.data(), b.data(), y.data(), isa);
+        ExpectNonFiniteWhereDirectIs(y, y_direct, !std::isfinite(value), what + ", forward");
+        std::vector<float> dx_direct = partial, dx = partial;
+        DirectConv2dBackwardInput(s, dy.data(), w.data(), dx_direct.data(), /*accumulate=*/true, isa);
+        WinogradConv2dBackwardInput(s, dy.data(), w.data(), dx.data(), /*accumulate=*/true, isa);
+        ExpectNonFiniteWhereDirectIs(dx, dx_direct, !std::isfinite(value), what + ", backward-input");
+        // The weight gradient is one sum over the batch: computed again whole, it is the direct kernels'.
+        std::vector<float> dw_direct(w.size()), dw(w.size());
+        DirectConv2dBackwardWeight(s, dy.data(), x.data(), dw_direct.data(), isa);
+        WinogradConv2dBackwardWeight(s, dy.data(), x.data(), dw.data(), isa);
+        EXPECT_EQ(0, std::memcmp(dw.data(), dw_direct.data(), dw.size() * sizeof(float)))
+            << what << ", backward-weight";
+      }
+    }
+  }
 }
 
 // The largest error relative to the output's scale (as ExpectClose measures it).
