@@ -167,25 +167,28 @@ void Run(const Problem& p, const float* src, const std::vector<float>& u, const 
       }
     };
   });
-  // The rare blocks that met an infinity or NaN (or values whose transforms overflow): the direct kernels
-  // put non-finite values only where the inputs reach them, where Winograd's transforms spread them over
-  // whole tiles. Whole images at a time; tile-row blocks of one image share its result.
+  // The blocks that met an infinity or NaN (or values whose transforms overflow): the direct kernels put
+  // non-finite values only where the inputs reach them, where Winograd's transforms spread them over whole
+  // tiles. Each run of consecutive such blocks is one call of the direct kernels over its images (every
+  // block fails when a weight is not finite).
   std::vector<float> images;
-  int64_t images_n0 = -1;
   const int64_t plane = p.out_h * p.out_w;
-  for (int64_t block = 0; block < blocks.count; ++block) {
-    if (!not_finite[block]) continue;
-    const Block b(p, blocks, block);
-    if (b.n0 != images_n0) {
-      images.resize(b.images * p.out * plane);
-      direct(b.n0, b.images, images.data());
-      images_n0 = b.n0;
+  for (int64_t first = 0; first < blocks.count; ++first) {
+    if (!not_finite[first]) continue;
+    int64_t last = first;
+    while (last + 1 < blocks.count && not_finite[last + 1]) ++last;
+    const Block a(p, blocks, first), z(p, blocks, last);
+    images.resize((z.n0 + z.images - a.n0) * p.out * plane);
+    direct(a.n0, z.n0 + z.images - a.n0, images.data());
+    for (int64_t block = first; block <= last; ++block) {
+      const Block b(p, blocks, block);
+      for (int64_t i = 0; i < b.images * p.out; ++i) {
+        const float* from = images.data() + ((b.n0 - a.n0) * p.out + i) * plane + b.oy0 * p.out_w;
+        float* to = dst + (b.n0 * p.out + i) * plane + b.oy0 * p.out_w;
+        for (int64_t j = 0; j < (b.oy1 - b.oy0) * p.out_w; ++j) to[j] = accumulate ? to[j] + from[j] : from[j];
+      }
     }
-    for (int64_t i = 0; i < b.images * p.out; ++i) {
-      const float* from = images.data() + i * plane + b.oy0 * p.out_w;
-      float* to = dst + b.n0 * p.out * plane + i * plane + b.oy0 * p.out_w;
-      for (int64_t j = 0; j < (b.oy1 - b.oy0) * p.out_w; ++j) to[j] = accumulate ? to[j] + from[j] : from[j];
-    }
+    first = last;
   }
 }
 

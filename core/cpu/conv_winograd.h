@@ -28,9 +28,11 @@
 //
 // An infinity or NaN in the data would spread over the whole tiles that read it (the transforms subtract
 // it from itself), where the direct kernels confine it to the outputs it reaches. So a block whose result
-// is not all finite (such an input, or values near float's limit whose transforms overflow) is computed
-// again by the direct kernels, and so is a weight gradient that is not all finite: non-finite values land
-// where the direct kernels put them, at the cost of a second pass over those images.
+// is not all finite (such an input or weight, or values near float's limit whose transforms overflow) is
+// computed again by the direct kernels, and so is a weight gradient that is not all finite: infinities
+// and NaNs in the operands land where the direct kernels put them, at the cost of a second pass over
+// those images. (Finite values near float's limit can still overflow in one kernel's order of sums and
+// not in the other's.)
 
 #include <cstdint>
 #include <optional>

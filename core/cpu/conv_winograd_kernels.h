@@ -10,6 +10,11 @@
 
 #include <cstdint>
 
+// The output kernel and the weight gradient test their results for infinities and NaNs.
+#if __FINITE_MATH_ONLY__
+#error "the Winograd convolution needs IEEE infinities and NaNs: build without -ffinite-math-only / -ffast-math"
+#endif
+
 namespace normgrad::cpu {
 
 // V[xi][tile][c] = (B^T d B)[xi] for the 6 x 6 patch d of every tile, read from channels-last rows:

@@ -346,14 +346,15 @@ TEST(WinogradConvKernels, WeightGradientRepeatsItsBits) {
 }
 
 // Expects winograd to equal direct where direct is not finite (the same infinity, or NaN) and to be
-// finite and close where it is; with reaches_output, direct to have some non-finite value.
+// finite and close where it is (Winograd's error at these unit-normal layers stays below 1e-3); with
+// reaches_output, direct to have some non-finite value.
 void ExpectNonFiniteWhereDirectIs(const std::vector<float>& winograd, const std::vector<float>& direct,
                                   bool reaches_output, const std::string& what) {
   int64_t non_finite = 0;
   for (size_t i = 0; i < direct.size(); ++i) {
     if (std::isfinite(direct[i])) {
       ASSERT_TRUE(std::isfinite(winograd[i])) << what << ", element " << i << ": " << winograd[i];
-      EXPECT_NEAR(winograd[i], direct[i], 1e-4 * std::max(1.0f, std::abs(direct[i]))) << what << ", element " << i;
+      EXPECT_NEAR(winograd[i], direct[i], 1e-3 + 1e-4 * std::abs(direct[i])) << what << ", element " << i;
     } else {
       ++non_finite;
       EXPECT_TRUE(std::isnan(direct[i]) ? std::isnan(winograd[i]) : winograd[i] == direct[i])
@@ -363,10 +364,11 @@ void ExpectNonFiniteWhereDirectIs(const std::vector<float>& winograd, const std:
   EXPECT_TRUE(non_finite > 0 || !reaches_output) << what << ": the case should reach the output";
 }
 
-// An infinity or NaN in the data, or a value whose transforms overflow (1e38 times the factors of at least
-// 4 x 4 that an inside pixel meets in some tile, while most of the direct kernels' products stay finite):
-// Winograd's tiles would spread them, so those blocks are computed again by the direct kernels.
-// Whole-image blocks and tile-row blocks, every pass, both instruction sets.
+// An infinity or NaN in the data or the weights, or a value whose transforms overflow (3e37 times the
+// factor 25 that a pixel at tile position (2, 2) meets, while the direct kernels' products stay finite):
+// Winograd's tiles would spread them, so those blocks are computed again by the direct kernels. Every
+// pass, both instruction sets, whole-image blocks (two images in the block that fails) and tile-row blocks
+// (only one of the image's two blocks fails), and a weight that makes every block fail.
 TEST(WinogradConvKernels, LeaveNonFiniteValuesWhereTheDirectKernelsPutThem) {
   SetNumThreads(2);
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
@@ -374,31 +376,37 @@ TEST(WinogradConvKernels, LeaveNonFiniteValuesWhereTheDirectKernelsPutThem) {
                             Geometry{"tile_rows", 1, 16, 32, 30, 22, 3, 3, 1, 1, 1, 1, 1, 1, 1}}) {
     const ConvShape s = ToShape(g);
     ASSERT_TRUE(WinogradApplies(s, VectorIsa::kAvx2));
-    const std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * 9, 2));
     const std::vector<float> b = Cast<float>(Random(s.out_channels, 3));
     const std::vector<float> partial = Cast<float>(Random(s.batch * s.in_channels * s.in_h * s.in_w, 5));
-    for (const auto& [name, value] : {std::pair<std::string, float>{"inf", -inf}, {"nan", nan}, {"1e38", 1e38f}}) {
-      // The value in the last image, in a middle row of one channel; in grad_output for backward-input.
+    for (const auto& [name, value] :
+         {std::pair<std::string, float>{"inf", -inf}, {"nan", nan}, {"3e37", 3e37f}, {"nan weight", nan}}) {
       std::vector<float> x = Cast<float>(Random(s.batch * s.in_channels * s.in_h * s.in_w, 1));
       std::vector<float> dy = Cast<float>(Random(s.batch * s.out_channels * s.out_h * s.out_w, 4));
-      x[(((s.batch - 1) * s.in_channels + 3) * s.in_h + s.in_h / 2) * s.in_w + 5] = value;
-      dy[(((s.batch - 1) * s.out_channels + 7) * s.out_h + s.out_h / 2) * s.out_w + 6] = value;
+      std::vector<float> w = Cast<float>(Random(s.out_channels * s.in_channels * 9, 2));
+      if (name == "nan weight") {
+        w[(7 * s.in_channels + 3) * 9 + 4] = value;
+      } else {
+        // Input: image 1, row 1 (position 2 of the first tile row, with padding 1), column 5 (position 2 of
+        // the second tile column). grad_output: the last image, row out_h - 4 and column 6, positions 3 of
+        // their tiles: the two never meet in one product of the weight gradient.
+        x[((std::min<int64_t>(1, s.batch - 1) * s.in_channels + 3) * s.in_h + 1) * s.in_w + 5] = value;
+        dy[(((s.batch - 1) * s.out_channels + 7) * s.out_h + s.out_h - 4) * s.out_w + 6] = value;
+      }
+      const bool reaches_output = !std::isfinite(value);
       for (VectorIsa isa : TestedIsas()) {
         const std::string what = g.name + ", " + name + ", " + IsaName(isa);
         std::vector<float> y_direct(s.batch * s.out_channels * s.out_h * s.out_w), y(y_direct.size());
         DirectConv2dForward(s, x.data(), w.data(), b.data(), y_direct.data(), isa);
         WinogradConv2dForward(s, x.data(), w.data(), b.data(), y.data(), isa);
-        ExpectNonFiniteWhereDirectIs(y, y_direct, !std::isfinite(value), what + ", forward");
+        ExpectNonFiniteWhereDirectIs(y, y_direct, reaches_output, what + ", forward");
         std::vector<float> dx_direct = partial, dx = partial;
         DirectConv2dBackwardInput(s, dy.data(), w.data(), dx_direct.data(), /*accumulate=*/true, isa);
         WinogradConv2dBackwardInput(s, dy.data(), w.data(), dx.data(), /*accumulate=*/true, isa);
-        ExpectNonFiniteWhereDirectIs(dx, dx_direct, !std::isfinite(value), what + ", backward-input");
-        // The weight gradient is one sum over the batch: computed again whole, it is the direct kernels'.
+        ExpectNonFiniteWhereDirectIs(dx, dx_direct, reaches_output, what + ", backward-input");
         std::vector<float> dw_direct(w.size()), dw(w.size());
         DirectConv2dBackwardWeight(s, dy.data(), x.data(), dw_direct.data(), isa);
         WinogradConv2dBackwardWeight(s, dy.data(), x.data(), dw.data(), isa);
-        EXPECT_EQ(0, std::memcmp(dw.data(), dw_direct.data(), dw.size() * sizeof(float)))
-            << what << ", backward-weight";
+        ExpectNonFiniteWhereDirectIs(dw, dw_direct, reaches_output && name != "nan weight", what + ", backward-weight");
       }
     }
   }
