@@ -83,7 +83,8 @@ ABSL_FLAG(bool, winograd, kDefaults.winograd,
           "scale). As with --threads, a resumed run continues exactly only with the same setting.");
 ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
           "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");
-ABSL_FLAG(std::string, device, kDefaults.device, "Where to train: cpu, or cuda / cuda:<index> in a build with --config=cuda (the data is read and "
+ABSL_FLAG(std::string, device, kDefaults.device,
+          "Where to train: cpu, or cuda / cuda:<index> in a build with --config=cuda (the data is read and "
           "augmented on the CPU either way).");
 ABSL_FLAG(std::string, checkpoint_dir, kDefaults.checkpoint_dir,
           "Folder for latest.safetensors, best.safetensors, metrics.jsonl and curves.svg (created if needed).");
@@ -97,7 +98,8 @@ ABSL_FLAG(bool, overwrite, kDefaults.overwrite,
 ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
           "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best, or "
           "with --average_epochs the latest's average) on the validation and test images and print per-class "
-          "accuracy. --val_split must be the run's (and with --average_epochs its augmentation flags).");
+          "accuracy. --val_split must be the run's (with --average_epochs also its augmentation flags, --epochs, "
+          "--batch_size and --seed, which the average's batch norm statistics depend on).");
 ABSL_FLAG(bool, flip_tta, kDefaults.flip_tta,
           "Test-time augmentation: evaluate each validation and test image and its mirror image and average "
           "the two logits (twice the evaluation time; training is unchanged).");

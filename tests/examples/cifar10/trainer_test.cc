@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
 #include "core/cpu/conv.h"
@@ -189,6 +190,15 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
   absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
   EXPECT_EQ(er->val->tally.accuracy(), done->val->tally.accuracy());
+  // Its statistics are taken over the training images as the run augmented them: another seed is refused.
+  TrainConfig other_seed = config;
+  other_seed.seed = config.seed + 1;
+  const absl::Status seed_refused = EvaluateOnly(other_seed).status();
+  EXPECT_EQ(seed_refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(seed_refused.message().find(absl::StrCat("was trained with other settings than given: seed: checkpoint ",
+                                                     config.seed, ", now ", other_seed.seed)),
+            std::string::npos)
+      << seed_refused;
   // A checkpoint without an average cannot be evaluated as one.
   TrainConfig plain = Tiny(data, "average_plain");
   ASSERT_TRUE(Make(plain)->Run().ok());
