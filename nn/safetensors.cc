@@ -55,6 +55,24 @@ std::optional<uint64_t> AsUnsigned(const Json& v) {
   return std::nullopt;
 }
 
+// A value from the file's header, for an error message: scalars and short arrays of scalars as they are
+// (long strings cut short), anything else by its type and size. dump() would recurse into a crafted,
+// deeply nested value and overflow the stack, or copy megabytes into the message.
+std::string Describe(const Json& v) {
+  constexpr size_t kMaxChars = 40, kMaxItems = 8;
+  if (v.is_primitive()) {
+    const std::string text = v.dump();
+    return text.size() <= kMaxChars ? text : text.substr(0, kMaxChars) + "...";
+  }
+  if (v.is_array() && v.size() <= kMaxItems &&
+      std::all_of(v.begin(), v.end(), [](const Json& item) { return item.is_primitive(); })) {
+    std::string text = "[";
+    for (size_t i = 0; i < v.size(); ++i) text += (i ? ", " : "") + Describe(v[i]);
+    return text + "]";
+  }
+  return std::string(v.is_array() ? "an array" : "an object") + " of " + std::to_string(v.size()) + " items";
+}
+
 struct Entry {
   std::string name;
   DType dtype;
@@ -83,7 +101,7 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& v, uint64_
   for (const Json& size : *shape_it) {
     const std::optional<uint64_t> n = AsUnsigned(size);
     if (!n || *n > static_cast<uint64_t>(INT64_MAX)) {
-      return Damaged(where + "expected non-negative integer sizes in the shape, got " + shape_it->dump());
+      return Damaged(where + "expected non-negative integer sizes in the shape, got " + Describe(*shape_it));
     }
     e.shape.push_back(static_cast<int64_t>(*n));
     bytes = std::min<unsigned __int128>(bytes * *n, static_cast<unsigned __int128>(UINT64_MAX) + 1);
@@ -91,7 +109,7 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& v, uint64_
   const std::optional<uint64_t> begin = AsUnsigned((*offsets_it)[0]);
   const std::optional<uint64_t> end = AsUnsigned((*offsets_it)[1]);
   if (!begin || !end || *begin > *end) {
-    return Damaged(where + "expected data_offsets [begin, end] with 0 <= begin <= end, got " + offsets_it->dump());
+    return Damaged(where + "expected data_offsets [begin, end] with 0 <= begin <= end, got " + Describe(*offsets_it));
   }
   if (*end > data_bytes) {
     return Damaged(where + "data_offsets " + offsets_it->dump() + " run past the " + std::to_string(data_bytes) +

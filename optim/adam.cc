@@ -1,5 +1,7 @@
 #include "optim/adam.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/view.h"
@@ -35,6 +37,19 @@ std::optional<Optimizer::GroupProblem> Adam::CheckGroup(const Group& g) const {
     return GroupProblem{"beta2", absl::StrCat("expected beta2 in [0, 1), got ", g.beta2)};
   }
   if (!(g.eps >= 0)) return GroupProblem{"eps", absl::StrCat("expected eps >= 0, got ", g.eps)};
+  return std::nullopt;
+}
+
+std::optional<Optimizer::GroupProblem> Adam::CheckState(const std::map<std::string, Tensor>& state) const {
+  for (const char* slot : {kStepSlot, "exp_avg", "exp_avg_sq"}) {
+    if (!state.count(slot)) {
+      return GroupProblem{slot, "missing (a parameter's state has step, exp_avg and exp_avg_sq, or none of them)"};
+    }
+  }
+  const double step = state.at(kStepSlot).item<double>();
+  if (!(step >= 0 && step <= 0x1p53 && step == std::floor(step))) {
+    return GroupProblem{kStepSlot, absl::StrCat("expected a whole number of steps >= 0, got ", step)};
+  }
   return std::nullopt;
 }
 

@@ -50,6 +50,8 @@ class Adam : public Optimizer {
             {"maximize", nullptr, &Group::maximize, /*added_later=*/true}};
   }
   std::optional<GroupProblem> CheckGroup(const Group& group) const override;
+  // A parameter's state has its step count (a whole number >= 0) and both moments, or nothing.
+  std::optional<GroupProblem> CheckState(const std::map<std::string, Tensor>& state) const override;
   bool decoupled_;
 };
 

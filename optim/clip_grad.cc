@@ -18,6 +18,9 @@ double DeviceNorm(const Tensor& g, double norm_type) {
   return std::pow(kernels::sum(kernels::pow(a, norm_type)).item<double>(), 1 / norm_type);
 }
 
+// The larger of a and b, NaN if either is (std::max keeps its first argument when the other is NaN).
+double MaxOf(double a, double b) { return std::isnan(b) ? b : std::max(a, b); }
+
 }  // namespace
 
 double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
@@ -39,15 +42,16 @@ double ClipGradNorm(const std::vector<Tensor>& params, double max_norm, double n
       double acc = 0;
       for (int64_t i = 0; i < g.numel(); ++i) {
         const double a = std::abs(static_cast<double>(x[i]));
-        acc = norm_type == kInfNorm ? std::max(acc, a) : acc + std::pow(a, norm_type);
+        acc = norm_type == kInfNorm ? MaxOf(acc, a) : acc + std::pow(a, norm_type);
       }
       return norm_type == kInfNorm ? acc : std::pow(acc, 1 / norm_type);
     }) : DeviceNorm(g, norm_type);
-    total = norm_type == kInfNorm ? std::max(total, norm) : total + std::pow(norm, norm_type);
+    total = norm_type == kInfNorm ? MaxOf(total, norm) : total + std::pow(norm, norm_type);
   }
   if (norm_type != kInfNorm) total = std::pow(total, 1 / norm_type);
-  const double coef = std::min(1.0, max_norm / (total + 1e-6));
-  if (coef < 1.0) {
+  // A NaN norm scales every gradient by NaN, as PyTorch's clamp(max_norm / norm, max=1) does.
+  const double coef = std::isnan(total) ? total : std::min(1.0, max_norm / (total + 1e-6));
+  if (!(coef >= 1.0)) {
     for (const Tensor& g : grads) {
       if (g.device().is_cpu()) {
         VisitFloatDType(g.dtype(), "ClipGradNorm", [&]<typename T>() {

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "absl/strings/str_cat.h"
 #include "core/error.h"
+#include "core/shape.h"
 
 namespace normgrad::optim {
 namespace {
@@ -193,11 +195,26 @@ StateDict LRScheduler::state_dict() const { return {{"last_step", full({}, stati
 
 absl::Status LRScheduler::load_state_dict(const StateDict& state) {
   const auto it = state.find("last_step");
-  if (it == state.end() || state.size() != 1 || it->second.numel() != 1) {
-    return absl::InvalidArgumentError("LRScheduler load_state_dict: expected exactly one scalar \"last_step\"");
+  if (it == state.end() || state.size() != 1 || it->second.numel() != 1 || it->second.dtype() != kInt64) {
+    const std::string got =
+        it == state.end() || state.size() != 1
+            ? absl::StrCat(state.size(), " keys", it == state.end() ? ", none of them \"last_step\"" : "")
+            : absl::StrCat(DTypeName(it->second.dtype()), " of shape ", ShapeToString(it->second.shape()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("LRScheduler load_state_dict: expected exactly one int64 scalar \"last_step\", got ", got));
   }
   const int64_t t = it->second.item<int64_t>();
-  if (t < 0) return absl::InvalidArgumentError("LRScheduler load_state_dict: last_step is negative");
+  if (t < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("LRScheduler load_state_dict: expected last_step >= 0, got ", t));
+  }
+  // The schedule must reach step t (OneCycleLR ends at its total_steps): asked before anything changes.
+  try {
+    schedule_->Momentum(t);
+    for (const Group& g : optimizer_.param_groups()) schedule_->Lr(t, g.initial_lr);
+  } catch (const Error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("LRScheduler load_state_dict: last_step ", t, " is beyond this schedule: ", e.what()));
+  }
   t_ = t;
   Apply();
   return absl::OkStatus();

@@ -215,6 +215,12 @@ absl::Status Optimizer::load_state_dict(const StateDict& state) {
       return bad(group_key(g, problem->field.c_str()), problem->message);
     }
   }
+  for (size_t k = 0; k < new_state.size(); ++k) {
+    if (new_state[k].empty()) continue;
+    if (const std::optional<GroupProblem> problem = CheckState(new_state[k])) {
+      return bad(absl::StrCat("state.", k, ".", problem->field), problem->message);
+    }
+  }
   groups_ = std::move(new_groups);
   state_ = std::move(new_state);
   return absl::OkStatus();

@@ -117,6 +117,11 @@ class Optimizer {
   // The rules a group's hyperparameters follow, shared by the constructors and load_state_dict. The base
   // checks lr, initial_lr and weight_decay >= 0; an override adds its optimizer's rules and calls it.
   virtual std::optional<GroupProblem> CheckGroup(const Group& group) const;
+  // What is wrong with one parameter's loaded state (non-empty; each slot's shape and dtype already
+  // checked): `field` names the slot at fault. None by default: every slot is optional.
+  virtual std::optional<GroupProblem> CheckState(const std::map<std::string, Tensor>& state) const {
+    return std::nullopt;
+  }
   // For subclasses' constructors: throws normgrad::Error "<name>: <message>" when the options break a rule
   // (even where every group sets its own value, as PyTorch checks its defaults), then
   // "<name>: <message> (parameter group <g>)" for the first group with a problem.

@@ -164,6 +164,8 @@ std::vector<Damage> DamagedFiles() {
   std::string huge(8, '\0');
   const uint64_t big = kMaxSafetensorsHeaderBytes + 1;
   std::memcpy(huge.data(), &big, 8);
+  // A shape nested a million deep, which a recursive dump() of it would overflow the stack on.
+  const std::string nested_shape = std::string(1000000, '[') + std::string(1000000, ']');
   std::string long_length = Craft(ok_header, data);
   const uint64_t past = ok_header.size() + 100;
   std::memcpy(long_length.data(), &past, 8);
@@ -184,11 +186,18 @@ std::vector<Damage> DamagedFiles() {
       {"NegativeSize", with_entry(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"),
        "expected non-negative integer sizes"},
       {"FractionalSize", with_entry(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,8]})"),
-       "expected non-negative integer sizes"},
+       "expected non-negative integer sizes in the shape, got [2.5]"},
+      {"DeeplyNestedShape", with_entry(R"({"dtype":"F32","shape":)" + nested_shape + R"(,"data_offsets":[0,8]})"),
+       "expected non-negative integer sizes in the shape, got an array of 1 items"},
+      {"SizeBeyondInt64",
+       with_entry(R"({"dtype":"F32","shape":[)" + std::string(20, '1') + R"(,"x"],"data_offsets":[0,8]})"),
+       "got [11111111111111111111, \"x\"]"},
       {"OffsetsNotPair", with_entry(R"({"dtype":"F32","shape":[2],"data_offsets":[0]})"),
        "expected \"data_offsets\" as an array"},
       {"OffsetsReversed", with_entry(R"({"dtype":"F32","shape":[2],"data_offsets":[8,0]})"),
-       "with 0 <= begin <= end"},
+       "with 0 <= begin <= end, got [8, 0]"},
+      {"OffsetsNested", with_entry(R"({"dtype":"F32","shape":[2],"data_offsets":[[0],{"a":1}]})"),
+       "with 0 <= begin <= end, got an array of 2 items"},
       {"OffsetsOutOfRange", with_entry(R"({"dtype":"F32","shape":[4],"data_offsets":[0,16]})"),
        "run past the 8 bytes of data"},
       {"ShapeBytesMismatch", with_entry(R"({"dtype":"F64","shape":[2],"data_offsets":[0,8]})"),

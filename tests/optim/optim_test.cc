@@ -442,6 +442,36 @@ TEST(State, AdamStepCountsMustBeFloat64Scalars) {
   EXPECT_THAT(std::string(opt.load_state_dict(bad).message()), HasSubstr("got float64 of shape [1]"));
 }
 
+// A parameter's Adam state is whole or absent, and its step count a whole number: a partial state would
+// load, then fail in the middle of the next step() with some parameters already updated.
+TEST(State, AdamStateMustBeCompleteAndChangesNothingOtherwise) {
+  std::vector<Tensor> params = InitialParams();
+  Adam opt(params, {.lr = 0.01});
+  SetGradients(params, 0);
+  opt.step();
+  const StateDict before = opt.state_dict();
+  auto error = [&](const StateDict& state) { return std::string(opt.load_state_dict(state).message()); };
+
+  StateDict no_moment = before;
+  no_moment.erase("state.1.exp_avg_sq");
+  EXPECT_EQ(error(no_moment), "Adam load_state_dict: state.1.exp_avg_sq: missing (a parameter's state has step, "
+                              "exp_avg and exp_avg_sq, or none of them)");
+  StateDict no_step = before;
+  no_step.erase("state.0.step");
+  EXPECT_THAT(error(no_step), HasSubstr("state.0.step: missing"));
+  for (const double step : {-1.0, 2.5, std::nan("")}) {
+    StateDict bad_step = before;
+    bad_step["state.0.step"] = full({}, step, {.dtype = kFloat64});
+    EXPECT_EQ(error(bad_step), absl::StrCat("Adam load_state_dict: state.0.step: expected a whole number of steps "
+                                            ">= 0, got ", step));
+  }
+  const StateDict after = opt.state_dict();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [key, t] : before) EXPECT_EQ(after.at(key).to_vector<double>(), t.to_vector<double>()) << key;
+  SetGradients(params, 1);
+  opt.step();  // the state it kept still steps
+}
+
 TEST(Errors, BadHyperparameters) {
   std::vector<Tensor> ps = InitialParams();
   EXPECT_THAT(message([&] { SGD(ps, {.momentum = 0.9}); }),
@@ -586,6 +616,33 @@ TEST(OneCycle, SteppingPastTheEndIsAnError) {
   EXPECT_THROW(sched.step(), Error);
 }
 
+// Loading a step the schedule does not reach, or a step count of another dtype, is refused before the
+// scheduler or the optimizer changes.
+TEST(OneCycle, LoadingAStepBeyondTheEndIsRefusedAndChangesNothing) {
+  Tensor p = zeros({1}, {.requires_grad = true});
+  SGD opt({p}, {.lr = 0.1, .momentum = 0.9});
+  LRScheduler sched(opt, OneCycleLR({.total_steps = 4}));
+  sched.step();
+  const double lr = opt.param_groups()[0].lr, momentum = opt.param_groups()[0].momentum;
+  const absl::Status beyond = sched.load_state_dict({{"last_step", full({}, 5, {.dtype = kInt64})}});
+  EXPECT_EQ(beyond.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(beyond.message()),
+              HasSubstr("LRScheduler load_state_dict: last_step 5 is beyond this schedule: OneCycleLR: stepped 5 "
+                        "times, more than total_steps = 4"));
+  EXPECT_EQ(std::string(sched.load_state_dict({{"last_step", full({}, 2.0, {.dtype = kFloat64})}}).message()),
+            "LRScheduler load_state_dict: expected exactly one int64 scalar \"last_step\", got float64 of shape []");
+  EXPECT_EQ(std::string(sched.load_state_dict({}).message()),
+            "LRScheduler load_state_dict: expected exactly one int64 scalar \"last_step\", got 0 keys, none of them "
+            "\"last_step\"");
+  EXPECT_EQ(std::string(sched.load_state_dict({{"last_step", full({}, -1, {.dtype = kInt64})}}).message()),
+            "LRScheduler load_state_dict: expected last_step >= 0, got -1");
+  EXPECT_EQ(sched.last_step(), 1);
+  EXPECT_EQ(opt.param_groups()[0].lr, lr);
+  EXPECT_EQ(opt.param_groups()[0].momentum, momentum);
+  ASSERT_TRUE(sched.load_state_dict({{"last_step", full({}, 4, {.dtype = kInt64})}}).ok());
+  EXPECT_EQ(sched.last_step(), 4);
+}
+
 TEST(ClipGradNorm, ScalesOnlyAboveTheLimit) {
   Tensor a = zeros({2}, {.dtype = kFloat64, .requires_grad = true});
   Tensor b = zeros({1}, {.dtype = kFloat64, .requires_grad = true});
@@ -597,6 +654,19 @@ TEST(ClipGradNorm, ScalesOnlyAboveTheLimit) {
   EXPECT_NEAR(a.grad().at({0}), 3.0 / (5.0 + 1e-6), 1e-15);
   EXPECT_NEAR(b.grad().at({0}), 4.0 / (5.0 + 1e-6), 1e-15);
   EXPECT_NEAR(ClipGradNorm({a, b}, 100.0, kInfNorm), 4.0 / (5.0 + 1e-6), 1e-15);
+}
+
+// As PyTorch: a NaN gradient makes the norm NaN (the largest-magnitude norm too), and every gradient NaN.
+TEST(ClipGradNorm, ANaNGradientMakesEveryGradientNaN) {
+  for (const double norm_type : {2.0, kInfNorm}) {
+    Tensor a = zeros({2}, {.dtype = kFloat64, .requires_grad = true});
+    Tensor b = zeros({1}, {.dtype = kFloat64, .requires_grad = true});
+    a.set_grad(from_vector<double>({std::nan(""), 1}));
+    b.set_grad(from_vector<double>({4}));
+    EXPECT_TRUE(std::isnan(ClipGradNorm({a, b}, 1.0, norm_type))) << norm_type;
+    EXPECT_TRUE(std::isnan(b.grad().at({0}))) << norm_type;
+    EXPECT_TRUE(std::isnan(a.grad().at({1}))) << norm_type;
+  }
 }
 
 }  // namespace
