@@ -21,12 +21,11 @@ std::string Folder(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-// Creates a new file next to `path` that no other writer uses (its name carries the process id and a
-// per-process counter; O_EXCL guards against leftovers of a crashed writer).
+// Creates a new file next to `path` that no other writer uses (O_EXCL guards against leftovers of a
+// crashed writer).
 absl::Status CreateTemporary(const std::string& path, int* fd, std::string* name) {
-  static std::atomic<uint64_t> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
-    *name = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    *name = path + ".tmp." + UniqueSuffix();
     *fd = ::open(name->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (*fd >= 0) return absl::OkStatus();
     if (errno != EEXIST) return ErrnoStatus("cannot create a temporary file for", path);
@@ -96,6 +95,11 @@ absl::Status WriteFileAtomically(const std::string& path, std::span<const std::s
   ScopedFd dir(::open(Folder(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
   return absl::OkStatus();
+}
+
+std::string UniqueSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
 }  // namespace normgrad

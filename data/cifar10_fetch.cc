@@ -1,11 +1,16 @@
 #include "data/cifar10_fetch.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "core/error.h"
+#include "core/file_io.h"
 #include "data/cifar10.h"
 #include "data/file_io.h"
 #include "data/gzip.h"
@@ -48,6 +53,33 @@ absl::Status CheckMd5(const std::string& path, const std::string& expected) {
   return absl::OkStatus();
 }
 
+// Unpacks the archive into a new folder in `dir`, then moves its files into place with the training
+// batches last. FindCifar10 looks for those, so an unpack that stops part way (killed, disk full) is
+// done again by the next run instead of being taken for a data set that lacks its test batch.
+absl::Status Unpack(std::string_view tar, const std::string& dir) {
+  const std::filesystem::path staging = std::filesystem::path(dir) / (".unpacking." + UniqueSuffix());
+  absl::Status status = [&]() -> absl::Status {
+    NG_ASSIGN_OR_RETURN(std::vector<std::string> files, ExtractTar(tar, staging.string()));
+    std::stable_partition(files.begin(), files.end(), [](const std::string& file) {
+      return !std::filesystem::path(file).filename().string().starts_with("data_batch_");
+    });
+    for (const std::string& file : files) {
+      const std::filesystem::path from = staging / file, to = std::filesystem::path(dir) / file;
+      std::error_code ec;
+      std::filesystem::create_directories(to.parent_path(), ec);
+      if (!ec) std::filesystem::rename(from, to, ec);
+      if (ec) {
+        return absl::DataLossError(
+            absl::StrCat("cannot move ", from.string(), " to ", to.string(), ": ", ec.message()));
+      }
+    }
+    return absl::OkStatus();
+  }();
+  std::error_code ignored;
+  std::filesystem::remove_all(staging, ignored);
+  return status;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const FetchOptions& options) {
@@ -65,7 +97,7 @@ absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const Fet
       return failed("downloading is off", absl::NotFoundError(absl::StrCat("no ", archive)));
     }
     if (absl::Status s = MakeDirectories(dir); !s.ok()) return failed("its folder cannot be created", s);
-    const std::string partial = archive + ".part";
+    const std::string partial = archive + ".part." + UniqueSuffix();  // two runs may download at once
     log(absl::StrCat("CIFAR-10 is not in ", dir, ": downloading ", options.url, " (about 170 MB)"));
     if (absl::Status s = Download(options.url, partial); !s.ok()) {
       return failed(absl::StrCat("downloading ", options.url, " failed"), s);
@@ -86,9 +118,7 @@ absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const Fet
   log(absl::StrCat("unpacking ", archive, " into ", dir));
   absl::StatusOr<std::string> tar = ReadGzipFile(archive);
   if (!tar.ok()) return failed("the archive cannot be decompressed", tar.status());
-  if (absl::StatusOr<std::vector<std::string>> files = ExtractTar(*tar, dir); !files.ok()) {
-    return failed("the archive cannot be unpacked", files.status());
-  }
+  if (absl::Status s = Unpack(*tar, dir); !s.ok()) return failed("the archive cannot be unpacked", s);
   absl::StatusOr<std::string> found = FindCifar10(dir);
   if (!found.ok()) return failed("the archive did not hold the batch files", found.status());
   return found;

@@ -27,7 +27,10 @@ struct FetchOptions {
 //  1. data_batch_1..5.bin already in `dir` or `dir`/cifar-10-batches-bin: nothing to do;
 //  2. otherwise `dir`/cifar-10-binary.tar.gz, when present (put there by hand), or else downloaded from
 //     options.url with curl, has its MD5 checked against options.md5 and is unpacked into `dir`.
-// The download goes to a temporary name and is only kept under the archive's name once its MD5 matches.
+// The download goes to a temporary name of its own (two runs may download at once) and is only kept under
+// the archive's name once its MD5 matches. The archive is unpacked into a temporary folder, and its files
+// are moved into place with the training batches last, so that an unpack that stops part way is not taken
+// for a complete data set by the next run.
 // Errors: FailedPrecondition when the download fails (offline, curl missing), DataLoss when the MD5 differs
 // or the archive is malformed; each message says where to put the files and how to produce them.
 absl::StatusOr<std::string> FindOrFetchCifar10(const std::string& dir, const FetchOptions& options = {});

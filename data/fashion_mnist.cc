@@ -28,11 +28,16 @@ absl::StatusOr<std::string> ReadMaybeGzip(const std::string& path) {
 absl::StatusOr<std::vector<int64_t>> IdxDims(const std::string& bytes, const std::string& path, int dims) {
   const uint32_t magic = 0x00000800u | static_cast<uint32_t>(dims);
   const size_t header = 4 + 4 * static_cast<size_t>(dims);
-  if (bytes.size() < header || ReadBE32(bytes, 0) != magic) {
-    return absl::DataLossError(absl::StrCat(path, ": expected an IDX file of unsigned bytes with ", dims,
-                                            " dimensions (magic 0x", absl::Hex(magic, absl::kZeroPad8), "), got ",
-                                            bytes.size() < 4 ? std::string("a file shorter than its header")
-                                                             : absl::StrCat("magic 0x", absl::Hex(ReadBE32(bytes, 0), absl::kZeroPad8))));
+  if (bytes.size() < 4 || ReadBE32(bytes, 0) != magic) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": expected an IDX file of unsigned bytes with ", dims, " dimensions (magic 0x",
+                     absl::Hex(magic, absl::kZeroPad8), "), got ",
+                     bytes.size() < 4 ? absl::StrCat("a file of ", bytes.size(), " bytes")
+                                      : absl::StrCat("magic 0x", absl::Hex(ReadBE32(bytes, 0), absl::kZeroPad8))));
+  }
+  if (bytes.size() < header) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": expected a header of ", header, " bytes, got a file of ", bytes.size(), " bytes"));
   }
   std::vector<int64_t> shape;
   const uint64_t data_bytes = bytes.size() - header;
@@ -47,6 +52,17 @@ absl::StatusOr<std::vector<int64_t>> IdxDims(const std::string& bytes, const std
     for (int64_t s : shape) absl::StrAppend(&sizes, sizes.empty() ? "" : " x ", s);
     return absl::DataLossError(absl::StrCat(path, ": the header promises ", sizes, " bytes of data, the file has ",
                                             data_bytes));
+  }
+  // Every dimension but the first (the item count) sizes one item, which must hold at least one byte and at
+  // most 2^31 (so that sizes and offsets computed from them fit in int64 whatever the count).
+  uint64_t item_bytes = 1;
+  for (int d = 1; d < dims; ++d) {
+    if (shape[d] == 0 || item_bytes * static_cast<uint64_t>(shape[d]) > (uint64_t{1} << 31)) {
+      std::string sizes;
+      for (int k = 1; k < dims; ++k) absl::StrAppend(&sizes, k == 1 ? "" : " x ", shape[k]);
+      return absl::DataLossError(absl::StrCat(path, ": expected items of 1 to 2^31 bytes, got ", sizes));
+    }
+    item_bytes *= static_cast<uint64_t>(shape[d]);
   }
   return shape;
 }

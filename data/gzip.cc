@@ -176,7 +176,9 @@ absl::Status ReadDynamicCodes(BitReader& in, Huffman& lit, Huffman& dist) {
   return dist.Build(lengths + num_lit, num_dist);
 }
 
-absl::Status InflateCodes(BitReader& in, const Huffman& lit, const Huffman& dist, std::string& out) {
+// Decodes one block's symbols, appending to `out`; copies reach back no further than `start`, where this
+// stream's output begins (an earlier gzip member's output is not part of its window).
+absl::Status InflateCodes(BitReader& in, const Huffman& lit, const Huffman& dist, std::string& out, size_t start) {
   while (true) {
     const int sym = lit.Decode(in);
     if (sym < 0 || in.overrun()) return Corrupt(sym < 0 ? "invalid literal/length code" : "truncated stream");
@@ -191,7 +193,7 @@ absl::Status InflateCodes(BitReader& in, const Huffman& lit, const Huffman& dist
     if (dsym < 0 || dsym > 29) return Corrupt("invalid distance code");
     const size_t distance = kDistBase[dsym] + in.Read(kDistExtra[dsym]);
     if (in.overrun()) return Corrupt("truncated stream");
-    if (distance > out.size()) return Corrupt("distance reaches before the start of the output");
+    if (distance > out.size() - start) return Corrupt("distance reaches before the start of the output");
     // Byte by byte: the copy may overlap what it writes (distance < length repeats a pattern).
     const size_t from = out.size() - distance;
     for (size_t k = 0; k < length; ++k) out.push_back(out[from + k]);
@@ -207,6 +209,7 @@ uint32_t ReadLE32(std::string_view s, size_t at) {
 absl::Status InflateInto(std::string_view compressed, std::string& out, size_t* consumed) {
   BitReader in(compressed);
   Huffman lit, dist;
+  const size_t start = out.size();
   bool last = false;
   while (!last) {
     last = in.Read(1);
@@ -224,10 +227,10 @@ absl::Status InflateInto(std::string_view compressed, std::string& out, size_t* 
       in.SeekToByte(at + 4 + len);
     } else if (type == 1) {
       NG_RETURN_IF_ERROR(BuildFixedCodes(lit, dist));
-      NG_RETURN_IF_ERROR(InflateCodes(in, lit, dist, out));
+      NG_RETURN_IF_ERROR(InflateCodes(in, lit, dist, out, start));
     } else if (type == 2) {
       NG_RETURN_IF_ERROR(ReadDynamicCodes(in, lit, dist));
-      NG_RETURN_IF_ERROR(InflateCodes(in, lit, dist, out));
+      NG_RETURN_IF_ERROR(InflateCodes(in, lit, dist, out, start));
     } else {
       return Corrupt("invalid block type 3");
     }

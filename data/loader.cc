@@ -31,6 +31,13 @@ uint64_t AugmentationSeed(uint64_t seed, int64_t epoch, int64_t index) {
 DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options)
     : data_(std::move(data)), options_(std::move(options)), shuffle_(options_.seed) {
   NG_CHECK(data_ != nullptr, "DataLoader: expected a data set, got null");
+  const ImageDataset& d = *data_;
+  NG_CHECK(d.channels >= 1 && d.height >= 1 && d.width >= 1 && d.channels <= (int64_t{1} << 31) / d.height / d.width,
+           "DataLoader: expected images of at least 1 x 1 x 1 and at most 2^31 bytes, got ", d.channels, " x ",
+           d.height, " x ", d.width);
+  NG_CHECK(static_cast<int64_t>(d.pixels.size()) == d.size() * d.image_bytes(), "DataLoader: expected ", d.size(),
+           " images of ", d.image_bytes(), " bytes, ", d.size() * d.image_bytes(), " bytes of pixels, got ",
+           d.pixels.size());
   const LoaderOptions& o = options_;
   NG_CHECK(o.batch_size >= 1, "DataLoader: expected batch_size >= 1, got ", o.batch_size);
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
@@ -44,7 +51,7 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   for (double s : o.std) NG_CHECK(s > 0, "DataLoader: expected std > 0, got ", s);
 
   const int64_t n = data_->size();
-  num_batches_ = o.drop_last ? n / o.batch_size : (n + o.batch_size - 1) / o.batch_size;
+  num_batches_ = n / o.batch_size + (!o.drop_last && n % o.batch_size != 0);
   // In float32, in torchvision's order (ToTensor divides by 255, Normalize subtracts and divides), so a
   // batch holds the values a PyTorch pipeline computes from the same pixels.
   lut_.resize(data_->channels * 256);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "data/cifar10.h"
@@ -30,6 +33,14 @@ std::string Md5(const std::string& path) {
   absl::StatusOr<std::string> md5 = Md5OfFile(path);
   EXPECT_TRUE(md5.ok()) << md5.status();
   return md5.value_or("");
+}
+
+// The names in a folder, sorted: what a fetch leaves behind (no temporary download or unpacking folder).
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 void ExpectLoads(const std::string& batches_dir) {
@@ -61,8 +72,29 @@ TEST(FetchCifar10, DownloadsChecksAndUnpacks) {
   EXPECT_EQ(log[0], "CIFAR-10 is not in " + dir + ": downloading file://" + archive + " (about 170 MB)");
   EXPECT_EQ(log[1], "unpacking " + dir + "/" + kCifar10Archive + " into " + dir);
   ExpectLoads(*found);
-  EXPECT_TRUE(std::filesystem::exists(dir + "/" + kCifar10Archive));  // kept, under its own name
-  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Archive + ".part"));
+  // The archive is kept under its own name; no temporary download or unpacking folder is left.
+  EXPECT_EQ(Entries(dir), (std::vector<std::string>{kCifar10Subdir, kCifar10Archive}));
+}
+
+// An unpack that fails part way (here: test_batch.bin cannot be moved into place, a folder being in the
+// way) leaves no training batches behind, so the next run unpacks again instead of taking the folder for a
+// data set without its test batch.
+TEST(FetchCifar10, AnUnpackThatFailsPartWayLeavesNoTrainingBatches) {
+  const std::string archive = MakeArchive();
+  const std::string dir = testing::FreshDir();
+  std::filesystem::copy_file(archive, dir + "/" + kCifar10Archive);
+  const std::string blocker = absl::StrCat(dir, "/", kCifar10Subdir, "/test_batch.bin");
+  testing::WriteBytes(blocker + "/in_the_way", "x");
+  const absl::Status s = FindOrFetchCifar10(dir, {.md5 = Md5(archive)}).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find("the archive cannot be unpacked: cannot move"), std::string::npos) << s;
+  EXPECT_FALSE(FindCifar10(dir).ok());
+  EXPECT_EQ(Entries(dir), (std::vector<std::string>{kCifar10Subdir, kCifar10Archive}));
+
+  std::filesystem::remove_all(blocker);
+  absl::StatusOr<std::string> found = FindOrFetchCifar10(dir, {.md5 = Md5(archive)});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ExpectLoads(*found);
 }
 
 TEST(FetchCifar10, AnArchivePutThereByHandIsUsedOffline) {
@@ -80,9 +112,7 @@ TEST(FetchCifar10, WrongMd5IsRefused) {
   const absl::Status s = FindOrFetchCifar10(dir, {.url = "file://" + archive}).status();  // the official MD5
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(s.message().find(absl::StrCat("expected ", kCifar10Md5)), std::string::npos) << s;
-  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Archive));
-  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Archive + ".part"));
-  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Subdir));
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{});  // neither the download nor its temporary
 
   // The same for an archive found in the folder.
   std::filesystem::copy_file(archive, dir + "/" + kCifar10Archive);
@@ -102,7 +132,7 @@ TEST(FetchCifar10, OfflineSaysWhereToPutTheFiles) {
         absl::StrCat(dir, "/", kCifar10Archive), std::string(kCifar10Md5)}) {
     EXPECT_NE(s.message().find(needle), std::string::npos) << "missing \"" << needle << "\" in: " << s;
   }
-  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kCifar10Archive + ".part"));
+  EXPECT_EQ(Entries(dir), std::vector<std::string>{});
 
   const absl::Status no_download = FindOrFetchCifar10(dir, {.download = false}).status();
   EXPECT_EQ(no_download.code(), absl::StatusCode::kNotFound);

@@ -57,7 +57,20 @@ TEST(FashionMnist, BadFilesNameTheFileAndTheProblem) {
   const std::string good = IdxImages(2, 3, 3);
   EXPECT_NE(message(IdxLabels({1, 2}), IdxLabels({1, 2})).find(images + ": expected an IDX file of unsigned bytes with 3"),
             std::string::npos);
-  EXPECT_NE(message(good, IdxLabels({1, 2}).substr(0, 3)).find("shorter than its header"), std::string::npos);
+  EXPECT_NE(message(good, IdxLabels({1, 2}).substr(0, 3))
+                .find(labels + ": expected an IDX file of unsigned bytes with 1 "
+                               "dimensions (magic 0x00000801), got a file of 3 bytes"),
+            std::string::npos);
+  EXPECT_NE(message(good.substr(0, 10), IdxLabels({1, 2}))
+                .find(images + ": expected a header of 16 bytes, got a file of 10 bytes"),
+            std::string::npos);
+  // Items of no bytes, or of more than 2^31 (with no items, the data size cannot bound them).
+  EXPECT_NE(
+      message(IdxImages(2, 0, 3), IdxLabels({1, 2})).find(images + ": expected items of 1 to 2^31 bytes, got 0 x 3"),
+      std::string::npos);
+  EXPECT_NE(message(BE32(0x803) + BE32(0) + BE32(0xffffffff) + BE32(0xffffffff), IdxLabels({}))
+                .find("expected items of 1 to 2^31 bytes, got 4294967295 x 4294967295"),
+            std::string::npos);
   EXPECT_NE(message(good.substr(0, good.size() - 1), IdxLabels({1, 2})).find("promises 2 x 3 x 3 bytes of data, the file has 17"),
             std::string::npos);
   EXPECT_NE(message(good, IdxLabels({1, 2, 3})).find("holds 2 images but"), std::string::npos);

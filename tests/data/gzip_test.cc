@@ -106,6 +106,19 @@ TEST(Inflate, HandMadeStreams) {
   EXPECT_NE(Inflate(std::string("\x03\x02\x00", 3)).status().message().find("before the start"), std::string::npos);
 }
 
+// Each gzip member is a stream of its own: a copy in the second member cannot reach back into the first's
+// output, even with a trailer that matches what such a copy would give ("ccc", copied from "abc").
+TEST(Gunzip, ACopyCannotReachIntoTheMemberBefore) {
+  std::string second = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10) + std::string("\x03\x02\x00", 3);
+  for (uint32_t v : {Crc32("ccc"), 3u}) {
+    for (int k = 0; k < 4; ++k) second.push_back(static_cast<char>(v >> (8 * k)));
+  }
+  const absl::StatusOr<std::string> out = Gunzip(GzipProgram("abc", 6) + second);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(out.status().message().find("distance reaches before the start of the output"), std::string::npos)
+      << out.status();
+}
+
 TEST(Gunzip, CorruptInputIsDataLoss) {
   const std::string data = Text(20000);
   const std::string good = GzipProgram(data, 9);

@@ -332,11 +332,27 @@ TEST(DataLoader, BadOptionsThrow) {
   EXPECT_THROW(DataLoader(data, {.mean = {0.5}, .std = {0.5}}), Error);  // 3 channels
   EXPECT_THROW(DataLoader(data, {.mean = {0, 0, 0}, .std = {1, 0, 1}}), Error);
   EXPECT_THROW(DataLoader(nullptr, {}), Error);
-  try {
-    DataLoader(data, {.mean = {0.5}, .std = {0.5}});
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "DataLoader: expected one mean and one std per channel (3), got 1 means and 1 stds");
-  }
+  auto message = [](std::shared_ptr<const ImageDataset> d, LoaderOptions options) {
+    try {
+      DataLoader loader(std::move(d), std::move(options));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(data, {.mean = {0.5}, .std = {0.5}}),
+            "DataLoader: expected one mean and one std per channel (3), got 1 means and 1 stds");
+  // Image geometries a reader should never produce: no bytes per image (cutout would draw a position below
+  // 0), and pixels that are not the images' bytes.
+  auto flat = std::make_shared<ImageDataset>(*data);
+  flat->height = 0;
+  flat->pixels.clear();
+  EXPECT_EQ(message(flat, {.cutout = 2}),
+            "DataLoader: expected images of at least 1 x 1 x 1 and at most 2^31 bytes, "
+            "got 3 x 0 x 5");
+  auto short_pixels = std::make_shared<ImageDataset>(*data);
+  short_pixels->pixels.pop_back();
+  EXPECT_EQ(message(short_pixels, {}), "DataLoader: expected 4 images of 90 bytes, 360 bytes of pixels, got 359");
 }
 
 TEST(DataLoader, AugmentationStreamsDiffer) {

@@ -202,18 +202,19 @@ std::vector<Damage> DamagedFiles() {
        "run past the 8 bytes of data"},
       {"ShapeBytesMismatch", with_entry(R"({"dtype":"F64","shape":[2],"data_offsets":[0,8]})"),
        "hold 8 bytes, but shape [2] of F64 needs 16"},
-      {"ShapeOverflow",
-       with_entry(R"({"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]})"),
+      {"ShapeOverflow", with_entry(R"({"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]})"),
        "needs more than 2^64"},
       {"Overlap",
-       Craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-             data),
+       Craft(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+           data),
        "tensors \"a\" and \"b\" overlap"},
       {"Gap", Craft(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data),
        "data bytes [0, 4) belong to no tensor"},
       {"TrailingBytes", Craft(ok_header, data + "xyz"), "3 bytes after the last tensor"},
       {"MetadataNotObject", Craft(R"({"__metadata__": [1]})", ""), "__metadata__ must be an object of strings"},
-      {"MetadataNotString", Craft(R"({"__metadata__": {"epoch": 3}})", ""), "__metadata__ entry \"epoch\" is not a string"},
+      {"MetadataNotString", Craft(R"({"__metadata__": {"epoch": 3}})", ""),
+       "__metadata__ entry \"epoch\" is not a string"},
   };
 }
 

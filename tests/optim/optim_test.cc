@@ -454,8 +454,9 @@ TEST(State, AdamStateMustBeCompleteAndChangesNothingOtherwise) {
 
   StateDict no_moment = before;
   no_moment.erase("state.1.exp_avg_sq");
-  EXPECT_EQ(error(no_moment), "Adam load_state_dict: state.1.exp_avg_sq: missing (a parameter's state has step, "
-                              "exp_avg and exp_avg_sq, or none of them)");
+  EXPECT_EQ(error(no_moment),
+            "Adam load_state_dict: state.1.exp_avg_sq: missing (a parameter's state has step, "
+            "exp_avg and exp_avg_sq, or none of them)");
   StateDict no_step = before;
   no_step.erase("state.0.step");
   EXPECT_THAT(error(no_step), HasSubstr("state.0.step: missing"));
@@ -463,7 +464,8 @@ TEST(State, AdamStateMustBeCompleteAndChangesNothingOtherwise) {
     StateDict bad_step = before;
     bad_step["state.0.step"] = full({}, step, {.dtype = kFloat64});
     EXPECT_EQ(error(bad_step), absl::StrCat("Adam load_state_dict: state.0.step: expected a whole number of steps "
-                                            ">= 0, got ", step));
+                                            ">= 0, got ",
+                                            step));
   }
   const StateDict after = opt.state_dict();
   ASSERT_EQ(after.size(), before.size());
