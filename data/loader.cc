@@ -84,7 +84,12 @@ void DataLoader::StartEpoch() {
     stop_ = false;
     error_ = nullptr;
   }
-  for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { WorkerLoop(); });
+  try {
+    for (int w = 0; w < options_.num_workers; ++w) workers_.emplace_back([this] { WorkerLoop(); });
+  } catch (...) {
+    StopWorkers();  // those that started, before a later call rewrites the order they read
+    throw;
+  }
   running_ = true;
 }
 
