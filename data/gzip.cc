@@ -293,7 +293,11 @@ absl::StatusOr<std::string> Gunzip(std::string_view compressed) {
     if (flags & 2) {  // FHCRC: the low 16 bits of the header's CRC-32
       if (!need(2)) return bad("truncated header");
       const uint32_t stored = static_cast<uint8_t>(member[pos]) | static_cast<uint8_t>(member[pos + 1]) << 8;
-      if ((Crc32(member.substr(0, pos)) & 0xffff) != stored) return bad("header CRC mismatch");
+      const uint32_t actual = Crc32(member.substr(0, pos)) & 0xffff;
+      if (actual != stored) {
+        return bad(absl::StrCat("header CRC mismatch: the header says 0x", absl::Hex(stored, absl::kZeroPad4),
+                                ", its bytes give 0x", absl::Hex(actual, absl::kZeroPad4)));
+      }
       pos += 2;
     }
     if (!need(0)) return bad("truncated header");
@@ -305,8 +309,15 @@ absl::StatusOr<std::string> Gunzip(std::string_view compressed) {
     pos += used;
     if (!need(8)) return bad("truncated trailer");
     const std::string_view inflated = std::string_view(out).substr(start);
-    if (Crc32(inflated) != ReadLE32(member, pos)) return bad("CRC-32 mismatch (corrupt data)");
-    if (static_cast<uint32_t>(inflated.size()) != ReadLE32(member, pos + 4)) return bad("length mismatch");
+    if (const uint32_t crc = Crc32(inflated); crc != ReadLE32(member, pos)) {
+      return bad(absl::StrCat("CRC-32 mismatch (corrupt data): the trailer says 0x",
+                              absl::Hex(ReadLE32(member, pos), absl::kZeroPad8), ", the data gives 0x",
+                              absl::Hex(crc, absl::kZeroPad8)));
+    }
+    if (const uint32_t size = static_cast<uint32_t>(inflated.size()); size != ReadLE32(member, pos + 4)) {
+      return bad(absl::StrCat("length mismatch: the trailer says ", ReadLE32(member, pos + 4),
+                              " bytes (modulo 2^32), the data has ", size));
+    }
     at += pos + 8;
   } while (at < compressed.size());
   return out;

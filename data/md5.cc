@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
 namespace normgrad::data {
@@ -98,7 +99,7 @@ std::string Md5::HexDigest() {
 
 absl::StatusOr<std::string> Md5OfFile(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!f) return absl::NotFoundError(absl::StrCat("md5: cannot open ", path, ": ", std::strerror(errno)));
+  if (!f) return absl::ErrnoToStatus(errno, absl::StrCat("md5: cannot open ", path));
   Md5 md5;
   std::unique_ptr<char[]> chunk(new char[1 << 20]);
   size_t n;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/error.h"
 #include "core/file_io.h"
@@ -80,8 +81,14 @@ absl::StatusOr<std::vector<Entry>> ParseEntries(std::string_view archive) {
     const std::string where = absl::StrCat("tar: entry at byte ", at);
     uint64_t checksum = 0, expected = 0;
     for (size_t i = 0; i < kBlock; ++i) checksum += (i >= 148 && i < 156) ? ' ' : static_cast<uint8_t>(header[i]);
-    if (!ParseOctal(header.substr(148, 8), &expected) || checksum != expected) {
-      return absl::DataLossError(absl::StrCat(where, ": header checksum mismatch (not a tar archive?)"));
+    if (!ParseOctal(header.substr(148, 8), &expected)) {
+      return absl::DataLossError(absl::StrCat(where, ": expected an octal header checksum, got \"",
+                                              absl::CHexEscape(std::string(header.substr(148, 8))),
+                                              "\" (not a tar archive?)"));
+    }
+    if (checksum != expected) {
+      return absl::DataLossError(absl::StrCat(where, ": header checksum mismatch: the header says ", expected,
+                                              ", its bytes add up to ", checksum, " (not a tar archive?)"));
     }
     uint64_t size = 0;
     if (!ParseOctal(header.substr(124, 12), &size)) {

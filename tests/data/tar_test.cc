@@ -78,7 +78,20 @@ TEST(ExtractTar, Errors) {
   std::string bad_checksum = Entry("f", "abc") + End();
   bad_checksum[0] = 'g';
   EXPECT_EQ(status(bad_checksum).code(), absl::StatusCode::kDataLoss);
-  EXPECT_NE(status(bad_checksum).message().find("checksum"), std::string::npos) << status(bad_checksum);
+  // 'g' adds 1 to the sum of the header's bytes.
+  unsigned stored = 0;
+  for (int i = 148; i < 154; ++i) stored = stored * 8 + (bad_checksum[i] - '0');
+  EXPECT_NE(status(bad_checksum)
+                .message()
+                .find(absl::StrCat("tar: entry at byte 0: header checksum mismatch: the "
+                                   "header says ",
+                                   stored, ", its bytes add up to ", stored + 1)),
+            std::string::npos)
+      << status(bad_checksum);
+  std::string not_octal = Entry("f", "abc") + End();
+  not_octal[148] = 'x';
+  EXPECT_NE(status(not_octal).message().find("expected an octal header checksum, got \"x"), std::string::npos)
+      << status(not_octal);
 
   const std::string truncated = Entry("f", std::string(2000, 'x')).substr(0, 1024);
   EXPECT_NE(status(truncated).message().find("past the end"), std::string::npos) << status(truncated);
