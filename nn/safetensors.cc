@@ -98,6 +98,9 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& v, uint64_
   e.dtype = *dtype;
   // The byte count is computed in 128 bits: a crafted shape cannot overflow it into a small number.
   unsigned __int128 bytes = ItemSize(e.dtype);
+  // The product of the non-zero sizes: a count int64 cannot hold is refused even where a zero makes the
+  // tensor empty, since the shape's strides are computed from it.
+  unsigned __int128 nonzero = 1;
   for (const Json& size : *shape_it) {
     const std::optional<uint64_t> n = AsUnsigned(size);
     if (!n || *n > static_cast<uint64_t>(INT64_MAX)) {
@@ -105,6 +108,7 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& v, uint64_
     }
     e.shape.push_back(static_cast<int64_t>(*n));
     bytes = std::min<unsigned __int128>(bytes * *n, static_cast<unsigned __int128>(UINT64_MAX) + 1);
+    if (*n != 0) nonzero = std::min<unsigned __int128>(nonzero * *n, static_cast<unsigned __int128>(INT64_MAX) + 1);
   }
   const std::optional<uint64_t> begin = AsUnsigned((*offsets_it)[0]);
   const std::optional<uint64_t> end = AsUnsigned((*offsets_it)[1]);
@@ -119,6 +123,9 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& v, uint64_
     return Damaged(where + "data_offsets " + offsets_it->dump() + " hold " + std::to_string(*end - *begin) +
                    " bytes, but shape " + ShapeToString(e.shape) + " of " + dtype_name + " needs " +
                    (bytes > UINT64_MAX ? std::string("more than 2^64") : std::to_string(static_cast<uint64_t>(bytes))));
+  }
+  if (nonzero > static_cast<unsigned __int128>(INT64_MAX)) {
+    return Damaged(where + "shape " + ShapeToString(e.shape) + " has more elements than an int64 counts");
   }
   e.begin = *begin;
   e.end = *end;

@@ -6,8 +6,9 @@
 
 namespace normgrad::cpu {
 
-// Parameter updates, one fused pass per parameter. Each follows PyTorch's single-tensor update exactly,
-// operation by operation, so that the same steps give the same numbers.
+// Parameter updates, one fused pass per parameter. Each follows PyTorch 1.13's single-tensor update
+// exactly, operation by operation, so that the same steps give the same numbers (PyTorch 2 takes Adam's
+// first moment with lerp, which can round the last bit of a float32 differently).
 //   p, g, buf: [n] parameter, gradient, momentum buffer.
 
 // With maximize, every update starts from -g (the parameters climb the objective), as PyTorch's.

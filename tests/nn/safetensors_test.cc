@@ -204,6 +204,9 @@ std::vector<Damage> DamagedFiles() {
        "hold 8 bytes, but shape [2] of F64 needs 16"},
       {"ShapeOverflow", with_entry(R"({"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]})"),
        "needs more than 2^64"},
+      {"EmptyShapeOverflow",
+       with_entry(R"({"dtype":"F32","shape":[4611686018427387904,4611686018427387904,0],"data_offsets":[0,0]})"),
+       "shape [4611686018427387904, 4611686018427387904, 0] has more elements than an int64 counts"},
       {"Overlap",
        Craft(
            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
