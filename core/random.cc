@@ -83,7 +83,17 @@ Tensor Fill(const Shape& shape, TensorOptions options, Generator* gen, std::stri
 
 Tensor uniform(const Shape& shape, double low, double high, TensorOptions options, Generator* gen) {
   NG_CHECK(low <= high, "uniform: expected low <= high, got ", low, " and ", high);
-  return Fill(shape, options, gen, "uniform", [&](Generator& g) { return low + (high - low) * g.NextUniform(); });
+  // [low, high) in the tensor's dtype, as torch.rand never returns 1: a draw that rounds to high (in
+  // float32 about once in 2^25 draws of rand) is drawn again, unless low rounds to high as well.
+  const bool single = options.dtype == kFloat32;
+  const auto rounded = [&](double v) { return single ? static_cast<double>(static_cast<float>(v)) : v; };
+  const bool one_value = rounded(low) == rounded(high);
+  return Fill(shape, options, gen, "uniform", [&](Generator& g) {
+    for (;;) {
+      const double v = low + (high - low) * g.NextUniform();
+      if (one_value || rounded(v) < rounded(high)) return v;
+    }
+  });
 }
 
 Tensor rand(const Shape& shape, TensorOptions options, Generator* gen) {

@@ -8,9 +8,19 @@
 namespace normgrad {
 
 int64_t Numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+  // The product of the non-zero sizes must fit too, even where a 0 makes the tensor empty: strides are
+  // products of sizes.
+  int64_t nonzero = 1;
+  bool any_zero = false;
+  for (int64_t s : shape) {
+    if (s == 0) {
+      any_zero = true;
+    } else {
+      NG_CHECK(!__builtin_mul_overflow(nonzero, s, &nonzero), "expected a shape of fewer than 2^63 elements, got ",
+               ShapeToString(shape));
+    }
+  }
+  return any_zero ? 0 : nonzero;
 }
 
 Strides ContiguousStrides(const Shape& shape) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -35,16 +36,22 @@ int64_t ElementOffset(const Tensor& t, std::span<const int64_t> index) {
 Tensor Tensor::FromStorage(Storage storage, Shape shape, Strides strides, int64_t offset, DType dtype) {
   NG_CHECK(shape.size() == strides.size(), "Tensor: expected one stride per dim, got shape ",
            ShapeToString(shape), " and strides ", ShapeToString(strides));
+  Numel(shape);  // throws for 2^63 elements or more, whatever the strides
+  // The last element the view reaches (empty views reach none), in int64 without overflowing.
+  bool empty = false, overflow = false;
   int64_t last = offset;
   for (size_t d = 0; d < shape.size(); ++d) {
     NG_CHECK(shape[d] >= 0, "Tensor: expected non-negative sizes, got ", ShapeToString(shape));
-    if (shape[d] == 0) last = offset - 1;  // empty tensors touch nothing
-    if (last >= offset) last += (shape[d] - 1) * strides[d];
+    empty = empty || shape[d] == 0;
   }
-  NG_CHECK(offset >= 0 && (last < offset || (last + 1) * static_cast<int64_t>(ItemSize(dtype)) <=
-                                                static_cast<int64_t>(storage.nbytes())),
-           "Tensor: view of shape ", ShapeToString(shape), " at offset ", offset,
-           " does not fit in a storage of ", storage.nbytes(), " bytes");
+  for (size_t d = 0; d < shape.size() && !empty; ++d) {
+    int64_t reach;
+    overflow = overflow || __builtin_mul_overflow(shape[d] - 1, strides[d], &reach) ||
+               __builtin_add_overflow(last, reach, &last);
+  }
+  const int64_t capacity = static_cast<int64_t>(storage.nbytes() / ItemSize(dtype));
+  NG_CHECK(offset >= 0 && (empty || (!overflow && last < capacity)), "Tensor: view of shape ", ShapeToString(shape),
+           " at offset ", offset, " does not fit in a storage of ", storage.nbytes(), " bytes");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = std::move(shape);
@@ -229,7 +236,10 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.ToS
 
 Tensor empty(const Shape& shape, TensorOptions options) {
   for (int64_t s : shape) NG_CHECK(s >= 0, "empty: expected non-negative sizes, got ", ShapeToString(shape));
-  Storage storage = Storage::Allocate(Numel(shape) * ItemSize(options.dtype), options.device);
+  const int64_t numel = Numel(shape), item = static_cast<int64_t>(ItemSize(options.dtype));
+  NG_CHECK(numel <= std::numeric_limits<int64_t>::max() / item, "empty: expected fewer than 2^63 bytes, got ",
+           ShapeToString(shape), " of ", options.dtype);
+  Storage storage = Storage::Allocate(numel * item, options.device);
   Tensor t = Tensor::FromStorage(std::move(storage), shape, ContiguousStrides(shape), 0, options.dtype);
   if (options.requires_grad) t.set_requires_grad(true);
   return t;

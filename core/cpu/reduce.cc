@@ -75,6 +75,10 @@ ReducePlan MakePlan(const Shape& shape, const Strides& strides, const std::vecto
   };
   order_and_merge(kept, plan.ksize, plan.kin, &plan.kout);
   order_and_merge(red, plan.rsize, plan.rin, nullptr);
+  if (plan.num_red == 0) {  // a size-0 reduced dim that did not merge: one empty dim, so that no row is read
+    plan.rsize = {0};
+    plan.rin = {0};
+  }
   plan.vertical = plan.ksize.back() > 1 && plan.kin.back() < plan.rin.back();
   return plan;
 }

@@ -57,8 +57,9 @@ void CheckSameDType(const char* op, const Tensor& a, const Tensor& b) {
 }
 
 void CheckScalar(const char* op, DType dtype, double s) {
-  NG_CHECK(dtype != kInt64 || s == std::trunc(s), op, ": expected an integral scalar for an int64 tensor, got ",
-           s);
+  // In range too: converting inf or 1e19 to int64 is undefined.
+  NG_CHECK(dtype != kInt64 || (s == std::trunc(s) && s >= -0x1p63 && s < 0x1p63), op,
+           ": expected an integral scalar in int64's range for an int64 tensor, got ", s);
 }
 
 void CheckFloat(const char* op, const Tensor& t) {
@@ -248,6 +249,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 void fill_(const Tensor& dst, double value) {
+  CheckWritable("fill_", dst);
   CheckScalar("fill_", dst.dtype(), value);
   On(dst.device()).fill(dst.dtype(), dst.shape(), AsOperand(dst), value);
 }

@@ -57,6 +57,8 @@ TargetTotals CheckClassTarget(const char* op, const char* input_name, const Tens
                               std::optional<int64_t> ignore_index, const Tensor& weight) {
   NG_CHECK(input.dim() == 2, op, ": expected ", input_name, " of 2 dims [N, C], got ", ShapeToString(input.shape()));
   NG_CHECK(IsFloating(input.dtype()), op, ": expected ", input_name, " of a floating-point dtype, got ", input.dtype());
+  NG_CHECK(input.size(1) >= 1, op, ": expected at least one class, got ", input_name, " of shape ",
+           ShapeToString(input.shape()));
   NG_CHECK(target.dtype() == kInt64, op, ": expected target of dtype int64 (class indices), got ", target.dtype());
   NG_CHECK(target.shape() == Shape{input.size(0)}, op, ": expected target of shape [", input.size(0), "], got ",
            ShapeToString(target.shape()));

@@ -26,7 +26,8 @@ Shape InferShape(const Shape& shape, int64_t numel, const char* op) {
       infer_at = static_cast<int64_t>(d);
     } else {
       NG_CHECK(shape[d] >= 0, op, ": expected sizes >= 0 or -1, got ", ShapeToString(shape));
-      known *= shape[d];
+      NG_CHECK(!__builtin_mul_overflow(known, shape[d], &known), op, ": expected a shape with ", numel,
+               " elements, got ", ShapeToString(shape));
     }
   }
   if (infer_at >= 0) {
@@ -142,7 +143,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   NG_CHECK(start >= -size && start <= size, "narrow: expected start in [", -size, ", ", size, "] in dim ", d,
            ", got ", start);
   if (start < 0) start += size;
-  NG_CHECK(length >= 0 && start + length <= size, "narrow: expected start + length <= ", size, " in dim ", d,
+  NG_CHECK(length >= 0 && length <= size - start, "narrow: expected start + length <= ", size, " in dim ", d,
            ", got start ", start, " and length ", length);
   Shape shape = x.shape();
   shape[d] = length;

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "core/kernels/copy.h"
+#include "core/kernels/reduce.h"
+#include "core/kernels/view.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "tests/testing/error.h"
@@ -298,11 +300,31 @@ TEST(Elementwise, Errors) {
                   "exp: expected a floating-point tensor (float32 or float64), got int64");
   ExpectError([&] { kernels::div(zeros({2}, {.dtype = kInt64}), 2); }, "div: expected a floating-point");
   ExpectError([&] { kernels::add(zeros({2}, {.dtype = kInt64}), 0.5); },
-                  "add: expected an integral scalar for an int64 tensor, got 0.5");
+              "add: expected an integral scalar in int64's range for an int64 tensor, got 0.5");
+  ExpectError([&] { kernels::fill_(zeros({2}, {.dtype = kInt64}), std::numeric_limits<double>::infinity()); },
+              "fill_: expected an integral scalar in int64's range for an int64 tensor, got inf");
+  ExpectError([&] { kernels::mul(zeros({2}, {.dtype = kInt64}), 1e19); },
+              "mul: expected an integral scalar in int64's range for an int64 tensor, got 1e+19");
   // In-place: the destination keeps its shape and may not be a broadcast view.
   ExpectError([&] { kernels::add_(zeros({3}), f); }, "add_: expected a shape broadcastable to [3], got [2, 3]");
   ExpectError([&] { kernels::copy_(zeros({1}).AliasWithGeometry({4}, {0}, 0), zeros({4})); },
                   "copy_: expected a destination without broadcast (stride-0) dims");
+  ExpectError([&] { kernels::fill_(zeros({1}).AliasWithGeometry({4}, {0}, 0), 1); },
+              "fill_: expected a destination without broadcast (stride-0) dims");
+}
+
+// A reduction over no elements reads nothing, also where the empty dim sits between reduced dims that
+// cannot merge: sum 0 and mean NaN, as in PyTorch.
+TEST(Reduce, EmptyReductionsOfStridedViewsReadNothing) {
+  const Tensor x = ones({2, 3, 5});
+  for (int64_t start : {0, 3}) {  // 3: the view's offset is the storage's end
+    // [2, 0, 3] with strides [15, 5, 2].
+    const Tensor w = kernels::narrow(kernels::slice(x, 2, 0, 5, 2), 1, start, 0);
+    EXPECT_EQ(kernels::sum(w).item<float>(), 0.0f) << start;
+    EXPECT_TRUE(std::isnan(kernels::mean(w).item<float>())) << start;
+    EXPECT_EQ(kernels::sum(w, {1, 2}).to_vector<float>(), (std::vector<float>{0, 0})) << start;
+    EXPECT_TRUE(std::isnan(kernels::var(w, {0, 1}).to_vector<float>()[0])) << start;
+  }
 }
 
 }  // namespace

@@ -99,6 +99,16 @@ TEST(Random, Moments) {
   EXPECT_THROW(bernoulli({2}, 1.5), Error);
 }
 
+// [low, high) in the tensor's dtype: with high the next float after low, about half of the draws would
+// round to high in float32.
+TEST(Random, UniformNeverReturnsItsUpperBound) {
+  Generator g(5);
+  const float high = 1.0f + 0x1p-23f;
+  for (float v : uniform({2000}, 1.0, high, {}, &g).to_vector<float>()) ASSERT_LT(v, high);
+  EXPECT_EQ(uniform({3}, 2.0, 2.0, {}, &g).to_vector<float>(), (std::vector<float>{2, 2, 2}));
+  EXPECT_EQ(uniform({2}, 1.0, 1.0 + 1e-12, {}, &g).to_vector<float>(), (std::vector<float>{1, 1}));  // one float
+}
+
 TEST(Random, Randperm) {
   std::vector<int64_t> p = randperm(50).to_vector<int64_t>();
   std::sort(p.begin(), p.end());

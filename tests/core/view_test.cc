@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -155,6 +156,34 @@ TEST(View, WritesThroughViewsAreVisible) {
   EXPECT_EQ(Values(kernels::select(x, 1, 0)), (std::vector<double>{1, 0, 1}));
   Write(kernels::t(x), Iota({4, 3}));
   EXPECT_EQ(x.at({2, 1}), 5);  // x^T[1, 2] = 5
+}
+
+// Sizes whose products overflow int64 are refused, not wrapped into small allocations or views.
+TEST(View, SizesThatOverflowAreRefused) {
+  ExpectError([&] { kernels::narrow(zeros({10}), 0, 1, std::numeric_limits<int64_t>::max()); },
+              "narrow: expected start + length <= 10 in dim 0, got start 1 and length 9223372036854775807");
+  ExpectError(
+      [&] {
+        empty({int64_t{1} << 62, 4});
+      },
+      "expected a shape of fewer than 2^63 elements, got [4611686018427387904, 4]");
+  ExpectError(
+      [&] {
+        empty({int64_t{1} << 62, 4, 0});
+      },  // empty, but its strides would overflow
+      "expected a shape of fewer than 2^63 elements, got [4611686018427387904, 4, 0]");
+  ExpectError([&] { empty({int64_t{1} << 61}, {.dtype = kFloat64}); },
+              "empty: expected fewer than 2^63 bytes, got [2305843009213693952] of float64");
+  ExpectError(
+      [&] {
+        kernels::view(zeros({0}), {int64_t{1} << 32, int64_t{1} << 32, 0});
+      },
+      "view: expected a shape with 0 elements, got [4294967296, 4294967296, 0]");
+  ExpectError(
+      [&] {
+        kernels::view(zeros({0}), {int64_t{1} << 32, int64_t{1} << 32, 0, -1});
+      },
+      "view: expected a shape with 0 elements, got [4294967296, 4294967296, 0, -1]");
 }
 
 TEST(View, SqueezeUnsqueeze) {

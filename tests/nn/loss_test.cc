@@ -185,6 +185,12 @@ TEST(Losses, Errors) {
         cross_entropy(logits, from_vector<int64_t>({0, -1, 2, 3}));
       },
       "cross_entropy: expected target values in [0, 10) or ignore_index (-100), got -1 at index 1");
+  // No classes: every target would have to be ignored, and the kernels would divide by the class count.
+  ExpectError(
+      [&] {
+        cross_entropy(zeros({2, 0}), full({2}, -100, {.dtype = kInt64}));
+      },
+      "cross_entropy: expected at least one class, got logits of shape [2, 0]");
   ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = 1.5}); },
               "cross_entropy: expected label_smoothing in [0, 1], got 1.5");
   ExpectError([&] { cross_entropy(logits, target, {.label_smoothing = -0.1}); },
