@@ -221,16 +221,15 @@ std::vector<Tensor> Grad(const std::vector<Tensor>& outputs, const std::vector<T
   Targets targets;
   targets.accumulate_into_leaves = false;
   targets.results.resize(inputs.size());
+  std::vector<size_t> first(inputs.size());  // the first of inputs that are the same tensor
   for (size_t i = 0; i < inputs.size(); ++i) {
     NG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: expected inputs[", i,
              "] to require grad");
-    if (inputs[i].grad_fn()) {
-      targets.nodes[inputs[i].grad_fn().get()] = i;
-    } else {
-      targets.leaves[inputs[i].impl()] = i;
-    }
+    first[i] = inputs[i].grad_fn() ? targets.nodes.emplace(inputs[i].grad_fn().get(), i).first->second
+                                   : targets.leaves.emplace(inputs[i].impl(), i).first->second;
   }
   Run(outputs, RootGradients(outputs, grad_outputs, "grad"), options, targets);
+  for (size_t i = 0; i < inputs.size(); ++i) targets.results[i] = targets.results[first[i]];
   for (size_t i = 0; i < inputs.size(); ++i) {
     NG_CHECK(allow_unused || targets.results[i].defined(), "grad: inputs[", i,
              "] was not used to compute the outputs; pass allow_unused = true to get an undefined gradient");

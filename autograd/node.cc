@@ -29,7 +29,7 @@ Node::~Node() {
     }
     node.edges_.clear();
     node.fn_ = nullptr;  // saved tensors may hold the only references to earlier nodes' outputs
-    node.kept_output_ = Tensor();
+    node.kept_output_ = SavedTensor();
   };
   take(*this);
   while (!pending.empty()) {
@@ -55,12 +55,12 @@ std::vector<Tensor> Node::Apply(Tensor&& grad, const std::vector<Tensor>& partia
 std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable, const std::vector<Tensor>* partial_sums) {
   NG_CHECK(!released_, "backward: ", name_, " was already run and its saved tensors freed; pass ",
            "{.retain_graph = true} to the first backward to run backward through the graph twice");
-  Tensor output;
-  if (kept_output_.defined()) {
-    output = kept_output_.detach();
-    output.set_grad_fn(shared_from_this());
-  }
   try {
+    Tensor output;
+    if (kept_output_.defined()) {
+      output = kept_output_.get().detach();  // get() checks that it was not modified in place
+      output.set_grad_fn(shared_from_this());
+    }
     return fn_(BackwardContext{grad, output, edges_, grad_reusable, partial_sums});
   } catch (const Error& e) {
     throw Error(std::string(name_) + ": " + e.what());
@@ -70,7 +70,7 @@ std::vector<Tensor> Node::Run(const Tensor& grad, bool grad_reusable, const std:
 void Node::Release() {
   released_ = true;
   fn_ = nullptr;
-  kept_output_ = Tensor();
+  kept_output_ = SavedTensor();
 }
 
 bool IsExclusive(const Tensor& t) {

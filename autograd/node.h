@@ -86,14 +86,15 @@ class Node : public std::enable_shared_from_this<Node> {
   // Frees what backward needed (saved tensors); Apply then throws.
   void Release();
   // Keeps a detached copy of the output for the backward function, which sees it re-attached to this
-  // node, so that backward-of-backward through the output is exact without a reference cycle.
-  void KeepOutput(const Tensor& output) { kept_output_ = output.detach(); }
+  // node, so that backward-of-backward through the output is exact without a reference cycle. Like a
+  // SavedTensor, it must not be modified in place before backward runs.
+  void KeepOutput(const Tensor& output) { kept_output_ = SavedTensor(output.detach()); }
 
  private:
   const char* name_;
   std::vector<Edge> edges_;
   BackwardFn fn_;
-  Tensor kept_output_;
+  SavedTensor kept_output_;
   Shape output_shape_;
   DType output_dtype_;
   bool released_ = false;

@@ -76,12 +76,16 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       [sa = Save(a), sb = Save(b)](const BackwardContext& ctx) -> Grads {
         const Tensor &a = sa.get(), &b = sb.get();
         Tensor ga, gb;
-        if (ctx.needs(0)) ga = ReduceTo(ctx, 0, mul(ctx.grad, mul(b, pow(a, sub(b, 1.0)))));
+        // As PyTorch: b a^(b-1) is 0 where b = 0 (at a = 0 it would be 0 * inf), and a^b log(a) takes its
+        // limit 0 at a = 0 where b >= 0 (-inf where b < 0).
+        if (ctx.needs(0)) {
+          const Tensor b_zero = kernels::eq(b, 0.0);
+          ga = ReduceTo(ctx, 0, where(b_zero, kernels::mul(b_zero, 0.0), mul(ctx.grad, mul(b, pow(a, sub(b, 1.0))))));
+        }
         if (ctx.needs(1)) {
-          // a^b log(a), with the limit 0 at a = 0 (where log(a) = -inf would give NaN).
-          const Tensor zero = kernels::eq(a, 0.0);
-          const Tensor safe_a = where(zero, kernels::add(zero, a), a);  // 1 where a = 0
-          gb = ReduceTo(ctx, 1, where(zero, kernels::mul(zero, 0.0), mul(ctx.grad, mul(pow(a, b), log(safe_a)))));
+          const Tensor limit = kernels::mul(kernels::eq(a, 0.0), kernels::ge(b, 0.0));
+          const Tensor safe_a = where(limit, kernels::add(limit, a), a);  // 1 where the limit applies
+          gb = ReduceTo(ctx, 1, where(limit, kernels::mul(limit, 0.0), mul(ctx.grad, mul(pow(a, b), log(safe_a)))));
         }
         return {ga, gb};
       });
@@ -216,7 +220,8 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return Record("WhereBackward", kernels::where(cond, a, b), {a, b},
-                [cond](const BackwardContext& ctx) -> Grads {
+                [sc = Save(cond)](const BackwardContext& ctx) -> Grads {
+                  const Tensor& cond = sc.get();
                   const Tensor zero = kernels::mul(ctx.grad.detach(), 0.0);
                   return {ctx.needs(0) ? ReduceTo(ctx, 0, where(cond, ctx.grad, zero)) : Tensor(),
                           ctx.needs(1) ? ReduceTo(ctx, 1, where(cond, zero, ctx.grad)) : Tensor()};
@@ -274,16 +279,21 @@ Tensor operator-(const Tensor& x) { return neg(x); }
 namespace {
 
 // In-place writes are not recorded: refuse them on tensors the graph may need, unless recording is off.
-void CheckInPlace(const Tensor& dst, const char* op) {
+// In-place ops are not recorded: neither the destination nor (with grad mode on) the source may require
+// grad, or the source's gradient would be silently lost.
+void CheckInPlace(const Tensor& dst, const char* op, const Tensor* src) {
   NG_CHECK(dst.defined(), op, ": expected a defined tensor, got an undefined one");
   NG_CHECK(!(GradMode::is_enabled() && dst.requires_grad()), op,
            ": expected a tensor that does not require grad, got one that does (shape ",
            ShapeToString(dst.shape()), "); run the update under NoGradGuard");
+  NG_CHECK(!(GradMode::is_enabled() && src != nullptr && src->defined() && src->requires_grad()), op,
+           ": expected a source that does not require grad, got one that does (shape ", ShapeToString(src->shape()),
+           "); in-place ops are not recorded: use the out-of-place op, or run the update under NoGradGuard");
 }
 
 template <typename Write>
-const Tensor& InPlace(const Tensor& dst, const char* op, Write&& write) {
-  CheckInPlace(dst, op);
+const Tensor& InPlace(const Tensor& dst, const char* op, Write&& write, const Tensor* src = nullptr) {
+  CheckInPlace(dst, op, src);
   write();
   dst.BumpVersion();
   return dst;
@@ -291,17 +301,32 @@ const Tensor& InPlace(const Tensor& dst, const char* op, Write&& write) {
 
 }  // namespace
 
-const Tensor& add_(const Tensor& dst, const Tensor& src) { return InPlace(dst, "add_", [&] { kernels::add_(dst, src); }); }
-const Tensor& sub_(const Tensor& dst, const Tensor& src) { return InPlace(dst, "sub_", [&] { kernels::sub_(dst, src); }); }
-const Tensor& mul_(const Tensor& dst, const Tensor& src) { return InPlace(dst, "mul_", [&] { kernels::mul_(dst, src); }); }
-const Tensor& div_(const Tensor& dst, const Tensor& src) { return InPlace(dst, "div_", [&] { kernels::div_(dst, src); }); }
+const Tensor& add_(const Tensor& dst, const Tensor& src) {
+  return InPlace(
+      dst, "add_", [&] { kernels::add_(dst, src); }, &src);
+}
+const Tensor& sub_(const Tensor& dst, const Tensor& src) {
+  return InPlace(
+      dst, "sub_", [&] { kernels::sub_(dst, src); }, &src);
+}
+const Tensor& mul_(const Tensor& dst, const Tensor& src) {
+  return InPlace(
+      dst, "mul_", [&] { kernels::mul_(dst, src); }, &src);
+}
+const Tensor& div_(const Tensor& dst, const Tensor& src) {
+  return InPlace(
+      dst, "div_", [&] { kernels::div_(dst, src); }, &src);
+}
 const Tensor& add_(const Tensor& dst, double s) { return InPlace(dst, "add_", [&] { kernels::add_(dst, s); }); }
 const Tensor& sub_(const Tensor& dst, double s) { return InPlace(dst, "sub_", [&] { kernels::sub_(dst, s); }); }
 const Tensor& mul_(const Tensor& dst, double s) { return InPlace(dst, "mul_", [&] { kernels::mul_(dst, s); }); }
 const Tensor& div_(const Tensor& dst, double s) { return InPlace(dst, "div_", [&] { kernels::div_(dst, s); }); }
 const Tensor& fill_(const Tensor& dst, double value) { return InPlace(dst, "fill_", [&] { kernels::fill_(dst, value); }); }
 const Tensor& zero_(const Tensor& dst) { return InPlace(dst, "zero_", [&] { kernels::fill_(dst, 0.0); }); }
-const Tensor& copy_(const Tensor& dst, const Tensor& src) { return InPlace(dst, "copy_", [&] { kernels::copy_(dst, src); }); }
+const Tensor& copy_(const Tensor& dst, const Tensor& src) {
+  return InPlace(
+      dst, "copy_", [&] { kernels::copy_(dst, src); }, &src);
+}
 
 // The Tensor members declared in core/tensor.h.
 const Tensor& Tensor::add_(const Tensor& src) const { return normgrad::add_(*this, src); }

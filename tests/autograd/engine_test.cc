@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
@@ -176,6 +179,55 @@ TEST(Engine, InPlaceOnLeafRequiringGradIsRefused) {
   EXPECT_THROW(x.add_(1.0), Error);
   NoGrad([&] { x.add_(1.0); });  // an optimizer step
   EXPECT_EQ(x.to_vector<double>(), (std::vector<double>{2, 3}));
+}
+
+// An op's output kept for backward (exp's, relu's, softmax's, ...) is checked like a saved input.
+TEST(Engine, InPlaceChangeOfAKeptOutputIsDetected) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor y = exp(x);
+  y.detach().mul_(2.0);  // the same memory: backward would give 2 e^x
+  EXPECT_THAT(ErrorOf([&] { sum(y).backward(); }),
+              HasSubstr("ExpBackward: a tensor saved for backward was modified by an in-place operation"));
+}
+
+// In-place ops are not recorded, so a source that requires grad would lose its gradient: refused.
+TEST(Engine, InPlaceFromASourceRequiringGradIsRefused) {
+  Tensor x = from_vector<double>({1, 2}).set_requires_grad();
+  Tensor buf = zeros({2}, {.dtype = kFloat64});
+  using InPlaceOp = const Tensor& (Tensor::*)(const Tensor&) const;
+  for (InPlaceOp op : {&Tensor::add_, &Tensor::sub_, &Tensor::mul_, &Tensor::div_, &Tensor::copy_}) {
+    EXPECT_THAT(ErrorOf([&] { (buf.*op)(x); }), HasSubstr("expected a source that does not require grad"));
+  }
+  EXPECT_EQ(buf.to_vector<double>(), (std::vector<double>{0, 0}));
+  NoGrad([&] { buf.add_(x); });
+  EXPECT_EQ(buf.to_vector<double>(), (std::vector<double>{1, 2}));
+}
+
+// The same tensor twice among Grad's inputs gets its gradient in both places, as torch.autograd.grad.
+TEST(Engine, GradGivesARepeatedInputItsGradientTwice) {
+  Tensor x = from_vector<double>({3}).set_requires_grad();
+  for (bool leaf : {true, false}) {  // a leaf, and a tensor in the graph
+    Tensor h = mul(x, 2.0);
+    const Tensor& t = leaf ? x : h;
+    std::vector<Tensor> g = autograd::Grad({mul(h, h)}, {t, t});
+    ASSERT_TRUE(g[0].defined() && g[1].defined());
+    EXPECT_EQ(g[0].item(), g[1].item());
+  }
+}
+
+// pow's gradients where a = 0, as PyTorch 1.13 computes them (its values for these inputs):
+// d/da is 0 where b = 0 and -inf at b = -1; d/db takes its limit 0 where b >= 0 and is -inf where b < 0.
+TEST(Engine, PowGradientsAtZeroMatchPyTorch) {
+  Tensor a = from_vector<double>({0, 0, 2, 0}).set_requires_grad();
+  Tensor b = from_vector<double>({0, -1, 0, 2}).set_requires_grad();
+  sum(pow(a, b)).backward();
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{0, -inf, 0, 0}));
+  const std::vector<double> gb = b.grad().to_vector<double>();
+  EXPECT_EQ(gb[0], 0);
+  EXPECT_EQ(gb[1], -inf);
+  EXPECT_DOUBLE_EQ(gb[2], std::log(2.0));
+  EXPECT_EQ(gb[3], 0);
 }
 
 TEST(Engine, GradComputesWithoutTouchingLeaves) {

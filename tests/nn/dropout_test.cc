@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "autograd/ops.h"
+#include "nn/dropout.h"
 #include "tests/nn/nn_testing.h"
 
 namespace normgrad::nn::functional {
@@ -48,9 +49,22 @@ TEST(Dropout, GradientIsTheScaledMask) {
   for (size_t i = 0; i < g.size(); ++i) EXPECT_EQ(g[i], yv[i] == 0 ? 0 : 1 / 0.75) << i;
 }
 
+// p = 1, as PyTorch: every element zeroed in training (with a zero gradient), the input itself in eval.
+TEST(Dropout, PEqualToOneDropsEverythingInTrainingOnly) {
+  Tensor x = full({3}, 2.0, {.dtype = kFloat64, .requires_grad = true});
+  const Tensor y = dropout(x, 1.0, true);
+  EXPECT_EQ(y.to_vector<double>(), (std::vector<double>{0, 0, 0}));
+  y.backward(ones_like(y));
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0, 0, 0}));
+  EXPECT_EQ(dropout(x, 1.0, false).to_vector<double>(), (std::vector<double>{2, 2, 2}));
+  nn::Dropout layer({.p = 1.0});
+  layer.eval();
+  EXPECT_EQ(layer.forward(x).to_vector<double>(), (std::vector<double>{2, 2, 2}));
+}
+
 TEST(Dropout, Errors) {
-  ExpectError([] { dropout(ones({3}), 1.0); }, "dropout: expected p in [0, 1), got 1");
-  ExpectError([] { dropout(ones({3}), -0.5); }, "dropout: expected p in [0, 1), got -0.5");
+  ExpectError([] { dropout(ones({3}), 1.5); }, "dropout: expected p in [0, 1], got 1.5");
+  ExpectError([] { dropout(ones({3}), -0.5); }, "dropout: expected p in [0, 1], got -0.5");
   ExpectError([] { dropout(ones({3}, {.dtype = kInt64}), 0.5); },
               "dropout: expected a floating-point input (float32 or float64), got int64");
 }
