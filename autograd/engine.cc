@@ -1,7 +1,11 @@
 #include "autograd/engine.h"
 
+#include <algorithm>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
@@ -108,6 +112,38 @@ void DeliverToLeaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g, bool creat
   }
 }
 
+// The nodes reachable from `roots` through which some target (a captured node or leaf) is reached: the
+// only ones Grad runs, as torch.autograd.grad does. A captured node itself runs only if another target
+// lies behind it. Iterative (a graph can be a chain of thousands of nodes).
+std::unordered_set<const Node*> NodesLeadingToTargets(const std::vector<Tensor>& roots, const Targets& targets) {
+  std::unordered_map<const Node*, bool> leads;  // the nodes finished so far
+  auto reaches_target = [&](const Edge& e) {
+    if (e.node) return targets.nodes.count(e.node.get()) > 0 || leads.at(e.node.get());
+    const std::shared_ptr<TensorImpl> leaf = e.leaf.lock();
+    return leaf != nullptr && targets.leaves.count(leaf.get()) > 0;
+  };
+  std::vector<std::pair<const Node*, size_t>> stack;  // a node and its next edge to visit
+  for (const Tensor& root : roots) {
+    if (const Node* n = root.grad_fn().get(); n && !leads.count(n)) stack.push_back({n, 0});
+    while (!stack.empty()) {
+      const Node* n = stack.back().first;
+      const size_t i = stack.back().second++;
+      if (i < n->edges().size()) {
+        const Node* child = n->edges()[i].node.get();
+        if (child && !leads.count(child)) stack.push_back({child, 0});  // a DAG: never on the stack already
+        continue;
+      }
+      leads[n] = std::any_of(n->edges().begin(), n->edges().end(), reaches_target);
+      stack.pop_back();
+    }
+  }
+  std::unordered_set<const Node*> out;
+  for (const auto& [n, lead] : leads) {
+    if (lead) out.insert(n);
+  }
+  return out;
+}
+
 void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, BackwardOptions options,
          Targets& targets) {
   const bool create_graph = options.create_graph;
@@ -130,6 +166,12 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
       if (seen.insert(e.node.get()).second) stack.push_back(e.node.get());
     }
   }
+
+  // Grad runs only the nodes between the outputs and the inputs; backward runs every node.
+  const bool prune = !targets.accumulate_into_leaves;
+  const std::unordered_set<const Node*> wanted =
+      prune ? NodesLeadingToTargets(roots, targets) : std::unordered_set<const Node*>{};
+  auto runs = [&](const Node* n) { return !prune || wanted.count(n) > 0; };
 
   std::unordered_map<const Node*, Tensor> buffers;
   std::vector<std::shared_ptr<Node>> ready;
@@ -157,7 +199,7 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
       targets.results[it->second] = grad;
     }
     std::vector<Tensor> input_grads, partial_sums;
-    const bool has_grad = grad.defined();
+    const bool has_grad = grad.defined() && runs(node.get());
     if (has_grad) {
       if (!create_graph) partial_sums = TakePartialSums(*node, buffers);
       // Handed over: the node may write into it unless someone else holds it (a captured result).
@@ -180,7 +222,7 @@ void Run(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, Bac
         DeliverToLeaf(leaf, std::move(g), create_graph, targets);
       }
     }
-    if (!retain_graph) node->Release();
+    if (!retain_graph && runs(node.get())) node->Release();
   }
 }
 

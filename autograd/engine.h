@@ -20,7 +20,9 @@ void Backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
 
 // torch.autograd.grad: d(sum_i <outputs[i], grad_outputs[i]>)/d(inputs[j]) for each input, without
 // touching any grad(). An input that the outputs do not depend on gets an undefined Tensor, or an error
-// unless allow_unused. With create_graph the results are recorded, for higher-order gradients.
+// unless allow_unused. With create_graph the results are recorded, for higher-order gradients. Only the
+// nodes between the outputs and the inputs run (and are freed without retain_graph); an input listed twice
+// gets its gradient in both places.
 std::vector<Tensor> Grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs = {}, BackwardOptions options = {},
                          bool allow_unused = false);
