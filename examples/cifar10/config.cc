@@ -11,6 +11,8 @@
 namespace normgrad::cifar10 {
 namespace {
 
+constexpr int64_t kMaxEpochs = 100000, kMaxBatch = int64_t{1} << 20, kMaxBatches = int64_t{1} << 30;
+
 absl::Status Bad(const std::string& flag, const std::string& expected, const std::string& got) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ", expected, ", got ", got));
 }
@@ -44,13 +46,24 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.schedule != "cosine" && c.schedule != "multistep" && c.schedule != "onecycle") {
     return Bad("schedule", "cosine, multistep or onecycle", absl::StrCat("\"", c.schedule, "\""));
   }
-  if (c.epochs < 1) return Bad("epochs", "at least 1", absl::StrCat(c.epochs));
-  if (c.batch_size < 1) return Bad("batch_size", "at least 1", absl::StrCat(c.batch_size));
+  // Upper bounds keep the step counts (epochs x batches) and image counts (batches x batch size) in int64.
+  if (c.epochs < 1 || c.epochs > kMaxEpochs) {
+    return Bad("epochs", absl::StrCat("a number of epochs in [1, ", kMaxEpochs, "]"), absl::StrCat(c.epochs));
+  }
+  if (c.batch_size < 1 || c.batch_size > kMaxBatch) {
+    return Bad("batch_size", absl::StrCat("a batch size in [1, ", kMaxBatch, "]"), absl::StrCat(c.batch_size));
+  }
+  if (c.max_train_batches < 0 || c.max_train_batches > kMaxBatches) {
+    return Bad("max_train_batches", absl::StrCat("a number of batches in [0, ", kMaxBatches, "] (0: all)"),
+               absl::StrCat(c.max_train_batches));
+  }
   if (c.eval_batch_size < 1) return Bad("eval_batch_size", "at least 1", absl::StrCat(c.eval_batch_size));
-  if (!(c.lr > 0)) return Bad("lr", "a positive learning rate", absl::StrCat(c.lr));
+  if (!(c.lr > 0 && std::isfinite(c.lr))) return Bad("lr", "a positive, finite learning rate", absl::StrCat(c.lr));
   if (!(c.momentum >= 0 && c.momentum < 1)) return Bad("momentum", "a value in [0, 1)", absl::StrCat(c.momentum));
   if (c.nesterov && c.momentum == 0) return Bad("nesterov", "momentum > 0 for Nesterov momentum", "--momentum=0");
-  if (!(c.weight_decay >= 0)) return Bad("weight_decay", "a value >= 0", absl::StrCat(c.weight_decay));
+  if (!(c.weight_decay >= 0 && std::isfinite(c.weight_decay))) {
+    return Bad("weight_decay", "a finite value >= 0", absl::StrCat(c.weight_decay));
+  }
   if (!(c.label_smoothing >= 0 && c.label_smoothing < 1)) {
     return Bad("label_smoothing", "a value in [0, 1)", absl::StrCat(c.label_smoothing));
   }
@@ -73,7 +86,9 @@ absl::Status Validate(const TrainConfig& c) {
       }
     }
   }
-  if (c.cutout < 0) return Bad("cutout", "a side in pixels >= 0 (0: none)", absl::StrCat(c.cutout));
+  if (c.cutout < 0 || c.cutout > 32) {  // 32 already blanks a whole image wherever its centre falls
+    return Bad("cutout", "a side in pixels in [0, 32] (0: none)", absl::StrCat(c.cutout));
+  }
   if (c.cutout_epochs < 0 || c.cutout_epochs > c.epochs) {
     return Bad("cutout_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
                absl::StrCat(c.cutout_epochs));
@@ -101,7 +116,6 @@ absl::Status Validate(const TrainConfig& c) {
     return Bad("tta_diagonals", "--tta_shift > 0 (the shifts it adds to)", "--tta_shift=0");
   }
   if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
-  if (c.max_train_batches < 0) return Bad("max_train_batches", "a count >= 0 (0: all)", absl::StrCat(c.max_train_batches));
   if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));
   if (c.threads < 0) return Bad("threads", "a count >= 0 (0: every core)", absl::StrCat(c.threads));
   if (!Device::Parse(c.device)) return Bad("device", "cpu, cuda or cuda:<index>", absl::StrCat("\"", c.device, "\""));

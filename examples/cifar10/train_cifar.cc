@@ -184,9 +184,11 @@ int main(int argc, char** argv) {
   c.tta_diagonals = absl::GetFlag(FLAGS_tta_diagonals);
   c.eval_batch_size = absl::GetFlag(FLAGS_eval_batch_size);
 
-  normgrad::cifar10::InstallInterruptHandler();
   absl::StatusOr<std::unique_ptr<normgrad::cifar10::Trainer>> trainer = normgrad::cifar10::Trainer::Create(c);
   if (!trainer.ok()) return Fail(std::string(trainer.status().message()));
+  // Until training starts, Ctrl-C keeps its default action and stops the program at once: setup has
+  // nothing to save (a download goes to a temporary name). --evaluate_only saves nothing at all.
+  if (!c.evaluate_only) normgrad::cifar10::InstallInterruptHandler();
   absl::StatusOr<normgrad::cifar10::RunResult> result = (*trainer)->Run();
   if (!result.ok()) return Fail(std::string(result.status().message()));
   return 0;

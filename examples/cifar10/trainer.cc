@@ -130,13 +130,16 @@ absl::Status Trainer::Setup() {
 }
 
 absl::Status Trainer::ClaimCheckpointDir() {
-  for (const char* name : {kLatestCheckpoint, kBestCheckpoint}) {
+  // An earlier run's files: its checkpoints, and its log and chart, which would otherwise sit beside the new
+  // run's checkpoints until its first epoch ends.
+  for (const char* name : {kLatestCheckpoint, kBestCheckpoint, kMetricsLog, kCurvesChart}) {
     const std::string path = PathIn(name);
     if (!std::filesystem::exists(path)) continue;
     if (!config_.overwrite) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--checkpoint_dir: ", config_.checkpoint_dir, " holds an earlier run (", path, "): continue it with ",
-          "--resume, start over there with --overwrite (its checkpoints are deleted), or choose another folder"));
+          "--resume, start over there with --overwrite (its checkpoints, log and chart are deleted), or choose "
+          "another folder"));
     }
     // Gone now, so that an interruption before the first save cannot leave the two runs' files side by side.
     std::error_code error;

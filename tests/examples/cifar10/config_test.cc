@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 
 namespace normgrad::cifar10 {
 namespace {
@@ -30,16 +31,27 @@ TEST(Config, ValidateNamesTheFlag) {
   };
   const std::vector<Case> cases = {
       {[](TrainConfig& c) { c.schedule = "step"; }, "--schedule: expected cosine, multistep or onecycle, got \"step\""},
-      {[](TrainConfig& c) { c.epochs = 0; }, "--epochs: expected at least 1, got 0"},
+      {[](TrainConfig& c) { c.epochs = 0; }, "--epochs: expected a number of epochs in [1, 100000], got 0"},
+      // Bounds that keep step and image counts in int64.
+      {[](TrainConfig& c) { c.epochs = int64_t{1} << 40; }, "--epochs: expected a number of epochs in [1, 100000]"},
       {[](TrainConfig& c) { c.batch_size = -2; }, "--batch_size"},
+      {[](TrainConfig& c) { c.batch_size = int64_t{1} << 40; }, "--batch_size: expected a batch size in [1, 1048576]"},
+      {[](TrainConfig& c) { c.max_train_batches = int64_t{1} << 40; },
+       "--max_train_batches: expected a number of batches in [0, 1073741824] (0: all)"},
       {[](TrainConfig& c) { c.lr = 0; }, "--lr"},
+      {[](TrainConfig& c) { c.lr = std::numeric_limits<double>::infinity(); },
+       "--lr: expected a positive, finite learning rate, got inf"},
+      {[](TrainConfig& c) { c.weight_decay = std::numeric_limits<double>::infinity(); },
+       "--weight_decay: expected a finite value >= 0, got inf"},
       {[](TrainConfig& c) { c.momentum = 1; }, "--momentum: expected a value in [0, 1), got 1"},
       {[](TrainConfig& c) { c.momentum = 0; }, "--nesterov: expected momentum > 0"},
       {[](TrainConfig& c) { c.weight_decay = -1; }, "--weight_decay"},
       {[](TrainConfig& c) { c.gamma = 2; }, "--gamma"},
       {[](TrainConfig& c) { c.label_smoothing = 1; }, "--label_smoothing: expected a value in [0, 1), got 1"},
       {[](TrainConfig& c) { c.warmup_epochs = 30; }, "--warmup_epochs: expected a value in [0, --epochs = 30), got 30"},
-      {[](TrainConfig& c) { c.schedule = "multistep", c.milestones = {10, 5}; },
+      {[](TrainConfig& c) {
+         c.schedule = "multistep", c.milestones = {10, 5};
+       },
        "--milestones: expected increasing epochs after the warm-up, up to 30, got 10,5"},
       {[](TrainConfig& c) { c.schedule = "multistep", c.milestones = {31}; }, "--milestones"},
       {[](TrainConfig& c) { c.schedule = "multistep", c.warmup_epochs = 5, c.milestones = {5}; }, "--milestones"},
@@ -49,16 +61,20 @@ TEST(Config, ValidateNamesTheFlag) {
        "--epochs)"},
       {[](TrainConfig& c) { c.schedule = "multistep", c.epochs = 10, c.warmup_epochs = 6; }, "got 5,7 (the default"},
       // Flags that the other settings would silently ignore.
-      {[](TrainConfig& c) { c.milestones = {10, 20}; },
+      {[](TrainConfig& c) {
+         c.milestones = {10, 20};
+       },
        "--milestones: expected --schedule=multistep (the other schedules have none), got 10,20 with --schedule=cosine"},
       {[](TrainConfig& c) { c.cutout_epochs = 10; }, "--cutout_epochs: expected --cutout > 0"},
-      {[](TrainConfig& c) { c.cutout = -4; }, "--cutout: expected a side in pixels >= 0 (0: none), got -4"},
+      {[](TrainConfig& c) { c.cutout = -4; }, "--cutout: expected a side in pixels in [0, 32] (0: none), got -4"},
+      {[](TrainConfig& c) { c.cutout = 33; }, "--cutout: expected a side in pixels in [0, 32] (0: none), got 33"},
       {[](TrainConfig& c) { c.cutout_epochs = 31; },
        "--cutout_epochs: expected a number of epochs in [0, 30] (0: all), got 31"},
       {[](TrainConfig& c) { c.cutout_epochs = -1; }, "--cutout_epochs"},
       {[](TrainConfig& c) { c.average_epochs = 31; },
        "--average_epochs: expected a number of epochs in [0, 30] (0: none), got 31"},
-      {[](TrainConfig& c) { c.swa_lr = 0.2; }, "--swa_lr: expected a learning rate in [0, --lr = 0.1] (0: none), got 0.2"},
+      {[](TrainConfig& c) { c.swa_lr = 0.2; },
+       "--swa_lr: expected a learning rate in [0, --lr = 0.1] (0: none), got 0.2"},
       {[](TrainConfig& c) { c.swa_lr = 0.01; },
        "--swa_lr: expected --schedule=cosine and --average_epochs that leave epochs after the warm-up to anneal in, "
        "got --schedule=cosine --average_epochs=0 of --epochs=30 --warmup_epochs=0"},

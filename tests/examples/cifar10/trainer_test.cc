@@ -240,12 +240,17 @@ TEST(Trainer, WritesCheckpointsLogAndChart) {
   const std::string svg = ReadText(config.checkpoint_dir + "/" + kCurvesChart);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
 
-  // --evaluate_only reads the best checkpoint and gives the same numbers as the run's end when that was
-  // the best; it trains nothing.
+  // --evaluate_only reads the best checkpoint (the first epoch with the highest validation accuracy) and
+  // gives that epoch's numbers again; it trains nothing.
+  const nlohmann::json& best =
+      records[1]["val_accuracy"].get<double>() > records[0]["val_accuracy"].get<double>() ? records[1] : records[0];
   absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
-  ASSERT_TRUE(er->test.has_value());
+  ASSERT_TRUE(er->val.has_value() && er->test.has_value());
   EXPECT_EQ(er->test->tally.images, 20);
+  EXPECT_EQ(er->val->tally.accuracy(), best["val_accuracy"].get<double>());
+  EXPECT_EQ(er->test->tally.accuracy(), best["test_accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(er->test->tally.loss(), best["test_loss"].get<double>());
 }
 
 TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
@@ -442,17 +447,28 @@ TEST(Trainer, Errors) {
   const absl::Status refused = Create(again).status();
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.message().find("--checkpoint_dir: " + c.checkpoint_dir + " holds an earlier run (" + latest +
-                                   "): continue it with --resume, start over there with --overwrite"),
+                                   "): continue it with --resume, start over there with --overwrite (its "
+                                   "checkpoints, log and chart are deleted)"),
             std::string::npos)
       << refused;
   EXPECT_EQ(ReadText(latest), before);
   again.overwrite = true;
   std::unique_ptr<Trainer> replaced = Make(again);
   ASSERT_NE(replaced, nullptr);
-  EXPECT_FALSE(std::filesystem::exists(latest));  // gone before the new run saves anything
-  EXPECT_FALSE(std::filesystem::exists(c.checkpoint_dir + "/" + kBestCheckpoint));
+  for (const char* name : {kLatestCheckpoint, kBestCheckpoint, kMetricsLog, kCurvesChart}) {
+    EXPECT_FALSE(std::filesystem::exists(c.checkpoint_dir + "/" + name)) << name;  // gone before the new run saves
+  }
   ASSERT_TRUE(replaced->Run().ok());
   EXPECT_TRUE(std::filesystem::exists(latest));
+  // A folder that holds only an earlier run's log is an earlier run too.
+  TrainConfig log_only = c;
+  log_only.checkpoint_dir = c.checkpoint_dir + "_log_only";
+  std::filesystem::create_directories(log_only.checkpoint_dir);
+  std::filesystem::copy_file(c.checkpoint_dir + "/" + kMetricsLog, log_only.checkpoint_dir + "/" + kMetricsLog);
+  EXPECT_NE(Create(log_only).status().message().find("holds an earlier run (" + log_only.checkpoint_dir + "/" +
+                                                     kMetricsLog + ")"),
+            std::string::npos)
+      << Create(log_only).status();
 
   // --evaluate_only needs the run's validation split.
   TrainConfig other_split = c;
