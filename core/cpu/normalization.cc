@@ -17,6 +17,7 @@ using normalization_internal::AffineCoefficients;
 using normalization_internal::BackwardByColumns;
 using normalization_internal::Centered;
 using normalization_internal::ChannelSums;
+using normalization_internal::Finite;
 using normalization_internal::ForwardByColumns;
 using normalization_internal::FromCentered;
 using normalization_internal::GradCoefficients;
@@ -61,7 +62,7 @@ Moments RunMoments(const T* x, const Runs& runs) {
     DoubleSum s1, s2;
     lanes::AddCenteredSums(s1, s2, first, set, c);
     Moments chunk_moments = FromCentered(count, c, s1.Total(), s2.Total());
-    if (!std::isfinite(chunk_moments.m2)) {
+    if (!Finite(chunk_moments)) {
       chunk_moments = MomentsInDouble((r1 - r0) * len, [&](int64_t i) {
         return static_cast<double>(first[(i / len) * runs.stride + i % len]);
       });

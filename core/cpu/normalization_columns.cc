@@ -92,7 +92,7 @@ void ForwardColumns(const NormLayout& l, int64_t g0, int64_t g1, const T* x, con
   std::vector<T> ctr(nc), scale(nc), shift(nc);
   for (int64_t g = g0; g < g1; ++g) {
     Moments m = FromCentered(count, c[(g - g0) * len], group_total(s1, g), group_total(s2, g));
-    if (!std::isfinite(m.m2)) {
+    if (!Finite(m)) {
       m = MomentsInDouble(l.n * len, [&](int64_t i) {
         return static_cast<double>(xb[(i / len) * width + (g - g0) * len + i % len]);
       });

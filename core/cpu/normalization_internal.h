@@ -36,12 +36,19 @@ inline void Merge(Moments& a, const Moments& b) {
 
 // Moments from sums of deviations from a center c near the mean: s1 = sum(x - c), s2 = sum((x - c)^2).
 // The correction s1^2 / count is tiny next to s2 (c is within rounding of the mean), so nothing cancels.
+// A NaN stays NaN (std::max(0.0, NaN) would be 0), so that Finite() sees it.
 inline Moments FromCentered(double count, double c, double s1, double s2) {
-  return {count, c + s1 / count, std::max(0.0, s2 - s1 * s1 / count)};
+  const double m2 = s2 - s1 * s1 / count;
+  return {count, c + s1 / count, m2 < 0 ? 0.0 : m2};
 }
 
-// Two-pass moments of a set of runs entirely in double: the fallback for float data whose sums
-// overflow float (deviations beyond ~1e19), where the blocked sums would give inf.
+// False when blocked float sums overflowed (values beyond ~1e37, deviations beyond ~1e19) or the data
+// holds infinities or NaNs: MomentsInDouble then gives the moments as double arithmetic has them
+// (correct for huge finite data; NaN or inf, as PyTorch's, for non-finite data).
+inline bool Finite(const Moments& m) { return std::isfinite(m.mean) && std::isfinite(m.m2); }
+
+// Two-pass moments of a set of runs entirely in double: the fallback where the blocked sums are not
+// Finite.
 inline Moments MomentsInDouble(int64_t count, const std::function<double(int64_t)>& at) {
   double sum = 0, m2 = 0;
   for (int64_t i = 0; i < count; ++i) sum += at(i);

@@ -354,6 +354,30 @@ TEST(NormalizationKernels, HugeValuesInFloat32) {
   }
 }
 
+// As PyTorch's double sums: a NaN in a channel makes its mean and variance NaN (the running variance too,
+// so that a check on it notices the batch), and values near float's limit, whose float lane sums overflow,
+// are redone in double. Shapes: the column path, one chunk of runs, several chunks.
+TEST(NormalizationKernels, NonFiniteAndOverflowingSumsAsInDouble) {
+  for (const Shape& shape : {Shape{4, 3}, Shape{2, 3, 8, 8}, Shape{2, 3, 5000}}) {
+    SCOPED_TRACE(ShapeToString(shape));
+    std::vector<float> v = Random(shape, kFloat32, 81).to_vector<float>();
+    v[0] = std::numeric_limits<float>::quiet_NaN();  // channel 0
+    const Tensor x = from_vector<float>(v, shape);
+    const Tensor running_mean = zeros({3}), running_var = ones({3});
+    const NormForwardResult f = kernels::batch_norm_forward(x, running_mean, running_var, {}, {}, true, 0.1, 1e-5);
+    EXPECT_TRUE(std::isnan(f.save_mean.at({0})));
+    EXPECT_TRUE(std::isnan(f.save_invstd.at({0})));
+    EXPECT_TRUE(std::isnan(running_var.at({0})));
+    EXPECT_TRUE(std::isfinite(running_var.at({1})) && std::isfinite(f.save_invstd.at({2})));
+
+    const Tensor huge = full(shape, 1e38);
+    const NormForwardResult h =
+        kernels::batch_norm_forward(huge, {}, {}, {}, from_vector<float>({0.5f, 1, 2}), true, 0.1, 1e-5);
+    EXPECT_DOUBLE_EQ(h.save_mean.at({1}), static_cast<double>(1e38f));
+    EXPECT_EQ(h.output.to_vector<float>()[0], 0.5f);  // var 0: the output is the bias
+  }
+}
+
 TEST(NormalizationKernels, ConstantChannelsAndExtremeEps) {
   // A constant channel has variance exactly 0: the output is the bias, the input gradient 0.
   Tensor x = Random({4, 2, 5}, kFloat32, 71);
