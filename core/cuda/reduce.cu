@@ -37,7 +37,11 @@ struct ExtremeOp {
   using Acc = T;
   T* out;
   bool is_max;
+  // -inf / inf for floating types (as the CPU's), so that a row of -inf has max -inf, not -FLT_MAX.
   __device__ Acc Identity() const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    }
     return is_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
   }
   __device__ Acc Load(T x, int64_t) const { return x; }

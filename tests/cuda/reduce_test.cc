@@ -106,6 +106,11 @@ TEST_F(CudaReduce, ExtremesPropagateNanAndPickTheFirstOnTies) {
   ExpectClose(kernels::argmax(d), kernels::argmax(with_nan), 0, 0, "argmax with NaN");
   ExpectClose(kernels::argmin(d, 1), kernels::argmin(with_nan, 1), 0, 0, "argmin with NaN");
   ExpectClose(kernels::max(d, 0).indices, kernels::max(with_nan, 0).indices, 0, 0, "max indices with NaN");
+  // Rows of infinities: the extreme is the infinity itself, not the largest finite value.
+  const Tensor infinite = from_vector<float>({-INFINITY, -INFINITY, INFINITY, INFINITY}, {2, 2});
+  const Tensor di = ToCuda(infinite);
+  ExpectClose(kernels::amax(di, {1}), kernels::amax(infinite, {1}), 0, 0, "amax of -inf rows");
+  ExpectClose(kernels::amin(di, {1}), kernels::amin(infinite, {1}), 0, 0, "amin of inf rows");
 }
 
 TEST_F(CudaReduce, FlatArgExtremesOfLargeAndStridedInputs) {
