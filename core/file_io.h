@@ -42,14 +42,14 @@ class ScopedFd {
 // when writing fails.
 [[nodiscard]] absl::Status WriteFileAtomically(const std::string& path, std::span<const std::string_view> pieces);
 
-// "<pid>.<n>", with n counting this process's calls: for names of temporary files and folders that no
-// other writer, in this process or another, uses at the same time.
-std::string UniqueSuffix();
-
 // The same for one piece.
 [[nodiscard]] inline absl::Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   return WriteFileAtomically(path, std::span<const std::string_view>(&bytes, 1));
 }
+
+// "<pid>.<n>", with n counting this process's calls: for names of temporary files and folders that no
+// other writer, in this process or another, uses at the same time.
+std::string UniqueSuffix();
 
 }  // namespace normgrad
 

@@ -93,13 +93,14 @@ ABSL_FLAG(bool, resume, kDefaults.resume,
           "training flags must match the checkpoint's; --epochs included).");
 ABSL_FLAG(bool, overwrite, kDefaults.overwrite,
           "Start a new run in a --checkpoint_dir that holds an earlier one, deleting its latest and best "
-          "checkpoints first (without it, a new run there stops with an error: nothing is overwritten by a "
-          "forgotten --resume).");
+          "checkpoints, metrics log and chart first (without it, a new run there stops with an error: nothing "
+          "is overwritten by a forgotten --resume).");
 ABSL_FLAG(bool, evaluate_only, kDefaults.evaluate_only,
           "Do not train: evaluate the best checkpoint in --checkpoint_dir (the latest if there is no best, or "
           "with --average_epochs the latest's average) on the validation and test images and print per-class "
-          "accuracy. --val_split must be the run's (with --average_epochs also its augmentation flags, --epochs, "
-          "--batch_size and --seed, which the average's batch norm statistics depend on).");
+          "accuracy. --val_split must be the run's (with --average_epochs also its augmentation flags, "
+          "--max_train_batches, --epochs, --batch_size and --seed, which the average's batch norm statistics "
+          "depend on).");
 ABSL_FLAG(bool, flip_tta, kDefaults.flip_tta,
           "Test-time augmentation: evaluate each validation and test image and its mirror image and average "
           "the two logits (twice the evaluation time; training is unchanged).");
