@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/error.h"
 #include "core/file_io.h"
 #include "data/gzip.h"
@@ -48,19 +49,16 @@ absl::StatusOr<std::vector<int64_t>> IdxDims(const std::string& bytes, const std
     count = dim != 0 && count > data_bytes / dim ? data_bytes + 1 : count * dim;
   }
   if (count != data_bytes) {
-    std::string sizes;
-    for (int64_t s : shape) absl::StrAppend(&sizes, sizes.empty() ? "" : " x ", s);
-    return absl::DataLossError(absl::StrCat(path, ": the header promises ", sizes, " bytes of data, the file has ",
-                                            data_bytes));
+    return absl::DataLossError(absl::StrCat(path, ": the header promises ", absl::StrJoin(shape, " x "),
+                                            " bytes of data, the file has ", data_bytes));
   }
   // Every dimension but the first (the item count) sizes one item, which must hold at least one byte and at
   // most 2^31 (so that sizes and offsets computed from them fit in int64 whatever the count).
   uint64_t item_bytes = 1;
   for (int d = 1; d < dims; ++d) {
     if (shape[d] == 0 || item_bytes * static_cast<uint64_t>(shape[d]) > (uint64_t{1} << 31)) {
-      std::string sizes;
-      for (int k = 1; k < dims; ++k) absl::StrAppend(&sizes, k == 1 ? "" : " x ", shape[k]);
-      return absl::DataLossError(absl::StrCat(path, ": expected items of 1 to 2^31 bytes, got ", sizes));
+      return absl::DataLossError(absl::StrCat(path, ": expected items of 1 to 2^31 bytes, got ",
+                                              absl::StrJoin(shape.begin() + 1, shape.end(), " x ")));
     }
     item_bytes *= static_cast<uint64_t>(shape[d]);
   }
