@@ -27,7 +27,7 @@ Tensor ReduceTo(const BackwardContext& ctx, size_t i, const Tensor& g) {
 // gradient's memory when the engine handed it over; while backward is being recorded, a product that is
 // differentiable in the gradient (the same values but for the sign of a zero gradient).
 Tensor ReluGrad(const BackwardContext& ctx) {
-  if (GradMode::is_enabled()) return mul(ctx.grad, kernels::gt(ctx.output, 0.0));
+  if (GradMode::is_enabled()) return mul(ctx.grad, kernels::relu_grad_mask(ctx.output));
   if (!ctx.grad_reusable) return kernels::relu_backward(ctx.grad, ctx.output);
   kernels::relu_backward_(ctx.grad, ctx.output);
   return ctx.grad;

@@ -218,7 +218,7 @@ void AddRelu(DType dtype, const Shape& shape, const Operand& out, const Operand&
 
 void ReluBackward(DType dtype, const Shape& shape, const Operand& out, const Operand& grad, const Operand& output) {
   VisitDType(dtype, [&]<typename T>() {
-    RunBinary<T>(shape, out, grad, output, [](T g, T y) { return y > T(0) ? g : T(0); });
+    RunBinary<T>(shape, out, grad, output, [](T g, T y) { return y <= T(0) ? T(0) : g; });
   });
 }
 

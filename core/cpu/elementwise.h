@@ -56,7 +56,8 @@ void Clamp(DType dtype, const Shape& shape, const Operand& out, const Operand& a
 // out = relu(a + b), rounded as relu of the rounded sum.
 void AddRelu(DType dtype, const Shape& shape, const Operand& out, const Operand& a, const Operand& b);
 
-// out = output > 0 ? grad : 0, relu's gradient from the gradient of its output and the output itself.
+// out = output <= 0 ? 0 : grad (NaN output: grad), relu's gradient from the gradient of its output and the output
+// itself.
 void ReluBackward(DType dtype, const Shape& shape, const Operand& out, const Operand& grad, const Operand& output);
 
 // out = cond != 0 ? a : b. `cond` has dtype cond_dtype; a, b and out have dtype `dtype`.

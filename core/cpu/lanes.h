@@ -150,8 +150,8 @@ inline void AddCenteredSums(DoubleSum& s1, DoubleSum& s2, const T* x, const RunS
 
 // sdy += sum(g), sdyx += sum(g * (x - c)) over the set (the same offsets in x and dy), with g = dy, or
 // g = dy * w for a single run (set.runs == 1) when w, indexed like the run, is given. With relu_out (a
-// fused relu's output, indexed like x), g is first masked as relu's backward masks it: dy where
-// relu_out > 0, else 0. masked (optional, indexed like x; dy itself or overlapping no other) receives g.
+// fused relu's output, indexed like x), g is first masked as relu's backward masks it: 0 where
+// relu_out <= 0, else dy. masked (optional, indexed like x; dy itself or overlapping no other) receives g.
 // Always inlined, so that the pointers a caller passes as null fold away.
 template <typename T>
 [[gnu::always_inline]] inline void AddGradSums(DoubleSum& sdy, DoubleSum& sdyx, const T* x, const T* dy,
@@ -160,7 +160,7 @@ template <typename T>
   Vec<T> a[kUnroll] = {}, b[kUnroll] = {};
   auto grad = [&](int64_t i) {
     Vec<T> g = w ? Load(dy + i) * Load(w + i) : Load(dy + i);
-    if (relu_out) g = Load(relu_out + i) > T(0) ? g : Vec<T>{};
+    if (relu_out) g = Load(relu_out + i) <= T(0) ? Vec<T>{} : g;
     return g;
   };
   ForEachStep<T>(
@@ -185,7 +185,7 @@ template <typename T>
       },
       [&](int64_t i) {
         double g = w ? static_cast<double>(dy[i] * w[i]) : static_cast<double>(dy[i]);
-        if (relu_out && !(relu_out[i] > T(0))) g = 0;
+        if (relu_out && relu_out[i] <= T(0)) g = 0;
         if (masked) masked[i] = static_cast<T>(g);
         sdy.tail += g;
         sdyx.tail += g * static_cast<double>(x[i] - c);

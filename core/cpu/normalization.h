@@ -74,7 +74,7 @@ void ChannelAffine(DType dtype, int64_t n, int64_t c, int64_t s, const void* x, 
 //   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over every element of channel c.
 // Each of dx, dweight, dbias may be null (not computed). mean and rstd hold layout.num_stats() values.
 // relu_out (optional, only for !layout.per_sample): the output of a NormForward with relu, whose gradient
-// dy is; dy then goes through relu's backward first (dy where relu_out > 0, else 0), read and masked on
+// dy is; dy then goes through relu's backward first (0 where relu_out <= 0, else dy), read and masked on
 // the fly, with the same results as that backward's output passed as dy.
 // masked_dy (optional, with relu_out; dy itself or an array that overlaps no other): receives that masked
 // gradient, which is also the gradient of a forward's residual. It is written by the pass that takes the

@@ -71,14 +71,14 @@ struct Centered {
 };
 
 // The relu op's forward and backward on one value (core/cpu/elementwise.cc): NaN stays NaN, the gradient
-// passes where the output is positive.
+// stops where the output is <= 0 (and passes where it is NaN, as PyTorch's).
 template <typename T>
 inline T Relu(T v) {
   return v < T(0) ? T(0) : v;
 }
 template <typename T>
 inline T ReluGrad(T g, T out) {
-  return out > T(0) ? g : T(0);
+  return out <= T(0) ? T(0) : g;
 }
 
 // What the normalize-and-affine passes do with each value v they write, at element e of the output:

@@ -121,7 +121,7 @@ __global__ void BatchNormEvalStatsKernel(int64_t channels, const T* running_mean
 }
 
 // relu's forward and backward on one value, as the elementwise kernels have them: NaN stays NaN, the
-// gradient passes where the output is positive.
+// gradient stops where the output is <= 0 (and passes where it is NaN, as PyTorch's).
 template <typename T>
 __device__ __forceinline__ T Relu(T v) {
   return v < T(0) ? T(0) : v;
@@ -129,7 +129,7 @@ __device__ __forceinline__ T Relu(T v) {
 // dy at element i, through relu's backward when relu_out (the output of a fused batch norm + relu) is given.
 template <typename T>
 __device__ __forceinline__ T GradAt(const T* dy, const T* relu_out, int64_t i) {
-  return relu_out != nullptr && !(relu_out[i] > T(0)) ? T(0) : dy[i];
+  return relu_out != nullptr && relu_out[i] <= T(0) ? T(0) : dy[i];
 }
 
 // The two sums of the backward: sum(dy) and sum(dy * (x - center)).
@@ -204,7 +204,8 @@ __global__ void BatchNormEvalBackwardCoefficientsKernel(int64_t channels, const 
 // at least the block size, else as many whole rows as fit (one division per thread, not per element).
 // Forward: out = (in - center) * a + c; relu of that with relu, relu(that + residual) with a residual too
 // (`extra`). Backward: out (when given) = g * a + (in - center) * b + c, g = dy, or dy through relu's backward
-// with relu_out, g also written to `extra` when given (the gradient of the forward's residual).
+// with relu_out, g also written to `extra` when given (the gradient of the forward's residual); without `in`
+// (constant statistics: b = c = 0) out = g * a, which a NaN or inf in the input does not reach, as on the CPU.
 template <typename T, bool kBackward>
 __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
                                            const Coefficients<T>* coef, T* out,
@@ -216,7 +217,7 @@ __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const
     if constexpr (kBackward) {
       const T g = GradAt(dy, relu_out, i);
       if (extra != nullptr) extra[i] = g;
-      if (out != nullptr) out[i] = Fma(g, k.a, Fma(in[i] - k.center, k.b, k.c));
+      if (out != nullptr) out[i] = in != nullptr ? Fma(g, k.a, Fma(in[i] - k.center, k.b, k.c)) : g * k.a;
     } else {
       const T y = Fma(in[i] - k.center, k.a, k.c);
       out[i] = extra != nullptr ? Relu(y + extra[i]) : relu ? Relu(y) : y;
@@ -332,7 +333,7 @@ void BatchNormBackward(DType dtype, BatchNormShape sh, const void* x, const void
                                                          coef.as<Coefficients<T>>());
     }
     if ((dx != nullptr || masked_dy != nullptr) && sh.n > 0) {
-      LaunchElementwise<T, true>(sh, static_cast<const T*>(x), static_cast<const T*>(dy),
+      LaunchElementwise<T, true>(sh, through_stats ? static_cast<const T*>(x) : nullptr, static_cast<const T*>(dy),
                                  static_cast<const T*>(relu_out), false, coef.as<Coefficients<T>>(),
                                  static_cast<T*>(dx), static_cast<T*>(masked_dy));
     }

@@ -53,7 +53,7 @@ void BatchNormForwardEval(DType dtype, BatchNormShape shape, const void* x, cons
 //   otherwise (eval; constant statistics): dx = dy * weight * invstd;
 //   dweight[c] = sum(dy * xhat), dbias[c] = sum(dy) over the channel's elements.
 // Each of dx, dweight, dbias may be null (not computed). relu_out (optional): the output of a forward with
-// relu, whose gradient dy is; dy then counts only where relu_out > 0 (relu's backward, read on the fly).
+// relu, whose gradient dy is; dy then counts only where relu_out is not <= 0 (relu's backward, read on the fly).
 // masked_dy (optional, with relu_out): receives that masked dy (the gradient of the forward's residual), in
 // dx's pass.
 void BatchNormBackward(DType dtype, BatchNormShape shape, const void* x, const void* dy, const void* weight,

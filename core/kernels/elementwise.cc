@@ -195,9 +195,9 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
 namespace {
 
 // Off the CPU a select, as the CPU kernel and PyTorch's threshold_backward: an inf or NaN gradient where the
-// output is not positive gives 0 (a product with the mask would give NaN).
+// output is <= 0 gives 0 (a product with the mask would give NaN).
 Tensor DeviceReluBackward(const Tensor& grad, const Tensor& output) {
-  return where(gt(output, 0.0), grad, zeros({}, {.dtype = grad.dtype(), .device = grad.device()}));
+  return where(le(output, 0.0), zeros({}, {.dtype = grad.dtype(), .device = grad.device()}), grad);
 }
 
 }  // namespace
@@ -215,6 +215,8 @@ void relu_backward_(const Tensor& grad, const Tensor& output) {
   cpu::ReluBackward(grad.dtype(), grad.shape(), AsOperand(grad), AsOperand(grad),
                     AsOperand(y, grad.shape(), "relu_backward_"));
 }
+
+Tensor relu_grad_mask(const Tensor& output) { return eq(le(output, 0.0), 0.0); }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);

@@ -62,11 +62,15 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 // relu(a + b) in one pass (the same values as relu(add(a, b))); a and b broadcast, one dtype.
 Tensor add_relu(const Tensor& a, const Tensor& b);
 
-// relu's backward in one pass: grad where output > 0, else 0 (output = relu(x), so output > 0 exactly
-// where x > 0). grad and output broadcast together and have one dtype, which the result has.
+// relu's backward in one pass: 0 where output <= 0, else grad (output = relu(x), so where x > 0, and where
+// x is NaN, as PyTorch's threshold_backward). grad and output broadcast together and have one dtype, which
+// the result has.
 Tensor relu_backward(const Tensor& grad, const Tensor& output);
 // The same written into grad (output broadcast to grad's shape), as the in-place writes below.
 void relu_backward_(const Tensor& grad, const Tensor& output);
+// relu_backward's mask in output's dtype: 0 where output <= 0, else 1. A backward that must stay
+// differentiable in the gradient multiplies by it.
+Tensor relu_grad_mask(const Tensor& output);
 
 // ---- comparisons: 1 where the relation holds, 0 elsewhere, in the inputs' dtype (see above)
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -111,7 +111,7 @@ autograd::BackwardFn FusedReluBackward(const Tensor& input, const Tensor& weight
     // While backward is being recorded: relu's gradient as the differentiable product relu's own backward
     // records, then batch norm's.
     if (GradMode::is_enabled()) {
-      const Tensor masked = mul(ctx.grad, kernels::gt(ctx.output, 0.0));
+      const Tensor masked = mul(ctx.grad, kernels::relu_grad_mask(ctx.output));
       std::vector<Tensor> grads = DifferentiableBackward(ctx, masked, s);
       if (add) grads.push_back(ctx.needs(3) ? masked : Tensor());
       return grads;

@@ -267,6 +267,43 @@ TEST_F(CudaBatchNorm, FusedReluIsReluAfterBatchNormBitForBit) {
   }
 }
 
+// A NaN in the fused relu's output passes the gradient on the device as on the CPU (and in PyTorch): a NaN
+// input makes that output NaN in eval mode, and its whole channel's in training.
+TEST_F(CudaBatchNorm, FusedReluPassesTheGradientWhereItsOutputIsNan) {
+  const Shape shape{8, 3, 5, 5};
+  std::vector<float> values = RandomCpu(shape, 31, kFloat32, 0.5, 2).to_vector<float>();
+  values[7] = std::nanf("");
+  const Tensor x = from_vector<float>(values, shape), dy = RandomCpu(shape, 32);
+  const Tensor w = RandomCpu({3}, 33, kFloat32, 1, 0.2), b = RandomCpu({3}, 34);
+  const Tensor rm = RandomCpu({3}, 35), rv = kernels::add(kernels::abs(RandomCpu({3}, 36)), 0.5);
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    auto grads = [&](auto place) {
+      const Tensor mean = training ? Tensor() : place(rm), var = training ? Tensor() : place(rv);
+      const kernels::NormForwardResult f =
+          kernels::batch_norm_forward(place(x), mean, var, place(w), place(b), training, 0.1, 1e-5, true);
+      return kernels::batch_norm_backward(place(dy), place(x), place(w), f.save_mean, f.save_invstd, training, {},
+                                          f.output);
+    };
+    const kernels::NormBackwardResult cpu = grads([](const Tensor& t) { return t; });
+    const kernels::NormBackwardResult cuda = grads([](const Tensor& t) { return ToCuda(t); });
+    ExpectClose(cuda.grad_input, cpu.grad_input, 1e-5, 1e-6, "grad_input");
+    ExpectClose(cuda.grad_weight, cpu.grad_weight, 1e-5, 1e-5, "grad_weight");
+    ExpectClose(cuda.grad_bias, cpu.grad_bias, 1e-5, 1e-5, "grad_bias");
+    // The NaN's channel passes its whole gradient to the bias in training, and dx where the NaN is in eval.
+    if (training) {
+      const std::vector<float> dys = dy.to_vector<float>();
+      double channel_sum = 0;
+      for (int64_t n = 0; n < 8; ++n) {
+        for (int64_t i = 0; i < 25; ++i) channel_sum += dys[n * 75 + i];
+      }
+      EXPECT_NEAR(HostDoubles(cuda.grad_bias)[0], channel_sum, 1e-4);
+    } else {
+      EXPECT_NE(HostDoubles(cuda.grad_input)[7], 0);
+    }
+  }
+}
+
 // Batch norm + residual add + relu on the device equals batch norm, then add and relu, bit for bit; the
 // residual's gradient (written in dx's pass, or alone without dx) is relu's backward of dy, and overwriting
 // dy with it (reuse_grad_output) gives the same gradients.

@@ -66,12 +66,13 @@ TEST_F(CudaElementwise, ReluKeepsNan) {
   ExpectClose(kernels::relu(ToCuda(x)), kernels::relu(x), 0, 0, "relu nan");
 }
 
-// relu's backward selects: an inf or NaN gradient where the output is 0 gives 0, as on the CPU.
+// relu's backward selects: an inf or NaN gradient where the output is 0 gives 0, and a NaN output passes
+// the gradient, as on the CPU.
 TEST_F(CudaElementwise, ReluBackwardSelectsLikeTheCpu) {
   const float inf = std::numeric_limits<float>::infinity();
-  const Tensor grad = from_vector<float>({inf, std::nanf(""), -inf, -2, 2, std::nanf("")});
-  const Tensor output = from_vector<float>({0, 0, 0, 0, 3, 1});
-  const std::vector<double> expected = {0, 0, 0, 0, 2, std::nan("")};
+  const Tensor grad = from_vector<float>({inf, std::nanf(""), -inf, -2, 2, std::nanf(""), 5});
+  const Tensor output = from_vector<float>({0, 0, 0, 0, 3, 1, std::nanf("")});
+  const std::vector<double> expected = {0, 0, 0, 0, 2, std::nan(""), 5};
   const Tensor cpu = kernels::relu_backward(grad, output);
   ExpectClose(kernels::relu_backward(ToCuda(grad), ToCuda(output)), cpu, 0, 0, "relu_backward");
   const Tensor in_place = ToCuda(grad);

@@ -2,14 +2,16 @@
 // outputs, running statistics and gradients, in float64 and float32, through both backward paths (the
 // fused kernels, and the differentiable form that create_graph records); the argument errors; and the
 // autograd contracts (saved inputs, running statistics as buffers).
+#include "nn/functional/normalization.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "core/kernels/elementwise.h"
 #include "core/random.h"
-#include "nn/functional/normalization.h"
 #include "tests/testing/error.h"
 
 namespace normgrad {
@@ -184,6 +186,79 @@ TEST(Normalization, FusedBatchNormReluOpsAreTheSeparateOpsBitForBit) {
             EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << "gradient " << i;
           }
           EXPECT_EQ(dy.to_vector<double>(), dy_before.to_vector<double>());
+        }
+      }
+    }
+  }
+}
+
+// Equal values, NaN matching NaN.
+bool SameValues(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && !(std::isnan(a[i]) && std::isnan(b[i]))) return false;
+  }
+  return true;
+}
+
+// relu passes the gradient where its output is NaN, as PyTorch's threshold_backward (NaN <= 0 is false).
+// A NaN input element gives a NaN output there alone in eval mode, with the gradient dy * w / sqrt(var + eps),
+// and in training its whole channel's, whose bias gradient is then the channel's sum of dy; the residual's
+// gradient is dy there. The same through relu's own op, on the runs and columns paths, and in the recorded
+// backward of create_graph.
+TEST(Normalization, ReluPassesTheGradientWhereItsOutputIsNan) {
+  Generator gen(17);
+  const double eps = 1e-3;
+  for (bool add : {false, true}) {
+    for (DType dtype : {kFloat32, kFloat64}) {
+      for (const Shape& shape : {Shape{8, 4, 6, 6}, Shape{16, 5, 3, 3}, Shape{32, 6}}) {
+        for (bool training : {false, true}) {
+          for (bool create_graph : {false, true}) {
+            const int64_t c = shape[1], inner = Numel(shape) / (shape[0] * c);
+            SCOPED_TRACE(absl::StrCat(add ? "add_relu " : "relu ", DTypeName(dtype), " ", ShapeToString(shape),
+                                      training ? " train" : " eval", create_graph ? " create_graph" : ""));
+            std::vector<double> values = normal(shape, 0.5, 2, {.dtype = kFloat64}, &gen).to_vector<double>();
+            const std::vector<int64_t> nan_at = {0, Numel(shape) / 2 + 1, Numel(shape) - 1};
+            for (int64_t e : nan_at) values[e] = std::numeric_limits<double>::quiet_NaN();
+            const TensorOptions leaf{.dtype = dtype, .requires_grad = true};
+            const Tensor x = kernels::to_dtype(from_vector<double>(values, shape), dtype).set_requires_grad();
+            const Tensor w = normal({c}, 1, 0.5, leaf, &gen), b = normal({c}, 0, 1, leaf, &gen);
+            const Tensor r = randn(shape, leaf, &gen), dy = randn(shape, {.dtype = dtype}, &gen);
+            const Tensor rm = normal({c}, 0.3, 0.2, {.dtype = dtype}, &gen);
+            const Tensor rv = uniform({c}, 1, 4, {.dtype = dtype}, &gen);
+            // Training uses no running statistics, so that the NaN does not reach them.
+            const Tensor rm_used = training ? Tensor() : rm, rv_used = training ? Tensor() : rv;
+            const Tensor fused = add ? F::batch_norm_add_relu(x, r, rm_used, rv_used, w, b, training, 0.2, eps)
+                                     : F::batch_norm_relu(x, rm_used, rv_used, w, b, training, 0.2, eps);
+            const Tensor normalized = F::batch_norm(x, rm_used, rv_used, w, b, training, 0.2, eps);
+            const Tensor plain = add ? add_relu(normalized, r) : relu(normalized);
+            const std::vector<Tensor> leaves = add ? std::vector<Tensor>{x, b, r} : std::vector<Tensor>{x, b};
+            const BackwardOptions options{.create_graph = create_graph};
+            const std::vector<Tensor> g_fused = autograd::Grad({fused}, leaves, {dy}, options);
+            const std::vector<Tensor> g_plain = autograd::Grad({plain}, leaves, {dy}, options);
+            for (size_t i = 0; i < leaves.size(); ++i) {
+              EXPECT_TRUE(SameValues(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()))
+                  << "gradient " << i;
+            }
+            const std::vector<double> out = fused.to_vector<double>(), dx = g_fused[0].to_vector<double>();
+            const std::vector<double> db = g_fused[1].to_vector<double>(), dys = dy.to_vector<double>();
+            const std::vector<double> ws = w.to_vector<double>(), rvs = rv.to_vector<double>();
+            for (int64_t e : nan_at) {
+              const int64_t ch = e / inner % c;
+              EXPECT_TRUE(std::isnan(out[e])) << e;
+              if (add) EXPECT_EQ(g_fused[2].to_vector<double>()[e], dys[e]) << e;
+              if (!training) {
+                const double expected = dys[e] * ws[ch] / std::sqrt(rvs[ch] + eps);
+                EXPECT_NEAR(dx[e], expected, 1e-5 * std::abs(expected)) << e;
+                continue;
+              }
+              double channel_sum = 0;
+              for (int64_t i = ch * inner; i < Numel(shape); i += c * inner) {
+                for (int64_t j = i; j < i + inner; ++j) channel_sum += dys[j];
+              }
+              EXPECT_NEAR(db[ch], channel_sum, 1e-5 * static_cast<double>(Numel(shape) / c)) << ch;
+            }
+          }
         }
       }
     }
