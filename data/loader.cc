@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/error.h"
+#include "data/trivial_augment.h"
 
 namespace normgrad::data {
 namespace {
@@ -43,6 +44,8 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
   NG_CHECK(o.cutout >= 0, "DataLoader: expected cutout >= 0, got ", o.cutout);
   NG_CHECK(o.cutout_epochs >= 0, "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got ", o.cutout_epochs);
+  NG_CHECK(!o.trivial_augment || d.channels == 1 || d.channels == 3,
+           "DataLoader: expected images of 1 or 3 channels for trivial_augment, got ", d.channels);
   NG_CHECK(o.num_workers >= 0, "DataLoader: expected num_workers >= 0, got ", o.num_workers);
   NG_CHECK(o.prefetch >= 1, "DataLoader: expected prefetch >= 1, got ", o.prefetch);
   NG_CHECK(o.mean.size() == o.std.size() && (o.mean.empty() || static_cast<int64_t>(o.mean.size()) == data_->channels),
@@ -183,10 +186,17 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   Generator augment(AugmentationSeed(options_.seed, epoch, index));
   // Cutout draws from a stream of its own, so that turning it on leaves the crops and flips as they were.
   Generator cutout(SplitMix64(AugmentationSeed(options_.seed, epoch, index)));
+  // And TrivialAugment from another.
+  Generator trivial(SplitMix64(SplitMix64(AugmentationSeed(options_.seed, epoch, index))));
+  std::vector<uint8_t> augmented(options_.trivial_augment ? d.image_bytes() : 0);
   const bool cut_out = options_.CutsOutIn(epoch);
   for (int64_t i = 0; i < count; ++i) {
     const int64_t item = order_[begin + i];
     const uint8_t* src = d.image(item);
+    if (options_.trivial_augment) {
+      TrivialAugment(trivial, src, augmented.data(), {C, H, W});
+      src = augmented.data();
+    }
     labels[i] = d.labels[item];
     // The crop window's top-left corner in the padded image; `pad` each way means no shift.
     const int64_t dy = pad ? static_cast<int64_t>(augment.NextBelow(2 * pad + 1)) : 0;

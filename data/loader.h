@@ -40,6 +40,9 @@ struct LoaderOptions {
   int64_t cutout_epochs = 0;
   // Whether the images of 0-based `epoch` get cutout under the two settings above.
   bool CutsOutIn(int64_t epoch) const { return cutout > 0 && (cutout_epochs == 0 || epoch < cutout_epochs); }
+  // TrivialAugment Wide (data/trivial_augment.h): one random operation on each image before the crop and
+  // flip; needs images of 1 or 3 channels. Its draws do not move the crops', flips' and cutouts'.
+  bool trivial_augment = false;
   // Per-channel normalization of pixel/255: (pixel/255 - mean[c]) / std[c]. Empty: pixel/255 only.
   std::vector<double> mean;
   std::vector<double> std;
@@ -75,7 +78,7 @@ struct LoaderStats {
 //   while (std::optional<Batch> b = loader.Next()) { ... b->images, b->labels ... }   // one epoch
 //
 // Determinism: epoch e's order is a permutation drawn from the shuffle generator, which carries over from
-// epoch to epoch; batch b's crops, flips and cutouts come from a generator seeded with a hash of (seed, e, b).
+// epoch to epoch; batch b's augmentations come from generators seeded with a hash of (seed, e, b).
 // Workers prepare batches in any order and the caller receives them in order, so the batches are the same
 // bit for bit whatever num_workers and prefetch are, and across an exact resume (state()/set_state()).
 //
@@ -84,7 +87,8 @@ struct LoaderStats {
 class DataLoader {
  public:
   // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0,
-  // num_workers < 0, prefetch < 1, or mean/std that are not one positive std per channel.
+  // num_workers < 0, prefetch < 1, mean/std that are not one positive std per channel, or trivial_augment
+  // on images of other than 1 or 3 channels.
   DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;

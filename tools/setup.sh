@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev       # checkpoint headers
   libgtest-dev libgmock-dev
   python3-torch python3-numpy   # reference fixtures and the PyTorch side of benchmarks (tools/, bench/)
+  python3-torchvision      # the TrivialAugment fixtures (tools/make_augment_fixtures.py)
   python3-venv             # the venv below
   curl                     # fetching the CIFAR-10 archive (data/cifar10_fetch.cc; its tests use file:// URLs)
   dataset-fashion-mnist    # Fashion-MNIST's IDX files in /usr/share/datasets/fashion-mnist (tests/data)

@@ -99,8 +99,8 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     // the average's statistics the training images as the run's last epoch augmented and batched them.
     std::vector<std::string> keys = {"val_split"};
     if (averaged_) {
-      keys.insert(keys.end(),
-                  {"max_train_batches", "augment", "cutout", "cutout_epochs", "epochs", "batch_size", "seed"});
+      keys.insert(keys.end(), {"max_train_batches", "augment", "cutout", "cutout_epochs", "trivial_augment", "epochs",
+                               "batch_size", "seed"});
     }
     const std::vector<std::string> differences = TrajectoryDifferences(saved_config, config_, keys);
     if (!differences.empty()) {

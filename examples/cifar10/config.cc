@@ -199,6 +199,7 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"augment", c.augment},
           {"cutout", c.cutout},
           {"cutout_epochs", c.cutout_epochs},
+          {"trivial_augment", c.trivial_augment},
           {"swa_lr", c.swa_lr},
           // With swa_lr the averaging's start shapes the schedule; otherwise averaging leaves training alone.
           {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0},

@@ -24,6 +24,7 @@ struct TrainConfig {
   bool augment = true;              // random crops with 4-pixel padding and horizontal flips
   int64_t cutout = 0;               // > 0: also cut out a square of that side (data::LoaderOptions::cutout)
   int64_t cutout_epochs = 0;        // > 0: cut out in the first cutout_epochs epochs only; 0: in all
+  bool trivial_augment = false;     // TrivialAugment Wide before the crop (data::LoaderOptions)
   int loader_workers = 2;           // background threads preparing batches
 
   // Model and optimization.

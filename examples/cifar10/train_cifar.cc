@@ -60,6 +60,10 @@ ABSL_FLAG(int64_t, cutout, kDefaults.cutout,
 ABSL_FLAG(int64_t, cutout_epochs, kDefaults.cutout_epochs,
           "With --cutout: cut out in the first N epochs only, so that the last ones (at the schedule's lowest "
           "learning rates) train on whole images, as the model is evaluated; 0: in every epoch.");
+ABSL_FLAG(bool, trivial_augment, kDefaults.trivial_augment,
+          "TrivialAugment Wide (Mueller & Hutter 2021, as torchvision's TrivialAugmentWide): one of 14 image "
+          "operations (shears, shifts, rotation, colour, contrast, sharpness, posterize, solarize, autocontrast, "
+          "equalize, or none) at a random strength on each training image, before the crop and flip.");
 ABSL_FLAG(int64_t, average_epochs, kDefaults.average_epochs,
           "Stochastic weight averaging: average the weights at the ends of the last N epochs (equal weights) "
           "and report the final evaluation for the average, its batch norm statistics taken again over the "
@@ -151,6 +155,7 @@ int main(int argc, char** argv) {
   c.augment = absl::GetFlag(FLAGS_augment);
   c.cutout = absl::GetFlag(FLAGS_cutout);
   c.cutout_epochs = absl::GetFlag(FLAGS_cutout_epochs);
+  c.trivial_augment = absl::GetFlag(FLAGS_trivial_augment);
   c.average_epochs = absl::GetFlag(FLAGS_average_epochs);
   c.swa_lr = absl::GetFlag(FLAGS_swa_lr);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);

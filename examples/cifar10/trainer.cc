@@ -101,6 +101,7 @@ absl::Status Trainer::Setup() {
       train_set_, data::LoaderOptions{.batch_size = config_.batch_size, .shuffle = true,
                                       .crop_padding = config_.augment ? 4 : 0, .horizontal_flip = config_.augment,
                                       .cutout = config_.cutout, .cutout_epochs = config_.cutout_epochs,
+                                      .trivial_augment = config_.trivial_augment,
                                       .mean = mean, .std = std, .num_workers = config_.loader_workers,
                                       .seed = config_.seed});
   const data::LoaderOptions eval{.batch_size = config_.eval_batch_size, .shuffle = false, .mean = mean, .std = std,
