@@ -2,9 +2,9 @@
 //
 //   bazel run //examples/cifar10:train_cifar -- --data_dir=/path/to/cifar10 --epochs=30
 //
-// Writes into --checkpoint_dir: latest.safetensors and best.safetensors (every epoch), metrics.jsonl (one
-// JSON object per epoch, then the per-class accuracies) and curves.svg (loss and accuracy per epoch; open
-// it in a browser). Ctrl-C saves a checkpoint after the current batch and exits; --resume continues.
+// Writes into --checkpoint_dir: latest.safetensors (every epoch), best.safetensors (when the validation accuracy
+// improves), metrics.jsonl (one JSON object per epoch, then the per-class accuracies) and curves.svg (loss and accuracy
+// per epoch; open it in a browser). Ctrl-C saves a checkpoint after the current batch and exits; --resume continues.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
