@@ -1,5 +1,7 @@
 #include "core/parallel.h"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -7,10 +9,9 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
-
-#include <cblas.h>
 
 #include "core/error.h"
 
@@ -48,12 +49,22 @@ class ThreadPool {
   explicit ThreadPool(int num_threads) { Resize(num_threads); }
   ~ThreadPool() { Stop(); }
 
-  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+  int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
 
-  void Resize(int num_threads) {
+  // Replaces the workers with num_threads - 1 new ones, once the job in flight (if any) is done. False when
+  // the system refuses a thread: the pool then runs on the ones it got.
+  bool Resize(int num_threads) {
+    std::lock_guard<std::mutex> run_lock(run_mutex_);
     Stop();
     stopping_ = false;
-    for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    bool started = true;
+    try {
+      for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    } catch (const std::system_error&) {
+      started = false;
+    }
+    num_threads_ = static_cast<int>(workers_.size()) + 1;
+    return started;
   }
 
   void Run(int64_t begin, int64_t end, int64_t chunks, const std::function<void(int64_t, int64_t)>& fn) {
@@ -136,7 +147,8 @@ class ThreadPool {
 
   std::mutex run_mutex_, mutex_;
   std::condition_variable wake_, done_;
-  std::vector<std::thread> workers_;
+  std::vector<std::thread> workers_;  // changed only under run_mutex_
+  std::atomic<int> num_threads_ = 1;
   Job job_;
   int64_t next_chunk_ = 0;
   // Written under mutex_ while workers exist; atomic so that a polling thread may read them without it.
@@ -156,9 +168,9 @@ int DefaultNumThreads() {
 
 ThreadPool& Pool() {
   static ThreadPool* pool = [] {
-    const int n = DefaultNumThreads();
-    openblas_set_num_threads(n);
-    return new ThreadPool(n);  // leaked on purpose: workers must outlive static destructors
+    auto* p = new ThreadPool(DefaultNumThreads());  // leaked on purpose: workers must outlive static destructors
+    openblas_set_num_threads(p->num_threads());
+    return p;
   }();
   return *pool;
 }
@@ -170,8 +182,12 @@ int GetNumThreads() { return Pool().num_threads(); }
 void SetNumThreads(int num_threads) {
   NG_CHECK(num_threads >= 1, "SetNumThreads: expected at least 1 thread, got ", num_threads);
   NG_CHECK(!in_parallel_region, "SetNumThreads: cannot be called from inside a parallel region");
-  Pool().Resize(num_threads);
-  openblas_set_num_threads(num_threads);
+  static std::mutex mutex;  // one change at a time, OpenBLAS's count with the pool's
+  std::lock_guard<std::mutex> lock(mutex);
+  const bool started = Pool().Resize(num_threads);
+  openblas_set_num_threads(GetNumThreads());
+  NG_CHECK(started, "SetNumThreads: the system started ", GetNumThreads() - 1, " of the ", num_threads - 1,
+           " worker threads for ", num_threads, " threads; running on ", GetNumThreads());
 }
 
 bool InParallelRegion() { return in_parallel_region; }

@@ -125,7 +125,7 @@ void DataLoader::WorkerLoop() {
       prepare_seconds_ += SecondsSince(start);
     } catch (...) {
       std::lock_guard lock(mu_);
-      error_ = std::current_exception();
+      if (!error_ || index < error_index_) error_ = std::current_exception(), error_index_ = index;
     }
     ready_cv_.notify_one();
   }
@@ -135,6 +135,7 @@ std::optional<Batch> DataLoader::Next() {
   if (!running_) StartEpoch();
   if (next_batch_ == num_batches_) {
     StopWorkers();
+    running_ = false;  // until the next epoch has started, which may throw
     ++epoch_;
     next_batch_ = 0;
     epoch_start_state_ = shuffle_.state();
@@ -148,8 +149,9 @@ std::optional<Batch> DataLoader::Next() {
     stats_.prepare_seconds += SecondsSince(start);
   } else {
     std::unique_lock lock(mu_);
-    ready_cv_.wait(lock, [&] { return error_ != nullptr || ready_.count(next_batch_) > 0; });
-    if (error_) {
+    // The batches before a failed one are handed out first: its error comes with it.
+    ready_cv_.wait(lock, [&] { return ready_.count(next_batch_) > 0 || (error_ && error_index_ == next_batch_); });
+    if (ready_.count(next_batch_) == 0) {
       const std::exception_ptr error = error_;
       lock.unlock();
       StopWorkers();

@@ -144,7 +144,8 @@ class DataLoader {
   int64_t next_to_prepare_ = 0;
   int64_t consumed_ = 0;  // next_batch_ as the workers see it
   bool stop_ = false;
-  std::exception_ptr error_;
+  std::exception_ptr error_;  // the error of batch error_index_, the first that failed
+  int64_t error_index_ = 0;
   double prepare_seconds_ = 0;
   std::vector<std::thread> workers_;
 

@@ -19,16 +19,14 @@ constexpr double kGrainFlops = 2e5;
 
 CBLAS_TRANSPOSE Trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
-// Holds OpenBLAS at one thread for its scope, restoring the previous count even when a product throws.
+// Holds OpenBLAS at one thread for its scope, restoring the pool's count even when a product throws (not
+// the count it found, which another thread's scope may have set to 1 meanwhile).
 class SingleThreadedBlas {
  public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
+  SingleThreadedBlas() { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(GetNumThreads()); }
   SingleThreadedBlas(const SingleThreadedBlas&) = delete;
   SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
 };
 
 // C = 0: with k = 0 there is nothing to multiply, and BLAS wants leading dimensions of at least 1.

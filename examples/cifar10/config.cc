@@ -116,8 +116,12 @@ absl::Status Validate(const TrainConfig& c) {
     return Bad("tta_diagonals", "--tta_shift > 0 (the shifts it adds to)", "--tta_shift=0");
   }
   if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
-  if (c.loader_workers < 0) return Bad("loader_workers", "a count >= 0", absl::StrCat(c.loader_workers));
-  if (c.threads < 0) return Bad("threads", "a count >= 0 (0: every core)", absl::StrCat(c.threads));
+  if (c.loader_workers < 0 || c.loader_workers > 64) {
+    return Bad("loader_workers", "a count in [0, 64]", absl::StrCat(c.loader_workers));
+  }
+  if (c.threads < 0 || c.threads > 1024) {  // each is a thread started: far more than cores only slows
+    return Bad("threads", "a count in [0, 1024] (0: every core)", absl::StrCat(c.threads));
+  }
   if (!Device::Parse(c.device)) return Bad("device", "cpu, cuda or cuda:<index>", absl::StrCat("\"", c.device, "\""));
   if (c.checkpoint_dir.empty()) return Bad("checkpoint_dir", "a folder", "\"\"");
   if (c.resume && c.evaluate_only) return Bad("evaluate_only", "not together with --resume", "both");

@@ -10,20 +10,25 @@ namespace {
 std::atomic<bool> interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-void OnInterrupt(int) {
-  interrupted.store(true, std::memory_order_relaxed);
-  std::signal(SIGINT, SIG_DFL);  // the next Ctrl-C ends the process
-}
+void OnInterrupt(int) { interrupted.store(true, std::memory_order_relaxed); }
 
 }  // namespace
 
-void InstallInterruptHandler() { std::signal(SIGINT, OnInterrupt); }
+void InstallInterruptHandler() {
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  // The kernel restores the default action as it delivers the signal, so that the next Ctrl-C ends the
+  // process even when two arrive at once; interrupted system calls restart.
+  action.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+}
 
 bool InterruptRequested() { return interrupted.load(std::memory_order_relaxed); }
 
 void ClearInterrupt() {
+  InstallInterruptHandler();  // first, so that no Ctrl-C in between meets the default action
   interrupted.store(false, std::memory_order_relaxed);
-  InstallInterruptHandler();
 }
 
 }  // namespace normgrad::cifar10

@@ -5,6 +5,7 @@
 // Writes into --checkpoint_dir: latest.safetensors (every epoch), best.safetensors (when the validation accuracy
 // improves), metrics.jsonl (one JSON object per epoch, then the per-class accuracies) and curves.svg (loss and accuracy
 // per epoch; open it in a browser). Ctrl-C saves a checkpoint after the current batch and exits; --resume continues.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -78,15 +79,16 @@ ABSL_FLAG(uint64_t, seed, kDefaults.seed,
           "Seeds the initial weights, the shuffling and the augmentation: the same seed and thread count give "
           "the same run, bit for bit.");
 ABSL_FLAG(int, threads, kDefaults.threads,
-          "Kernel threads (0: every core; with --resume, the checkpoint's count, which an exact continuation "
-          "needs).");
+          "Kernel threads, at most 1024 (0: every core; with --resume, the checkpoint's count, which an exact "
+          "continuation needs).");
 ABSL_FLAG(bool, winograd, kDefaults.winograd,
           "Run the 3 x 3 stride-1 convolutions of up to 64 channels on the CPU (all of a resnet6n+2's but the "
           "stem; resnet18's first stage) by Winograd F(4x4, 3x3), about twice as fast as "
           "the direct kernels with rounding errors 2 to 10 times theirs (still below 1e-5 of a result's "
           "scale). As with --threads, a resumed run continues exactly only with the same setting.");
 ABSL_FLAG(int, loader_workers, kDefaults.loader_workers,
-          "Background threads that prepare the next batches while the model trains (0: prepare in the loop).");
+          "Background threads that prepare the next batches while the model trains, at most 64 (0: prepare in the "
+          "loop).");
 ABSL_FLAG(std::string, device, kDefaults.device,
           "Where to train: cpu, or cuda / cuda:<index> in a build with --config=cuda (the data is read and "
           "augmented on the CPU either way).");
@@ -197,5 +199,5 @@ int main(int argc, char** argv) {
   if (!c.evaluate_only) normgrad::cifar10::InstallInterruptHandler();
   absl::StatusOr<normgrad::cifar10::RunResult> result = (*trainer)->Run();
   if (!result.ok()) return Fail(std::string(result.status().message()));
-  return 0;
+  return result->interrupted ? 128 + SIGINT : 0;  // as a shell reports a process Ctrl-C ended
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     NG_RETURN_IF_ERROR(trainer->Setup());
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
+  } catch (const std::exception& e) {  // out of memory, a thread the system refused: a message, not an abort
+    return absl::ResourceExhaustedError(absl::StrCat("setup failed: ", e.what()));
   }
   return trainer;
 }
@@ -160,6 +163,8 @@ absl::StatusOr<RunResult> Trainer::Run() {
     return config_.evaluate_only ? EvaluateOnly() : Train();
   } catch (const Error& e) {
     return absl::InternalError(absl::StrCat("training failed: ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::ResourceExhaustedError(absl::StrCat("training failed: ", e.what()));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <memory>
 #include <sstream>
@@ -70,6 +71,23 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
     return out;
   };
   EXPECT_EQ(epochs(reference_config.checkpoint_dir), epochs(config.checkpoint_dir));
+}
+
+// The first Ctrl-C only sets the flag, and the kernel puts the default action back as it delivers it, so
+// that a second one ends the process; ClearInterrupt arms the handler again.
+TEST(Interrupt, FirstCtrlCSetsTheFlagAndDisarmsTheHandler) {
+  ClearInterrupt();
+  EXPECT_FALSE(InterruptRequested());
+  std::raise(SIGINT);
+  EXPECT_TRUE(InterruptRequested());
+  struct sigaction now = {};
+  ASSERT_EQ(sigaction(SIGINT, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);
+  ClearInterrupt();
+  EXPECT_FALSE(InterruptRequested());
+  ASSERT_EQ(sigaction(SIGINT, nullptr, &now), 0);
+  EXPECT_NE(now.sa_handler, SIG_DFL);
+  EXPECT_TRUE(now.sa_flags & SA_RESTART);
 }
 
 TEST(Trainer, ResumeTakesTheCheckpointsThreadCountUnlessGivenOneAndNamesOtherKernels) {
