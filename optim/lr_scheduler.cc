@@ -158,6 +158,7 @@ SchedulePtr Sequential(std::vector<SchedulePtr> schedules, std::vector<int64_t> 
 }
 
 SchedulePtr Warmup(int64_t warmup_steps, SchedulePtr after, double start_factor) {
+  NG_CHECK(warmup_steps > 0, "Warmup: expected warmup_steps > 0, got ", warmup_steps);
   return Sequential({LinearLR(start_factor, 1.0, warmup_steps), std::move(after)}, {warmup_steps});
 }
 

@@ -52,6 +52,31 @@ TEST(Engine, ExplicitGradientForNonScalar) {
               HasSubstr("expected a gradient of shape [2]"));
 }
 
+// The engine's own checks: a backward function that returns a gradient of the wrong shape or dtype, an
+// explicit gradient of the wrong dtype, a gradient count that is not one per output, and a Grad input that
+// does not require grad, each named in the message.
+TEST(Engine, RejectsMismatchedGradients) {
+  Tensor x = from_vector<double>({1, 2, 3}).set_requires_grad();
+  auto recorded = [&](Tensor grad) {
+    return autograd::Record("BadBackward", x.detach(), {x},
+                            [grad](const autograd::BackwardContext&) -> std::vector<Tensor> { return {grad}; });
+  };
+  EXPECT_THAT(ErrorOf([&] { recorded(zeros({5}, {.dtype = kFloat64})).backward(ones({3}, {.dtype = kFloat64})); }),
+              HasSubstr("backward: BadBackward returned a gradient of shape [5] for its input 0, expected [3]"));
+  EXPECT_THAT(
+      ErrorOf([&] { recorded(zeros({3})).backward(ones({3}, {.dtype = kFloat64})); }),
+      HasSubstr("backward: BadBackward returned a gradient of dtype float32 for its input 0, expected float64"));
+  EXPECT_THAT(ErrorOf([&] { mul(x, 2.0).backward(ones({3})); }),
+              HasSubstr("backward: expected a gradient of dtype float64 for output 0, got float32"));
+  const Tensor y = mul(x, 2.0), g = ones({3}, {.dtype = kFloat64});
+  EXPECT_THAT(ErrorOf([&] {
+                autograd::Grad({y}, {x}, {g, g});
+              }),
+              HasSubstr("grad: expected 1 gradients (one per output), got 2"));
+  EXPECT_THAT(ErrorOf([&] { autograd::Grad({y}, {x.detach()}, {g}); }),
+              HasSubstr("grad: expected inputs[0] to require grad"));
+}
+
 TEST(Engine, FreedGraphThrowsUnlessRetained) {
   Tensor x = from_vector<double>({1, 2}).set_requires_grad();
   Tensor y = sum(exp(x));
@@ -211,8 +236,50 @@ TEST(Engine, GradGivesARepeatedInputItsGradientTwice) {
     const Tensor& t = leaf ? x : h;
     std::vector<Tensor> g = autograd::Grad({mul(h, h)}, {t, t});
     ASSERT_TRUE(g[0].defined() && g[1].defined());
-    EXPECT_EQ(g[0].item(), g[1].item());
+    const double expected = leaf ? 24 : 12;  // d(4x^2)/dx = 8x at x = 3; d(h^2)/dh = 2h at h = 6
+    EXPECT_EQ(g[0].item(), expected);
+    EXPECT_EQ(g[1].item(), expected);
   }
+}
+
+// Gradients at ties, as PyTorch 1.13: amax/amin share the gradient equally among the tied elements;
+// max/min along a dim send it all to the index they return, the first of the ties.
+TEST(Engine, ReductionGradientsAtTiesMatchPyTorch) {
+  Tensor x = from_vector<double>({1, 3, 3, 2, 2, 2}, {2, 3}).set_requires_grad();
+  auto grad = [&](const Tensor& y) { return autograd::Grad({sum(y)}, {x})[0].to_vector<double>(); };
+  const double third = 1.0 / 3;
+  EXPECT_EQ(grad(amax(x, {1})), (std::vector<double>{0, 0.5, 0.5, third, third, third}));
+  EXPECT_EQ(grad(amin(x, {1})), (std::vector<double>{1, 0, 0, third, third, third}));
+  EXPECT_EQ(grad(max(x, 1).values), (std::vector<double>{0, 1, 0, 1, 0, 0}));
+  EXPECT_EQ(grad(min(x, 1).values), (std::vector<double>{1, 0, 0, 1, 0, 0}));
+}
+
+// clamp's gradient, as PyTorch 1.13: 1 inside [lo, hi] with both bounds included, 0 outside and at NaN;
+// with lo > hi every output is hi and no input moves it.
+TEST(Engine, ClampGradientAtBoundsNanAndCrossedBoundsMatchesPyTorch) {
+  Tensor x = from_vector<double>({-1, 0, 0.5, 1, std::nan("")}).set_requires_grad();
+  auto grad = [&](const Tensor& y) { return autograd::Grad({sum(y)}, {x})[0].to_vector<double>(); };
+  EXPECT_EQ(grad(clamp(x, 0.0, 1.0)), (std::vector<double>{0, 1, 1, 1, 0}));
+  const std::vector<double> crossed = clamp(x, 2.0, 1.0).to_vector<double>();
+  EXPECT_EQ(std::vector<double>(crossed.begin(), crossed.end() - 1), (std::vector<double>{1, 1, 1, 1}));
+  EXPECT_TRUE(std::isnan(crossed.back()));
+  EXPECT_EQ(grad(clamp(x, 2.0, 1.0)), (std::vector<double>{0, 0, 0, 0, 0}));
+}
+
+TEST(Engine, SumToAndSliceScatterRejectMismatchedShapes) {
+  EXPECT_THAT(ErrorOf([] {
+                sum_to(zeros({2, 3}), {4});
+              }),
+              HasSubstr("sum_to: expected a shape that [2, 3] broadcasts from, got [4]"));
+  const Tensor input = zeros({3, 4}, {.dtype = kFloat64});
+  EXPECT_THAT(ErrorOf([&] {
+                slice_scatter(input, zeros({3, 3}, {.dtype = kFloat64}), 1, 0, 4, 2);
+              }),
+              HasSubstr("slice_scatter: expected src of shape [3, 2], got [3, 3]"));
+  EXPECT_THAT(ErrorOf([&] {
+                slice_scatter(input, zeros({3, 2}), 1, 0, 4, 2);
+              }),
+              HasSubstr("slice_scatter: expected src of dtype float64, got float32"));
 }
 
 // pow's gradients where a = 0, as PyTorch 1.13 computes them (its values for these inputs):

@@ -28,6 +28,7 @@ std::vector<OpCase> ElementwiseOpCases() {
       {"mul_broadcast", [](V x) { return mul(x[0], x[1]); }, {N({2, 3, 4}), N({3, 1})}},
       {"div", [](V x) { return div(x[0], x[1]); }, {N({2, 3}), U({3}, 0.5, 2)}},
       {"pow", [](V x) { return pow(x[0], x[1]); }, {U({2, 3}, 0.5, 2), N({2, 3})}},
+      {"pow_broadcast", [](V x) { return pow(x[0], x[1]); }, {U({2, 3}, 0.5, 2), N({3})}},
       {"add_scalar", [](V x) { return add(x[0], 1.5); }, {N({4})}},
       {"sub_scalar", [](V x) { return sub(x[0], 1.5); }, {N({4})}},
       {"rsub_scalar", [](V x) { return sub(1.5, x[0]); }, {N({4})}},
@@ -50,11 +51,15 @@ std::vector<OpCase> ElementwiseOpCases() {
       {"erf", [](V x) { return erf(x[0]); }, {N({2, 3})}},
       {"clamp", [](V x) { return clamp(x[0], -0.5, 0.5); }, {N({3, 3})}},
       {"clamp_lower_only", [](V x) { return clamp(x[0], 0.0, std::nullopt); }, {N({3, 3})}},
+      {"clamp_upper_only", [](V x) { return clamp(x[0], std::nullopt, 0.3); }, {N({3, 3})}},
       {"where", [](V x) { return where(gt(x[0].detach(), 0.0), x[0], x[1]); }, {N({2, 3}), N({3})}},
       // Through float32 and back: inputs and steps of a few bits, so that float32 holds every perturbed
       // value exactly and the finite differences are exact.
-      {"to_dtype_float32_and_back", [](V x) { return to_dtype(mul(to_dtype(x[0], kFloat32), 3.0), kFloat64); },
-       {from_vector<double>({0.125, -1.5, 2.25, 3}).set_requires_grad()}, true, 1.0 / 1024},
+      {"to_dtype_float32_and_back",
+       [](V x) { return to_dtype(mul(to_dtype(x[0], kFloat32), 3.0), kFloat64); },
+       {from_vector<double>({0.125, -1.5, 2.25, 3}).set_requires_grad()},
+       true,
+       1.0 / 1024},
   };
 }
 

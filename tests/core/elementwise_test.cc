@@ -71,6 +71,37 @@ TEST(Elementwise, UnaryMatchesTorch) {
              "sigmoid float32");
 }
 
+// sum, mean and var (both corrections) over each set of dims, and max/min with their indices along each
+// dim, against PyTorch on a [3, 4, 5] float64 tensor.
+TEST(Reduce, MatchesTorch) {
+  const json f = Fixtures();
+  const json& r = f["reduce"];
+  const Tensor x = from_vector(Doubles(r["x"]), r["shape"].get<Shape>());
+  int cases = 0;
+  for (const json& c : r["cases"]) {
+    if (c.contains("dims")) {
+      const std::vector<int64_t> dims = c["dims"].get<std::vector<int64_t>>();
+      const std::string what = "dims " + c["dims"].dump();
+      ExpectNear(kernels::sum(x, dims).to_vector<double>(), Doubles(c["sum"]), 1e-14, "sum " + what);
+      ExpectNear(kernels::mean(x, dims).to_vector<double>(), Doubles(c["mean"]), 1e-14, "mean " + what);
+      ExpectNear(kernels::var(x, dims).to_vector<double>(), Doubles(c["var"]), 1e-13, "var " + what);
+      ExpectNear(kernels::var(x, dims, 0).to_vector<double>(), Doubles(c["var0"]), 1e-13, "var0 " + what);
+    } else {
+      const int64_t dim = c["dim"].get<int64_t>();
+      const std::string what = "dim " + std::to_string(dim);
+      const kernels::ValuesIndices max = kernels::max(x, dim), min = kernels::min(x, dim);
+      ExpectNear(max.values.to_vector<double>(), Doubles(c["max"]), 0, "max " + what);
+      ExpectNear(min.values.to_vector<double>(), Doubles(c["min"]), 0, "min " + what);
+      EXPECT_EQ(max.indices.to_vector<int64_t>(), c["argmax"].get<std::vector<int64_t>>()) << what;
+      EXPECT_EQ(min.indices.to_vector<int64_t>(), c["argmin"].get<std::vector<int64_t>>()) << what;
+      EXPECT_EQ(kernels::argmax(x, dim).to_vector<int64_t>(), c["argmax"].get<std::vector<int64_t>>()) << what;
+      EXPECT_EQ(kernels::argmin(x, dim).to_vector<int64_t>(), c["argmin"].get<std::vector<int64_t>>()) << what;
+    }
+    ++cases;
+  }
+  EXPECT_EQ(cases, 9);
+}
+
 TEST(Elementwise, BroadcastBinaryMatchesTorch) {
   const json f = Fixtures();
   const json& b = f["binary"];

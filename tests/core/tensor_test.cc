@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -111,10 +112,31 @@ TEST(Random, UniformNeverReturnsItsUpperBound) {
   EXPECT_EQ(uniform({2}, 1.0, 1.0 + 1e-12, {}, &g).to_vector<float>(), (std::vector<float>{1, 1}));  // one float
 }
 
+// A permutation, shuffled (not the identity), reproducible from the seed and different for another.
 TEST(Random, Randperm) {
-  std::vector<int64_t> p = randperm(50).to_vector<int64_t>();
-  std::sort(p.begin(), p.end());
-  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(p[i], i);
+  Generator g1(3), g2(3), g3(4);
+  const std::vector<int64_t> p = randperm(50, &g1).to_vector<int64_t>();
+  EXPECT_EQ(randperm(50, &g2).to_vector<int64_t>(), p);
+  EXPECT_NE(randperm(50, &g3).to_vector<int64_t>(), p);
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(sorted[i], i);
+  EXPECT_NE(sorted, p);
+}
+
+TEST(Random, RejectsBadArguments) {
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([] { uniform({2}, 2.0, 1.0); }), "uniform: expected low <= high, got 2 and 1");
+  EXPECT_EQ(message([] { normal({2}, 0.0, -1.0); }), "normal: expected std >= 0, got -1");
+  EXPECT_EQ(message([] { bernoulli({2}, 1.5); }), "bernoulli: expected p in [0, 1], got 1.5");
+  EXPECT_EQ(message([] { randperm(-1); }), "randperm: expected n >= 0, got -1");
 }
 
 TEST(Parallel, CoversRangeAndPropagatesErrors) {

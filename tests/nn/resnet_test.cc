@@ -32,6 +32,7 @@ std::shared_ptr<ResNet> FromFixture(const Json& f) {
 Tensor FixtureInput() { return to_dtype(reshape(fixtures::Pattern(2 * 3 * 32 * 32, 12345), {2, 3, 32, 32}), kFloat32); }
 
 TEST(ResNet, ParameterCountsMatchPyTorchAndThePaper) {
+  ASSERT_EQ(fixtures::ModuleFixtures()["resnets"].size(), 7u);  // so that a truncated fixture file cannot pass
   for (const auto& [name, f] : fixtures::ModuleFixtures()["resnets"].items()) {
     EXPECT_EQ(CountParameters(*FromFixture(f)), f["num_parameters"].get<int64_t>()) << name;
   }

@@ -47,6 +47,7 @@ void LoadSnapshot(nn::Module& model, int k) {
 std::vector<double> Values(const nn::Module& m, const std::string& key) { return m.state_dict().at(key).to_vector<double>(); }
 
 TEST(AveragedModel, MatchesPyTorch) {
+  ASSERT_EQ(Fixtures()["cases"].size(), 3u);  // so that a truncated fixture file cannot pass
   for (const auto& [name, states] : Fixtures()["cases"].items()) {
     SCOPED_TRACE(name);
     auto model = MakeModel();

@@ -86,6 +86,7 @@ void ExpectClose(const std::vector<double>& actual, const std::vector<double>& e
 }
 
 TEST(Optimizers, MatchPyTorchAfter20Steps) {
+  ASSERT_EQ(Fixtures()["optimizers"].size(), 12u);  // so that a truncated fixture file cannot pass
   for (const auto& [name, c] : Fixtures()["optimizers"].items()) {
     SCOPED_TRACE(name);
     std::vector<Tensor> params = InitialParams();
@@ -110,7 +111,27 @@ SchedulePtr MakeSchedule(const std::string& name) {
   return Warmup(3, CosineAnnealingLR(10), 0.1);
 }
 
+// zero_grad drops every gradient; step moves only the parameters that have one, and keeps no momentum for
+// the others (as PyTorch, which skips them).
+TEST(Optimizers, ZeroGradDropsGradientsAndStepSkipsParametersWithout) {
+  Tensor a = from_vector<double>({1, 2}).set_requires_grad(), b = from_vector<double>({3}).set_requires_grad();
+  SGD opt({a, b}, {.lr = 0.1, .momentum = 0.9});
+  a.set_grad(from_vector<double>({5, 5}));
+  b.set_grad(from_vector<double>({5}));
+  opt.zero_grad();
+  EXPECT_FALSE(a.grad().defined());
+  EXPECT_FALSE(b.grad().defined());
+  a.set_grad(from_vector<double>({2, 4}));  // b has none
+  opt.step();
+  EXPECT_EQ(a.to_vector<double>(), (std::vector<double>{1 - 0.1 * 2, 2 - 0.1 * 4}));
+  EXPECT_EQ(b.to_vector<double>(), std::vector<double>{3});
+  const StateDict state = opt.state_dict();
+  EXPECT_TRUE(state.count("state.0.momentum_buffer"));
+  EXPECT_FALSE(state.count("state.1.momentum_buffer"));
+}
+
 TEST(Schedules, MatchPyTorch) {
+  ASSERT_EQ(Fixtures()["schedules"].size(), 6u);
   for (const auto& [name, expected] : Fixtures()["schedules"].items()) {
     SCOPED_TRACE(name);
     Tensor p = zeros({1}, {.requires_grad = true});
@@ -497,6 +518,26 @@ TEST(Errors, BadHyperparameters) {
   EXPECT_THAT(message([&] { SGD(std::vector<Tensor>{}, {.lr = 0.1}); }), HasSubstr("expected at least one parameter"));
   EXPECT_THAT(message([&] { SGD({ps[0], ps[0]}, {.lr = 0.1}); }), HasSubstr("appears in more than one group"));
   EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 1}); }), HasSubstr("total_steps > 1"));
+  // The schedules' arguments.
+  EXPECT_THAT(message([&] { StepLR(0); }), HasSubstr("StepLR: expected step_size > 0, got 0"));
+  EXPECT_THAT(message([&] { MultiStepLR({5, 2}); }), HasSubstr("MultiStepLR: expected increasing milestones"));
+  EXPECT_THAT(message([&] { CosineAnnealingLR(0); }), HasSubstr("CosineAnnealingLR: expected t_max > 0, got 0"));
+  EXPECT_THAT(message([&] { LinearLR(0, 1, 5); }), HasSubstr("LinearLR: expected start_factor in (0, 1], got 0"));
+  EXPECT_THAT(message([&] { LinearLR(0.5, 1.5, 5); }), HasSubstr("LinearLR: expected end_factor in [0, 1], got 1.5"));
+  EXPECT_THAT(message([&] { LinearLR(0.5, 1, 0); }), HasSubstr("LinearLR: expected total_iters > 0, got 0"));
+  EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 10, .pct_start = 1}); }),
+              HasSubstr("OneCycleLR: expected pct_start in (0, 1), got 1"));
+  EXPECT_THAT(message([&] { OneCycleLR({.total_steps = 10, .pct_start = 0.05}); }),
+              HasSubstr("OneCycleLR: expected both phases to last at least one step"));
+  EXPECT_THAT(message([&] { Sequential({StepLR(1)}, {1}); }),
+              HasSubstr("Sequential: expected one milestone fewer than schedules, got 1 schedules and 1 milestones"));
+  EXPECT_THAT(message([&] {
+                Sequential({StepLR(1), StepLR(1), StepLR(1)}, {4, 2});
+              }),
+              HasSubstr("Sequential: expected increasing milestones"));
+  EXPECT_THAT(message([&] { Warmup(0, StepLR(1)); }), HasSubstr("Warmup: expected warmup_steps > 0, got 0"));
+  SGD sgd(ps, {.lr = 0.1});
+  EXPECT_THAT(message([&] { LRScheduler(sgd, nullptr); }), HasSubstr("LRScheduler: expected a schedule, got null"));
 }
 
 // A group's own hyperparameters give the same steps, bit for bit, as an optimizer of its own with them as
