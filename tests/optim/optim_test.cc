@@ -1,13 +1,15 @@
 // Optimizers and schedules against PyTorch (tools/make_optim_fixtures.py), state round trips, errors.
-#include <cmath>
-#include <memory>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "autograd/grad_mode.h"
+#include "core/kernels/copy.h"
+#include "core/kernels/view.h"
 #include "optim/adam.h"
 #include "optim/clip_grad.h"
 #include "optim/lr_scheduler.h"
@@ -128,6 +130,40 @@ TEST(Optimizers, ZeroGradDropsGradientsAndStepSkipsParametersWithout) {
   const StateDict state = opt.state_dict();
   EXPECT_TRUE(state.count("state.0.momentum_buffer"));
   EXPECT_FALSE(state.count("state.1.momentum_buffer"));
+}
+
+// A strided gradient steps as its contiguous copy would; a strided parameter (which the update could not
+// write in place) is refused with its shape.
+TEST(Optimizers, StridedGradientsStepAsContiguousOnes) {
+  const Tensor g = kernels::transpose(from_vector<double>({1, -2, 3, 0.5, 4, -1}, {2, 3}), 0, 1);  // [3, 2]
+  ASSERT_FALSE(g.is_contiguous());
+  for (bool adam : {false, true}) {
+    SCOPED_TRACE(adam ? "Adam" : "SGD");
+    Tensor strided = from_vector<double>({1, 2, 3, 4, 5, 6}, {3, 2}).set_requires_grad();
+    Tensor plain = from_vector<double>({1, 2, 3, 4, 5, 6}, {3, 2}).set_requires_grad();
+    auto make = [&](Tensor p) -> std::unique_ptr<Optimizer> {
+      if (adam) return std::make_unique<Adam>(std::vector<Tensor>{p}, AdamOptions{.lr = 0.1});
+      return std::make_unique<SGD>(std::vector<Tensor>{p}, SGDOptions{.lr = 0.1, .momentum = 0.9});
+    };
+    std::unique_ptr<Optimizer> a = make(strided), b = make(plain);
+    for (int step = 0; step < 3; ++step) {
+      strided.set_grad(g);
+      plain.set_grad(kernels::contiguous(g));
+      a->step();
+      b->step();
+    }
+    EXPECT_EQ(strided.to_vector<double>(), plain.to_vector<double>());
+  }
+  Tensor q = kernels::transpose(zeros({2, 3}, {.dtype = kFloat64}), 0, 1).set_requires_grad();
+  ASSERT_FALSE(q.is_contiguous());
+  q.set_grad(zeros({3, 2}, {.dtype = kFloat64}));
+  SGD sgd({q}, {.lr = 0.1});
+  try {
+    sgd.step();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "SGD: expected contiguous parameters, got one of shape [3, 2]");
+  }
 }
 
 TEST(Schedules, MatchPyTorch) {
@@ -697,6 +733,33 @@ TEST(ClipGradNorm, ScalesOnlyAboveTheLimit) {
   EXPECT_NEAR(a.grad().at({0}), 3.0 / (5.0 + 1e-6), 1e-15);
   EXPECT_NEAR(b.grad().at({0}), 4.0 / (5.0 + 1e-6), 1e-15);
   EXPECT_NEAR(ClipGradNorm({a, b}, 100.0, kInfNorm), 4.0 / (5.0 + 1e-6), 1e-15);
+}
+
+// The L1 norm; a parameter without a gradient is skipped; a strided gradient is replaced by a scaled
+// contiguous copy (the parameter's grad() then holds it); bad arguments are named.
+TEST(ClipGradNorm, L1NormSkipsMissingGradientsAndScalesStridedOnes) {
+  Tensor a = zeros({2, 2}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor b = zeros({3}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor none = zeros({2}, {.dtype = kFloat64, .requires_grad = true});
+  a.set_grad(kernels::transpose(from_vector<double>({3, 0, -1, 4}, {2, 2}), 0, 1));  // [[3, -1], [0, 4]]
+  ASSERT_FALSE(a.grad().is_contiguous());
+  b.set_grad(from_vector<double>({-2, 0, 2}));
+  EXPECT_DOUBLE_EQ(ClipGradNorm({a, none, b}, 2.0, 1.0), 12.0);  // |3| + |-1| + |4| + |-2| + |2|
+  EXPECT_FALSE(none.grad().defined());
+  EXPECT_TRUE(a.grad().is_contiguous());
+  const double coef = 2.0 / (12.0 + 1e-6);
+  EXPECT_EQ(a.grad().to_vector<double>(), (std::vector<double>{3 * coef, -1 * coef, 0 * coef, 4 * coef}));
+  EXPECT_EQ(b.grad().to_vector<double>(), (std::vector<double>{-2 * coef, 0, 2 * coef}));
+  auto message = [&](double max_norm, double norm_type) {
+    try {
+      ClipGradNorm({a}, max_norm, norm_type);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(-1, 2), "ClipGradNorm: expected max_norm >= 0, got -1");
+  EXPECT_EQ(message(1, 0), "ClipGradNorm: expected norm_type > 0, got 0");
 }
 
 // As PyTorch: a NaN gradient makes the norm NaN (the largest-magnitude norm too), and every gradient NaN.
