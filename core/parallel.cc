@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -59,8 +58,9 @@ class ThreadPool {
     stopping_ = false;
     bool started = true;
     try {
+      workers_.reserve(num_threads - 1);
       for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-    } catch (const std::system_error&) {
+    } catch (const std::exception&) {  // a thread the system refused, or no memory for the list
       started = false;
     }
     num_threads_ = static_cast<int>(workers_.size()) + 1;

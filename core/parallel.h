@@ -9,8 +9,9 @@ namespace normgrad {
 // The number of threads that kernels use (the calling thread included). Defaults to the number of
 // cores, or to NORMGRAD_NUM_THREADS when set. OpenBLAS is kept at the same count: GEMMs are called from
 // outside parallel regions, so the two pools never run at once. SetNumThreads may be called from any
-// thread (outside a parallel region): it waits for a ParallelFor in flight. When the system refuses a
-// thread it throws normgrad::Error, and the kernels go on with the threads it started.
+// thread (outside a parallel region): it waits for a ParallelFor in flight (so a ParallelFor body must not
+// wait for another thread that calls it). When the system refuses a thread it throws normgrad::Error, and
+// the kernels go on with the threads it started.
 int GetNumThreads();
 void SetNumThreads(int num_threads);
 

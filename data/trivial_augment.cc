@@ -120,7 +120,7 @@ void CheckMagnitude(AugmentOp op, double magnitude) {
     case AugmentOp::kColor:
     case AugmentOp::kContrast:
     case AugmentOp::kSharpness:
-      NG_CHECK(magnitude >= -1, "ApplyAugmentOp: expected a ", name,
+      NG_CHECK(magnitude >= -1 && std::isfinite(magnitude), "ApplyAugmentOp: expected a finite ", name,
                " magnitude >= -1 (a blend factor 1 + m >= 0), got ", magnitude);
       return;
     case AugmentOp::kPosterize:
@@ -177,7 +177,9 @@ double AugmentMagnitude(AugmentOp op, int bin) {
 }
 
 void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t* dst, const ImageSize& size) {
-  NG_CHECK(size.channels == 1 || size.channels == 3, "ApplyAugmentOp: expected 1 or 3 channels, got ", size.channels);
+  NG_CHECK((size.channels == 1 || size.channels == 3) && size.height >= 1 && size.width >= 1,
+           "ApplyAugmentOp: expected an image of 1 or 3 channels and at least 1 x 1 pixels, got ", size.channels, " x ",
+           size.height, " x ", size.width);
   const int64_t n = size.bytes(), plane = size.height * size.width;
   // Centres and translations are relative to the image centre; the shears' centre is the top-left corner.
   const double corner_x = -0.5 * static_cast<double>(size.width), corner_y = -0.5 * static_cast<double>(size.height);

@@ -13,8 +13,8 @@ namespace normgrad::data {
 // black where a geometric operation brings in pixels from outside the image).
 enum class AugmentOp {
   kIdentity,
-  kShearX,        // x += m * (y + 1/2): rows slide sideways in proportion to their height; m in [0, 0.99]
-  kShearY,        // y += m * (x + 1/2); m in [0, 0.99]
+  kShearX,        // output (x, y) = source (x + m (y + 1/2), y): lower rows slide further; m in [0, 0.99]
+  kShearY,        // output (x, y) = source (x, y + m (x + 1/2)); m in [0, 0.99]
   kTranslateX,    // shift right by trunc(m) pixels; m in [0, 32]
   kTranslateY,    // shift down by trunc(m) pixels; m in [0, 32]
   kRotate,        // m degrees counter-clockwise about the image centre; m in [0, 135]
@@ -50,8 +50,9 @@ struct ImageSize {
 // dst = op(src) at `magnitude` (signed). dst and src hold size.bytes() values each and do not overlap.
 // Geometric operations may differ from torchvision's by a pixel where the source position falls half-way
 // between two pixels (torchvision computes it in float32, this in double). Throws normgrad::Error for a
-// channel count other than 1 or 3, or a magnitude the operation is not defined for: a blend factor 1 + m
-// below 0, posterize bits outside [0, 8], a solarize threshold above 255, a geometric one not finite.
+// channel count other than 1 or 3, an empty image, or a magnitude the operation is not defined for: a blend
+// factor 1 + m below 0 or not finite, posterize bits outside [0, 8], a solarize threshold above 255, a
+// geometric one not finite.
 void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t* dst, const ImageSize& size);
 
 // One TrivialAugment Wide draw from `gen` applied to src into dst: the operation, then (where it has one)

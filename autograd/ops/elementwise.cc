@@ -24,10 +24,9 @@ Tensor ReduceTo(const BackwardContext& ctx, size_t i, const Tensor& g) {
 }
 
 // relu's gradient from a context that kept the output (relu, add_relu). One fused pass, into the incoming
-// gradient's memory when the engine handed it over; while backward is being recorded, a product that is
-// differentiable in the gradient (the same values but for the sign of a zero gradient).
+// gradient's memory when the engine handed it over; while backward is being recorded, the recorded form.
 Tensor ReluGrad(const BackwardContext& ctx) {
-  if (GradMode::is_enabled()) return mul(ctx.grad, kernels::relu_grad_mask(ctx.output));
+  if (GradMode::is_enabled()) return relu_backward(ctx.grad, ctx.output);
   if (!ctx.grad_reusable) return kernels::relu_backward(ctx.grad, ctx.output);
   kernels::relu_backward_(ctx.grad, ctx.output);
   return ctx.grad;
@@ -216,6 +215,10 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
                   if (hi) inside = kernels::mul(inside, kernels::le(x, *hi));
                   return {mul(ctx.grad, inside)};
                 });
+}
+
+Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  return where(kernels::le(output, 0.0), zeros({}, {.dtype = grad.dtype(), .device = grad.device()}), grad);
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

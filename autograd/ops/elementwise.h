@@ -34,7 +34,7 @@ Tensor pow(const Tensor& a, double exponent);  // d/da = e a^(e-1) (0 for e = 0)
 // ---- unary
 Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);      // d/dx = sign(x), 0 at 0
-Tensor relu(const Tensor& x);     // d/dx = 1 where x > 0, else 0
+Tensor relu(const Tensor& x);     // d/dx = 0 where x <= 0, else 1 (NaN passes the gradient, as PyTorch)
 Tensor exp(const Tensor& x);      // d/dx = exp(x)
 Tensor log(const Tensor& x);      // d/dx = 1/x
 Tensor sqrt(const Tensor& x);     // d/dx = 1/(2 sqrt(x))
@@ -43,9 +43,13 @@ Tensor sigmoid(const Tensor& x);  // d/dx = s (1 - s)
 Tensor tanh(const Tensor& x);     // d/dx = 1 - tanh(x)^2
 Tensor erf(const Tensor& x);      // d/dx = 2 / sqrt(pi) e^(-x^2)
 // relu(a + b) in one pass and one node (the residual connection of a ResNet block), a and b broadcast;
-// the same values as relu(add(a, b)). d/da = d/db = 1 where a + b > 0, else 0, summed over the dims
+// the same values as relu(add(a, b)). d/da = d/db = 0 where a + b <= 0, else 1, summed over the dims
 // each was broadcast along.
 Tensor add_relu(const Tensor& a, const Tensor& b);
+// relu's backward from its output: 0 where output <= 0, else grad (NaN output included), as
+// kernels::relu_backward and PyTorch's threshold_backward; recorded, differentiable in grad (the backward
+// of relu's backward when create_graph records it).
+Tensor relu_backward(const Tensor& grad, const Tensor& output);
 // min(max(x, lo), hi); the gradient passes where lo <= x <= hi and is 0 outside.
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 

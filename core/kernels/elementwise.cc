@@ -216,8 +216,6 @@ void relu_backward_(const Tensor& grad, const Tensor& output) {
                     AsOperand(y, grad.shape(), "relu_backward_"));
 }
 
-Tensor relu_grad_mask(const Tensor& output) { return eq(le(output, 0.0), 0.0); }
-
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   if (lo) CheckScalar("clamp", x.dtype(), *lo);
   if (hi) CheckScalar("clamp", x.dtype(), *hi);

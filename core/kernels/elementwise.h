@@ -68,9 +68,6 @@ Tensor add_relu(const Tensor& a, const Tensor& b);
 Tensor relu_backward(const Tensor& grad, const Tensor& output);
 // The same written into grad (output broadcast to grad's shape), as the in-place writes below.
 void relu_backward_(const Tensor& grad, const Tensor& output);
-// relu_backward's mask in output's dtype: 0 where output <= 0, else 1. A backward that must stay
-// differentiable in the gradient multiplies by it.
-Tensor relu_grad_mask(const Tensor& output);
 
 // ---- comparisons: 1 where the relation holds, 0 elsewhere, in the inputs' dtype (see above)
 Tensor eq(const Tensor& a, const Tensor& b);

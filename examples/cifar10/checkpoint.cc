@@ -138,6 +138,7 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     saved_threads = state.value("threads", 0);  // 0 and "": written before they were recorded
     saved_winograd = state.value("winograd", false);  // runs before Winograd had the direct kernels only
     saved_device = state.value("device", "");
+    if (saved_threads < 0 || saved_threads > 1024) return bad(absl::StrCat("train.state threads ", saved_threads));
   } catch (const Json::exception& e) {
     return bad(absl::StrCat("damaged train.state metadata: ", e.what()));
   }

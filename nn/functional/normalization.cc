@@ -108,10 +108,9 @@ autograd::BackwardFn FusedReluBackward(const Tensor& input, const Tensor& weight
                                        bool training, double eps, bool add) {
   return [s = MakeSaved(input, weight, f, {input.size(1)}, PerChannel(input, false), training, eps),
           add](const BackwardContext& ctx) -> std::vector<Tensor> {
-    // While backward is being recorded: relu's gradient as the differentiable product relu's own backward
-    // records, then batch norm's.
+    // While backward is being recorded: relu's recorded backward, then batch norm's.
     if (GradMode::is_enabled()) {
-      const Tensor masked = mul(ctx.grad, kernels::relu_grad_mask(ctx.output));
+      const Tensor masked = relu_backward(ctx.grad, ctx.output);
       std::vector<Tensor> grads = DifferentiableBackward(ctx, masked, s);
       if (add) grads.push_back(ctx.needs(3) ? masked : Tensor());
       return grads;

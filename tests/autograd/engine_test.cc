@@ -242,6 +242,19 @@ TEST(Engine, GradGivesARepeatedInputItsGradientTwice) {
   }
 }
 
+// relu's backward, also when create_graph records it: an inf gradient where the output is 0 gives 0 (a
+// product with a 0/1 mask would give NaN), and a NaN output passes the gradient, as PyTorch's
+// threshold_backward.
+TEST(Engine, ReluBackwardSelectsAlsoWhenRecorded) {
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor x = from_vector<double>({-1, 2, std::nan("")}).set_requires_grad();
+  for (bool create_graph : {false, true}) {
+    const std::vector<Tensor> g =
+        autograd::Grad({relu(x)}, {x}, {from_vector<double>({inf, 3, 4})}, {.create_graph = create_graph});
+    EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{0, 3, 4})) << create_graph;
+  }
+}
+
 // Gradients at ties, as PyTorch 1.13: amax/amin share the gradient equally among the tied elements;
 // max/min along a dim send it all to the index they return, the first of the ties.
 TEST(Engine, ReductionGradientsAtTiesMatchPyTorch) {

@@ -58,8 +58,7 @@ std::set<std::string> RecordedNodeNames() {
 // the gradient checker never sees cannot exist.
 TEST(OpList, CoversEveryRecordedNode) {
   const std::regex record(R"re("(\w+Backward)")re");
-      std::set<std::string>
-          in_sources;
+  std::set<std::string> in_sources;
   for (const char* dir : {"autograd/ops", "nn/functional"}) {
     ASSERT_TRUE(std::filesystem::exists(dir)) << dir << " is not in the test's runfiles";
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {

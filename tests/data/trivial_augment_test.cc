@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -104,8 +105,8 @@ TEST(TrivialAugment, EachOperationMatchesTorchvision) {
 
 // The draws: reproducible from the generator's seed, and uniform over the operations, bins and signs. On an
 // image of values 50 to 150, the draws that leave it unchanged are Identity (1 in 14) and, of the 31 bins
-// of an operation, magnitude 0 of the 10 signed ones, 8 bits of Posterize (3 bins) and a Solarize threshold
-// above 150 (13 bins): 1/14 * (1 + 26/31) = 13.1% of the draws, 52 of 400 (standard deviation 7).
+// of an operation, magnitude 0 of the 9 signed ones, 8 bits of Posterize (3 bins) and a Solarize threshold
+// above 150 (13 bins): 1/14 * (1 + 25/31) = 12.9% of the draws, 52 of 400 (standard deviation 7).
 TEST(TrivialAugment, DrawsUniformlyFromTheGenerator) {
   const ImageSize size{3, 16, 16};
   std::vector<uint8_t> src(size.bytes());
@@ -131,14 +132,19 @@ TEST(TrivialAugment, DrawsUniformlyFromTheGenerator) {
 TEST(TrivialAugment, RejectsBadArguments) {
   std::vector<uint8_t> src(2 * 4 * 4), dst(src.size());
   const ImageSize two_channels{2, 4, 4}, grey{1, 4, 4};
-  auto apply = [&](AugmentOp op, double magnitude, const ImageSize& size) {
-    return [&, op, magnitude] { ApplyAugmentOp(op, magnitude, src.data(), dst.data(), size); };
+  auto apply = [&](AugmentOp op, double magnitude, ImageSize size) {
+    return [&, op, magnitude, size] { ApplyAugmentOp(op, magnitude, src.data(), dst.data(), size); };
   };
-  ExpectError(apply(AugmentOp::kIdentity, 0, two_channels), "ApplyAugmentOp: expected 1 or 3 channels, got 2");
+  ExpectError(apply(AugmentOp::kIdentity, 0, two_channels),
+              "ApplyAugmentOp: expected an image of 1 or 3 channels and at least 1 x 1 pixels, got 2 x 4 x 4");
   ExpectError(apply(AugmentOp::kRotate, std::nan(""), grey),
               "ApplyAugmentOp: expected a finite Rotate magnitude, got nan");
   ExpectError(apply(AugmentOp::kContrast, -1.5, grey),
-              "ApplyAugmentOp: expected a Contrast magnitude >= -1 (a blend factor 1 + m >= 0), got -1.5");
+              "ApplyAugmentOp: expected a finite Contrast magnitude >= -1 (a blend factor 1 + m >= 0), got -1.5");
+  ExpectError(apply(AugmentOp::kBrightness, std::numeric_limits<double>::infinity(), grey),
+              "ApplyAugmentOp: expected a finite Brightness magnitude >= -1 (a blend factor 1 + m >= 0), got inf");
+  ExpectError(apply(AugmentOp::kAutoContrast, 0, ImageSize{3, 0, 4}),
+              "ApplyAugmentOp: expected an image of 1 or 3 channels and at least 1 x 1 pixels, got 3 x 0 x 4");
   ExpectError(apply(AugmentOp::kSolarize, 256, grey),
               "ApplyAugmentOp: expected a Solarize magnitude (threshold) <= 255, got 256");
   ExpectError(apply(AugmentOp::kPosterize, 9, grey),
