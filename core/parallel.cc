@@ -161,9 +161,9 @@ class ThreadPool {
 int DefaultNumThreads() {
   if (const char* env = std::getenv("NORMGRAD_NUM_THREADS")) {
     const int n = std::atoi(env);
-    if (n > 0) return n;
+    if (n > 0) return std::min(n, kMaxThreads);
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, static_cast<unsigned>(kMaxThreads)));
 }
 
 ThreadPool& Pool() {
@@ -175,17 +175,39 @@ ThreadPool& Pool() {
   return *pool;
 }
 
+// OpenBLAS's thread count has one owner: it is set only under this mutex, to 1 while a SingleThreadedBlas
+// scope is open and to the pool's count otherwise.
+std::mutex blas_mutex;
+int single_threaded_blas_scopes = 0;  // guarded by blas_mutex
+
+void SetBlasThreadsLocked() { openblas_set_num_threads(single_threaded_blas_scopes > 0 ? 1 : GetNumThreads()); }
+
 }  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  Pool();  // created first: its creation sets OpenBLAS's count, which must not undo this scope's
+  std::lock_guard<std::mutex> lock(blas_mutex);
+  if (single_threaded_blas_scopes++ == 0) SetBlasThreadsLocked();
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  std::lock_guard<std::mutex> lock(blas_mutex);
+  if (--single_threaded_blas_scopes == 0) SetBlasThreadsLocked();
+}
 
 int GetNumThreads() { return Pool().num_threads(); }
 
 void SetNumThreads(int num_threads) {
-  NG_CHECK(num_threads >= 1, "SetNumThreads: expected at least 1 thread, got ", num_threads);
+  NG_CHECK(num_threads >= 1 && num_threads <= kMaxThreads, "SetNumThreads: expected 1 to ", kMaxThreads,
+           " threads, got ", num_threads);
   NG_CHECK(!in_parallel_region, "SetNumThreads: cannot be called from inside a parallel region");
   static std::mutex mutex;  // one change at a time, OpenBLAS's count with the pool's
   std::lock_guard<std::mutex> lock(mutex);
   const bool started = Pool().Resize(num_threads);
-  openblas_set_num_threads(GetNumThreads());
+  {
+    std::lock_guard<std::mutex> blas_lock(blas_mutex);
+    SetBlasThreadsLocked();
+  }
   NG_CHECK(started, "SetNumThreads: the system started ", GetNumThreads() - 1, " of the ", num_threads - 1,
            " worker threads for ", num_threads, " threads; running on ", GetNumThreads());
 }

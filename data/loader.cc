@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <numeric>
 #include <sstream>
 
@@ -135,11 +136,16 @@ std::optional<Batch> DataLoader::Next() {
   if (!running_) StartEpoch();
   if (next_batch_ == num_batches_) {
     StopWorkers();
-    running_ = false;  // until the next epoch has started, which may throw
+    running_ = false;  // until the next epoch has started
     ++epoch_;
     next_batch_ = 0;
     epoch_start_state_ = shuffle_.state();
-    StartEpoch();
+    // The next epoch's workers start now, to prefetch while the caller evaluates. If the system refuses
+    // them, this epoch still ends here: the next call starts them again and reports the error then.
+    try {
+      StartEpoch();
+    } catch (const std::exception&) {
+    }
     return std::nullopt;
   }
   const auto start = std::chrono::steady_clock::now();

@@ -12,6 +12,12 @@ namespace normgrad::data {
 namespace {
 
 constexpr double kDegree = std::numbers::pi / 180;
+constexpr int64_t kMaxBlendMagnitude = 1'000'000;
+
+void CheckOp(const char* function, AugmentOp op) {
+  NG_CHECK(static_cast<int>(op) >= 0 && static_cast<int>(op) < kNumAugmentOps, function,
+           ": expected an operation in [0, ", kNumAugmentOps, "), got ", static_cast<int>(op));
+}
 
 uint8_t ToByte(float v) { return static_cast<uint8_t>(std::clamp(v, 0.0f, 255.0f)); }  // truncates, as .to(uint8)
 
@@ -120,8 +126,9 @@ void CheckMagnitude(AugmentOp op, double magnitude) {
     case AugmentOp::kColor:
     case AugmentOp::kContrast:
     case AugmentOp::kSharpness:
-      NG_CHECK(magnitude >= -1 && std::isfinite(magnitude), "ApplyAugmentOp: expected a finite ", name,
-               " magnitude >= -1 (a blend factor 1 + m >= 0), got ", magnitude);
+      // Above the bound every factor saturates the same bytes; far above it the float32 blend would overflow.
+      NG_CHECK(magnitude >= -1 && magnitude <= kMaxBlendMagnitude, "ApplyAugmentOp: expected a ", name,
+               " magnitude in [-1, ", kMaxBlendMagnitude, "] (a blend factor 1 + m >= 0), got ", magnitude);
       return;
     case AugmentOp::kPosterize:
       NG_CHECK(magnitude >= 0 && magnitude <= 8,
@@ -138,6 +145,7 @@ void CheckMagnitude(AugmentOp op, double magnitude) {
 }  // namespace
 
 const char* AugmentOpName(AugmentOp op) {
+  CheckOp("AugmentOpName", op);
   static constexpr const char* kNames[kNumAugmentOps] = {
       "Identity", "ShearX",   "ShearY",    "TranslateX", "TranslateY", "Rotate",       "Brightness",
       "Color",    "Contrast", "Sharpness", "Posterize",  "Solarize",   "AutoContrast", "Equalize"};
@@ -180,6 +188,8 @@ void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t*
   NG_CHECK((size.channels == 1 || size.channels == 3) && size.height >= 1 && size.width >= 1,
            "ApplyAugmentOp: expected an image of 1 or 3 channels and at least 1 x 1 pixels, got ", size.channels, " x ",
            size.height, " x ", size.width);
+  CheckOp("ApplyAugmentOp", op);
+  if (AugmentOpHasMagnitude(op)) CheckMagnitude(op, magnitude);
   const int64_t n = size.bytes(), plane = size.height * size.width;
   // Centres and translations are relative to the image centre; the shears' centre is the top-left corner.
   const double corner_x = -0.5 * static_cast<double>(size.width), corner_y = -0.5 * static_cast<double>(size.height);
@@ -189,33 +199,27 @@ void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t*
       return;
     case AugmentOp::kShearX:
     case AugmentOp::kShearY: {
-      CheckMagnitude(op, magnitude);
       const double angle = std::atan(magnitude) / kDegree;
       const bool x = op == AugmentOp::kShearX;
       return Warp(InverseAffine(corner_x, corner_y, 0, 0, 0, x ? angle : 0, x ? 0 : angle), src, dst, size);
     }
     case AugmentOp::kTranslateX:
     case AugmentOp::kTranslateY: {
-      CheckMagnitude(op, magnitude);
       const double shift = std::trunc(magnitude);
       const bool x = op == AugmentOp::kTranslateX;
       return Warp(InverseAffine(0, 0, 0, x ? shift : 0, x ? 0 : shift, 0, 0), src, dst, size);
     }
     case AugmentOp::kRotate:
-      CheckMagnitude(op, magnitude);
       // torchvision's rotate turns the other way from its affine's angle.
       return Warp(InverseAffine(0, 0, -magnitude, 0, 0, 0, 0), src, dst, size);
     case AugmentOp::kBrightness:
-      CheckMagnitude(op, magnitude);
       return Blend(src, dst, n, 1 + magnitude, [](int64_t) { return 0.0f; });
     case AugmentOp::kColor: {
-      CheckMagnitude(op, magnitude);
       if (size.channels == 1) return std::copy(src, src + n, dst), void();  // no colour to change
       const std::vector<uint8_t> grey = GreyImage(src, size);
       return Blend(src, dst, n, 1 + magnitude, [&](int64_t e) { return static_cast<float>(grey[e % plane]); });
     }
     case AugmentOp::kContrast: {
-      CheckMagnitude(op, magnitude);
       const std::vector<uint8_t> grey = GreyImage(src, size);
       int64_t sum = 0;  // exact in float32 too, for images up to 65793 pixels
       for (uint8_t v : grey) sum += v;
@@ -223,21 +227,17 @@ void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t*
       return Blend(src, dst, n, 1 + magnitude, [mean](int64_t) { return mean; });
     }
     case AugmentOp::kSharpness: {
-      CheckMagnitude(op, magnitude);
       if (size.height <= 2 || size.width <= 2) return std::copy(src, src + n, dst), void();  // no interior
       const std::vector<uint8_t> smooth = Smoothed(src, size);
       return Blend(src, dst, n, 1 + magnitude, [&](int64_t e) { return static_cast<float>(smooth[e]); });
     }
     case AugmentOp::kPosterize: {
-      NG_CHECK(magnitude >= 0 && magnitude <= 8,
-               "ApplyAugmentOp: expected a Posterize magnitude (bits) in [0, 8], got ", magnitude);
       const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - static_cast<int>(magnitude)));
       for (int64_t e = 0; e < n; ++e) dst[e] = src[e] & mask;
       return;
     }
     case AugmentOp::kSolarize: {
-      CheckMagnitude(op, magnitude);
-      const float threshold = static_cast<float>(magnitude);
+      const float threshold = static_cast<float>(std::max(magnitude, -1.0));  // any threshold <= 0 inverts all
       for (int64_t e = 0; e < n; ++e) dst[e] = static_cast<float>(src[e]) >= threshold ? 255 - src[e] : src[e];
       return;
     }
@@ -255,7 +255,6 @@ void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t*
       for (int64_t c = 0; c < size.channels; ++c) EqualizeChannel(src + c * plane, dst + c * plane, plane);
       return;
   }
-  NG_CHECK(false, "ApplyAugmentOp: unknown operation ", static_cast<int>(op));
 }
 
 void TrivialAugment(Generator& gen, const uint8_t* src, uint8_t* dst, const ImageSize& size) {

@@ -30,7 +30,7 @@ enum class AugmentOp {
 inline constexpr int kNumAugmentOps = 14;
 inline constexpr int kNumMagnitudeBins = 31;
 
-// torchvision's name of the operation ("ShearX", ...).
+// torchvision's name of the operation ("ShearX", ...); throws normgrad::Error for one outside the enum.
 const char* AugmentOpName(AugmentOp op);
 // Whether TrivialAugment negates the magnitude half of the time, and whether it draws one at all.
 bool AugmentOpIsSigned(AugmentOp op);
@@ -49,10 +49,11 @@ struct ImageSize {
 
 // dst = op(src) at `magnitude` (signed). dst and src hold size.bytes() values each and do not overlap.
 // Geometric operations may differ from torchvision's by a pixel where the source position falls half-way
-// between two pixels (torchvision computes it in float32, this in double). Throws normgrad::Error for a
-// channel count other than 1 or 3, an empty image, or a magnitude the operation is not defined for: a blend
-// factor 1 + m below 0 or not finite, posterize bits outside [0, 8], a solarize threshold above 255, a
-// geometric one not finite.
+// between two pixels (torchvision computes it in float32, this in double). Throws normgrad::Error for an
+// operation outside the enum, a channel count other than 1 or 3, an empty image, or a magnitude the
+// operation is not defined for: a blend magnitude outside [-1, 1e6] (a factor 1 + m below 0, or so large
+// that float32 would overflow: every factor above saturates alike), posterize bits outside [0, 8], a
+// solarize threshold above 255 or NaN, a geometric one not finite.
 void ApplyAugmentOp(AugmentOp op, double magnitude, const uint8_t* src, uint8_t* dst, const ImageSize& size);
 
 // One TrivialAugment Wide draw from `gen` applied to src into dst: the operation, then (where it has one)

@@ -18,6 +18,7 @@
 #include "data/cifar10_fetch.h"
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
+#include "data/trivial_augment.h"
 #include "nn/activation.h"
 #include "nn/checkpoint.h"
 #include "nn/container.h"

@@ -218,6 +218,10 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 }
 
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  // Checked here, so that a mismatch names this op rather than the select below.
+  NG_CHECK(grad.dtype() == output.dtype() && grad.device() == output.device(),
+           "relu_backward: expected grad and output of the same dtype and device, got ", DTypeName(grad.dtype()),
+           " on ", grad.device(), " and ", DTypeName(output.dtype()), " on ", output.device());
   return where(kernels::le(output, 0.0), zeros({}, {.dtype = grad.dtype(), .device = grad.device()}), grad);
 }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -19,27 +18,6 @@ constexpr double kSmallGemmFlops = 2e6;
 constexpr double kGrainFlops = 2e5;
 
 CBLAS_TRANSPOSE Trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
-
-// Holds OpenBLAS at one thread while any such scope is open on any thread, then restores the pool's count,
-// also when a product throws. (A SetNumThreads on another thread meanwhile resets the count early: the
-// products then run on more threads, with the same results.)
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (open_++ == 0) openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (--open_ == 0) openblas_set_num_threads(GetNumThreads());
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  static inline std::mutex mutex_;
-  static inline int open_ = 0;
-};
 
 // C = 0: with k = 0 there is nothing to multiply, and BLAS wants leading dimensions of at least 1.
 template <typename T>

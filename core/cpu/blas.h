@@ -19,8 +19,8 @@ void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* 
 // `batch` products with the same geometry: C_i = op(A_i) · op(B_i) where A_i = a + a_offsets[i],
 // B_i = b + b_offsets[i], C_i = c + i * c_batch_stride (offsets in elements; broadcast operands simply
 // repeat an offset). A large batch of small products runs over ParallelFor with OpenBLAS held at one
-// thread meanwhile (openblas_set_num_threads is global, so this happens only outside parallel regions and
-// the previous count is restored); otherwise the products run one at a time, each on OpenBLAS's threads.
+// thread meanwhile (a SingleThreadedBlas scope); otherwise the products run one at a time, each on
+// OpenBLAS's threads.
 template <typename T>
 void GemmBatched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a,
                  std::span<const int64_t> a_offsets, int64_t lda, const T* b,

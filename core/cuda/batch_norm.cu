@@ -205,7 +205,8 @@ __global__ void BatchNormEvalBackwardCoefficientsKernel(int64_t channels, const 
 // Forward: out = (in - center) * a + c; relu of that with relu, relu(that + residual) with a residual too
 // (`extra`). Backward: out (when given) = g * a + (in - center) * b + c, g = dy, or dy through relu's backward
 // with relu_out, g also written to `extra` when given (the gradient of the forward's residual); without `in`
-// (constant statistics: b = c = 0) out = g * a, which a NaN or inf in the input does not reach, as on the CPU.
+// (constant statistics: b = c = 0) out = g * a + 0, which a NaN or inf in the input does not reach, as on the
+// CPU (the + 0 as there too: a zero gradient gives +0, never -0).
 template <typename T, bool kBackward>
 __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const T* dy, const T* relu_out, bool relu,
                                            const Coefficients<T>* coef, T* out,
@@ -217,7 +218,7 @@ __global__ void BatchNormElementwiseKernel(BatchNormShape sh, const T* in, const
     if constexpr (kBackward) {
       const T g = GradAt(dy, relu_out, i);
       if (extra != nullptr) extra[i] = g;
-      if (out != nullptr) out[i] = in != nullptr ? Fma(g, k.a, Fma(in[i] - k.center, k.b, k.c)) : g * k.a;
+      if (out != nullptr) out[i] = in != nullptr ? Fma(g, k.a, Fma(in[i] - k.center, k.b, k.c)) : Fma(g, k.a, T(0));
     } else {
       const T y = Fma(in[i] - k.center, k.a, k.c);
       out[i] = extra != nullptr ? Relu(y + extra[i]) : relu ? Relu(y) : y;

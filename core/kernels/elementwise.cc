@@ -197,6 +197,10 @@ namespace {
 // Off the CPU a select, as the CPU kernel and PyTorch's threshold_backward: an inf or NaN gradient where the
 // output is <= 0 gives 0 (a product with the mask would give NaN).
 Tensor DeviceReluBackward(const Tensor& grad, const Tensor& output) {
+  // The CPU kernel's checks, so that a mismatch names this op rather than the select.
+  CheckSameDType("relu_backward", grad, output);
+  CheckSameDevice("relu_backward", grad, output);
+  BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
   return where(le(output, 0.0), zeros({}, {.dtype = grad.dtype(), .device = grad.device()}), grad);
 }
 

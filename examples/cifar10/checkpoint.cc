@@ -12,6 +12,7 @@
 //             "train.log"                every metrics.jsonl record so far (JSON Lines)
 // Written atomically (WriteSafetensors), so an interrupted write leaves the previous checkpoint intact.
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -135,10 +136,16 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     tally.images = state.at("tally").at("images").get<int64_t>();
     elapsed = state.at("elapsed_seconds").get<double>();
     if (!state.at("best_accuracy").is_null()) best = state.at("best_accuracy").get<double>();
-    saved_threads = state.value("threads", 0);  // 0 and "": written before they were recorded
+    // Checked as a number before it becomes an int (a huge one would not fit); 0 and "": written before
+    // they were recorded.
+    const double threads = state.value("threads", 0.0);
+    if (!(threads >= 0 && threads <= kMaxThreads && threads == std::trunc(threads))) {
+      return bad(
+          absl::StrCat("expected train.state threads in [0, ", kMaxThreads, "], got ", state.at("threads").dump()));
+    }
+    saved_threads = static_cast<int>(threads);
     saved_winograd = state.value("winograd", false);  // runs before Winograd had the direct kernels only
     saved_device = state.value("device", "");
-    if (saved_threads < 0 || saved_threads > 1024) return bad(absl::StrCat("train.state threads ", saved_threads));
   } catch (const Json::exception& e) {
     return bad(absl::StrCat("damaged train.state metadata: ", e.what()));
   }

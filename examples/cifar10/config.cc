@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "core/parallel.h"
 
 namespace normgrad::cifar10 {
 namespace {
@@ -119,8 +120,8 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.loader_workers < 0 || c.loader_workers > 64) {
     return Bad("loader_workers", "a count in [0, 64]", absl::StrCat(c.loader_workers));
   }
-  if (c.threads < 0 || c.threads > 1024) {  // each is a thread started: far more than cores only slows
-    return Bad("threads", "a count in [0, 1024] (0: every core)", absl::StrCat(c.threads));
+  if (c.threads < 0 || c.threads > kMaxThreads) {
+    return Bad("threads", absl::StrCat("a count in [0, ", kMaxThreads, "] (0: every core)"), absl::StrCat(c.threads));
   }
   if (!Device::Parse(c.device)) return Bad("device", "cpu, cuda or cuda:<index>", absl::StrCat("\"", c.device, "\""));
   if (c.checkpoint_dir.empty()) return Bad("checkpoint_dir", "a folder", "\"\"");

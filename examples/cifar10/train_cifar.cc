@@ -63,8 +63,8 @@ ABSL_FLAG(int64_t, cutout_epochs, kDefaults.cutout_epochs,
           "learning rates) train on whole images, as the model is evaluated; 0: in every epoch.");
 ABSL_FLAG(bool, trivial_augment, kDefaults.trivial_augment,
           "TrivialAugment Wide (Mueller & Hutter 2021, as torchvision's TrivialAugmentWide): one of 14 image "
-          "operations (shears, shifts, rotation, colour, contrast, sharpness, posterize, solarize, autocontrast, "
-          "equalize, or none) at a random strength on each training image, before the crop and flip.");
+          "operations (shears, shifts, rotation, brightness, colour, contrast, sharpness, posterize, solarize, "
+          "autocontrast, equalize, or none) at a random strength on each training image, before the crop and flip.");
 ABSL_FLAG(int64_t, average_epochs, kDefaults.average_epochs,
           "Stochastic weight averaging: average the weights at the ends of the last N epochs (equal weights) "
           "and report the final evaluation for the average, its batch norm statistics taken again over the "

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
+#include <new>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,6 +52,16 @@ int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<Cla
 
 std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
 
+// A standard exception as a status: out of memory or a thread the system refused is a lack of resources
+// (a message, not an abort); anything else is a bug.
+absl::Status FromException(const std::exception& e, const char* context) {
+  const std::string message = absl::StrCat(context, e.what());
+  if (dynamic_cast<const std::bad_alloc*>(&e) || dynamic_cast<const std::system_error*>(&e)) {
+    return absl::ResourceExhaustedError(message);
+  }
+  return absl::InternalError(message);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, std::FILE* out) {
@@ -58,8 +70,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
     NG_RETURN_IF_ERROR(trainer->Setup());
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
-  } catch (const std::exception& e) {  // out of memory, a thread the system refused: a message, not an abort
-    return absl::ResourceExhaustedError(absl::StrCat("setup failed: ", e.what()));
+  } catch (const std::exception& e) {
+    return FromException(e, "setup failed: ");
   }
   return trainer;
 }
@@ -164,7 +176,7 @@ absl::StatusOr<RunResult> Trainer::Run() {
   } catch (const Error& e) {
     return absl::InternalError(absl::StrCat("training failed: ", e.what()));
   } catch (const std::exception& e) {
-    return absl::ResourceExhaustedError(absl::StrCat("training failed: ", e.what()));
+    return FromException(e, "training failed: ");
   }
 }
 

@@ -253,6 +253,9 @@ TEST(Engine, ReluBackwardSelectsAlsoWhenRecorded) {
         autograd::Grad({relu(x)}, {x}, {from_vector<double>({inf, 3, 4})}, {.create_graph = create_graph});
     EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{0, 3, 4})) << create_graph;
   }
+  EXPECT_THAT(ErrorOf([] { relu_backward(from_vector<float>({1}), from_vector<double>({1})); }),
+              HasSubstr("relu_backward: expected grad and output of the same dtype and device, got float32 on "
+                        "cpu and float64 on cpu"));
 }
 
 // Gradients at ties, as PyTorch 1.13: amax/amin share the gradient equally among the tied elements;

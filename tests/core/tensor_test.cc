@@ -3,12 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
-#include <mutex>
-#include <thread>
 
-#include "core/parallel.h"
 #include "core/random.h"
 
 namespace normgrad {
@@ -137,81 +133,6 @@ TEST(Random, RejectsBadArguments) {
   EXPECT_EQ(message([] { normal({2}, 0.0, -1.0); }), "normal: expected std >= 0, got -1");
   EXPECT_EQ(message([] { bernoulli({2}, 1.5); }), "bernoulli: expected p in [0, 1], got 1.5");
   EXPECT_EQ(message([] { randperm(-1); }), "randperm: expected n >= 0, got -1");
-}
-
-TEST(Parallel, CoversRangeAndPropagatesErrors) {
-  std::vector<int> hits(10000, 0);
-  ParallelFor(0, 10000, 16, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) ++hits[i];
-  });
-  for (int h : hits) ASSERT_EQ(h, 1);
-  EXPECT_THROW(ParallelFor(0, 100, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
-}
-
-TEST(Parallel, BalancedCutsPiecesOfAtLeastTheGrain) {
-  struct RestoreThreads {
-    int previous = GetNumThreads();
-    ~RestoreThreads() { SetNumThreads(previous); }
-  } restore;  // also when an ASSERT returns early
-  SetNumThreads(3);
-  std::vector<std::atomic<int>> hits(100000);
-  std::mutex mutex;
-  std::vector<int64_t> sizes;
-  ParallelForBalanced(5, 100000, 1000, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) ++hits[i];
-    std::lock_guard<std::mutex> lock(mutex);
-    sizes.push_back(hi - lo);
-  });
-  for (int64_t i = 0; i < 100000; ++i) ASSERT_EQ(hits[i].load(), i >= 5 ? 1 : 0) << i;
-  EXPECT_EQ(sizes.size(), static_cast<size_t>(3 * kPiecesPerThread));
-  for (int64_t s : sizes) EXPECT_GE(s, 1000);
-  sizes.clear();
-  ParallelForBalanced(0, 4500, 1000, [&](int64_t lo, int64_t hi) {
-    std::lock_guard<std::mutex> lock(mutex);
-    sizes.push_back(hi - lo);
-  });
-  EXPECT_EQ(sizes.size(), 4u);  // floor(4500 / 1000) pieces
-  for (int64_t s : sizes) EXPECT_GE(s, 1000);
-  sizes.clear();
-  ParallelForBalanced(0, 1999, 1000, [&](int64_t lo, int64_t hi) { sizes.push_back(hi - lo); });
-  EXPECT_EQ(sizes, (std::vector<int64_t>{1999}));  // too small to split: runs inline
-  EXPECT_THROW(ParallelForBalanced(0, 100000, 1, [](int64_t, int64_t) { Fail("boom"); }), Error);
-}
-
-// SetNumThreads from one thread while others run ParallelFor: each call waits for the job in flight, so
-// every range is still covered exactly once, and two threads changing the count at once do not collide
-// (they joined the same workers before).
-TEST(Parallel, ThreadCountChangesWhileOtherThreadsRunJobs) {
-  struct RestoreThreads {
-    int previous = GetNumThreads();
-    ~RestoreThreads() { SetNumThreads(previous); }
-  } restore;
-  std::atomic<bool> done = false;
-  std::atomic<int64_t> bad_ranges = 0, jobs = 0;
-  auto work = [&] {
-    std::vector<int> hits(5000);
-    while (!done) {
-      std::fill(hits.begin(), hits.end(), 0);
-      ParallelFor(0, 5000, 100, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) ++hits[i];
-      });
-      bad_ranges += std::count_if(hits.begin(), hits.end(), [](int h) { return h != 1; });
-      ++jobs;
-    }
-  };
-  auto resize = [](int offset) {
-    for (int i = 0; i < 40; ++i) SetNumThreads(1 + (i + offset) % 4);
-  };
-  std::thread worker1(work), worker2(work), resizer1(resize, 0), resizer2(resize, 1);
-  resizer1.join();
-  resizer2.join();
-  done = true;
-  worker1.join();
-  worker2.join();
-  EXPECT_EQ(bad_ranges, 0);
-  EXPECT_GT(jobs, 0);
-  const int last = GetNumThreads();
-  EXPECT_TRUE(last >= 1 && last <= 4) << last;
 }
 
 }  // namespace

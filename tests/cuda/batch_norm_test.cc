@@ -305,6 +305,29 @@ TEST_F(CudaBatchNorm, FusedReluPassesTheGradientWhereItsOutputIsNan) {
   }
 }
 
+// In eval mode dx = dy * a + 0 on both devices: a zero gradient through a negative weight gives +0, not -0.
+TEST_F(CudaBatchNorm, EvalBackwardGivesTheCpusZeros) {
+  const Shape shape{4, 2, 3};
+  std::vector<float> zeros_of_both_signs(24);
+  for (size_t i = 0; i < zeros_of_both_signs.size(); ++i) zeros_of_both_signs[i] = i % 2 ? -0.0f : 0.0f;
+  const Tensor x = RandomCpu(shape, 41), dy = from_vector<float>(zeros_of_both_signs, shape);
+  const Tensor w = from_vector<float>({-1.5f, 2}), b = RandomCpu({2}, 42);
+  const Tensor rm = RandomCpu({2}, 43), rv = kernels::add(kernels::abs(RandomCpu({2}, 44)), 0.5);
+  auto grad_input = [&](auto place) {
+    const kernels::NormForwardResult f =
+        kernels::batch_norm_forward(place(x), place(rm), place(rv), place(w), place(b), false, 0.1, 1e-5);
+    return HostDoubles(
+        kernels::batch_norm_backward(place(dy), place(x), place(w), f.save_mean, f.save_invstd, false).grad_input);
+  };
+  const std::vector<double> cpu = grad_input([](const Tensor& t) { return t; });
+  const std::vector<double> cuda = grad_input([](const Tensor& t) { return ToCuda(t); });
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    EXPECT_EQ(cpu[i], 0) << i;
+    EXPECT_FALSE(std::signbit(cpu[i])) << i;
+    EXPECT_FALSE(std::signbit(cuda[i])) << i;
+  }
+}
+
 // Batch norm + residual add + relu on the device equals batch norm, then add and relu, bit for bit; the
 // residual's gradient (written in dx's pass, or alone without dx) is relu's backward of dy, and overwriting
 // dy with it (reuse_grad_output) gives the same gradients.

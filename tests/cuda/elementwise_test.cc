@@ -20,6 +20,7 @@ namespace {
 
 using testing::CudaTest;
 using testing::ExpectClose;
+using testing::ExpectError;
 using testing::kElementwiseRtol;
 using testing::RandomCpu;
 using testing::ToCuda;
@@ -82,6 +83,13 @@ TEST_F(CudaElementwise, ReluBackwardSelectsLikeTheCpu) {
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_TRUE(got[i] == expected[i] || (std::isnan(got[i]) && std::isnan(expected[i]))) << i;
   }
+  // A mismatch is named as relu_backward's, as on the CPU, not as the select's that computes it.
+  ExpectError([&] { kernels::relu_backward(ToCuda(grad), ToCuda(zeros({7}, {.dtype = kFloat64}))); },
+              "relu_backward: expected tensors of the same dtype, got float32 and float64");
+  ExpectError([&] { kernels::relu_backward(ToCuda(grad), output); },
+              "relu_backward: expected tensors on the same device");
+  ExpectError([&] { kernels::relu_backward(ToCuda(grad), ToCuda(zeros({3}))); },
+              "relu_backward: expected broadcastable shapes, got [7] and [3]");
 }
 
 struct BinaryCase {
