@@ -196,25 +196,27 @@ namespace {
 
 // Off the CPU a select, as the CPU kernel and PyTorch's threshold_backward: an inf or NaN gradient where the
 // output is <= 0 gives 0 (a product with the mask would give NaN).
-Tensor DeviceReluBackward(const Tensor& grad, const Tensor& output) {
-  // The CPU kernel's checks, so that a mismatch names this op rather than the select.
-  CheckSameDType("relu_backward", grad, output);
-  CheckSameDevice("relu_backward", grad, output);
-  BroadcastShapes(grad.shape(), output.shape(), "relu_backward");
+Tensor DeviceReluBackward(const char* op, const Tensor& grad, const Tensor& output) {
+  // The CPU kernel's checks, so that a mismatch names `op` rather than the select.
+  CheckSameDType(op, grad, output);
+  CheckSameDevice(op, grad, output);
+  BroadcastShapes(grad.shape(), output.shape(), op);
   return where(le(output, 0.0), zeros({}, {.dtype = grad.dtype(), .device = grad.device()}), grad);
 }
 
 }  // namespace
 
 Tensor relu_backward(const Tensor& grad, const Tensor& output) {
-  if (!grad.device().is_cpu() || !output.device().is_cpu()) return DeviceReluBackward(grad, output);
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) return DeviceReluBackward("relu_backward", grad, output);
   return BroadcastBinary("relu_backward", grad, output, cpu::ReluBackward);
 }
 
 void relu_backward_(const Tensor& grad, const Tensor& output) {
-  if (!grad.device().is_cpu() || !output.device().is_cpu()) return copy_(grad, DeviceReluBackward(grad, output));
-  CheckSameDType("relu_backward_", grad, output);
   CheckWritable("relu_backward_", grad);
+  if (!grad.device().is_cpu() || !output.device().is_cpu()) {
+    return copy_(grad, DeviceReluBackward("relu_backward_", grad, output));
+  }
+  CheckSameDType("relu_backward_", grad, output);
   const Tensor y = ReadableSource(grad, output);
   cpu::ReluBackward(grad.dtype(), grad.shape(), AsOperand(grad), AsOperand(grad),
                     AsOperand(y, grad.shape(), "relu_backward_"));

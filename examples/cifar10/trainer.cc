@@ -52,8 +52,8 @@ int64_t CountCorrect(const Tensor& logits, const Tensor& labels, std::vector<Cla
 
 std::string Percent(double fraction) { return absl::StrFormat("%.2f%%", 100 * fraction); }
 
-// A standard exception as a status: out of memory or a thread the system refused is a lack of resources
-// (a message, not an abort); anything else is a bug.
+// A standard exception as a status, a message rather than an abort: out of memory or a system call refused
+// (a thread, a file) is a lack of resources; anything else is a bug.
 absl::Status FromException(const std::exception& e, const char* context) {
   const std::string message = absl::StrCat(context, e.what());
   if (dynamic_cast<const std::bad_alloc*>(&e) || dynamic_cast<const std::system_error*>(&e)) {

@@ -90,6 +90,8 @@ TEST_F(CudaElementwise, ReluBackwardSelectsLikeTheCpu) {
               "relu_backward: expected tensors on the same device");
   ExpectError([&] { kernels::relu_backward(ToCuda(grad), ToCuda(zeros({3}))); },
               "relu_backward: expected broadcastable shapes, got [7] and [3]");
+  ExpectError([&] { kernels::relu_backward_(in_place, ToCuda(zeros({7}, {.dtype = kFloat64}))); },
+              "relu_backward_: expected tensors of the same dtype, got float32 and float64");
 }
 
 struct BinaryCase {
