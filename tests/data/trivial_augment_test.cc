@@ -61,7 +61,9 @@ TEST(TrivialAugment, OperationsAndMagnitudesAreTorchvisions) {
       const float theirs = static_cast<float>(table[bin]);
       EXPECT_TRUE(ours == theirs || ours == std::nextafter(theirs, 1e9f) || ours == std::nextafter(theirs, -1e9f))
           << "bin " << bin << ": " << ours << " against " << theirs;
-      if (table[bin] == std::trunc(table[bin])) EXPECT_EQ(ours, table[bin]);
+      if (table[bin] == std::trunc(table[bin])) {
+        EXPECT_EQ(ours, table[bin]);
+      }
     }
   }
 }
