@@ -35,6 +35,38 @@ uint64_t Generator::NextBelow(uint64_t n) {
   return x % n;
 }
 
+double Generator::NextGamma(double shape) {
+  NG_CHECK(shape > 0 && std::isfinite(shape), "Generator::NextGamma: expected a finite shape > 0, got ", shape);
+  if (shape < 1) {
+    // The method needs shape >= 1: Gamma(shape) = Gamma(shape + 1) U^(1 / shape).
+    const double u = 1.0 - NextUniform();  // (0, 1]
+    return NextGamma(shape + 1) * std::pow(u, 1 / shape);
+  }
+  // A transformed normal x, accepted with the squeeze first (cheap) and the exact test second.
+  const double d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+  while (true) {
+    double x, v;
+    do {
+      x = NextNormal();
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = NextUniform();
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+    if (std::log(u) < 0.5 * x * x + d * (1 - v + std::log(v))) return d * v;
+  }
+}
+
+double Generator::NextBeta(double a, double b) {
+  NG_CHECK(a > 0 && b > 0 && std::isfinite(a) && std::isfinite(b),
+           "Generator::NextBeta: expected finite a > 0 and b > 0, got ", a, " and ", b);
+  const double x = NextGamma(a), y = NextGamma(b);
+  // Both draws underflow to 0 only for tiny a and b, where Beta(a, b) is 1 with probability a / (a + b)
+  // and 0 otherwise.
+  if (x + y == 0) return NextUniform() < a / (a + b) ? 1.0 : 0.0;
+  return x / (x + y);
+}
+
 std::string Generator::state() const {
   std::ostringstream os;
   os.precision(17);

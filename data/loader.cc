@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <numeric>
 #include <sstream>
@@ -22,6 +23,37 @@ uint64_t SplitMix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
   return z ^ (z >> 31);
+}
+
+// Stream k of a batch's augmentations: its augmentation seed hashed k more times, so that each kind of
+// augmentation draws from a stream of its own and turning one on leaves the others' draws as they were.
+Generator AugmentationStream(uint64_t seed, int k) {
+  for (int i = 0; i < k; ++i) seed = SplitMix64(seed);
+  return Generator(seed);
+}
+
+// Blends `batch` with a permutation of itself by a Beta(alpha, alpha) weight (LoaderOptions::mixup).
+void MixUp(Generator& gen, double alpha, Batch& batch) {
+  const int64_t count = batch.images.size(0), image_floats = batch.images.numel() / std::max<int64_t>(count, 1);
+  const double lambda = gen.NextBeta(alpha, alpha);
+  batch.mixed_with = randperm(count, &gen);
+  batch.mix_labels = empty({count}, {.dtype = kInt64});
+  batch.mix_weight = lambda;
+  const int64_t* partner = batch.mixed_with.data<int64_t>();
+  const int64_t* labels = batch.labels.data<int64_t>();
+  int64_t* mix_labels = batch.mix_labels.data<int64_t>();
+  Tensor mixed = empty(batch.images.shape());
+  const float* in = batch.images.data<float>();
+  float* out = mixed.data<float>();
+  const float a = static_cast<float>(lambda), b = static_cast<float>(1 - lambda);
+  for (int64_t i = 0; i < count; ++i) {
+    mix_labels[i] = labels[partner[i]];
+    const float* x = in + i * image_floats;
+    const float* y = in + partner[i] * image_floats;
+    float* o = out + i * image_floats;
+    for (int64_t k = 0; k < image_floats; ++k) o[k] = a * x[k] + b * y[k];
+  }
+  batch.images = std::move(mixed);
 }
 
 }  // namespace
@@ -45,6 +77,8 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
   NG_CHECK(o.cutout >= 0, "DataLoader: expected cutout >= 0, got ", o.cutout);
   NG_CHECK(o.cutout_epochs >= 0, "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got ", o.cutout_epochs);
+  NG_CHECK(o.mixup >= 0 && std::isfinite(o.mixup), "DataLoader: expected mixup >= 0 (0: none), got ", o.mixup);
+  NG_CHECK(o.mixup_epochs >= 0, "DataLoader: expected mixup_epochs >= 0 (0: every epoch), got ", o.mixup_epochs);
   NG_CHECK(!o.trivial_augment || d.channels == 1 || d.channels == 3,
            "DataLoader: expected images of 1 or 3 channels for trivial_augment, got ", d.channels);
   NG_CHECK(o.num_workers >= 0, "DataLoader: expected num_workers >= 0, got ", o.num_workers);
@@ -191,11 +225,10 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
   Batch batch{empty({count, C, H, W}), empty({count}, {.dtype = kInt64})};
   float* out = batch.images.data<float>();
   int64_t* labels = batch.labels.data<int64_t>();
-  Generator augment(AugmentationSeed(options_.seed, epoch, index));
-  // Cutout draws from a stream of its own, so that turning it on leaves the crops and flips as they were.
-  Generator cutout(SplitMix64(AugmentationSeed(options_.seed, epoch, index)));
-  // And TrivialAugment from another.
-  Generator trivial(SplitMix64(SplitMix64(AugmentationSeed(options_.seed, epoch, index))));
+  const uint64_t seed = AugmentationSeed(options_.seed, epoch, index);
+  Generator augment = AugmentationStream(seed, 0);  // crops and flips
+  Generator cutout = AugmentationStream(seed, 1);
+  Generator trivial = AugmentationStream(seed, 2);
   std::vector<uint8_t> augmented(options_.trivial_augment ? d.image_bytes() : 0);
   const bool cut_out = options_.CutsOutIn(epoch);
   for (int64_t i = 0; i < count; ++i) {
@@ -237,6 +270,10 @@ Batch DataLoader::MakeBatch(int64_t epoch, int64_t index) {
         }
       }
     }
+  }
+  if (options_.MixesIn(epoch)) {
+    Generator mix = AugmentationStream(seed, 3);
+    MixUp(mix, options_.mixup, batch);
   }
   return batch;
 }

@@ -43,6 +43,15 @@ struct LoaderOptions {
   // TrivialAugment Wide (data/trivial_augment.h): one random operation on each image before the crop and
   // flip; needs images of 1 or 3 channels. Its draws do not move the crops', flips' and cutouts'.
   bool trivial_augment = false;
+  // Mixup (Zhang et al. 2018): > 0 blends each batch, after the other augmentations, with a shuffled copy
+  // of itself: image i becomes lambda x_i + (1 - lambda) x_p(i), one lambda ~ Beta(mixup, mixup) and one
+  // permutation p per batch. The batch carries p, the labels it brings in and lambda (Batch) for the loss
+  // to mix the same way. 0 turns it off; its draws do not move the other augmentations'.
+  double mixup = 0;
+  // > 0: mix in the first mixup_epochs epochs only; 0: in every epoch.
+  int64_t mixup_epochs = 0;
+  // Whether the batches of 0-based `epoch` are mixed under the two settings above.
+  bool MixesIn(int64_t epoch) const { return mixup > 0 && (mixup_epochs == 0 || epoch < mixup_epochs); }
   // Per-channel normalization of pixel/255: (pixel/255 - mean[c]) / std[c]. Empty: pixel/255 only.
   std::vector<double> mean;
   std::vector<double> std;
@@ -58,6 +67,12 @@ struct LoaderOptions {
 struct Batch {
   Tensor images;
   Tensor labels;
+  // Mixup's (LoaderOptions::mixup): image i is mix_weight of image i and 1 - mix_weight of the image
+  // mixed_with[i] of the batch, whose label is mix_labels[i] (both int64 [B]). Undefined, and a weight of
+  // 1, for a batch that is not mixed.
+  Tensor mixed_with;
+  Tensor mix_labels;
+  double mix_weight = 1;
 };
 
 // Where the time went, for checking that training never waits for data.
@@ -86,9 +101,9 @@ struct LoaderStats {
 // once, so that evaluation between epochs overlaps with it. Not thread-safe: one thread calls Next().
 class DataLoader {
  public:
-  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0,
-  // num_workers < 0, prefetch < 1, mean/std that are not one positive std per channel, or trivial_augment
-  // on images of other than 1 or 3 channels.
+  // Throws normgrad::Error for a batch_size < 1, crop_padding < 0, cutout < 0, cutout_epochs < 0, a mixup
+  // that is negative or not finite, mixup_epochs < 0, num_workers < 0, prefetch < 1, mean/std that are not
+  // one positive std per channel, or trivial_augment on images of other than 1 or 3 channels.
   DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;

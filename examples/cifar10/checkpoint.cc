@@ -100,8 +100,8 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     // the average's statistics the training images as the run's last epoch augmented and batched them.
     std::vector<std::string> keys = {"val_split"};
     if (averaged_) {
-      keys.insert(keys.end(), {"max_train_batches", "augment", "cutout", "cutout_epochs", "trivial_augment", "epochs",
-                               "batch_size", "seed"});
+      keys.insert(keys.end(), {"max_train_batches", "augment", "cutout", "cutout_epochs", "trivial_augment", "mixup",
+                               "mixup_epochs", "epochs", "batch_size", "seed"});
     }
     const std::vector<std::string> differences = TrajectoryDifferences(saved_config, config_, keys);
     if (!differences.empty()) {
@@ -132,7 +132,7 @@ absl::Status Trainer::LoadCheckpoint(const std::string& path, bool model_only) {
     epoch = state.at("epoch").get<int64_t>();
     step = state.at("step").get<int64_t>();
     tally.loss_sum = state.at("tally").at("loss_sum").get<double>();
-    tally.correct = state.at("tally").at("correct").get<int64_t>();
+    tally.correct = state.at("tally").at("correct").get<double>();
     tally.images = state.at("tally").at("images").get<int64_t>();
     elapsed = state.at("elapsed_seconds").get<double>();
     if (!state.at("best_accuracy").is_null()) best = state.at("best_accuracy").get<double>();

@@ -97,6 +97,16 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.cutout_epochs > 0 && c.cutout == 0) {
     return Bad("cutout_epochs", "--cutout > 0 (it limits cutout to the first epochs)", "--cutout=0");
   }
+  if (!(c.mixup >= 0 && std::isfinite(c.mixup))) {
+    return Bad("mixup", "a finite Beta parameter >= 0 (0: none)", absl::StrCat(c.mixup));
+  }
+  if (c.mixup_epochs < 0 || c.mixup_epochs > c.epochs) {
+    return Bad("mixup_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
+               absl::StrCat(c.mixup_epochs));
+  }
+  if (c.mixup_epochs > 0 && c.mixup == 0) {
+    return Bad("mixup_epochs", "--mixup > 0 (it limits mixup to the first epochs)", "--mixup=0");
+  }
   if (c.average_epochs < 0 || c.average_epochs > c.epochs) {
     return Bad("average_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: none)"),
                absl::StrCat(c.average_epochs));
@@ -205,6 +215,8 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"cutout", c.cutout},
           {"cutout_epochs", c.cutout_epochs},
           {"trivial_augment", c.trivial_augment},
+          {"mixup", c.mixup},
+          {"mixup_epochs", c.mixup_epochs},
           {"swa_lr", c.swa_lr},
           // With swa_lr the averaging's start shapes the schedule; otherwise averaging leaves training alone.
           {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0},

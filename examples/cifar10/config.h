@@ -25,6 +25,8 @@ struct TrainConfig {
   int64_t cutout = 0;               // > 0: also cut out a square of that side (data::LoaderOptions::cutout)
   int64_t cutout_epochs = 0;        // > 0: cut out in the first cutout_epochs epochs only; 0: in all
   bool trivial_augment = false;     // TrivialAugment Wide before the crop (data::LoaderOptions)
+  double mixup = 0;                 // > 0: mixup's Beta(mixup, mixup) weights (data::LoaderOptions), mixed targets
+  int64_t mixup_epochs = 0;         // > 0: mix in the first mixup_epochs epochs only; 0: in all
   int loader_workers = 2;           // background threads preparing batches
 
   // Model and optimization.
@@ -63,8 +65,8 @@ struct TrainConfig {
 // schedule that is not one of the three, epochs or batch size < 1, a negative lr, momentum outside [0, 1),
 // Nesterov without momentum, milestones (given or the default ones) outside 1..epochs or not increasing,
 // warm-up longer than the run, a device that is not cpu, cuda or cuda:<index>, flags that would be ignored:
-// milestones without the multistep schedule, cutout_epochs without cutout, ...). Whether the device exists is
-// checked by Trainer.
+// milestones without the multistep schedule, cutout_epochs without cutout, mixup_epochs without mixup, ...). Whether
+// the device exists is checked by Trainer.
 [[nodiscard]] absl::Status Validate(const TrainConfig& config);
 
 // What Validate cannot check before the data is read: that the schedule's phases, in whole steps of

@@ -14,16 +14,16 @@ namespace normgrad::cifar10 {
 // Loss and accuracy summed over a pass (an epoch of training, an evaluation).
 struct Tally {
   double loss_sum = 0;  // sum over images of the per-image loss
-  int64_t correct = 0;
+  double correct = 0;   // images classified right; with mixup, each weighted by the share of its label
   int64_t images = 0;
 
-  void Add(double mean_loss, int64_t batch_correct, int64_t batch_images) {
+  void Add(double mean_loss, double batch_correct, int64_t batch_images) {
     loss_sum += mean_loss * static_cast<double>(batch_images);
     correct += batch_correct;
     images += batch_images;
   }
   double loss() const { return images ? loss_sum / static_cast<double>(images) : 0; }
-  double accuracy() const { return images ? static_cast<double>(correct) / static_cast<double>(images) : 0; }
+  double accuracy() const { return images ? correct / static_cast<double>(images) : 0; }
 };
 
 // One epoch's line of the metrics log. Accuracies are fractions in [0, 1].

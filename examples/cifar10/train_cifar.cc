@@ -65,6 +65,14 @@ ABSL_FLAG(bool, trivial_augment, kDefaults.trivial_augment,
           "TrivialAugment Wide (Mueller & Hutter 2021, as torchvision's TrivialAugmentWide): one of 14 image "
           "operations (shears, shifts, rotation, brightness, colour, contrast, sharpness, posterize, solarize, "
           "autocontrast, equalize, or none) at a random strength on each training image, before the crop and flip.");
+ABSL_FLAG(double, mixup, kDefaults.mixup,
+          "Mixup (Zhang et al. 2018): blend each training batch with a shuffled copy of itself, every image "
+          "lambda of its own and 1 - lambda of another, lambda ~ Beta(a, a) drawn per batch, and train on "
+          "targets mixed the same way. a: this value (0.2 to 1 in the paper; 0: none). The training accuracy "
+          "then counts each image by the share of its label.");
+ABSL_FLAG(int64_t, mixup_epochs, kDefaults.mixup_epochs,
+          "With --mixup: mix in the first N epochs only, so that the last ones train on unmixed images; "
+          "0: in every epoch.");
 ABSL_FLAG(int64_t, average_epochs, kDefaults.average_epochs,
           "Stochastic weight averaging: average the weights at the ends of the last N epochs (equal weights) "
           "and report the final evaluation for the average, its batch norm statistics taken again over the "
@@ -158,6 +166,8 @@ int main(int argc, char** argv) {
   c.cutout = absl::GetFlag(FLAGS_cutout);
   c.cutout_epochs = absl::GetFlag(FLAGS_cutout_epochs);
   c.trivial_augment = absl::GetFlag(FLAGS_trivial_augment);
+  c.mixup = absl::GetFlag(FLAGS_mixup);
+  c.mixup_epochs = absl::GetFlag(FLAGS_mixup_epochs);
   c.average_epochs = absl::GetFlag(FLAGS_average_epochs);
   c.swa_lr = absl::GetFlag(FLAGS_swa_lr);
   c.loader_workers = absl::GetFlag(FLAGS_loader_workers);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "autograd/grad_mode.h"
+#include "autograd/ops/elementwise.h"
 #include "core/cpu/conv.h"
 #include "core/cuda/device.h"
 #include "core/error.h"
@@ -64,6 +65,20 @@ absl::Status FromException(const std::exception& e, const char* context) {
 
 }  // namespace
 
+BatchLoss TrainingLoss(const Tensor& logits, const data::Batch& batch, double label_smoothing) {
+  const nn::functional::CrossEntropyOptions targets{.label_smoothing = label_smoothing};
+  const Tensor labels = kernels::to(batch.labels, logits.device());
+  BatchLoss out{nn::functional::cross_entropy(logits, labels, targets),
+                static_cast<double>(nn::functional::count_correct(logits, labels))};
+  if (batch.mix_labels.defined()) {  // the targets mixed as the images were
+    const double w = batch.mix_weight;
+    const Tensor mix_labels = kernels::to(batch.mix_labels, logits.device());
+    out.loss = add(mul(out.loss, w), mul(nn::functional::cross_entropy(logits, mix_labels, targets), 1 - w));
+    out.correct = w * out.correct + (1 - w) * static_cast<double>(nn::functional::count_correct(logits, mix_labels));
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config, std::FILE* out) {
   std::unique_ptr<Trainer> trainer(new Trainer(config, out));
   try {
@@ -112,13 +127,20 @@ absl::Status Trainer::Setup() {
 
   const std::vector<double> mean(std::begin(data::kCifar10Mean), std::end(data::kCifar10Mean));
   const std::vector<double> std(std::begin(data::kCifar10Std), std::end(data::kCifar10Std));
-  train_loader_ = std::make_unique<data::DataLoader>(
-      train_set_, data::LoaderOptions{.batch_size = config_.batch_size, .shuffle = true,
-                                      .crop_padding = config_.augment ? 4 : 0, .horizontal_flip = config_.augment,
-                                      .cutout = config_.cutout, .cutout_epochs = config_.cutout_epochs,
-                                      .trivial_augment = config_.trivial_augment,
-                                      .mean = mean, .std = std, .num_workers = config_.loader_workers,
-                                      .seed = config_.seed});
+  train_loader_ =
+      std::make_unique<data::DataLoader>(train_set_, data::LoaderOptions{.batch_size = config_.batch_size,
+                                                                         .shuffle = true,
+                                                                         .crop_padding = config_.augment ? 4 : 0,
+                                                                         .horizontal_flip = config_.augment,
+                                                                         .cutout = config_.cutout,
+                                                                         .cutout_epochs = config_.cutout_epochs,
+                                                                         .trivial_augment = config_.trivial_augment,
+                                                                         .mixup = config_.mixup,
+                                                                         .mixup_epochs = config_.mixup_epochs,
+                                                                         .mean = mean,
+                                                                         .std = std,
+                                                                         .num_workers = config_.loader_workers,
+                                                                         .seed = config_.seed});
   const data::LoaderOptions eval{.batch_size = config_.eval_batch_size, .shuffle = false, .mean = mean, .std = std,
                                  .num_workers = std::min(1, config_.loader_workers)};
   if (val_set_) val_loader_ = std::make_unique<data::DataLoader>(val_set_, eval);
@@ -181,16 +203,15 @@ absl::StatusOr<RunResult> Trainer::Run() {
 }
 
 double Trainer::TrainStep(const data::Batch& batch) {
-  const Tensor labels = kernels::to(batch.labels, device_);
   const Tensor logits = model_->forward(kernels::to(batch.images, device_));
-  const Tensor loss = nn::functional::cross_entropy(logits, labels, {.label_smoothing = config_.label_smoothing});
+  const BatchLoss scored = TrainingLoss(logits, batch, config_.label_smoothing);
   optimizer_->zero_grad();
-  loss.backward();
+  scored.loss.backward();
   optimizer_->step();
   scheduler_->step();
   ++step_;
-  const double value = loss.item<double>();
-  tally_.Add(value, nn::functional::count_correct(logits, labels), batch.labels.size(0));
+  const double value = scored.loss.item<double>();
+  tally_.Add(value, scored.correct, batch.labels.size(0));
   return value;
 }
 
@@ -336,6 +357,8 @@ void Trainer::RecomputeAverageStatistics() {
   options.shuffle = false;
   if (!options.CutsOutIn(config_.epochs - 1)) options.cutout = 0;  // as in the last epoch
   options.cutout_epochs = 0;
+  if (!options.MixesIn(config_.epochs - 1)) options.mixup = 0;
+  options.mixup_epochs = 0;
   data::DataLoader loader(train_set_, options);
   const int64_t batches = nn::RecomputeBatchNormStatistics(*averaged_->module(), [&]() -> std::optional<Tensor> {
     std::optional<data::Batch> batch = loader.Next();

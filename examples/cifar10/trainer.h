@@ -35,6 +35,16 @@ struct Evaluation {
   std::vector<ClassAccuracy> classes;
 };
 
+// A training batch's loss and its images classified right, from the model's logits: cross-entropy against
+// the labels (with label_smoothing, as CrossEntropyOptions). For a batch that mixup blended
+// (data::Batch::mix_labels), the losses against each image's two labels and its hits on them, weighted by
+// the labels' shares, mix_weight and 1 - mix_weight.
+struct BatchLoss {
+  Tensor loss;         // the mean over the batch, differentiable
+  double correct = 0;  // images whose argmax is their label, each counted by that label's share
+};
+BatchLoss TrainingLoss(const Tensor& logits, const data::Batch& batch, double label_smoothing);
+
 struct RunResult {
   bool interrupted = false;  // stopped by Ctrl-C, with a checkpoint saved
   int64_t epochs_done = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -46,6 +47,12 @@ void ExpectSameBatches(const std::vector<Batch>& a, const std::vector<Batch>& b,
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_TRUE(SameBits(a[i].images, b[i].images)) << what << ": batch " << i;
     EXPECT_TRUE(SameBits(a[i].labels, b[i].labels)) << what << ": batch " << i;
+    EXPECT_EQ(a[i].mix_weight, b[i].mix_weight) << what << ": batch " << i;
+    ASSERT_EQ(a[i].mixed_with.defined(), b[i].mixed_with.defined()) << what << ": batch " << i;
+    if (a[i].mixed_with.defined()) {
+      EXPECT_TRUE(SameBits(a[i].mixed_with, b[i].mixed_with)) << what << ": batch " << i;
+      EXPECT_TRUE(SameBits(a[i].mix_labels, b[i].mix_labels)) << what << ": batch " << i;
+    }
   }
 }
 
@@ -285,25 +292,105 @@ TEST(DataLoader, TrivialAugmentDrawsFromAStreamOfItsOwn) {
   ExpectSameBatches(Epoch(threaded), b, "trivial_augment, 2 workers");
 }
 
-TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
-  auto data = Synthetic(70);
-  LoaderOptions options = kAugmented;
-  options.num_workers = 0;
-  DataLoader reference(data, options);
-  std::vector<Batch> ref = Epoch(reference), ref2 = Epoch(reference);
-  for (int workers : {1, 2, 5}) {
-    for (int prefetch : {1, 3, 16}) {
-      options.num_workers = workers;
-      options.prefetch = prefetch;
-      DataLoader loader(data, options);
-      const std::string what = "workers " + std::to_string(workers) + " prefetch " + std::to_string(prefetch);
-      ExpectSameBatches(Epoch(loader), ref, what);
-      ExpectSameBatches(Epoch(loader), ref2, what + ", second epoch");
+// Mixup blends each image of the batch the loader makes without it with one partner, by one weight per
+// batch: lambda x_i + (1 - lambda) x_p(i), p a permutation of the batch, and brings the partners' labels.
+// The weights follow Beta(alpha, alpha): for alpha = 0.2 most lie near 0 or 1, for alpha = 4 near 1/2.
+TEST(DataLoader, MixupBlendsEachImageWithAPartnerOfTheSameBatch) {
+  auto data = Synthetic(640);
+  LoaderOptions mixed_options = kAugmented;
+  mixed_options.mixup = 0.2;
+  DataLoader plain(data, kAugmented), mixed(data, mixed_options);
+  const std::vector<Batch> a = Epoch(plain), b = Epoch(mixed);
+  ASSERT_EQ(a.size(), b.size());
+  int extreme = 0, moved = 0;
+  for (size_t n = 0; n < a.size(); ++n) {
+    const std::string what = "batch " + std::to_string(n);
+    EXPECT_FALSE(a[n].mixed_with.defined()) << what;
+    EXPECT_EQ(a[n].mix_weight, 1) << what;
+    ASSERT_TRUE(b[n].mixed_with.defined() && b[n].mix_labels.defined()) << what;
+    EXPECT_TRUE(SameBits(a[n].labels, b[n].labels)) << what;
+    const double lambda = b[n].mix_weight;
+    ASSERT_TRUE(lambda >= 0 && lambda <= 1) << what << ": " << lambda;
+    extreme += lambda < 0.1 || lambda > 0.9;
+    const std::vector<int64_t> partner = b[n].mixed_with.to_vector<int64_t>();
+    const int64_t count = a[n].images.size(0);
+    std::vector<int64_t> sorted = partner;
+    std::sort(sorted.begin(), sorted.end());
+    for (int64_t i = 0; i < count; ++i) ASSERT_EQ(sorted[i], i) << what << ": not a permutation";
+    const int64_t floats = a[n].images.numel() / count;
+    const float* x = a[n].images.data<float>();
+    const float* got = b[n].images.data<float>();
+    for (int64_t i = 0; i < count; ++i) {
+      moved += partner[i] != i;
+      EXPECT_EQ(b[n].mix_labels.at<int64_t>({i}), a[n].labels.at<int64_t>({partner[i]})) << what << " image " << i;
+      for (int64_t k = 0; k < floats; ++k) {
+        const float own = static_cast<float>(lambda) * x[i * floats + k];
+        const float other = static_cast<float>(1 - lambda) * x[partner[i] * floats + k];
+        // A few roundings of the terms' size (the compiler may fuse the multiply-add), not of the sum's,
+        // which can be far smaller.
+        ASSERT_NEAR(got[i * floats + k], own + other, 3e-7 * (std::abs(own) + std::abs(other)))
+            << what << " image " << i << " value " << k;
+      }
     }
   }
-  options.seed = 8;
-  DataLoader other_seed(data, options);
-  EXPECT_FALSE(SameBits(Epoch(other_seed)[0].images, ref[0].images));
+  // Beta(0.2, 0.2) puts 67% of its mass below 0.1 or above 0.9 (54 of 80 expected, a standard deviation of
+  // 4), Beta(1, 1) 20%, Beta(4, 4) 0.5%.
+  EXPECT_GE(extreme, 40) << "of 80 batches";
+  EXPECT_GE(moved, 80 * 6) << "of 640 images";  // a permutation of 8 leaves one image in place on average
+  mixed_options.mixup = 4;
+  DataLoader peaked(data, mixed_options);
+  extreme = 0;
+  for (const Batch& batch : Epoch(peaked)) extreme += batch.mix_weight < 0.1 || batch.mix_weight > 0.9;
+  EXPECT_LE(extreme, 3) << "of 80 batches";
+}
+
+TEST(DataLoader, MixupEpochsEndTheMixing) {
+  // With mixup_epochs = 1, epoch 1 is the loader without mixup, bit for bit, and says so.
+  auto data = Synthetic(16);
+  LoaderOptions first_only = kAugmented;
+  first_only.mixup = 1;
+  first_only.mixup_epochs = 1;
+  DataLoader limited(data, first_only), plain(data, kAugmented);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    const std::vector<Batch> a = Epoch(limited), c = Epoch(plain);
+    ASSERT_EQ(a.size(), c.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string what = "epoch " + std::to_string(epoch) + " batch " + std::to_string(i);
+      EXPECT_EQ(a[i].mixed_with.defined(), epoch == 0) << what;
+      EXPECT_EQ(SameBits(a[i].images, c[i].images), epoch == 1) << what;
+      if (epoch == 1) {
+        EXPECT_EQ(a[i].mix_weight, 1) << what;
+      }
+    }
+  }
+}
+
+TEST(DataLoader, SameBatchesWhateverTheWorkerCount) {
+  auto data = Synthetic(70);
+  LoaderOptions every = kAugmented;  // and every other augmentation
+  every.cutout = 3;
+  every.trivial_augment = true;
+  every.mixup = 0.5;
+  for (LoaderOptions options : {kAugmented, every}) {
+    const std::string setting = options.mixup > 0 ? "every augmentation, " : "crops and flips, ";
+    options.num_workers = 0;
+    DataLoader reference(data, options);
+    std::vector<Batch> ref = Epoch(reference), ref2 = Epoch(reference);
+    for (int workers : {1, 2, 5}) {
+      for (int prefetch : {1, 3, 16}) {
+        options.num_workers = workers;
+        options.prefetch = prefetch;
+        DataLoader loader(data, options);
+        const std::string what =
+            setting + "workers " + std::to_string(workers) + " prefetch " + std::to_string(prefetch);
+        ExpectSameBatches(Epoch(loader), ref, what);
+        ExpectSameBatches(Epoch(loader), ref2, what + ", second epoch");
+      }
+    }
+    options.seed = 8;
+    DataLoader other_seed(data, options);
+    EXPECT_FALSE(SameBits(Epoch(other_seed)[0].images, ref[0].images)) << setting;
+  }
 }
 
 TEST(DataLoader, ResumesExactlyMidEpochAndBetweenEpochs) {
@@ -373,6 +460,10 @@ TEST(DataLoader, BadOptionsThrow) {
   EXPECT_EQ(message(data, {.cutout = -1}), "DataLoader: expected cutout >= 0, got -1");
   EXPECT_EQ(message(data, {.cutout = 4, .cutout_epochs = -1}),
             "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got -1");
+  EXPECT_EQ(message(data, {.mixup = -0.5}), "DataLoader: expected mixup >= 0 (0: none), got -0.5");
+  EXPECT_EQ(message(data, {.mixup = std::nan("")}), "DataLoader: expected mixup >= 0 (0: none), got nan");
+  EXPECT_EQ(message(data, {.mixup = 1, .mixup_epochs = -2}),
+            "DataLoader: expected mixup_epochs >= 0 (0: every epoch), got -2");
   EXPECT_EQ(message(data, {.num_workers = -1}), "DataLoader: expected num_workers >= 0, got -1");
   EXPECT_EQ(message(data, {.prefetch = 0}), "DataLoader: expected prefetch >= 1, got 0");
   EXPECT_EQ(message(data, {.mean = {0.5}, .std = {0.5}}),

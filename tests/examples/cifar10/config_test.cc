@@ -71,6 +71,11 @@ TEST(Config, ValidateNamesTheFlag) {
       {[](TrainConfig& c) { c.cutout_epochs = 31; },
        "--cutout_epochs: expected a number of epochs in [0, 30] (0: all), got 31"},
       {[](TrainConfig& c) { c.cutout_epochs = -1; }, "--cutout_epochs"},
+      {[](TrainConfig& c) { c.mixup = -0.2; }, "--mixup: expected a finite Beta parameter >= 0 (0: none), got -0.2"},
+      {[](TrainConfig& c) { c.mixup = std::numeric_limits<double>::infinity(); }, "--mixup: expected a finite"},
+      {[](TrainConfig& c) { c.mixup_epochs = 10; }, "--mixup_epochs: expected --mixup > 0 (it limits mixup"},
+      {[](TrainConfig& c) { c.mixup = 0.2, c.mixup_epochs = 31; },
+       "--mixup_epochs: expected a number of epochs in [0, 30] (0: all), got 31"},
       {[](TrainConfig& c) { c.average_epochs = 31; },
        "--average_epochs: expected a number of epochs in [0, 30] (0: none), got 31"},
       {[](TrainConfig& c) { c.swa_lr = 0.2; },
@@ -247,6 +252,10 @@ TEST(Config, TrajectoryDifferences) {
   TrainConfig c = a;
   c.cutout = 16;
   EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"cutout: checkpoint 0, now 16"});
+  older.erase("mixup");
+  c.cutout = 0;
+  c.mixup = 0.5;
+  EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"mixup: checkpoint 0.0, now 0.5"});
   // Only the settings asked for.
   c.lr = 0.3;
   EXPECT_EQ(TrajectoryDifferences(older, c, {"lr", "val_split"}), std::vector<std::string>{"lr: checkpoint 0.1, now 0.3"});

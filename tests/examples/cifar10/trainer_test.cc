@@ -24,7 +24,8 @@ namespace {
 TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
   const std::string data = WriteData("resume", 16, 16);  // 80 training images: 64 to train on, 16 to validate
   TrainConfig reference_config = Tiny(data, "uninterrupted");
-  reference_config.trivial_augment = true;  // its draws resume too
+  reference_config.trivial_augment = true;  // its draws resume too, and mixup's, and the tally of mixed hits
+  reference_config.mixup = 0.4;
   std::unique_ptr<Trainer> reference = Make(reference_config);
   ASSERT_NE(reference, nullptr);
   absl::StatusOr<RunResult> done = reference->Run();
@@ -35,6 +36,7 @@ TEST(Trainer, ResumeAfterInterruptionsIsBitExact) {
   // Ctrl-C in the middle of epoch 1, after its last batch, and in the middle of epoch 2.
   TrainConfig config = Tiny(data, "interrupted");
   config.trivial_augment = true;
+  config.mixup = 0.4;
   int runs = 0;
   for (int64_t stop_at : {3, 4, 6, -1}) {
     absl::StatusOr<RunResult> r;
@@ -173,7 +175,9 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
     if (j.value("event", "") != "average") continue;
     ++average_records;
     EXPECT_EQ(j["epochs"], 2);
-    if (j["split"] == "val") EXPECT_EQ(j["accuracy"].get<double>(), done->val->tally.accuracy());
+    if (j["split"] == "val") {
+      EXPECT_EQ(j["accuracy"].get<double>(), done->val->tally.accuracy());
+    }
   }
   EXPECT_EQ(average_records, 2);  // val and test
 
@@ -362,6 +366,50 @@ TEST(Trainer, ShiftedViewsOnlyInTheFinalEvaluation) {
   EXPECT_NEAR(original.loss_sum, mirrored.loss_sum, 1e-5 * original.loss_sum);
   EXPECT_EQ(original.correct, mirrored.correct);
   EXPECT_EQ(original.images, 80);
+}
+
+// Against the loss written out by hand in float64: with p = softmax(logits), image i's loss is
+// -w log p[i][a_i] - (1 - w) log p[i][b_i], its logits' gradient (p[i] - w e_a - (1 - w) e_b) / N, and its hit
+// counts w when the argmax is a_i, 1 - w when it is b_i.
+TEST(TrainingLoss, MixupWeighsBothLabelsLossesGradientsAndHits) {
+  const std::vector<double> values = {2.0, -1.0, 0.5, 0.0, 0.3, 1.7, -0.4, 0.9, 0.1, 0.2, 0.3, 2.5};
+  const int64_t n = 3, classes = 4;
+  const std::vector<int64_t> a = {0, 3, 3}, b = {2, 1, 3};  // argmaxes 0, 1, 3: hits on a, on b, on both
+  const double w = 0.7;
+  data::Batch batch{.labels = from_vector(a, {n}), .mix_labels = from_vector(b, {n}), .mix_weight = w};
+  Tensor logits = from_vector(values, {n, classes});
+  logits.set_requires_grad(true);
+  const BatchLoss got = TrainingLoss(logits, batch, 0);
+  got.loss.backward();
+
+  double want_loss = 0;
+  std::vector<double> want_grad(n * classes);
+  for (int64_t i = 0; i < n; ++i) {
+    double total = 0;
+    for (int64_t c = 0; c < classes; ++c) total += std::exp(values[i * classes + c]);
+    for (int64_t c = 0; c < classes; ++c) {
+      const double p = std::exp(values[i * classes + c]) / total;
+      const double target = w * (c == a[i]) + (1 - w) * (c == b[i]);
+      want_loss -= target * std::log(p) / n;
+      want_grad[i * classes + c] = (p - target) / n;
+    }
+  }
+  EXPECT_NEAR(got.loss.item<double>(), want_loss, 1e-12);
+  const std::vector<double> grad = logits.grad().to_vector<double>();
+  for (size_t k = 0; k < grad.size(); ++k) EXPECT_NEAR(grad[k], want_grad[k], 1e-12) << k;
+  EXPECT_NEAR(got.correct, w + (1 - w) + 1, 1e-12);
+
+  // Unmixed: plain cross-entropy, whole hits.
+  batch.mix_labels = Tensor();
+  const BatchLoss plain = TrainingLoss(logits.detach(), batch, 0);
+  double plain_loss = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double total = 0;
+    for (int64_t c = 0; c < classes; ++c) total += std::exp(values[i * classes + c]);
+    plain_loss -= std::log(std::exp(values[i * classes + a[i]]) / total) / n;
+  }
+  EXPECT_NEAR(plain.loss.item<double>(), plain_loss, 1e-12);
+  EXPECT_EQ(plain.correct, 2);
 }
 
 TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
