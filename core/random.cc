@@ -63,8 +63,8 @@ double Generator::NextBeta(double a, double b) {
   const double x = NextGamma(a), y = NextGamma(b);
   // Both draws underflow to 0 only for tiny a and b, where Beta(a, b) is 1 with probability a / (a + b)
   // and 0 otherwise.
-  if (x + y == 0) return NextUniform() < a / (a + b) ? 1.0 : 0.0;
-  return x / (x + y);
+  if (x == 0 && y == 0) return NextUniform() < a / (a + b) ? 1.0 : 0.0;
+  return 1 / (1 + y / x);  // x / (x + y), without x + y overflowing for shapes near the largest double
 }
 
 std::string Generator::state() const {

@@ -27,9 +27,9 @@ class Generator {
   double NextNormal();
   // Uniform integer in [0, n).
   uint64_t NextBelow(uint64_t n);
-  // Gamma(shape, 1) (Marsaglia & Tsang 2000; shape < 1 through shape + 1). Throws unless shape > 0.
+  // Gamma(shape, 1) (Marsaglia & Tsang 2000; shape < 1 through shape + 1). Throws unless 0 < shape < inf.
   double NextGamma(double shape);
-  // Beta(a, b) in [0, 1], from two gamma draws. Throws unless a > 0 and b > 0.
+  // Beta(a, b) in [0, 1], from two gamma draws. Throws unless 0 < a < inf and 0 < b < inf.
   double NextBeta(double a, double b);
 
   // Text that set_state() turns back into this exact generator.

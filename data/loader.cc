@@ -34,7 +34,7 @@ Generator AugmentationStream(uint64_t seed, int k) {
 
 // Blends `batch` with a permutation of itself by a Beta(alpha, alpha) weight (LoaderOptions::mixup).
 void MixUp(Generator& gen, double alpha, Batch& batch) {
-  const int64_t count = batch.images.size(0), image_floats = batch.images.numel() / std::max<int64_t>(count, 1);
+  const int64_t count = batch.images.size(0), image_floats = batch.images.numel() / count;  // count >= 1
   const double lambda = gen.NextBeta(alpha, alpha);
   batch.mixed_with = randperm(count, &gen);
   batch.mix_labels = empty({count}, {.dtype = kInt64});
@@ -77,7 +77,7 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> data, LoaderOptions o
   NG_CHECK(o.crop_padding >= 0, "DataLoader: expected crop_padding >= 0, got ", o.crop_padding);
   NG_CHECK(o.cutout >= 0, "DataLoader: expected cutout >= 0, got ", o.cutout);
   NG_CHECK(o.cutout_epochs >= 0, "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got ", o.cutout_epochs);
-  NG_CHECK(o.mixup >= 0 && std::isfinite(o.mixup), "DataLoader: expected mixup >= 0 (0: none), got ", o.mixup);
+  NG_CHECK(o.mixup >= 0 && std::isfinite(o.mixup), "DataLoader: expected a finite mixup >= 0 (0: none), got ", o.mixup);
   NG_CHECK(o.mixup_epochs >= 0, "DataLoader: expected mixup_epochs >= 0 (0: every epoch), got ", o.mixup_epochs);
   NG_CHECK(!o.trivial_augment || d.channels == 1 || d.channels == 3,
            "DataLoader: expected images of 1 or 3 channels for trivial_augment, got ", d.channels);

@@ -4,7 +4,8 @@
 //             "scheduler.*"  the schedule's step
 //             "averaged.*"   with --average_epochs, the weight average (optim::AveragedModel's state_dict)
 //   metadata  "train.config"             the trajectory settings (TrajectoryJson), checked on --resume
-//             "train.state"              {"epoch", "step", "tally": {loss_sum, correct, images},
+//             "train.state"              {"epoch", "step", "tally": {loss_sum, correct (fractional with
+//                                         mixup), images},
 //                                         "best_accuracy", "elapsed_seconds", "threads", "winograd",
 //                                         "device"}
 //             "train.loader"             the training loader's position and shuffle generator

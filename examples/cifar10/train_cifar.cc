@@ -67,7 +67,7 @@ ABSL_FLAG(bool, trivial_augment, kDefaults.trivial_augment,
           "autocontrast, equalize, or none) at a random strength on each training image, before the crop and flip.");
 ABSL_FLAG(double, mixup, kDefaults.mixup,
           "Mixup (Zhang et al. 2018): blend each training batch with a shuffled copy of itself, every image "
-          "lambda of its own and 1 - lambda of another, lambda ~ Beta(a, a) drawn per batch, and train on "
+          "lambda of its own and 1 - lambda of a partner's, lambda ~ Beta(a, a) drawn per batch, and train on "
           "targets mixed the same way. a: this value (0.2 to 1 in the paper; 0: none). The training accuracy "
           "then counts each image by the share of its label.");
 ABSL_FLAG(int64_t, mixup_epochs, kDefaults.mixup_epochs,

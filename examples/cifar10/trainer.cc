@@ -66,15 +66,23 @@ absl::Status FromException(const std::exception& e, const char* context) {
 }  // namespace
 
 BatchLoss TrainingLoss(const Tensor& logits, const data::Batch& batch, double label_smoothing) {
-  const nn::functional::CrossEntropyOptions targets{.label_smoothing = label_smoothing};
-  const Tensor labels = kernels::to(batch.labels, logits.device());
-  BatchLoss out{nn::functional::cross_entropy(logits, labels, targets),
-                static_cast<double>(nn::functional::count_correct(logits, labels))};
+  const nn::functional::CrossEntropyOptions options{.label_smoothing = label_smoothing};
+  // One argmax (one wait for a device) for both labels.
+  const std::vector<int64_t> predicted = kernels::argmax(logits.detach(), 1).to_vector<int64_t>();
+  const auto hits = [&](const Tensor& labels) {
+    const std::vector<int64_t> truth = labels.to_vector<int64_t>();
+    int64_t n = 0;
+    for (size_t i = 0; i < truth.size(); ++i) n += predicted[i] == truth[i];
+    return static_cast<double>(n);
+  };
+  BatchLoss out{nn::functional::cross_entropy(logits, kernels::to(batch.labels, logits.device()), options),
+                hits(batch.labels)};
   if (batch.mix_labels.defined()) {  // the targets mixed as the images were
     const double w = batch.mix_weight;
-    const Tensor mix_labels = kernels::to(batch.mix_labels, logits.device());
-    out.loss = add(mul(out.loss, w), mul(nn::functional::cross_entropy(logits, mix_labels, targets), 1 - w));
-    out.correct = w * out.correct + (1 - w) * static_cast<double>(nn::functional::count_correct(logits, mix_labels));
+    const Tensor mixed_loss =
+        nn::functional::cross_entropy(logits, kernels::to(batch.mix_labels, logits.device()), options);
+    out.loss = add(mul(out.loss, w), mul(mixed_loss, 1 - w));
+    out.correct = w * out.correct + (1 - w) * hits(batch.mix_labels);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -292,14 +293,18 @@ TEST(DataLoader, TrivialAugmentDrawsFromAStreamOfItsOwn) {
   ExpectSameBatches(Epoch(threaded), b, "trivial_augment, 2 workers");
 }
 
-// Mixup blends each image of the batch the loader makes without it with one partner, by one weight per
-// batch: lambda x_i + (1 - lambda) x_p(i), p a permutation of the batch, and brings the partners' labels.
-// The weights follow Beta(alpha, alpha): for alpha = 0.2 most lie near 0 or 1, for alpha = 4 near 1/2.
+// Mixup blends each image of the batch the loader makes without it (every other augmentation on) with one
+// partner, by one weight per batch: lambda x_i + (1 - lambda) x_p(i), p a permutation of the batch, and
+// brings the partners' labels. The weights follow Beta(alpha, alpha): for alpha = 0.2 most lie near 0 or 1,
+// for alpha = 4 near 1/2.
 TEST(DataLoader, MixupBlendsEachImageWithAPartnerOfTheSameBatch) {
   auto data = Synthetic(640);
-  LoaderOptions mixed_options = kAugmented;
+  LoaderOptions unmixed = kAugmented;
+  unmixed.cutout = 3;
+  unmixed.trivial_augment = true;
+  LoaderOptions mixed_options = unmixed;
   mixed_options.mixup = 0.2;
-  DataLoader plain(data, kAugmented), mixed(data, mixed_options);
+  DataLoader plain(data, unmixed), mixed(data, mixed_options);
   const std::vector<Batch> a = Epoch(plain), b = Epoch(mixed);
   ASSERT_EQ(a.size(), b.size());
   int extreme = 0, moved = 0;
@@ -460,8 +465,10 @@ TEST(DataLoader, BadOptionsThrow) {
   EXPECT_EQ(message(data, {.cutout = -1}), "DataLoader: expected cutout >= 0, got -1");
   EXPECT_EQ(message(data, {.cutout = 4, .cutout_epochs = -1}),
             "DataLoader: expected cutout_epochs >= 0 (0: every epoch), got -1");
-  EXPECT_EQ(message(data, {.mixup = -0.5}), "DataLoader: expected mixup >= 0 (0: none), got -0.5");
-  EXPECT_EQ(message(data, {.mixup = std::nan("")}), "DataLoader: expected mixup >= 0 (0: none), got nan");
+  EXPECT_EQ(message(data, {.mixup = -0.5}), "DataLoader: expected a finite mixup >= 0 (0: none), got -0.5");
+  EXPECT_EQ(message(data, {.mixup = std::nan("")}), "DataLoader: expected a finite mixup >= 0 (0: none), got nan");
+  EXPECT_EQ(message(data, {.mixup = std::numeric_limits<double>::infinity()}),
+            "DataLoader: expected a finite mixup >= 0 (0: none), got inf");
   EXPECT_EQ(message(data, {.mixup = 1, .mixup_epochs = -2}),
             "DataLoader: expected mixup_epochs >= 0 (0: every epoch), got -2");
   EXPECT_EQ(message(data, {.num_workers = -1}), "DataLoader: expected num_workers >= 0, got -1");

@@ -31,10 +31,12 @@ TEST_F(CudaTrainer, TrainsLikeTheCpuAndItsCheckpointsLoadOnTheCpu) {
   TrainConfig cpu_config = Tiny(data, "cuda_parity_cpu");
   cpu_config.average_epochs = 1;
   cpu_config.winograd = false;
+  cpu_config.mixup = 0.4;  // the loss of mixed targets on the device
   std::unique_ptr<Trainer> cpu = Make(cpu_config);
   TrainConfig dev_config = OnDevice(Tiny(data, "cuda_parity_dev"));
   dev_config.average_epochs = 1;
   dev_config.winograd = false;
+  dev_config.mixup = 0.4;
   std::unique_ptr<Trainer> dev = Make(dev_config);
   ASSERT_NE(cpu, nullptr);
   ASSERT_NE(dev, nullptr);

@@ -16,6 +16,7 @@
 #include "core/kernels/copy.h"
 #include "core/parallel.h"
 #include "data/cifar10.h"
+#include "nn/normalization.h"
 #include "tests/examples/cifar10/trainer_testing.h"
 
 namespace normgrad::cifar10 {
@@ -139,6 +140,8 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
   config.average_epochs = 2;
   config.cutout = 8;
   config.cutout_epochs = 2;  // the last epoch trains, and the average's statistics are taken, without cutout
+  config.mixup = 0.4;        // or mixup
+  config.mixup_epochs = 2;
   std::unique_ptr<Trainer> reference = Make(config);
   ASSERT_NE(reference, nullptr);
   // The weights at the ends of epochs 2 and 3 (steps 8 and 12), which the average should hold.
@@ -166,6 +169,37 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
   EXPECT_EQ(averaged.at("bn1.num_batches_tracked").item<int64_t>(), 4);
   EXPECT_NE(averaged.at("bn1.running_mean").to_vector<double>(),
             reference->model().state_dict().at("bn1.running_mean").to_vector<double>());
+  // Over the training images in order, cropped and flipped as a loader's first epoch does, neither cut out
+  // nor mixed: the same statistics as such a pass over the average's weights.
+  {
+    absl::StatusOr<data::Cifar10> cifar = data::LoadCifar10(data);
+    ASSERT_TRUE(cifar.ok()) << cifar.status();
+    absl::StatusOr<std::pair<data::ImageDataset, data::ImageDataset>> split =
+        data::SplitTail(cifar->train, config.val_split);
+    ASSERT_TRUE(split.ok()) << split.status();
+    data::DataLoader loader(std::make_shared<const data::ImageDataset>(split->first),
+                            {.batch_size = config.batch_size,
+                             .shuffle = false,
+                             .crop_padding = 4,
+                             .horizontal_flip = true,
+                             .mean = {std::begin(data::kCifar10Mean), std::end(data::kCifar10Mean)},
+                             .std = {std::begin(data::kCifar10Std), std::end(data::kCifar10Std)},
+                             .seed = config.seed});
+    std::shared_ptr<nn::ResNet> by_hand = nn::ResNet::Cifar(8);
+    ASSERT_TRUE(by_hand->load_state_dict(averaged).ok());  // the statistics are then taken from scratch
+    EXPECT_EQ(nn::RecomputeBatchNormStatistics(*by_hand,
+                                               [&]() -> std::optional<Tensor> {
+                                                 std::optional<data::Batch> batch = loader.Next();
+                                                 if (!batch) return std::nullopt;
+                                                 return batch->images;
+                                               }),
+              4);
+    for (const auto& [key, tensor] : by_hand->state_dict()) {
+      if (key.find("running_") != std::string::npos) {
+        EXPECT_TRUE(SameBits(tensor, averaged.at(key))) << key;
+      }
+    }
+  }
 
   // The final report is the average's, logged next to the last model's.
   std::istringstream lines(ReadText(config.checkpoint_dir + "/" + kMetricsLog));
@@ -223,6 +257,11 @@ TEST(Trainer, WeightAverageOfTheLastEpochsResumesExactly) {
                                                      config.seed, ", now ", other_seed.seed)),
             std::string::npos)
       << seed_refused;
+  // So is mixup over other epochs, which changes how the last epoch's images look.
+  TrainConfig other_mixup = config;
+  other_mixup.mixup_epochs = 3;
+  const absl::Status mixup_refused = EvaluateOnly(other_mixup).status();
+  EXPECT_NE(mixup_refused.message().find("mixup_epochs: checkpoint 2, now 3"), std::string::npos) << mixup_refused;
   // A checkpoint without an average cannot be evaluated as one.
   TrainConfig plain = Tiny(data, "average_plain");
   ASSERT_TRUE(Make(plain)->Run().ok());
@@ -368,48 +407,46 @@ TEST(Trainer, ShiftedViewsOnlyInTheFinalEvaluation) {
   EXPECT_EQ(original.images, 80);
 }
 
-// Against the loss written out by hand in float64: with p = softmax(logits), image i's loss is
-// -w log p[i][a_i] - (1 - w) log p[i][b_i], its logits' gradient (p[i] - w e_a - (1 - w) e_b) / N, and its hit
-// counts w when the argmax is a_i, 1 - w when it is b_i.
+// Against the loss written out by hand in float64: with p = softmax(logits) and the targets mixed as the
+// images were, q = w e_a + (1 - w) e_b (label smoothing e: (1 - e) q + e / C), image i's loss is
+// -sum_c q_c log p[i][c], its logits' gradient (p[i] - q) / N, and its hit counts w when the argmax is a_i,
+// 1 - w when it is b_i.
 TEST(TrainingLoss, MixupWeighsBothLabelsLossesGradientsAndHits) {
   const std::vector<double> values = {2.0, -1.0, 0.5, 0.0, 0.3, 1.7, -0.4, 0.9, 0.1, 0.2, 0.3, 2.5};
   const int64_t n = 3, classes = 4;
   const std::vector<int64_t> a = {0, 3, 3}, b = {2, 1, 3};  // argmaxes 0, 1, 3: hits on a, on b, on both
-  const double w = 0.7;
-  data::Batch batch{.labels = from_vector(a, {n}), .mix_labels = from_vector(b, {n}), .mix_weight = w};
-  Tensor logits = from_vector(values, {n, classes});
-  logits.set_requires_grad(true);
-  const BatchLoss got = TrainingLoss(logits, batch, 0);
-  got.loss.backward();
+  for (const bool mixed : {true, false}) {
+    for (const double smoothing : {0.0, 0.1}) {
+      const std::string what = absl::StrCat(mixed ? "mixed" : "unmixed", ", label smoothing ", smoothing);
+      const double w = mixed ? 0.7 : 1.0;
+      data::Batch batch{.labels = from_vector(a, {n})};
+      if (mixed) {
+        batch.mix_labels = from_vector(b, {n});
+        batch.mix_weight = w;
+      }
+      Tensor logits = from_vector(values, {n, classes});
+      logits.set_requires_grad(true);
+      const BatchLoss got = TrainingLoss(logits, batch, smoothing);
+      got.loss.backward();
 
-  double want_loss = 0;
-  std::vector<double> want_grad(n * classes);
-  for (int64_t i = 0; i < n; ++i) {
-    double total = 0;
-    for (int64_t c = 0; c < classes; ++c) total += std::exp(values[i * classes + c]);
-    for (int64_t c = 0; c < classes; ++c) {
-      const double p = std::exp(values[i * classes + c]) / total;
-      const double target = w * (c == a[i]) + (1 - w) * (c == b[i]);
-      want_loss -= target * std::log(p) / n;
-      want_grad[i * classes + c] = (p - target) / n;
+      double want_loss = 0;
+      std::vector<double> want_grad(n * classes);
+      for (int64_t i = 0; i < n; ++i) {
+        double total = 0;
+        for (int64_t c = 0; c < classes; ++c) total += std::exp(values[i * classes + c]);
+        for (int64_t c = 0; c < classes; ++c) {
+          const double p = std::exp(values[i * classes + c]) / total;
+          const double q = (1 - smoothing) * (w * (c == a[i]) + (1 - w) * (c == b[i])) + smoothing / classes;
+          want_loss -= q * std::log(p) / n;
+          want_grad[i * classes + c] = (p - q) / n;
+        }
+      }
+      EXPECT_NEAR(got.loss.item<double>(), want_loss, 1e-12) << what;
+      const std::vector<double> grad = logits.grad().to_vector<double>();
+      for (size_t k = 0; k < grad.size(); ++k) EXPECT_NEAR(grad[k], want_grad[k], 1e-12) << what << ": " << k;
+      EXPECT_NEAR(got.correct, mixed ? w + (1 - w) + 1 : 2, 1e-12) << what;
     }
   }
-  EXPECT_NEAR(got.loss.item<double>(), want_loss, 1e-12);
-  const std::vector<double> grad = logits.grad().to_vector<double>();
-  for (size_t k = 0; k < grad.size(); ++k) EXPECT_NEAR(grad[k], want_grad[k], 1e-12) << k;
-  EXPECT_NEAR(got.correct, w + (1 - w) + 1, 1e-12);
-
-  // Unmixed: plain cross-entropy, whole hits.
-  batch.mix_labels = Tensor();
-  const BatchLoss plain = TrainingLoss(logits.detach(), batch, 0);
-  double plain_loss = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double total = 0;
-    for (int64_t c = 0; c < classes; ++c) total += std::exp(values[i * classes + c]);
-    plain_loss -= std::log(std::exp(values[i * classes + a[i]]) / total) / n;
-  }
-  EXPECT_NEAR(plain.loss.item<double>(), plain_loss, 1e-12);
-  EXPECT_EQ(plain.correct, 2);
 }
 
 TEST(Trainer, LossFallsAndSixtyFourImagesAreMemorized) {
