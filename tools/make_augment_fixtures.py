@@ -26,14 +26,13 @@ def images():
 
 def main():
     space = TrivialAugmentWide()._augmentation_space(31)
-    ops = []
-    for name, (magnitudes, signed) in space.items():
-        table = [float(m) for m in magnitudes.reshape(-1).tolist()]
-        ops.append({"name": name, "signed": signed, "magnitudes": table})
+    ops = [{"name": name, "signed": signed, "magnitudes": [float(m) for m in magnitudes.reshape(-1).tolist()]}
+           for name, (magnitudes, signed) in space.items()]
+    sources = images()
     cases = []
-    for image_name, img in images().items():
-        for name, (magnitudes, signed) in space.items():
-            table = [float(m) for m in magnitudes.reshape(-1).tolist()]
+    for image_name, img in sources.items():
+        for op in ops:
+            name, signed, table = op["name"], op["signed"], op["magnitudes"]
             for b in ([4, 17, 30] if len(table) > 1 else [0]):
                 for sign in ([1, -1] if signed and table[b] != 0 else [1]):
                     m = sign * table[b]
@@ -43,7 +42,7 @@ def main():
     data = {
         "torch": torch.__version__, "torchvision": torchvision.__version__,
         "ops": ops,
-        "images": {k: {"shape": list(v.shape), "pixels": bytes(v.reshape(-1).tolist()).hex()} for k, v in images().items()},
+        "images": {k: {"shape": list(v.shape), "pixels": bytes(v.reshape(-1).tolist()).hex()} for k, v in sources.items()},
         "cases": cases,
     }
     with open(OUT, "w") as f:

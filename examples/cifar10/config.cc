@@ -18,6 +18,20 @@ absl::Status Bad(const std::string& flag, const std::string& expected, const std
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ", expected, ", got ", got));
 }
 
+// The limit of augmentation --<name> to the first epochs, --<name>_epochs: in [0, epochs], and only with
+// the augmentation on.
+absl::Status ValidateFirstEpochs(const std::string& name, int64_t first_epochs, bool on, int64_t epochs) {
+  const std::string flag = name + "_epochs";
+  if (first_epochs < 0 || first_epochs > epochs) {
+    return Bad(flag, absl::StrCat("a number of epochs in [0, ", epochs, "] (0: all)"), absl::StrCat(first_epochs));
+  }
+  if (first_epochs > 0 && !on) {
+    return Bad(flag, absl::StrCat("--", name, " > 0 (it limits ", name, " to the first epochs)"),
+               absl::StrCat("--", name, "=0"));
+  }
+  return absl::OkStatus();
+}
+
 int64_t WarmupSteps(const TrainConfig& c, int64_t steps_per_epoch) {
   return std::llround(c.warmup_epochs * static_cast<double>(steps_per_epoch));
 }
@@ -90,23 +104,11 @@ absl::Status Validate(const TrainConfig& c) {
   if (c.cutout < 0 || c.cutout > 32) {  // 32 already blanks a whole image wherever its centre falls
     return Bad("cutout", "a side in pixels in [0, 32] (0: none)", absl::StrCat(c.cutout));
   }
-  if (c.cutout_epochs < 0 || c.cutout_epochs > c.epochs) {
-    return Bad("cutout_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
-               absl::StrCat(c.cutout_epochs));
-  }
-  if (c.cutout_epochs > 0 && c.cutout == 0) {
-    return Bad("cutout_epochs", "--cutout > 0 (it limits cutout to the first epochs)", "--cutout=0");
-  }
+  NG_RETURN_IF_ERROR(ValidateFirstEpochs("cutout", c.cutout_epochs, c.cutout > 0, c.epochs));
   if (!(c.mixup >= 0 && std::isfinite(c.mixup))) {
     return Bad("mixup", "a finite Beta parameter >= 0 (0: none)", absl::StrCat(c.mixup));
   }
-  if (c.mixup_epochs < 0 || c.mixup_epochs > c.epochs) {
-    return Bad("mixup_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: all)"),
-               absl::StrCat(c.mixup_epochs));
-  }
-  if (c.mixup_epochs > 0 && c.mixup == 0) {
-    return Bad("mixup_epochs", "--mixup > 0 (it limits mixup to the first epochs)", "--mixup=0");
-  }
+  NG_RETURN_IF_ERROR(ValidateFirstEpochs("mixup", c.mixup_epochs, c.mixup > 0, c.epochs));
   if (c.average_epochs < 0 || c.average_epochs > c.epochs) {
     return Bad("average_epochs", absl::StrCat("a number of epochs in [0, ", c.epochs, "] (0: none)"),
                absl::StrCat(c.average_epochs));
