@@ -129,6 +129,10 @@ absl::Status Validate(const TrainConfig& c) {
     return Bad("tta_diagonals", "--tta_shift > 0 (the shifts it adds to)", "--tta_shift=0");
   }
   if (c.val_split < 0) return Bad("val_split", "a number of images >= 0", absl::StrCat(c.val_split));
+  if (c.val_every < 1 || c.val_every > c.epochs) {
+    return Bad("val_every", absl::StrCat("a number of epochs in [1, --epochs = ", c.epochs, "]"),
+               absl::StrCat(c.val_every));
+  }
   if (c.loader_workers < 0 || c.loader_workers > 64) {
     return Bad("loader_workers", "a count in [0, 64]", absl::StrCat(c.loader_workers));
   }
@@ -222,8 +226,10 @@ nlohmann::json TrajectoryJson(const TrainConfig& c) {
           {"swa_lr", c.swa_lr},
           // With swa_lr the averaging's start shapes the schedule; otherwise averaging leaves training alone.
           {"swa_epochs", c.swa_lr > 0 ? c.average_epochs : 0},
-          // Not training: which epoch is the best, judged by validation with or without the flip.
-          {"flip_tta", c.flip_tta}};
+          // Not training: which epoch is the best, judged by validation with or without the flip, and
+          // which epochs are judged.
+          {"flip_tta", c.flip_tta},
+          {"val_every", c.val_every}};
 }
 
 std::vector<std::string> TrajectoryDifferences(const nlohmann::json& saved, const TrainConfig& config,

@@ -20,6 +20,7 @@ struct TrainConfig {
   std::string data_dir = "cifar10_data";
   bool download = true;
   int64_t val_split = 5000;         // training images held out (the last ones) to validate on
+  int64_t val_every = 1;            // evaluate after every val_every-th epoch and the last (validation and test)
   int64_t max_train_batches = 0;    // > 0: train on only that many batches per epoch (smoke runs)
   bool augment = true;              // random crops with 4-pixel padding and horizontal flips
   int64_t cutout = 0;               // > 0: also cut out a square of that side (data::LoaderOptions::cutout)

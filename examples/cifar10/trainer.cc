@@ -288,11 +288,12 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   m.lr = optimizer_->param_groups()[0].lr;
   m.train_loss = tally_.loss();
   m.train_accuracy = tally_.accuracy();
-  if (val_loader_) {
+  const bool evaluate = epoch_ % config_.val_every == 0 || epoch_ == config_.epochs;
+  if (val_loader_ && evaluate) {
     const Evaluation v = Evaluate(*val_loader_);
     m.val_loss = v.tally.loss(), m.val_accuracy = v.tally.accuracy();
   }
-  if (test_loader_) {
+  if (test_loader_ && evaluate) {
     const Evaluation t = Evaluate(*test_loader_);
     m.test_loss = t.tally.loss(), m.test_accuracy = t.tally.accuracy();
   }
@@ -309,11 +310,11 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
   history_.push_back(m);
   log_.push_back(ToJson(m));
 
-  // The best model by validation accuracy (by training accuracy without a validation split; never by
-  // test accuracy, which would make the test set part of training).
-  const double score = m.val_accuracy.value_or(m.train_accuracy);
-  const bool best = !best_accuracy_ || score > *best_accuracy_;
-  if (best) best_accuracy_ = score;
+  // The best model by validation accuracy, among the epochs validated (by training accuracy, every epoch,
+  // without a validation split; never by test accuracy, which would make the test set part of training).
+  const std::optional<double> score = val_loader_ ? m.val_accuracy : std::optional<double>(m.train_accuracy);
+  const bool best = score && (!best_accuracy_ || *score > *best_accuracy_);
+  if (best) best_accuracy_ = *score;
   // The best first: the latest records the best score, so it must not get ahead of the best's file (a
   // failed or interrupted save of the latest leaves the previous one, and --resume redoes the epoch).
   if (best) NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kBestCheckpoint)));

@@ -316,6 +316,40 @@ TEST(Trainer, WritesCheckpointsLogAndChart) {
   EXPECT_DOUBLE_EQ(er->test->tally.loss(), best["test_loss"].get<double>());
 }
 
+// With --val_every=2 over 3 epochs: validation and test after epochs 2 and 3 only, and no best checkpoint
+// before the first validation (an unvalidated epoch is not judged by its training accuracy).
+TEST(Trainer, ValEveryEvaluatesEveryNthEpochAndTheLast) {
+  const std::string data = WriteData("val_every", 16, 20);
+  TrainConfig config = Tiny(data, "val_every");
+  config.epochs = 3;
+  config.val_every = 2;
+  std::unique_ptr<Trainer> t = Make(config);
+  ASSERT_NE(t, nullptr);
+  bool best_in_epoch_2 = true;
+  t->after_step = [&](int64_t step) {
+    if (step == 5) best_in_epoch_2 = std::filesystem::exists(config.checkpoint_dir + "/" + kBestCheckpoint);
+  };
+  absl::StatusOr<RunResult> r = t->Run();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(best_in_epoch_2);
+  std::vector<nlohmann::json> epochs;
+  std::istringstream lines(ReadText(config.checkpoint_dir + "/" + kMetricsLog));
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j["event"] == "epoch") epochs.push_back(j);
+  }
+  ASSERT_EQ(epochs.size(), 3u);
+  for (const char* key : {"val_accuracy", "test_accuracy"}) {
+    EXPECT_TRUE(epochs[0][key].is_null()) << key;
+    EXPECT_TRUE(epochs[1][key].is_number()) << key;
+    EXPECT_TRUE(epochs[2][key].is_number()) << key;
+  }
+  const double best = std::max(epochs[1]["val_accuracy"].get<double>(), epochs[2]["val_accuracy"].get<double>());
+  absl::StatusOr<RunResult> er = EvaluateOnly(config);
+  ASSERT_TRUE(er.ok()) << er.status();
+  EXPECT_EQ(er->val->tally.accuracy(), best);
+}
+
 TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
   const std::string data = WriteData("eval", 16, 0);
   std::unique_ptr<Trainer> t = Make(Tiny(data, "eval"));
