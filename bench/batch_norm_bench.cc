@@ -28,14 +28,9 @@ const std::vector<Shape> kShapes = {
     {128, 16, 32, 32}, {128, 32, 16, 16}, {128, 64, 8, 8}, {32, 64, 56, 56}, {256, 1024},
 };
 
+using normgrad::bench::ShapeName;
 using normgrad::bench::Time;
 using normgrad::bench::Timing;
-
-std::string Name(const Shape& shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s;
-}
 
 }  // namespace
 
@@ -60,7 +55,7 @@ int main(int argc, char** argv) {
     const Timing backward =
         Time([&] { kernels::batch_norm_backward(dy, x, w, saved.save_mean, saved.save_invstd, true); }, reps);
     for (const auto& [pass, t] : {std::pair{"forward_train", train}, {"forward_eval", eval}, {"backward", backward}}) {
-      std::printf("%s,%s,%.6f,%.6f\n", Name(shape).c_str(), pass, t.median_ms, t.min_ms);
+      std::printf("%s,%s,%.6f,%.6f\n", ShapeName(shape).c_str(), pass, t.median_ms, t.min_ms);
     }
     std::fflush(stdout);
   }

@@ -57,12 +57,6 @@ double MedianMs(const std::function<void()>& fn, int reps, int inner) {
       .median_ms;
 }
 
-std::string Name(const Shape& shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s;
-}
-
 Tensor Randn(const Shape& shape, double std, ng::Generator& gen) {
   return ng::kernels::to(ng::normal(shape, 0, std, {}, &gen), kCuda);
 }
@@ -78,10 +72,12 @@ void BenchBatchNorm(int batch, int reps) {
     ng::kernels::NormForwardResult fwd;
     const double forward = MedianMs(
         [&] { fwd = ng::kernels::batch_norm_forward(x, rm, rv, w, b, true, 0.1, 1e-5); }, reps, 20);
-    std::printf("batch_norm,%s,forward_train,%.5f,%.0f\n", Name(shape).c_str(), forward, 2 * bytes);
+    std::printf("batch_norm,%s,forward_train,%.5f,%.0f\n", normgrad::bench::ShapeName(shape).c_str(), forward,
+                2 * bytes);
     const double backward = MedianMs(
         [&] { ng::kernels::batch_norm_backward(dy, x, w, fwd.save_mean, fwd.save_invstd, true); }, reps, 20);
-    std::printf("batch_norm,%s,backward_train,%.5f,%.0f\n", Name(shape).c_str(), backward, 3 * bytes);
+    std::printf("batch_norm,%s,backward_train,%.5f,%.0f\n", normgrad::bench::ShapeName(shape).c_str(), backward,
+                3 * bytes);
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -19,6 +20,16 @@ namespace normgrad::bench {
 struct Timing {
   double median_ms, min_ms;
 };
+
+// A shape as the benchmarks' CSV lines name it: "128x16x32x32".
+inline std::string ShapeName(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) s += 'x';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
 
 inline double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

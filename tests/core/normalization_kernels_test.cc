@@ -249,7 +249,9 @@ TEST(NormalizationKernels, ResidualGradient) {
         const NormBackwardResult partial = backward(dy, mask, false);
         EXPECT_FALSE(partial.grad_input.defined());
         EXPECT_EQ(partial.grad_residual.to_vector<float>(), masked);
-        if (mask.weight) EXPECT_EQ(partial.grad_weight.to_vector<float>(), kept.grad_weight.to_vector<float>());
+        if (mask.weight) {
+          EXPECT_EQ(partial.grad_weight.to_vector<float>(), kept.grad_weight.to_vector<float>());
+        }
       }
       const Tensor owned = kernels::clone(dy);
       const NormBackwardResult reused = backward(owned, {.residual = true}, true);

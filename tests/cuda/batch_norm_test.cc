@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/cuda/device.h"
 #include "core/kernels/elementwise.h"
 #include "core/kernels/normalization.h"
@@ -97,8 +98,8 @@ struct Case {
 };
 
 std::string Name(const Case& c) {
-  return "[" + std::to_string(c.shape.n) + ", " + std::to_string(c.shape.c) + ", " + std::to_string(c.shape.s) +
-         "] " + DTypeName(c.dtype) + (c.affine ? "" : " no affine") + (c.running ? "" : " no running");
+  return absl::StrCat("[", c.shape.n, ", ", c.shape.c, ", ", c.shape.s, "] ", DTypeName(c.dtype),
+                      c.affine ? "" : " no affine", c.running ? "" : " no running");
 }
 
 const std::vector<Case>& Cases() {

@@ -246,7 +246,9 @@ TEST(Normalization, ReluPassesTheGradientWhereItsOutputIsNan) {
             for (int64_t e : nan_at) {
               const int64_t ch = e / inner % c;
               EXPECT_TRUE(std::isnan(out[e])) << e;
-              if (add) EXPECT_EQ(g_fused[2].to_vector<double>()[e], dys[e]) << e;
+              if (add) {
+                EXPECT_EQ(g_fused[2].to_vector<double>()[e], dys[e]) << e;
+              }
               if (!training) {
                 const double expected = dys[e] * ws[ch] / std::sqrt(rvs[ch] + eps);
                 EXPECT_NEAR(dx[e], expected, 1e-5 * std::abs(expected)) << e;
