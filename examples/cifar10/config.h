@@ -89,8 +89,8 @@ absl::StatusOr<int> ResNetDepth(const std::string& model);
 optim::SchedulePtr MakeSchedule(const TrainConfig& config, int64_t steps_per_epoch);
 
 // The settings that shape the training trajectory (everything but where files are, threads and device),
-// and flip_tta, which picks the best epoch, as saved in checkpoints so that --resume can check it continues
-// the same run.
+// and flip_tta and val_every, which pick the best epoch, as saved in checkpoints so that --resume can check
+// it continues the same run (with the same log).
 nlohmann::json TrajectoryJson(const TrainConfig& config);
 
 // The settings of `saved` (a TrajectoryJson) that differ from `config`'s: "epochs: checkpoint 30, now 40".

@@ -42,7 +42,7 @@ double Progress::images_per_second() const {
   return seconds > 0 ? static_cast<double>(images_) / seconds : 0;
 }
 
-void Progress::Batch(int64_t batch, int64_t images, double loss, double accuracy, double eval_seconds_per_epoch) {
+void Progress::Batch(int64_t batch, int64_t images, double loss, double accuracy, double eval_seconds_left) {
   images_ = images;
   const bool last = batch == batches_per_epoch_;
   if (!terminal_ && batch % plain_every_ != 0 && !last) return;
@@ -53,7 +53,7 @@ void Progress::Batch(int64_t batch, int64_t images, double loss, double accuracy
   ProgressState s{.epoch = epoch_, .epochs = epochs_, .batch = batch, .batches = batches_per_epoch_,
                   .loss = loss, .accuracy = accuracy, .images_per_second = images_per_second()};
   s.seconds_left = per_batch * static_cast<double>(batches_per_epoch_ - batch + epochs_after * batches_per_epoch_) +
-                   eval_seconds_per_epoch * static_cast<double>(epochs_after + 1);
+                   eval_seconds_left;
   if (terminal_) {
     std::fprintf(out_, "\r%s\x1b[K", ProgressLine(s, true).c_str());
     line_open_ = true;

@@ -38,9 +38,9 @@ class Progress {
   // Starts timing an epoch that begins at batch `first_batch` (> 0 when resuming mid-epoch).
   void StartEpoch(int64_t epoch, int64_t first_batch);
   // After each batch: `batch` batches of the epoch are done, `images` images trained on since
-  // StartEpoch; loss and accuracy are the epoch's running values. `eval_seconds_per_epoch` (the last
-  // evaluation's time) is added to the estimate of the time left for every epoch still to come.
-  void Batch(int64_t batch, int64_t images, double loss, double accuracy, double eval_seconds_per_epoch);
+  // StartEpoch; loss and accuracy are the epoch's running values. `eval_seconds_left`, the evaluations'
+  // time still to come, is added to the estimate of the time left.
+  void Batch(int64_t batch, int64_t images, double loss, double accuracy, double eval_seconds_left);
   // Ends the in-place line (on a terminal) and prints `summary` on a line of its own.
   void Print(const std::string& summary);
 

@@ -131,8 +131,8 @@ ABSL_FLAG(int64_t, val_split, kDefaults.val_split,
           "up to 10000, then reaching into data_batch_4.bin); 0: none.");
 ABSL_FLAG(int64_t, val_every, kDefaults.val_every,
           "Evaluate on the validation (and test) images after every N-th epoch and after the last, not after "
-          "each: with flips the per-epoch validation of 5,000 images costs about 7% of a ResNet-20 epoch. The "
-          "best checkpoint is chosen among the evaluated epochs (with --val_split=0, by training accuracy, "
+          "each: with --flip_tta the per-epoch validation of 5,000 images costs about 7% of a ResNet-20 epoch. "
+          "The best checkpoint is chosen among the evaluated epochs (with --val_split=0, by training accuracy, "
           "from every epoch).");
 ABSL_FLAG(int64_t, max_train_batches, kDefaults.max_train_batches,
           "Train on only the first N batches' worth of images each epoch (smoke runs); 0: all.");

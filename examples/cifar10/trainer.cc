@@ -223,6 +223,12 @@ double Trainer::TrainStep(const data::Batch& batch) {
   return value;
 }
 
+int64_t Trainer::EvaluationsLeft() const {
+  // The epochs after epoch_ that are multiples of val_every, and the last if it is not one.
+  const int64_t n = config_.val_every;
+  return config_.epochs / n - epoch_ / n + (config_.epochs % n != 0 ? 1 : 0);
+}
+
 absl::Status Trainer::Diverged(const char* which, double loss, int64_t epoch) const {
   return absl::FailedPreconditionError(absl::StrFormat(
       "training diverged: the %s loss is %g in epoch %d (step %d); lower --lr (now %g) or add --warmup_epochs. "
@@ -247,7 +253,8 @@ absl::StatusOr<RunResult> Trainer::Train() {
       const double loss = TrainStep(*batch);
       if (!std::isfinite(loss)) return Diverged("training", loss, epoch_ + 1);
       images += batch->labels.size(0);
-      progress_->Batch(train_loader_->batch_index(), images, tally_.loss(), tally_.accuracy(), eval_seconds_);
+      progress_->Batch(train_loader_->batch_index(), images, tally_.loss(), tally_.accuracy(),
+                       eval_seconds_ * static_cast<double>(EvaluationsLeft()));
       if (after_step) after_step(step_);
       if (InterruptRequested()) {
         NG_RETURN_IF_ERROR(SaveCheckpoint(PathIn(kLatestCheckpoint)));
@@ -297,7 +304,7 @@ absl::Status Trainer::FinishEpoch(double epoch_start, double train_images_per_se
     const Evaluation t = Evaluate(*test_loader_);
     m.test_loss = t.tally.loss(), m.test_accuracy = t.tally.accuracy();
   }
-  eval_seconds_ = Now() - eval_start;
+  if (evaluate) eval_seconds_ = Now() - eval_start;
   // A model whose last step broke it: its non-finite losses would also make the log unreadable.
   if (m.val_loss && !std::isfinite(*m.val_loss)) return Diverged("validation", *m.val_loss, epoch_);
   if (m.test_loss && !std::isfinite(*m.test_loss)) return Diverged("test", *m.test_loss, epoch_);

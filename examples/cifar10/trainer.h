@@ -54,13 +54,14 @@ struct RunResult {
 };
 
 // Trains a CIFAR-10 ResNet as configured: the data (fetched when absent), the model, SGD with the
-// schedule stepped every batch, evaluation after every epoch, checkpoints, the metrics log and the chart.
+// schedule stepped every batch, evaluation after every epoch (or every config.val_every-th and the last),
+// checkpoints after every epoch, the metrics log and the chart.
 //
 // With config.average_epochs, an optim::AveragedModel takes the weights at the end of each of the last
 // epochs; the final evaluation is the average's, its batch norm statistics taken again first.
 //
-// Exact resume: a checkpoint holds the model (and the average) (parameters and batch-norm buffers), the optimizer's momentum
-// buffers and hyperparameters, the schedule's step, the epoch and step counts, the loader's position and
+// Exact resume: a checkpoint holds the model (and the average) (parameters and batch-norm buffers), the optimizer's
+// momentum buffers and hyperparameters, the schedule's step, the epoch and step counts, the loader's position and
 // shuffle generator, the default generator, and the epoch's running loss and accuracy. Batches are
 // augmented from streams derived from (seed, epoch, batch), so a run stopped anywhere (Ctrl-C ends it
 // after the current batch) and resumed with the same settings and thread count ends with bit-identical
@@ -107,9 +108,12 @@ class Trainer {
   absl::StatusOr<RunResult> EvaluateOnly();
   // One SGD step; returns the batch's loss.
   double TrainStep(const data::Batch& batch);
+  // The evaluations still to come, after epoch_ (the epoch in progress's included).
+  int64_t EvaluationsLeft() const;
   // FailedPrecondition for a non-finite `which` ("training", "validation", "test") loss in `epoch`.
   absl::Status Diverged(const char* which, double loss, int64_t epoch) const;
-  // Evaluates on val and test, records the epoch, writes checkpoints, log and chart.
+  // Evaluates on val and test (after every val_every-th epoch and the last), records the epoch, writes
+  // checkpoints, log and chart.
   absl::Status FinishEpoch(double epoch_start_seconds, double train_images_per_second);
   void PrintPerClass(RunResult& result);
   Evaluation EvaluateModel(nn::Module& model, data::DataLoader& loader, bool final);
@@ -150,7 +154,7 @@ class Trainer {
   std::vector<EpochMetrics> history_;
   double elapsed_before_ = 0;        // run time spent before this process (earlier, resumed-from runs)
   double start_seconds_ = 0;         // this process's start, on the steady clock
-  double eval_seconds_ = 0;          // the last epoch's evaluation time
+  double eval_seconds_ = 0;          // the last evaluation's time (0 until the first: the estimate leaves them out)
 };
 
 }  // namespace normgrad::cifar10

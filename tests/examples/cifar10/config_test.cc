@@ -256,6 +256,8 @@ TEST(Config, TrajectoryDifferences) {
   TrainConfig c = a;
   c.cutout = 16;
   EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"cutout: checkpoint 0, now 16"});
+  older.erase("val_every");  // and --val_every, added later
+  EXPECT_EQ(TrajectoryDifferences(older, c), std::vector<std::string>{"cutout: checkpoint 0, now 16"});
   older.erase("mixup");
   c.cutout = 0;
   c.mixup = 0.5;

@@ -348,6 +348,20 @@ TEST(Trainer, ValEveryEvaluatesEveryNthEpochAndTheLast) {
   absl::StatusOr<RunResult> er = EvaluateOnly(config);
   ASSERT_TRUE(er.ok()) << er.status();
   EXPECT_EQ(er->val->tally.accuracy(), best);
+
+  // Without a validation split the best is judged by training accuracy, every epoch.
+  TrainConfig no_val = Tiny(data, "val_every_no_val");
+  no_val.val_split = 0;
+  no_val.epochs = 3;
+  no_val.val_every = 2;
+  std::unique_ptr<Trainer> u = Make(no_val);
+  ASSERT_NE(u, nullptr);
+  bool best_after_epoch_1 = false;
+  u->after_step = [&](int64_t step) {
+    if (step == 6) best_after_epoch_1 = std::filesystem::exists(no_val.checkpoint_dir + "/" + kBestCheckpoint);
+  };
+  ASSERT_TRUE(u->Run().ok());
+  EXPECT_TRUE(best_after_epoch_1);
 }
 
 TEST(Trainer, EvaluationLeavesRunningStatisticsAlone) {
